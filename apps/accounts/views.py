@@ -1,0 +1,65 @@
+from django.http import HttpRequest, JsonResponse
+
+from apps.accounts import selectors, services
+from apps.accounts.languages import LANGUAGES
+from apps.accounts.models import User
+from apps.accounts.tokens import TOKEN_TYPE, access_token_lifetime_seconds
+from apps.core.concurrency import run_blocking
+from apps.core.http import authenticated, endpoint, json_body, json_response, string_field
+
+
+def _token_reply(user: User, status: int) -> JsonResponse:
+    return json_response(
+        {
+            "access_token": services.user_access_token(user=user),
+            "token_type": TOKEN_TYPE,
+            "expires_in": access_token_lifetime_seconds(),
+        },
+        status=status,
+    )
+
+
+async def _signup(request: HttpRequest) -> JsonResponse:
+    body = json_body(request)
+    fields = {
+        name: string_field(body, name)
+        for name in ("username", "password", "first_name", "last_name", "native_language")
+    }
+    user = await run_blocking(services.user_signup)(**fields)
+    return _token_reply(user, status=201)
+
+
+async def _login(request: HttpRequest) -> JsonResponse:
+    body = json_body(request)
+    user = await run_blocking(services.user_login)(
+        username=string_field(body, "username"), password=string_field(body, "password")
+    )
+    return _token_reply(user, status=200)
+
+
+@authenticated
+async def _me(request: HttpRequest, *, user: User) -> JsonResponse:
+    return json_response(selectors.user_public_profile(user=user))
+
+
+@authenticated
+async def _me_update(request: HttpRequest, *, user: User) -> JsonResponse:
+    body = json_body(request)
+    changes = {name: string_field(body, name) for name in body}
+    user = await run_blocking(services.user_profile_update)(user=user, changes=changes)
+    return json_response(selectors.user_public_profile(user=user))
+
+
+async def _languages(request: HttpRequest) -> JsonResponse:
+    return json_response(
+        [
+            {"code": language.code, "name": language.name, "native_name": language.native_name}
+            for language in LANGUAGES
+        ]
+    )
+
+
+signup = endpoint(post=_signup)
+login = endpoint(post=_login)
+me = endpoint(get=_me, patch=_me_update)
+languages = endpoint(get=_languages)

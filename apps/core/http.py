@@ -1,0 +1,106 @@
+"""Thin plumbing shared by the REST views: routing by method, JSON in and out, bearer auth.
+
+Every reply, success or failure, is JSON; every failure is `{"detail": "..."}`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from apps.core.concurrency import run_blocking
+from apps.core.errors import InvalidInput, ServiceError, Unauthorized
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[JsonResponse]]
+
+
+def error_response(status: int, detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
+def json_response(payload: Any, status: int = 200) -> JsonResponse:
+    return JsonResponse(payload, status=status, safe=False)
+
+
+def endpoint(**handlers: Handler) -> Callable[[HttpRequest], Awaitable[JsonResponse]]:
+    """One URL's view: `endpoint(get=..., patch=...)` dispatches on the HTTP method.
+
+    Service errors become their status with `{"detail": ...}`; anything unexpected becomes a
+    500 with a generic text (the traceback goes to the log, never to the client).
+    """
+    allowed = {method.upper(): handler for method, handler in handlers.items()}
+    allow_header = ", ".join(sorted(allowed))
+
+    @csrf_exempt
+    async def view(request: HttpRequest, **kwargs: Any) -> JsonResponse:
+        handler = allowed.get(request.method or "")
+        if handler is None:
+            response = error_response(405, f"Method {request.method} not allowed")
+            response["Allow"] = allow_header
+            return response
+        try:
+            return await handler(request, **kwargs)
+        except ServiceError as error:
+            return error_response(error.status, error.detail)
+        except Exception:
+            logger.exception("unhandled error in %s %s", request.method, request.path)
+            return error_response(500, "Internal server error")
+
+    return view
+
+
+def json_body(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    if not request.body:
+        raise BadRequest("Request body must be a JSON object")
+    try:
+        body = json.loads(request.body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadRequest("Request body is not valid JSON") from error
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object")
+    return body
+
+
+class BadRequest(ServiceError):
+    status = 400
+
+
+def string_field(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidInput(f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string")
+    return value
+
+
+def bearer_token(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Not authenticated")
+    return token.strip()
+
+
+def authenticated(handler: Handler) -> Handler:
+    """Resolve the bearer token to an active user, passed to the handler as `user`."""
+    from apps.accounts.selectors import user_from_access_token
+
+    @wraps(handler)
+    async def wrapper(request: HttpRequest, **kwargs: Any) -> JsonResponse:
+        token = bearer_token(request)
+        user = await run_blocking(user_from_access_token)(token=token)
+        return await handler(request, user=user, **kwargs)
+
+    return wrapper

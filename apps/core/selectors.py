@@ -1,0 +1,52 @@
+"""Reads about the service itself: is each dependency reachable?"""
+
+import asyncio
+import logging
+
+from channels.layers import get_channel_layer
+
+from apps.core.concurrency import run_blocking
+from apps.core.dynamo import dynamo_table_models
+
+logger = logging.getLogger(__name__)
+
+DEPENDENCY_TIMEOUT_SECONDS = 3.0
+
+
+def _dynamo_check() -> None:
+    for model in dynamo_table_models().values():
+        if model.describe_table().get("TableStatus") != "ACTIVE":
+            raise RuntimeError(f"table {model.Meta.table_name} is not ACTIVE")
+
+
+async def dynamo_readiness() -> str | None:
+    """None when every table answers and is ACTIVE, else why not."""
+    try:
+        await asyncio.wait_for(run_blocking(_dynamo_check)(), DEPENDENCY_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return "timed out"
+    except Exception as error:  # any failure means not ready; say which kind
+        logger.warning("dynamodb readiness check failed: %s", type(error).__name__)
+        return type(error).__name__
+    return None
+
+
+async def channel_layer_readiness() -> str | None:
+    """None when a message sent through the channel layer comes back, else why not."""
+    layer = get_channel_layer()
+    if layer is None:
+        return "not configured"
+    try:
+        channel = await layer.new_channel()
+        await asyncio.wait_for(
+            layer.send(channel, {"type": "readiness.probe"}), DEPENDENCY_TIMEOUT_SECONDS
+        )
+        message = await asyncio.wait_for(layer.receive(channel), DEPENDENCY_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return "timed out"
+    except Exception as error:
+        logger.warning("channel layer readiness check failed: %s", type(error).__name__)
+        return type(error).__name__
+    if message.get("type") != "readiness.probe":
+        return "unexpected reply"
+    return None

@@ -1,0 +1,22 @@
+"""ASGI entry point: `daphne commonality.asgi:application` serves HTTP and WebSocket."""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commonality.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+# Django must be set up before anything imports models.
+django_http_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from apps.accounts.socket_auth import AccessTokenAuthMiddleware  # noqa: E402
+from apps.chats.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_http_application,
+        "websocket": AccessTokenAuthMiddleware(URLRouter(websocket_urlpatterns)),
+    }
+)
