@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Install what the tests need and run them.
+
+    python3 scripts/test.py              # every test
+    python3 scripts/test.py -k signup    # arguments go to pytest
+
+The tests start their own DynamoDB-compatible server (moto) and, unless REDIS_URL is set,
+their own redis-server, each on a free loopback port. redis-server is installed from Debian's
+packages when missing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bootstrap import ROOT, python_environment_ensure, say, system_package_ensure
+
+PYTEST_NO_TESTS_COLLECTED = 5
+
+
+def main() -> int:
+    python = python_environment_ensure()
+    system_package_ensure("redis-server", "redis-server")
+    say("running the backend tests")
+    code = subprocess.call([str(python), "-m", "pytest", *sys.argv[1:]], cwd=ROOT)
+    if code == PYTEST_NO_TESTS_COLLECTED:
+        print("error: pytest collected no tests", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Creating accounts for tests through the real service."""
+
+import itertools
+
+from apps.accounts import services
+from apps.accounts.models import User
+
+_numbers = itertools.count()
+
+
+def user_create(*, language: str = "en", username: str | None = None) -> User:
+    return services.user_signup(
+        username=username or f"user{next(_numbers)}",
+        password="correct horse battery",
+        first_name="Test",
+        last_name="Person",
+        native_language=language,
+    )
+
+
+def user_token(user: User) -> str:
+    return services.user_access_token(user=user)

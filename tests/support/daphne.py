@@ -1,0 +1,35 @@
+"""Daphne in a child process, serving the real ASGI application on a loopback port."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.support.servers import RunningServer, child_environment, free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def daphne_running(environment: dict[str, str]) -> Iterator[RunningServer]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "daphne",
+            "-b", "127.0.0.1", "-p", str(port),
+            "commonality.asgi:application",
+        ],
+        cwd=ROOT,
+        env=child_environment(environment),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    server = RunningServer(url=f"http://127.0.0.1:{port}", process=process)
+    try:
+        wait_for_port(port, timeout=30, process=process)
+        yield server
+    finally:
+        server.stop()
