@@ -1,31 +1,73 @@
-"""Authenticating WebSocket handshakes with an access token."""
+"""Authenticating WebSocket handshakes.
 
+Two ways in: `?ticket=` with a one-time ticket from `POST /api/ws/ticket` (what new clients
+use, so the long-lived token never sits in a URL), or `?token=` with an access token as in the
+client contract. A handshake that carries an Origin must come from one of `CORS_ORIGINS`.
+"""
+
+import secrets
 from urllib.parse import parse_qs
 
-from apps.accounts.selectors import user_from_access_token
+from django.conf import settings
+
+from apps.accounts.models import User
+from apps.accounts.selectors import user_from_access_token, user_get
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Unauthorized
+from apps.core.keyvalue import keyvalue_store
+
+TICKET_KEY_PREFIX = "wsticket:"
+
+
+async def socket_ticket_issue(*, user: User) -> str:
+    ticket = secrets.token_urlsafe(32)
+    await keyvalue_store().put(
+        f"{TICKET_KEY_PREFIX}{ticket}", user.user_id, ttl_seconds=settings.WS_TICKET_TTL_SECONDS
+    )
+    return ticket
+
+
+async def socket_ticket_redeem(*, ticket: str) -> User | None:
+    """The ticket's user; a ticket works once, and only before it expires."""
+    user_id = await keyvalue_store().take(f"{TICKET_KEY_PREFIX}{ticket}")
+    if user_id is None:
+        return None
+    user = await run_blocking(user_get)(user_id=user_id)
+    if user is None or not user.is_active:
+        return None
+    return user
+
+
+def socket_origin_allowed(scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"origin":
+            return value.decode("latin-1").rstrip("/") in settings.CORS_ORIGINS
+    # No Origin: not a browser (scripts, mobile apps); the token still has to be valid.
+    return True
 
 
 class AccessTokenAuthMiddleware:
-    """Puts the token's user (or None) in `scope["user"]`; the consumer decides what to do.
-
-    The token comes from `?token=` as in the client contract.
-    """
+    """Puts the authenticated user (or None) in `scope["user"]`, and whether the Origin is
+    allowed in `scope["origin_allowed"]`; the consumer decides what to do with them."""
 
     def __init__(self, inner):
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        scope = dict(scope, user=await self._user(scope))
+        scope = dict(
+            scope, user=await self._user(scope), origin_allowed=socket_origin_allowed(scope)
+        )
         return await self.inner(scope, receive, send)
 
     async def _user(self, scope):
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        tokens = query.get("token") or []
-        if not tokens or not tokens[0]:
+        ticket = (query.get("ticket") or [""])[0]
+        if ticket:
+            return await socket_ticket_redeem(ticket=ticket)
+        token = (query.get("token") or [""])[0]
+        if not token:
             return None
         try:
-            return await run_blocking(user_from_access_token)(token=tokens[0])
+            return await run_blocking(user_from_access_token)(token=token)
         except Unauthorized:
             return None

@@ -7,4 +7,5 @@ urlpatterns = [
     path("auth/login", views.login),
     path("auth/me", views.me),
     path("languages", views.languages),
+    path("ws/ticket", views.socket_ticket),
 ]

@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
 from apps.accounts import selectors, services
 from apps.accounts.languages import LANGUAGES
 from apps.accounts.models import User
+from apps.accounts.socket_auth import socket_ticket_issue
 from apps.accounts.tokens import TOKEN_TYPE, access_token_lifetime_seconds
 from apps.core.concurrency import run_blocking
 from apps.core.http import authenticated, endpoint, json_body, json_response, string_field
@@ -46,7 +48,12 @@ async def _me(request: HttpRequest, *, user: User) -> JsonResponse:
 async def _me_update(request: HttpRequest, *, user: User) -> JsonResponse:
     body = json_body(request)
     changes = {name: string_field(body, name) for name in body}
+    previous_language = user.native_language
     user = await run_blocking(services.user_profile_update)(user=user, changes=changes)
+    if user.native_language != previous_language:
+        from apps.chats.services import chat_languages_refresh
+
+        await run_blocking(chat_languages_refresh)(user=user)
     return json_response(selectors.user_public_profile(user=user))
 
 
@@ -59,7 +66,16 @@ async def _languages(request: HttpRequest) -> JsonResponse:
     )
 
 
+@authenticated
+async def _socket_ticket(request: HttpRequest, *, user: User) -> JsonResponse:
+    ticket = await socket_ticket_issue(user=user)
+    return json_response(
+        {"ticket": ticket, "expires_in": settings.WS_TICKET_TTL_SECONDS}, status=201
+    )
+
+
 signup = endpoint(post=_signup)
+socket_ticket = endpoint(post=_socket_ticket)
 login = endpoint(post=_login)
 me = endpoint(get=_me, patch=_me_update)
 languages = endpoint(get=_languages)

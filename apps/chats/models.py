@@ -1,19 +1,43 @@
 """Chat items: the `chats`, `user_chats` and `messages` tables.
 
-| table        | keys                                  | index                                   | access pattern |
-|--------------|---------------------------------------|-----------------------------------------|----------------|
-| `chats`      | `chat_id`                             |                                         | GetItem / UpdateItem a chat by id: members, sequence counter |
-| `user_chats` | `user_id` + `chat_id`                 | LSI `activity_index`: `user_id` + `activity_at` | inbox: Query newest activity first; membership check: GetItem |
-| `messages`   | `chat_id` + `sk` (`m#<seq, 12 digits>`) |                                        | history: Query newest first from a cursor; resume: Query after a sequence number |
+| table        | item            | keys                                   | access pattern |
+|--------------|-----------------|----------------------------------------|----------------|
+| `chats`      | Chat            | `chat_id`                              | GetItem before every send (members, their languages, last sequence number); written in the same transaction as each message |
+| `user_chats` | ChatMembership  | `user_id` + `chat_id`                  | GetItem: is this user a member; inbox: Query the LSI `activity_index` (`user_id` + `activity_at`) newest first |
+| `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`  | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number |
+| `messages`   | ClientMessageId | `chat_id` + `sk = c#<sender>#<client_msg_id>` | written with its message, on condition it is new: a resent `client_msg_id` never makes a second message |
 
-Non-key attributes grow with the chat features; changing them needs no table change.
+Sequence numbers are per chat, gapless and in commit order: a message is written in one
+transaction with `Chat.last_seq = seq` on condition that `last_seq` was `seq - 1`.
 """
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.indexes import AllProjection, LocalSecondaryIndex
 from pynamodb.models import Model
 
 from apps.core.dynamo import dynamo_table
+
+MESSAGE_KEY_PREFIX = "m#"
+CLIENT_ID_KEY_PREFIX = "c#"
+SEQ_DIGITS = 12
+
+CHAT_KIND_DIRECT = "direct"
+CHAT_KIND_GROUP = "group"
+
+
+def message_sort_key(seq: int) -> str:
+    return f"{MESSAGE_KEY_PREFIX}{seq:0{SEQ_DIGITS}d}"
+
+
+def client_message_sort_key(sender_id: str, client_msg_id: str) -> str:
+    return f"{CLIENT_ID_KEY_PREFIX}{sender_id}#{client_msg_id}"
 
 
 @dynamo_table("chats")
@@ -22,8 +46,13 @@ class Chat(Model):
         table_name = "chats"
 
     chat_id = UnicodeAttribute(hash_key=True)
-    kind = UnicodeAttribute(default="direct")
+    kind = UnicodeAttribute(default=CHAT_KIND_DIRECT)
+    title = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
     member_ids = UnicodeSetAttribute(default=set)
+    # user_id -> language code: the languages a message is translated into when written.
+    member_languages = MapAttribute(default=dict)
     last_seq = NumberAttribute(default=0)
 
 
@@ -38,13 +67,26 @@ class ActivityIndex(LocalSecondaryIndex):
 
 @dynamo_table("user_chats")
 class ChatMembership(Model):
+    """One member's view of one chat: their inbox row."""
+
     class Meta:
         table_name = "user_chats"
 
     user_id = UnicodeAttribute(hash_key=True)
     chat_id = UnicodeAttribute(range_key=True)
+    # `<ISO timestamp>#<chat_id>`: sorts the inbox by latest activity, unique per row.
     activity_at = UnicodeAttribute()
     activity_index = ActivityIndex()
+    kind = UnicodeAttribute(default=CHAT_KIND_DIRECT)
+    title = UnicodeAttribute(null=True)
+    other_user_id = UnicodeAttribute(null=True)
+    other_username = UnicodeAttribute(null=True)
+    joined_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    last_message_preview = UnicodeAttribute(null=True)
+    last_seq = NumberAttribute(default=0)
+    last_read_seq = NumberAttribute(default=0)
+    unread_count = NumberAttribute(default=0)
 
 
 @dynamo_table("messages")
@@ -54,3 +96,28 @@ class Message(Model):
 
     chat_id = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+    message_id = UnicodeAttribute()
+    seq = NumberAttribute()
+    from_user_id = UnicodeAttribute()
+    kind = UnicodeAttribute(default="text")
+    original_text = UnicodeAttribute()
+    original_language = UnicodeAttribute()
+    # language code -> text, for every language present among the members when written,
+    # and any added later on demand. The original language is not repeated here.
+    translations = MapAttribute(default=dict)
+    # Languages whose translation failed at write time and is still owed.
+    pending_languages = UnicodeSetAttribute(null=True)
+    client_msg_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+@dynamo_table("messages", owns_schema=False)
+class ClientMessageId(Model):
+    class Meta:
+        table_name = "messages"
+
+    chat_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    message_id = UnicodeAttribute()
+    seq = NumberAttribute()
+    is_marker = BooleanAttribute(default=True)

@@ -1,11 +1,190 @@
-"""Reads of chats."""
+"""Reads of chats, memberships and messages, and how they look to one reader."""
 
-from apps.chats.models import ChatMembership
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from apps.chats.models import (
+    CHAT_KIND_GROUP,
+    MESSAGE_KEY_PREFIX,
+    Chat,
+    ChatMembership,
+    ClientMessageId,
+    Message,
+    client_message_sort_key,
+    message_sort_key,
+)
+from apps.core.errors import Forbidden, InvalidInput, NotFound
+
+PREVIEW_MAX_CHARS = 100
+HISTORY_DEFAULT_LIMIT = 50
+HISTORY_MAX_LIMIT = 200
+NOT_A_MEMBER = "Not a member of this chat"
+
+
+def map_as_dict(value) -> dict:
+    """A raw MapAttribute's content as a plain dict (a new item holds a dict already)."""
+    if value is None:
+        return {}
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    return dict(value)
+
+
+def chat_get(*, chat_id: str) -> Chat | None:
+    try:
+        return Chat.get(chat_id, consistent_read=True)
+    except Chat.DoesNotExist:
+        return None
+
+
+def chat_get_for_member(*, chat_id: str, user_id: str) -> Chat:
+    """The chat, if `user_id` belongs to it: 404 when there is no such chat, 403 otherwise."""
+    chat = chat_get(chat_id=chat_id)
+    if chat is None:
+        raise NotFound("Chat not found")
+    if user_id not in chat.member_ids:
+        raise Forbidden(NOT_A_MEMBER)
+    return chat
+
+
+def chat_membership_get(*, user_id: str, chat_id: str) -> ChatMembership | None:
+    try:
+        return ChatMembership.get(user_id, chat_id, consistent_read=True)
+    except ChatMembership.DoesNotExist:
+        return None
 
 
 def chat_membership_exists(*, user_id: str, chat_id: str) -> bool:
+    return chat_membership_get(user_id=user_id, chat_id=chat_id) is not None
+
+
+def chat_inbox(*, user_id: str) -> list[ChatMembership]:
+    """The user's chats, most recent activity first (one Query on the activity index)."""
+    return list(
+        ChatMembership.activity_index.query(
+            user_id, scan_index_forward=False, consistent_read=True
+        )
+    )
+
+
+def chat_summary(*, membership: ChatMembership) -> dict:
+    """A chat as the contract shows it to this member, plus additions."""
+    is_group = membership.kind == CHAT_KIND_GROUP
+    return {
+        "chat_id": membership.chat_id,
+        # Old clients show other_username as the chat's name; a group shows its title there.
+        "other_username": membership.title if is_group else membership.other_username,
+        "other_user_id": None if is_group else membership.other_user_id,
+        "last_message_preview": membership.last_message_preview,
+        "updated_at": membership.updated_at.isoformat(),
+        "kind": membership.kind,
+        "title": membership.title,
+        "unread_count": int(membership.unread_count),
+        "last_seq": int(membership.last_seq),
+        "last_read_seq": int(membership.last_read_seq),
+    }
+
+
+def message_preview(text: str) -> str:
+    return text if len(text) <= PREVIEW_MAX_CHARS else text[: PREVIEW_MAX_CHARS - 1] + "…"
+
+
+def message_text_for(*, message: Message, language: str) -> tuple[str, str, bool]:
+    """(text, its language, translated?) of a message for a reader of `language`."""
+    if language == message.original_language:
+        return message.original_text, message.original_language, True
+    translated = map_as_dict(message.translations).get(language)
+    if translated is not None:
+        return translated, language, True
+    return message.original_text, message.original_language, False
+
+
+def message_view(*, message: Message, language: str) -> dict:
+    """A message as the contract shows it to a reader of `language`, plus additions."""
+    text, text_language, translated = message_text_for(message=message, language=language)
+    return {
+        "message_id": message.message_id,
+        "text": text,
+        "from_user_id": message.from_user_id,
+        "language": text_language,
+        "timestamp": message.created_at.isoformat(),
+        "seq": int(message.seq),
+        "kind": message.kind,
+        "original_text": message.original_text,
+        "original_language": message.original_language,
+        "translated": translated,
+        "client_msg_id": message.client_msg_id,
+    }
+
+
+def message_cursor_encode(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def message_cursor_decode(cursor: str) -> int:
     try:
-        ChatMembership.get(user_id, chat_id, consistent_read=True)
-    except ChatMembership.DoesNotExist:
-        return False
-    return True
+        padded = cursor + "=" * (-len(cursor) % 4)
+        kind, _, value = base64.urlsafe_b64decode(padded).decode().partition(":")
+        seq = int(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise InvalidInput("cursor is not valid") from error
+    if kind != "seq" or seq < 1:
+        raise InvalidInput("cursor is not valid")
+    return seq
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[Message]
+    next_cursor: str | None
+
+
+def message_history(*, chat_id: str, limit: int, before_seq: int | None) -> MessagePage:
+    """Messages newest first, `limit` of them, older than `before_seq` when given."""
+    upper = message_sort_key(before_seq - 1) if before_seq else f"{MESSAGE_KEY_PREFIX}~"
+    lower = message_sort_key(0)
+    messages = list(
+        Message.query(
+            chat_id,
+            Message.sk.between(lower, upper),
+            scan_index_forward=False,
+            consistent_read=True,
+            limit=limit,
+        )
+    )
+    next_cursor = None
+    if len(messages) == limit and messages[-1].seq > 1:
+        next_cursor = message_cursor_encode(int(messages[-1].seq))
+    return MessagePage(messages=messages, next_cursor=next_cursor)
+
+
+def message_range(*, chat_id: str, after_seq: int, up_to_seq: int | None = None) -> list[Message]:
+    """Messages with after_seq < seq <= up_to_seq (or every later one), oldest first."""
+    upper = message_sort_key(up_to_seq) if up_to_seq is not None else f"{MESSAGE_KEY_PREFIX}~"
+    return list(
+        Message.query(
+            chat_id,
+            Message.sk.between(message_sort_key(after_seq + 1), upper),
+            scan_index_forward=True,
+            consistent_read=True,
+        )
+    )
+
+
+def client_message_get(*, chat_id: str, sender_id: str, client_msg_id: str) -> ClientMessageId | None:
+    try:
+        return ClientMessageId.get(
+            chat_id, client_message_sort_key(sender_id, client_msg_id), consistent_read=True
+        )
+    except ClientMessageId.DoesNotExist:
+        return None
+
+
+def message_get(*, chat_id: str, seq: int) -> Message | None:
+    try:
+        return Message.get(chat_id, message_sort_key(seq), consistent_read=True)
+    except Message.DoesNotExist:
+        return None

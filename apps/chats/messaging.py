@@ -1,0 +1,277 @@
+"""Sending a message: validate, rate-limit, translate (streaming), commit, broadcast.
+
+The message is translated into every other language present among the members before it
+is stored, so one transaction writes it with all its translations and every member's inbox
+row. Readers watch the translation stream in meanwhile. When the provider fails or times
+out, the message is stored and delivered at once in its original language, marked
+untranslated, and the translation follows as `message_updated` once the provider answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+
+from apps.accounts.models import User
+from apps.chats import events, services
+from apps.chats.models import Message
+from apps.chats.selectors import NOT_A_MEMBER, chat_get, map_as_dict, message_view
+from apps.chats.translation import TranslationUnavailable, translate_text, translation_stream
+from apps.core.concurrency import run_blocking
+from apps.core.errors import Forbidden, InvalidInput, ServiceError
+from apps.core.keyvalue import keyvalue_store
+
+logger = logging.getLogger(__name__)
+
+CLIENT_MSG_ID_MAX_CHARS = 64
+# Partial translations go out at most this often per language, to spare the channel layer.
+PARTIAL_INTERVAL_SECONDS = 0.08
+# Waits between attempts at an owed translation.
+RETRY_DELAYS_SECONDS = (1, 2, 4, 8, 15, 30, 60, 60, 120, 300, 300)
+
+_background_tasks: set[asyncio.Task] = set()
+
+
+class RateLimited(ServiceError):
+    status = 429
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    chat_id: str
+    message: dict  # the sender's view
+    duplicate: bool
+
+
+def message_text_validate(text: str) -> str:
+    if not text.strip():
+        raise InvalidInput("text must not be empty")
+    if len(text) > settings.MESSAGE_MAX_CHARS:
+        raise InvalidInput(f"text is longer than {settings.MESSAGE_MAX_CHARS} characters")
+    return text
+
+
+def client_msg_id_validate(client_msg_id: str | None) -> str | None:
+    if client_msg_id is None:
+        return None
+    if not 1 <= len(client_msg_id) <= CLIENT_MSG_ID_MAX_CHARS or "#" in client_msg_id:
+        raise InvalidInput(
+            f"client_msg_id must be 1 to {CLIENT_MSG_ID_MAX_CHARS} characters without '#'"
+        )
+    return client_msg_id
+
+
+async def message_rate_limit_check(*, user_id: str) -> None:
+    window = settings.MESSAGE_RATE_LIMIT_WINDOW_SECONDS
+    bucket = int(time.time() // window)
+    count = await keyvalue_store().counter_hit(
+        f"rate:send:{user_id}:{bucket}", window_seconds=window
+    )
+    if count > settings.MESSAGE_RATE_LIMIT_COUNT:
+        raise RateLimited(
+            f"too many messages: at most {settings.MESSAGE_RATE_LIMIT_COUNT} "
+            f"every {window} seconds; try again shortly"
+        )
+
+
+async def message_send(
+    *, user: User, chat_id: str, text: str, client_msg_id: str | None = None
+) -> SendOutcome:
+    text = message_text_validate(text)
+    client_msg_id = client_msg_id_validate(client_msg_id)
+    chat = await run_blocking(chat_get)(chat_id=chat_id)
+    if chat is None or user.user_id not in chat.member_ids:
+        raise Forbidden(NOT_A_MEMBER)
+    await message_rate_limit_check(user_id=user.user_id)
+
+    source = user.native_language
+    member_languages = map_as_dict(chat.member_languages)
+    created_at = datetime.now(UTC)
+    message_id = uuid.uuid4().hex
+    await events.message_started_broadcast(
+        chat_id=chat_id,
+        message_id=message_id,
+        from_user_id=user.user_id,
+        original_text=text,
+        original_language=source,
+        timestamp=created_at.isoformat(),
+        member_ids=list(member_languages),
+    )
+    translations = await _translations_stream(
+        chat_id=chat_id,
+        message_id=message_id,
+        text=text,
+        source=source,
+        member_languages=member_languages,
+    )
+    draft = services.MessageDraft(
+        chat_id=chat_id,
+        message_id=message_id,
+        from_user_id=user.user_id,
+        original_text=text,
+        original_language=source,
+        translations={lang: value for lang, value in translations.items() if value is not None},
+        pending_languages=frozenset(lang for lang, value in translations.items() if value is None),
+        client_msg_id=client_msg_id,
+        created_at=created_at,
+    )
+    committed = await run_blocking(services.message_commit)(draft=draft, chat=chat)
+    if not committed.duplicate:
+        await events.message_broadcast(
+            message=committed.message, member_languages=committed.member_languages
+        )
+        owed = _languages_owed(committed.message, committed.member_languages)
+        if owed:
+            _background(_translations_retry(message=committed.message, languages=owed))
+    return SendOutcome(
+        chat_id=chat_id,
+        message=message_view(message=committed.message, language=source),
+        duplicate=committed.duplicate,
+    )
+
+
+def _languages_owed(message: Message, member_languages: dict[str, str]) -> set[str]:
+    stored = map_as_dict(message.translations)
+    return {
+        language
+        for language in member_languages.values()
+        if language != message.original_language and language not in stored
+    }
+
+
+async def _translations_stream(
+    *, chat_id: str, message_id: str, text: str, source: str, member_languages: dict[str, str]
+) -> dict[str, str | None]:
+    """Translate into every other member language at once; None where the provider failed."""
+    targets = sorted({lang for lang in member_languages.values() if lang != source})
+    results = await asyncio.gather(
+        *(
+            _translation_stream_one(
+                chat_id=chat_id,
+                message_id=message_id,
+                text=text,
+                source=source,
+                target=target,
+                readers=[member for member, lang in member_languages.items() if lang == target],
+            )
+            for target in targets
+        )
+    )
+    return dict(zip(targets, results, strict=True))
+
+
+async def _translation_stream_one(
+    *, chat_id: str, message_id: str, text: str, source: str, target: str, readers: list[str]
+) -> str | None:
+    last_sent = 0.0
+    translated = None
+    try:
+        async for partial in translation_stream(
+            text=text, source_language=source, target_language=target
+        ):
+            translated = partial
+            now = time.monotonic()
+            if now - last_sent >= PARTIAL_INTERVAL_SECONDS:
+                last_sent = now
+                await events.translation_partial_broadcast(
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    language=target,
+                    text=partial,
+                    member_ids=readers,
+                )
+    except TranslationUnavailable as error:
+        logger.warning(
+            "translation %s->%s unavailable (%s); delivering untranslated", source, target, error
+        )
+        return None
+    return translated or None
+
+
+def _background(coroutine) -> None:
+    task = asyncio.get_running_loop().create_task(coroutine)
+    _background_tasks.add(task)
+    task.add_done_callback(_background_tasks.discard)
+
+
+async def _translations_retry(*, message: Message, languages: set[str]) -> None:
+    """Keep asking the provider for owed translations; store and announce each one."""
+    remaining = set(languages)
+    for delay in RETRY_DELAYS_SECONDS:
+        await asyncio.sleep(delay * settings.TRANSLATION_RETRY_SCALE)
+        for language in sorted(remaining):
+            try:
+                text = await translate_text(
+                    text=message.original_text,
+                    source_language=message.original_language,
+                    target_language=language,
+                )
+            except TranslationUnavailable:
+                continue
+            await message_translations_store(message=message, translations={language: text})
+            remaining.discard(language)
+        if not remaining:
+            return
+    logger.warning(
+        "gave up on %d owed translations for a message in chat %s", len(remaining), message.chat_id
+    )
+
+
+async def message_translations_store(*, message: Message, translations: dict[str, str]) -> None:
+    updated = await run_blocking(services.message_translations_add)(
+        chat_id=message.chat_id, seq=int(message.seq), translations=translations
+    )
+    if updated is None:
+        return
+    chat = await run_blocking(chat_get)(chat_id=message.chat_id)
+    if chat is None:
+        return
+    member_languages = map_as_dict(chat.member_languages)
+    await run_blocking(services.membership_previews_refresh)(
+        message=updated, member_languages=member_languages, languages=set(translations)
+    )
+    await events.message_updated_broadcast(
+        message=updated, member_languages=member_languages, languages=set(translations)
+    )
+
+
+ON_DEMAND_CONCURRENCY = 8
+
+
+async def messages_in_language(*, messages: list[Message], language: str) -> list[Message]:
+    """Make sure each message has a translation for `language`, translating on demand the
+    ones written before this reader had that language; each is stored, so it happens once.
+    A message whose translation fails this time is returned untranslated."""
+    owed = [
+        message
+        for message in messages
+        if message.original_language != language
+        and language not in map_as_dict(message.translations)
+    ]
+    if not owed:
+        return messages
+    limit = asyncio.Semaphore(ON_DEMAND_CONCURRENCY)
+
+    async def fill(message: Message) -> None:
+        async with limit:
+            try:
+                text = await translate_text(
+                    text=message.original_text,
+                    source_language=message.original_language,
+                    target_language=language,
+                )
+            except TranslationUnavailable:
+                return
+        translations = map_as_dict(message.translations)
+        translations[language] = text
+        message.translations = translations
+        await message_translations_store(message=message, translations={language: text})
+
+    await asyncio.gather(*(fill(message) for message in owed))
+    return messages

@@ -1,0 +1,455 @@
+"""Writes for chats: creating chats, membership changes, committing messages, read marks.
+
+Everything here is synchronous PynamoDB work; async callers use `run_blocking`. The
+orchestration of a send (translation streaming, commit, broadcast) is in `messaging.py`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from apps.accounts.models import User
+from apps.accounts.selectors import user_get_by_username
+from apps.chats.models import (
+    CHAT_KIND_DIRECT,
+    CHAT_KIND_GROUP,
+    Chat,
+    ChatMembership,
+    ClientMessageId,
+    Message,
+    client_message_sort_key,
+    message_sort_key,
+)
+from apps.chats.selectors import (
+    NOT_A_MEMBER,
+    chat_get,
+    chat_get_for_member,
+    chat_membership_get,
+    map_as_dict,
+    message_preview,
+)
+from apps.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+
+GROUP_TITLE_MAX_CHARS = 100
+# A message is one transaction: chat, message, client id and one row per member (100 max).
+GROUP_MAX_MEMBERS = 50
+COMMIT_ATTEMPTS = 8
+_DIRECT_CHAT_NAMESPACE = uuid.UUID("6f1d7a52-8f0e-4f5e-9a43-1c6c2b8d0e11")
+
+
+class BadRequest(ServiceError):
+    status = 400
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _activity_key(moment: datetime, chat_id: str) -> str:
+    return f"{moment.isoformat()}#{chat_id}"
+
+
+def _connection():
+    return Chat._get_connection().connection
+
+
+def _cancellation_codes(error: TransactWriteError) -> list[str | None]:
+    return [reason.code if reason is not None else None for reason in error.cancellation_reasons or []]
+
+
+def direct_chat_id(user_a: str, user_b: str) -> str:
+    """The one chat id two people share: both creating it at once still make one chat."""
+    first, second = sorted((user_a, user_b))
+    return uuid.uuid5(_DIRECT_CHAT_NAMESPACE, f"{first}:{second}").hex
+
+
+def _membership_new(*, user_id: str, chat: Chat, moment: datetime, other: User | None) -> ChatMembership:
+    return ChatMembership(
+        user_id,
+        chat.chat_id,
+        activity_at=_activity_key(moment, chat.chat_id),
+        kind=chat.kind,
+        title=chat.title,
+        other_user_id=other.user_id if other else None,
+        other_username=other.username if other else None,
+        joined_at=moment,
+        updated_at=moment,
+        last_seq=int(chat.last_seq),
+        last_read_seq=int(chat.last_seq),
+        unread_count=0,
+    )
+
+
+@dataclass(frozen=True)
+class ChatCreated:
+    membership: ChatMembership
+    created: bool
+    member_ids: frozenset[str] = field(default_factory=frozenset)
+
+
+def chat_direct_create(*, user: User, other_username: str) -> ChatCreated:
+    other = user_get_by_username(username=other_username) if other_username else None
+    if other is None or not other.is_active:
+        raise NotFound("User not found")
+    if other.user_id == user.user_id:
+        raise BadRequest("Cannot start a chat with yourself")
+    moment = _now()
+    chat = Chat(
+        direct_chat_id(user.user_id, other.user_id),
+        kind=CHAT_KIND_DIRECT,
+        created_by=user.user_id,
+        created_at=moment,
+        member_ids={user.user_id, other.user_id},
+        member_languages={user.user_id: user.native_language, other.user_id: other.native_language},
+        last_seq=0,
+    )
+    mine = _membership_new(user_id=user.user_id, chat=chat, moment=moment, other=other)
+    theirs = _membership_new(user_id=other.user_id, chat=chat, moment=moment, other=user)
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.save(chat, condition=Chat.chat_id.does_not_exist())
+            transaction.save(mine)
+            transaction.save(theirs)
+    except TransactWriteError as error:
+        if "ConditionalCheckFailed" not in _cancellation_codes(error):
+            raise
+        existing = chat_membership_get(user_id=user.user_id, chat_id=chat.chat_id)
+        if existing is None:
+            raise Conflict("Chat is being created; try again") from error
+        return ChatCreated(membership=existing, created=False)
+    return ChatCreated(membership=mine, created=True, member_ids=frozenset(chat.member_ids))
+
+
+def _users_by_username(usernames: list[str]) -> list[User]:
+    users = []
+    for username in usernames:
+        found = user_get_by_username(username=username)
+        if found is None or not found.is_active:
+            raise NotFound(f"User not found: {username}")
+        users.append(found)
+    return users
+
+
+def chat_group_create(*, user: User, title: str, usernames: list[str]) -> ChatCreated:
+    title = title.strip()
+    if not 1 <= len(title) <= GROUP_TITLE_MAX_CHARS:
+        raise InvalidInput(f"title must be 1 to {GROUP_TITLE_MAX_CHARS} characters")
+    distinct = list(dict.fromkeys(name.casefold() for name in usernames))
+    others = [other for other in _users_by_username(distinct) if other.user_id != user.user_id]
+    if len(others) < 2:
+        raise InvalidInput("a group needs at least two other members")
+    if len(others) + 1 > GROUP_MAX_MEMBERS:
+        raise InvalidInput(f"a group has at most {GROUP_MAX_MEMBERS} members")
+    members = [user, *others]
+    moment = _now()
+    chat = Chat(
+        uuid.uuid4().hex,
+        kind=CHAT_KIND_GROUP,
+        title=title,
+        created_by=user.user_id,
+        created_at=moment,
+        member_ids={member.user_id for member in members},
+        member_languages={member.user_id: member.native_language for member in members},
+        last_seq=0,
+    )
+    rows = [_membership_new(user_id=m.user_id, chat=chat, moment=moment, other=None) for m in members]
+    with TransactWrite(connection=_connection()) as transaction:
+        transaction.save(chat, condition=Chat.chat_id.does_not_exist())
+        for row in rows:
+            transaction.save(row)
+    return ChatCreated(membership=rows[0], created=True, member_ids=frozenset(chat.member_ids))
+
+
+def chat_member_add(*, user: User, chat_id: str, username: str) -> tuple[Chat, User]:
+    chat = chat_get_for_member(chat_id=chat_id, user_id=user.user_id)
+    if chat.kind != CHAT_KIND_GROUP:
+        raise BadRequest("Members can only be added to a group chat")
+    (newcomer,) = _users_by_username([username])
+    if newcomer.user_id in chat.member_ids:
+        raise Conflict("Already a member of this chat")
+    if len(chat.member_ids) >= GROUP_MAX_MEMBERS:
+        raise InvalidInput(f"a group has at most {GROUP_MAX_MEMBERS} members")
+    moment = _now()
+    row = _membership_new(user_id=newcomer.user_id, chat=chat, moment=moment, other=None)
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.update(
+                chat,
+                actions=[
+                    Chat.member_ids.add({newcomer.user_id}),
+                    Chat.member_languages[newcomer.user_id].set(newcomer.native_language),
+                ],
+                condition=Chat.member_ids.contains(user.user_id)
+                & ~Chat.member_ids.contains(newcomer.user_id),
+            )
+            transaction.save(row)
+    except TransactWriteError as error:
+        if "ConditionalCheckFailed" in _cancellation_codes(error):
+            raise Conflict("Membership changed meanwhile; try again") from error
+        raise
+    refreshed = chat_get(chat_id=chat_id)
+    return refreshed, newcomer
+
+
+def chat_leave(*, user: User, chat_id: str) -> Chat:
+    chat = chat_get_for_member(chat_id=chat_id, user_id=user.user_id)
+    if chat.kind != CHAT_KIND_GROUP:
+        raise BadRequest("Only group chats can be left")
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.update(
+                chat,
+                actions=[
+                    Chat.member_ids.delete({user.user_id}),
+                    Chat.member_languages[user.user_id].remove(),
+                ],
+                condition=Chat.member_ids.contains(user.user_id),
+            )
+            transaction.delete(ChatMembership(user.user_id, chat_id))
+    except TransactWriteError as error:
+        if "ConditionalCheckFailed" in _cancellation_codes(error):
+            raise Forbidden(NOT_A_MEMBER) from error
+        raise
+    return chat
+
+
+def chat_languages_refresh(*, user: User) -> int:
+    """After a language change: record the new language in every chat of the user, so
+    messages written from now on are translated into it. Returns how many chats changed."""
+    changed = 0
+    for row in ChatMembership.query(user.user_id):
+        try:
+            Chat(row.chat_id).update(
+                actions=[Chat.member_languages[user.user_id].set(user.native_language)],
+                condition=Chat.member_ids.contains(user.user_id),
+            )
+            changed += 1
+        except UpdateError:
+            continue
+    return changed
+
+
+# --- Messages ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageDraft:
+    """A message ready to commit: its text in every language it was translated into."""
+
+    chat_id: str
+    message_id: str
+    from_user_id: str
+    original_text: str
+    original_language: str
+    translations: dict[str, str]
+    pending_languages: frozenset[str]
+    client_msg_id: str | None
+    created_at: datetime
+    kind: str = "text"
+
+
+@dataclass(frozen=True)
+class CommittedMessage:
+    message: Message
+    member_languages: dict[str, str]
+    duplicate: bool
+
+
+def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
+    """Write the message as the chat's next sequence number, in one transaction with the
+    chat's counter, the client id marker and every member's inbox row.
+
+    `last_seq = seq - 1` as a condition makes sequence numbers gapless and in commit order.
+    A concurrent writer makes the transaction fail; then the chat is read again and the
+    write retried. A client id that was already used returns the first message instead.
+    """
+    for _ in range(COMMIT_ATTEMPTS):
+        if draft.from_user_id not in chat.member_ids:
+            raise Forbidden(NOT_A_MEMBER)
+        member_languages = map_as_dict(chat.member_languages)
+        seq = int(chat.last_seq) + 1
+        message = Message(
+            draft.chat_id,
+            message_sort_key(seq),
+            message_id=draft.message_id,
+            seq=seq,
+            from_user_id=draft.from_user_id,
+            kind=draft.kind,
+            original_text=draft.original_text,
+            original_language=draft.original_language,
+            translations=dict(draft.translations),
+            pending_languages=set(draft.pending_languages) or None,
+            client_msg_id=draft.client_msg_id,
+            created_at=draft.created_at,
+        )
+        try:
+            _message_transaction(message=message, chat=chat, member_languages=member_languages)
+        except TransactWriteError as error:
+            codes = _cancellation_codes(error)
+            if "ConditionalCheckFailed" not in codes and "TransactionConflict" not in codes:
+                raise
+            if draft.client_msg_id:
+                duplicate = _duplicate(draft)
+                if duplicate is not None:
+                    return duplicate
+            refreshed = chat_get(chat_id=draft.chat_id)
+            if refreshed is None:
+                raise NotFound("Chat not found") from error
+            chat = refreshed
+            continue
+        return CommittedMessage(message=message, member_languages=member_languages, duplicate=False)
+    raise Conflict("The chat is busy; try again")
+
+
+def _message_transaction(*, message: Message, chat: Chat, member_languages: dict[str, str]) -> None:
+    seq = int(message.seq)
+    moment = message.created_at
+    activity = _activity_key(moment, message.chat_id)
+    with TransactWrite(connection=_connection()) as transaction:
+        transaction.update(
+            Chat(message.chat_id),
+            actions=[Chat.last_seq.set(seq)],
+            condition=(Chat.last_seq == seq - 1) & Chat.member_ids.contains(message.from_user_id),
+        )
+        transaction.save(message, condition=Message.sk.does_not_exist())
+        if message.client_msg_id:
+            transaction.save(
+                ClientMessageId(
+                    message.chat_id,
+                    client_message_sort_key(message.from_user_id, message.client_msg_id),
+                    message_id=message.message_id,
+                    seq=seq,
+                ),
+                condition=ClientMessageId.sk.does_not_exist(),
+            )
+        translations = map_as_dict(message.translations)
+        for member_id, language in member_languages.items():
+            text = (
+                message.original_text
+                if language == message.original_language
+                else translations.get(language, message.original_text)
+            )
+            actions = [
+                ChatMembership.activity_at.set(activity),
+                ChatMembership.updated_at.set(moment),
+                ChatMembership.last_message_preview.set(message_preview(text)),
+                ChatMembership.last_seq.set(seq),
+            ]
+            if member_id == message.from_user_id:
+                actions += [
+                    ChatMembership.last_read_seq.set(seq),
+                    ChatMembership.unread_count.set(0),
+                ]
+            else:
+                actions.append(ChatMembership.unread_count.add(1))
+            transaction.update(
+                ChatMembership(member_id, message.chat_id),
+                actions=actions,
+                condition=ChatMembership.chat_id.exists(),
+            )
+
+
+def _duplicate(draft: MessageDraft) -> CommittedMessage | None:
+    """The message first written with this draft's client id, if there is one."""
+    from apps.chats.selectors import client_message_get, message_get
+
+    marker = client_message_get(
+        chat_id=draft.chat_id, sender_id=draft.from_user_id, client_msg_id=draft.client_msg_id
+    )
+    if marker is None:
+        return None
+    original = message_get(chat_id=draft.chat_id, seq=int(marker.seq))
+    if original is None:
+        raise Conflict("client_msg_id was already used")
+    chat = chat_get(chat_id=draft.chat_id)
+    languages = map_as_dict(chat.member_languages) if chat else {}
+    return CommittedMessage(message=original, member_languages=languages, duplicate=True)
+
+
+def message_translations_add(
+    *, chat_id: str, seq: int, translations: dict[str, str]
+) -> Message | None:
+    """Store translations that were owed (or asked for later); each language only once.
+
+    Returns the updated message, or None when every language was already stored.
+    """
+    message = Message(chat_id, message_sort_key(seq))
+    stored = None
+    for language, text in translations.items():
+        try:
+            stored = message.update(
+                actions=[
+                    Message.translations[language].set(text),
+                    Message.pending_languages.delete({language}),
+                ],
+                condition=Message.sk.exists() & Message.translations[language].does_not_exist(),
+            )
+        except UpdateError as error:
+            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+    if stored is None:
+        return None
+    return message
+
+
+def membership_previews_refresh(
+    *, message: Message, member_languages: dict[str, str], languages: set[str]
+) -> list[str]:
+    """Replace the untranslated preview with the translation for readers of `languages`,
+    where this message is still the latest. Returns the member ids updated."""
+    translations = map_as_dict(message.translations)
+    updated = []
+    for member_id, language in member_languages.items():
+        if language not in languages or language not in translations:
+            continue
+        try:
+            ChatMembership(member_id, message.chat_id).update(
+                actions=[
+                    ChatMembership.last_message_preview.set(message_preview(translations[language]))
+                ],
+                condition=ChatMembership.last_seq == int(message.seq),
+            )
+            updated.append(member_id)
+        except UpdateError:
+            continue
+    return updated
+
+
+def chat_mark_read(*, user: User, chat_id: str, seq: int) -> ChatMembership:
+    """Record that the user has read up to `seq`; the mark only moves forward."""
+    membership = chat_membership_get(user_id=user.user_id, chat_id=chat_id)
+    if membership is None:
+        if chat_get(chat_id=chat_id) is None:
+            raise NotFound("Chat not found")
+        raise Forbidden(NOT_A_MEMBER)
+    if seq < 1:
+        raise InvalidInput("seq must be a positive message sequence number")
+    seq = min(seq, int(membership.last_seq))
+    if seq <= int(membership.last_read_seq):
+        return membership
+    from apps.chats.selectors import message_range
+
+    unread = sum(
+        1
+        for message in message_range(chat_id=chat_id, after_seq=seq)
+        if message.from_user_id != user.user_id
+    )
+    try:
+        membership.update(
+            actions=[
+                ChatMembership.last_read_seq.set(seq),
+                ChatMembership.unread_count.set(unread),
+            ],
+            condition=ChatMembership.last_read_seq < seq,
+        )
+    except UpdateError:
+        refreshed = chat_membership_get(user_id=user.user_id, chat_id=chat_id)
+        if refreshed is None:
+            raise Forbidden(NOT_A_MEMBER) from None
+        return refreshed
+    return membership

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from apps.chats import views
+
+urlpatterns = [
+    path("chats", views.chats),
+    path("chats/<str:chat_id>", views.chat_detail),
+    path("chats/<str:chat_id>/messages", views.messages),
+    path("chats/<str:chat_id>/members", views.members),
+    path("chats/<str:chat_id>/members/me", views.member_me),
+    path("chats/<str:chat_id>/read", views.read),
+]
