@@ -1,6 +1,7 @@
 """Writes and credential checks for accounts."""
 
 import re
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -21,6 +22,7 @@ NAME_MAX_LENGTH = 100
 USERNAME_PATTERN = re.compile(r"[\w.\-]+")
 INVALID_CREDENTIALS = "Invalid username or password"
 PROFILE_FIELDS = ("first_name", "last_name", "native_language")
+SIGNUP_ATTEMPTS = 3
 
 
 def _username_validate(username: str) -> str:
@@ -85,25 +87,35 @@ def user_signup(
         token_version=0,
     )
     claim = UsernameClaim(UsernameClaim.key_for(username), user_id=user_id)
-    try:
-        with TransactWrite(connection=User._get_connection().connection) as transaction:
-            transaction.save(claim, condition=UsernameClaim.pk.does_not_exist())
-            transaction.save(user, condition=User.pk.does_not_exist())
-    except TransactWriteError as error:
-        if _condition_failed(error):
-            raise Conflict("Username already taken") from error
-        raise
-    return user
+    for attempt in range(SIGNUP_ATTEMPTS):
+        try:
+            with TransactWrite(connection=User._get_connection().connection) as transaction:
+                transaction.save(claim, condition=UsernameClaim.pk.does_not_exist())
+                transaction.save(user, condition=User.pk.does_not_exist())
+        except TransactWriteError as error:
+            codes = _cancellation_codes(error)
+            if "ConditionalCheckFailed" in codes:
+                raise Conflict("Username already taken") from error
+            # DynamoDB cancels a transaction that touches an item another one is writing
+            # (a concurrent signup for the same name); once that one settles, try again.
+            if "TransactionConflict" in codes and attempt + 1 < SIGNUP_ATTEMPTS:
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            if "TransactionConflict" in codes:
+                raise Conflict("Username already taken") from error
+            raise
+        return user
+    raise AssertionError("unreachable")
 
 
-def _condition_failed(error: TransactWriteError) -> bool:
-    reasons = error.cancellation_reasons or []
-    return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)
+def _cancellation_codes(error: TransactWriteError) -> list[str]:
+    return [reason.code for reason in error.cancellation_reasons or [] if reason is not None]
 
 
 def user_login(*, username: str, password: str) -> User:
     """The user these credentials belong to; one answer for every kind of failure."""
-    user = user_get_by_username(username=username) if username else None
+    plausible = USERNAME_MIN_LENGTH <= len(username) <= USERNAME_MAX_LENGTH
+    user = user_get_by_username(username=username) if plausible else None
     if user is None:
         # Hash anyway, so an unknown username takes as long as a wrong password.
         make_password(password)

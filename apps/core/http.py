@@ -63,7 +63,8 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
         raise BadRequest("Request body must be a JSON object")
     try:
         body = json.loads(request.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (ValueError, RecursionError) as error:
+        # ValueError covers bad UTF-8, bad JSON and integers too long to convert.
         raise BadRequest("Request body is not valid JSON") from error
     if not isinstance(body, dict):
         raise BadRequest("Request body must be a JSON object")
