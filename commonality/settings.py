@@ -186,6 +186,10 @@ else:
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="") or None
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
 OPENAI_TRANSLATION_MODEL = env.str("OPENAI_TRANSLATION_MODEL", default="gpt-4o-mini")
+# A translation fails (apps.chats.translation.TranslationUnavailable) after this long in all,
+# or sooner if the provider has sent no token within the first-token timeout.
+TRANSLATION_TIMEOUT_SECONDS = env.float("TRANSLATION_TIMEOUT_SECONDS", default=8.0)
+TRANSLATION_FIRST_TOKEN_TIMEOUT_SECONDS = env.float("TRANSLATION_FIRST_TOKEN_TIMEOUT_SECONDS", default=4.0)
 ELEVENLABS_API_KEY = env.str("ELEVENLABS_API_KEY", default="") or None
 ELEVENLABS_BASE_URL = env.str("ELEVENLABS_BASE_URL", default="") or None
 ELEVENLABS_TTS_VOICE_ID = env.str("ELEVENLABS_TTS_VOICE_ID", default="Xb7hH8MSUJpSbSDYk0k2")
@@ -193,6 +197,15 @@ ELEVENLABS_TTS_MODEL = env.str("ELEVENLABS_TTS_MODEL", default="eleven_flash_v2_
 LIVEKIT_API_KEY = env.str("LIVEKIT_API_KEY", default="") or None
 LIVEKIT_API_SECRET = env.str("LIVEKIT_API_SECRET", default="") or None
 LIVEKIT_URL = env.str("LIVEKIT_URL", default="") or None
+
+# --- Chat --------------------------------------------------------------------------------
+
+MESSAGE_MAX_CHARS = env.int("MESSAGE_MAX_CHARS", default=2000)
+MESSAGE_RATE_LIMIT_COUNT = env.int("MESSAGE_RATE_LIMIT_COUNT", default=30)
+MESSAGE_RATE_LIMIT_WINDOW_SECONDS = env.int("MESSAGE_RATE_LIMIT_WINDOW_SECONDS", default=10)
+# Multiplies the waits between attempts at an owed translation (1, 2, 4 ... seconds).
+TRANSLATION_RETRY_SCALE = env.float("TRANSLATION_RETRY_SCALE", default=1.0)
+WS_TICKET_TTL_SECONDS = 60
 
 # --- Logging -----------------------------------------------------------------------------
 
@@ -209,6 +222,9 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "pynamodb": {"level": "WARNING"},
         "werkzeug": {"level": "WARNING"},
+        # The OpenAI SDK's HTTP client logs every request line at INFO.
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
     },
 }
 
@@ -218,7 +234,7 @@ if not IS_DEVELOPMENT:
     # Railway terminates TLS at its edge and forwards X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+    SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^api/ready$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

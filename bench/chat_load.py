@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""Chat load benchmark: real WebSockets against Daphne + Redis + moto's DynamoDB server + a
+loopback OpenAI-compatible translator with a configurable delay. Prints figures.
+
+    .venv/bin/python bench/chat_load.py --pairs 50 --rate 75 --duration 20 --translator-delay 0.2
+    .venv/bin/python bench/chat_load.py --pairs 50 --rate 10 --duration 20 --translator-delay 0
+    .venv/bin/python bench/chat_load.py --pairs 10 --rate 0 --idle-sockets 2000
+
+Each pair is an English and a Spanish user in a 1:1 chat; messages alternate direction and
+are spread evenly over time across the pairs. Latency is send-to-delivery: from the moment
+the sender writes the frame to the moment the recipient gets the final, translated `message`
+frame. DynamoDB requests are counted by a loopback proxy in front of moto, by operation.
+Everything listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import websockets  # noqa: E402
+from aiohttp import ClientSession, web  # noqa: E402
+
+from tests.support.servers import (  # noqa: E402
+    dynamo_server_start,
+    free_port,
+    redis_server_start,
+    wait_for_port,
+)
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def process_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def translator_start(delay: float) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.fake_openai", "--port", "0", "--delay", str(delay)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline().strip()
+    if not line.startswith("listening on "):
+        raise RuntimeError(f"translator did not start: {line!r}")
+    return process, line.removeprefix("listening on ")
+
+
+class CountingProxy:
+    """Forwards DynamoDB requests to moto and counts them by operation."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.counts: Counter[str] = Counter()
+        self.session: ClientSession | None = None
+
+    async def handle(self, request: web.Request) -> web.Response:
+        operation = request.headers.get("X-Amz-Target", "?").split(".")[-1]
+        self.counts[operation] += 1
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        async with self.session.post(self.upstream + request.path_qs, data=body, headers=headers) as reply:
+            payload = await reply.read()
+            return web.Response(
+                body=payload, status=reply.status,
+                headers={"Content-Type": reply.headers.get("Content-Type", "application/json")},
+            )
+
+    def start_in_thread(self) -> str:
+        """Serve from its own thread and loop, so the benchmark's blocking calls don't stall it."""
+        import threading
+
+        ready = threading.Event()
+        self.loop = asyncio.new_event_loop()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.url = self.loop.run_until_complete(self.start())
+            ready.set()
+            self.loop.run_forever()
+
+        threading.Thread(target=serve, name="dynamo-proxy", daemon=True).start()
+        ready.wait(10)
+        return self.url
+
+    def stop_in_thread(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+    async def start(self) -> str:
+        self.session = ClientSession()
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        self.runner = runner
+        return f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        await self.session.close()
+        await self.runner.cleanup()
+
+
+# --- HTTP helpers -------------------------------------------------------------------------
+
+
+def http_post(base: str, path: str, body: dict, token: str | None = None) -> dict:
+    request = urllib.request.Request(
+        f"{base}{path}", method="POST", data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def signup(base: str, username: str, language: str) -> str:
+    return http_post(base, "/api/auth/signup", {
+        "username": username, "password": "benchmark password", "first_name": "Bench",
+        "last_name": "User", "native_language": language,
+    })["access_token"]
+
+
+# --- the load -----------------------------------------------------------------------------
+
+
+class Participant:
+    def __init__(self, name: str, token: str) -> None:
+        self.name = name
+        self.token = token
+        self.socket = None
+        self.reader: asyncio.Task | None = None
+
+
+async def reader(participant: Participant, delivered: dict[str, float]) -> None:
+    async for raw in participant.socket:
+        frame = json.loads(raw)
+        if frame.get("type") == "message":
+            original = frame["message"].get("original_text", "")
+            if original.startswith("bench-") and frame["message"]["from_user_id"] != participant.name:
+                delivered.setdefault(original, time.perf_counter())
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def run(options: argparse.Namespace) -> None:
+    dynamo = dynamo_server_start()
+    redis = redis_server_start()
+    translator, translator_url = translator_start(options.translator_delay)
+    proxy = CountingProxy(dynamo.url)
+    proxy_url = proxy.start_in_thread()
+    port = free_port()
+    environment = dict(
+        os.environ,
+        ENVIRONMENT="development",
+        DEBUG="false",
+        DYNAMODB_ENDPOINT=proxy_url,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        REDIS_URL=redis.url,
+        OPENAI_BASE_URL=translator_url,
+        OPENAI_API_KEY="bench-key",
+        LOG_LEVEL="WARNING",
+        MESSAGE_RATE_LIMIT_COUNT="1000",
+    )
+    subprocess.run([sys.executable, "manage.py", "create_dynamo_tables"], cwd=ROOT, env=environment,
+                   check=True, stdout=subprocess.DEVNULL)
+    daphne = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "commonality.asgi:application"],
+        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    ws_base = f"ws://127.0.0.1:{port}"
+    try:
+        wait_for_port(port, timeout=30, process=daphne)
+        print(f"setup: {options.pairs} pairs, translator delay {options.translator_delay * 1000:.0f} ms",
+              flush=True)
+        pairs = []
+        stamp = int(time.time())
+        for index in range(options.pairs):
+            english = Participant(f"en{index}_{stamp}", signup(base, f"en{index}_{stamp}", "en"))
+            spanish = Participant(f"es{index}_{stamp}", signup(base, f"es{index}_{stamp}", "es"))
+            chat_id = http_post(base, "/api/chats", {"username": spanish.name}, token=english.token)["chat_id"]
+            pairs.append((english, spanish, chat_id))
+        delivered: dict[str, float] = {}
+        participants = [person for english, spanish, _ in pairs for person in (english, spanish)]
+        user_ids = {}
+        for person in participants:
+            request = urllib.request.Request(f"{base}/api/auth/me", headers={"Authorization": f"Bearer {person.token}"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                user_ids[person.name] = json.loads(response.read())["user_id"]
+        for person in participants:
+            person.socket = await websockets.connect(f"{ws_base}/api/ws/chat?token={person.token}", max_queue=None)
+            person.name = user_ids[person.name]
+            person.reader = asyncio.create_task(reader(person, delivered))
+
+        if options.rate > 0:
+            await load_phase(options, pairs, delivered, proxy, daphne)
+        if options.idle_sockets > 0:
+            await idle_phase(options, participants, ws_base, daphne)
+        for person in participants:
+            await person.socket.close()
+    finally:
+        daphne.terminate()
+        daphne.wait(10)
+        translator.terminate()
+        translator.wait(10)
+        proxy.stop_in_thread()
+        redis.stop()
+        dynamo.stop()
+
+
+async def load_phase(options, pairs, delivered, proxy, daphne) -> None:
+    total = int(options.rate * options.duration)
+    interval = 1.0 / options.rate
+    sent: dict[str, float] = {}
+    await asyncio.sleep(0.5)
+    proxy.counts.clear()
+    cpu_before = process_cpu_seconds(daphne.pid)
+    started = time.perf_counter()
+    for number in range(total):
+        english, spanish, chat_id = pairs[number % len(pairs)]
+        sender = english if (number // len(pairs)) % 2 == 0 else spanish
+        text = f"bench-{number} hello from the load test"
+        target = started + number * interval
+        delay = target - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent[text] = time.perf_counter()
+        await sender.socket.send(json.dumps({"chat_id": chat_id, "text": text, "client_msg_id": f"b{number}"}))
+    send_elapsed = time.perf_counter() - started
+    drain_deadline = time.perf_counter() + options.drain
+    while len(delivered) < total and time.perf_counter() < drain_deadline:
+        await asyncio.sleep(0.05)
+    cpu_used = process_cpu_seconds(daphne.pid) - cpu_before
+    latencies = [(delivered[text] - sent[text]) * 1000 for text in sent if text in delivered]
+    last_delivery = max(delivered.values(), default=started)
+    lost = total - len(latencies)
+    dynamo_requests = sum(proxy.counts.values())
+    print(f"load: {total} messages sent in {send_elapsed:.1f} s (target {options.rate}/s across {len(pairs)} pairs)")
+    print(f"delivered {len(latencies)}  lost {lost}")
+    print(f"throughput {len(latencies) / max(last_delivery - started, 1e-9):.1f} messages/s delivered")
+    print("send-to-delivery latency ms: "
+          f"p50 {percentile(latencies, 0.50):.1f}  p95 {percentile(latencies, 0.95):.1f}  "
+          f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies, default=float('nan')):.1f}")
+    print(f"daphne CPU {cpu_used:.2f} s = {cpu_used * 1000 / max(len(latencies), 1):.2f} ms per delivered message; "
+          f"RSS {process_rss_mb(daphne.pid):.0f} MB")
+    print(f"DynamoDB requests {dynamo_requests} = {dynamo_requests / max(total, 1):.2f} per message: "
+          + ", ".join(f"{name} {count}" for name, count in proxy.counts.most_common()))
+
+
+async def idle_phase(options, participants, ws_base, daphne) -> None:
+    await asyncio.sleep(1)
+    rss_before = process_rss_mb(daphne.pid)
+    sockets = []
+    for number in range(options.idle_sockets):
+        person = participants[number % len(participants)]
+        sockets.append(await websockets.connect(f"{ws_base}/api/ws/chat?token={person.token}"))
+    await asyncio.sleep(2)
+    # A ping round trip on a sample proves the sockets are open and authenticated.
+    for socket in sockets[:: max(1, len(sockets) // 20)]:
+        await socket.send(json.dumps({"type": "ping"}))
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10)) == {"type": "pong"}
+    rss_after = process_rss_mb(daphne.pid)
+    print(f"idle: {len(sockets)} authenticated sockets, daphne RSS {rss_before:.0f} -> {rss_after:.0f} MB, "
+          f"{(rss_after - rss_before) * 1024 / len(sockets):.1f} KB per socket")
+    for socket in sockets:
+        await socket.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=75, help="messages per second in all (0: no load)")
+    parser.add_argument("--duration", type=float, default=20, help="seconds of sending")
+    parser.add_argument("--translator-delay", type=float, default=0.0, help="seconds before the first token")
+    parser.add_argument("--drain", type=float, default=30, help="seconds to wait for stragglers")
+    parser.add_argument("--idle-sockets", type=int, default=0)
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""A loopback stand-in for OpenAI Chat Completions, speaking its wire format.
+
+POST /v1/chat/completions (or /chat/completions) answers a plain JSON completion, or with
+"stream": true Server-Sent Events: one `chat.completion.chunk` per word, then a last chunk
+with finish_reason, then `data: [DONE]`. By default the reply is a fake translation,
+"[<target code>] <text>", the target read from the system prompt's "to <Language> (<code>)".
+
+In a test:
+
+    fake = FakeOpenAI()
+    base_url = fake.start()          # "http://127.0.0.1:PORT/v1"
+    fake.delay_seconds = 0.5         # before the first token
+    ...
+    fake.stop()
+
+Standalone (benchmarks, browser tests); prints "listening on http://127.0.0.1:PORT/v1":
+
+    python -m tests.support.fake_openai --port 0 --delay 0.2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+# (text, target language code) -> reply
+Translator = Callable[[str, str], str]
+
+_TARGET = re.compile(r"\bto\s+[^()\n]*?\(([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*)\)")
+
+
+def fake_translation(text: str, target: str) -> str:
+    return f"[{target}] {text}"
+
+
+def target_language(body: dict[str, Any]) -> str:
+    """The target code in the system prompt ("... to Spanish (es) ..."), or "??"."""
+    for message in body.get("messages") or ():
+        if message.get("role") == "system":
+            match = _TARGET.search(str(message.get("content") or ""))
+            if match:
+                return match.group(1)
+    return "??"
+
+
+def user_text(body: dict[str, Any]) -> str:
+    users = [message for message in body.get("messages") or () if message.get("role") == "user"]
+    content = users[-1].get("content") if users else ""
+    return content if isinstance(content, str) else ""
+
+
+class FakeOpenAI:
+    def __init__(
+        self,
+        *,
+        delay_seconds: float = 0.0,
+        token_delay_seconds: float = 0.0,
+        fail_status: int | None = None,
+        translator: Translator = fake_translation,
+        api_key: str | None = None,
+    ) -> None:
+        self.delay_seconds = delay_seconds  # before the first token (or the whole reply)
+        self.token_delay_seconds = token_delay_seconds  # between streamed chunks
+        self.fail_status = fail_status  # answer every request with this HTTP error
+        self.translator = translator
+        self.api_key = api_key  # when set, requests without "Bearer <api_key>" get a 401
+        self.finish_reason = "stop"
+        self.requests: list[dict[str, Any]] = []  # JSON bodies received, in order
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # --- serving -------------------------------------------------------------------------
+
+    def application(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat_completions)
+        app.router.add_post("/chat/completions", self._chat_completions)
+        return app
+
+    async def open(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on the running loop; returns the base URL."""
+        self._runner = web.AppRunner(self.application(), access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, backlog=1024)
+        await site.start()
+        bound_port = self._runner.addresses[0][1]
+        self.base_url = f"http://{host}:{bound_port}/v1"
+        return self.base_url
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def start(self) -> str:
+        """Serve from a background thread with its own event loop; returns the base URL."""
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.open())
+            except BaseException as err:  # reported to start()'s caller
+                failure.append(err)
+                started.set()
+                loop.close()
+                return
+            started.set()
+            loop.run_forever()
+            loop.run_until_complete(self.close())
+            loop.close()
+
+        thread = threading.Thread(target=run, name="fake-openai", daemon=True)
+        thread.start()
+        if not started.wait(10):
+            raise RuntimeError("the fake OpenAI server did not start")
+        if failure:
+            raise failure[0]
+        self._loop, self._thread = loop, thread
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        self._loop = self._thread = None
+
+    def received(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.requests)
+
+    # --- the endpoint --------------------------------------------------------------------
+
+    async def _chat_completions(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "invalid_request_error", "body is not JSON")
+        if not isinstance(body, dict):
+            return _error(400, "invalid_request_error", "body is not a JSON object")
+        with self._lock:
+            self.requests.append(body)
+        authorization = request.headers.get("Authorization")
+        if self.api_key is not None and authorization != f"Bearer {self.api_key}":
+            return _error(401, "invalid_api_key", "Incorrect API key provided")
+        if self.fail_status:
+            return _error(self.fail_status, "server_error", "The fake server was told to fail")
+
+        model = str(body.get("model") or "fake-model")
+        reply = self.translator(user_text(body), target_language(body))
+        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        created = int(time.time())
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
+        if not body.get("stream"):
+            return web.json_response(
+                {
+                    "id": completion_id,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": reply, "refusal": None},
+                            "logprobs": None,
+                            "finish_reason": self.finish_reason,
+                        }
+                    ],
+                    "usage": _usage(body, reply),
+                }
+            )
+
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+            data = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [
+                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+                ],
+            }
+            return f"data: {json.dumps(data)}\n\n".encode()
+
+        words = re.findall(r"\S+\s*", reply)
+        try:
+            await response.prepare(request)
+            await response.write(chunk({"role": "assistant", "content": ""}))
+            for position, word in enumerate(words):
+                if position and self.token_delay_seconds:
+                    await asyncio.sleep(self.token_delay_seconds)
+                await response.write(chunk({"content": word}))
+            await response.write(chunk({}, self.finish_reason))
+            await response.write(b"data: [DONE]\n\n")
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client went away (gave up waiting, say)
+        return response
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response(
+        {"error": {"message": message, "type": code, "param": None, "code": code}}, status=status
+    )
+
+
+def _usage(body: dict[str, Any], reply: str) -> dict[str, int]:
+    messages = body.get("messages") or ()
+    prompt = sum(len(str(message.get("content") or "").split()) for message in messages)
+    completion = len(reply.split())
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+async def _serve(arguments: argparse.Namespace) -> None:
+    fake = FakeOpenAI(
+        delay_seconds=arguments.delay,
+        token_delay_seconds=arguments.token_delay,
+        fail_status=arguments.fail_status,
+    )
+    base_url = await fake.open(arguments.host, arguments.port)
+    print(f"listening on {base_url}", flush=True)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    await stopped.wait()
+    await fake.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before the first token")
+    parser.add_argument("--token-delay", type=float, default=0.0, help="seconds between tokens")
+    parser.add_argument(
+        "--fail-status", type=int, default=None, help="answer every request with this HTTP status"
+    )
+    asyncio.run(_serve(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
