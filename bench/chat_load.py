@@ -196,6 +196,7 @@ async def run(options: argparse.Namespace) -> None:
         OPENAI_API_KEY="bench-key",
         LOG_LEVEL="WARNING",
         MESSAGE_RATE_LIMIT_COUNT="1000",
+        REDIS_CHANNEL_LAYER=options.channel_layer,
     )
     subprocess.run([sys.executable, "manage.py", "create_dynamo_tables"], cwd=ROOT, env=environment,
                    check=True, stdout=subprocess.DEVNULL)
@@ -229,9 +230,9 @@ async def run(options: argparse.Namespace) -> None:
             person.reader = asyncio.create_task(reader(person, delivered))
 
         if options.rate > 0:
-            await load_phase(options, pairs, delivered, proxy, daphne)
+            await load_phase(options, pairs, delivered, proxy, daphne, redis.url)
         if options.idle_sockets > 0:
-            await idle_phase(options, participants, ws_base, daphne)
+            await idle_phase(options, participants, ws_base, daphne, redis.url)
         for person in participants:
             await person.socket.close()
     finally:
@@ -244,12 +245,31 @@ async def run(options: argparse.Namespace) -> None:
         dynamo.stop()
 
 
-async def load_phase(options, pairs, delivered, proxy, daphne) -> None:
+_measuring_connections: dict = {}
+
+
+def redis_commands(url: str) -> Counter[str]:
+    """Commands Redis has served so far, by name (INFO commandstats)."""
+    import redis as redis_client
+
+    # One measuring connection for the whole run, so its own HELLO is counted once, up front.
+    connection = _measuring_connections.get(url)
+    if connection is None:
+        connection = _measuring_connections[url] = redis_client.Redis.from_url(url)
+        connection.ping()
+    stats = connection.info("commandstats")
+    # The benchmark's own INFO calls are not the application's.
+    return Counter({name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()
+                    if name not in ("cmdstat_info", "cmdstat_ping")})
+
+
+async def load_phase(options, pairs, delivered, proxy, daphne, redis_url) -> None:
     total = int(options.rate * options.duration)
     interval = 1.0 / options.rate
     sent: dict[str, float] = {}
     await asyncio.sleep(0.5)
     proxy.counts.clear()
+    redis_before = redis_commands(redis_url)
     cpu_before = process_cpu_seconds(daphne.pid)
     started = time.perf_counter()
     for number in range(total):
@@ -267,6 +287,7 @@ async def load_phase(options, pairs, delivered, proxy, daphne) -> None:
     while len(delivered) < total and time.perf_counter() < drain_deadline:
         await asyncio.sleep(0.05)
     cpu_used = process_cpu_seconds(daphne.pid) - cpu_before
+    redis_used = redis_commands(redis_url) - redis_before
     latencies = [(delivered[text] - sent[text]) * 1000 for text in sent if text in delivered]
     last_delivery = max(delivered.values(), default=started)
     lost = total - len(latencies)
@@ -281,11 +302,15 @@ async def load_phase(options, pairs, delivered, proxy, daphne) -> None:
           f"RSS {process_rss_mb(daphne.pid):.0f} MB")
     print(f"DynamoDB requests {dynamo_requests} = {dynamo_requests / max(total, 1):.2f} per message: "
           + ", ".join(f"{name} {count}" for name, count in proxy.counts.most_common()))
+    redis_total = sum(redis_used.values())
+    print(f"Redis commands ({options.channel_layer} layer) {redis_total} = {redis_total / max(total, 1):.1f} per message: "
+          + ", ".join(f"{name} {count}" for name, count in redis_used.most_common(6)))
 
 
-async def idle_phase(options, participants, ws_base, daphne) -> None:
+async def idle_phase(options, participants, ws_base, daphne, redis_url) -> None:
     await asyncio.sleep(1)
     rss_before = process_rss_mb(daphne.pid)
+    redis_connect_before = redis_commands(redis_url)
     sockets = []
     for number in range(options.idle_sockets):
         person = participants[number % len(participants)]
@@ -296,8 +321,19 @@ async def idle_phase(options, participants, ws_base, daphne) -> None:
         await socket.send(json.dumps({"type": "ping"}))
         assert json.loads(await asyncio.wait_for(socket.recv(), 10)) == {"type": "pong"}
     rss_after = process_rss_mb(daphne.pid)
+    connect_commands = sum((redis_commands(redis_url) - redis_connect_before).values())
     print(f"idle: {len(sockets)} authenticated sockets, daphne RSS {rss_before:.0f} -> {rss_after:.0f} MB, "
           f"{(rss_after - rss_before) * 1024 / len(sockets):.1f} KB per socket")
+    idle_before = redis_commands(redis_url)
+    await asyncio.sleep(options.idle_seconds)
+    idle_used = redis_commands(redis_url) - idle_before
+    idle_total = sum(idle_used.values())
+    per_socket_hour = idle_total / len(sockets) * 3600 / options.idle_seconds
+    print(f"Redis ({options.channel_layer} layer): {connect_commands / len(sockets):.1f} commands per socket to connect "
+          f"(the pings included); idle {idle_total} commands in {options.idle_seconds:.0f} s = "
+          f"{per_socket_hour:.2f} per idle socket per hour, "
+          f"{idle_total * 3600 / options.idle_seconds:.0f} per process per hour "
+          + "(" + ", ".join(f"{name} {count}" for name, count in idle_used.most_common(4)) + ")")
     for socket in sockets:
         await socket.close()
 
@@ -310,6 +346,9 @@ def main() -> None:
     parser.add_argument("--translator-delay", type=float, default=0.0, help="seconds before the first token")
     parser.add_argument("--drain", type=float, default=30, help="seconds to wait for stragglers")
     parser.add_argument("--idle-sockets", type=int, default=0)
+    parser.add_argument("--channel-layer", choices=("pubsub", "core"), default="pubsub")
+    parser.add_argument("--idle-seconds", type=float, default=20,
+                        help="how long to watch idle sockets for Redis commands")
     asyncio.run(run(parser.parse_args()))
 
 

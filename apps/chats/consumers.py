@@ -18,6 +18,7 @@ import json
 import logging
 import time
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from apps.chats import events, messaging, services
@@ -37,9 +38,19 @@ CLOSE_POLICY_VIOLATION = 1008
 MEMBERS_CACHE_SECONDS = 30
 TYPING_MIN_INTERVAL_SECONDS = 2.0
 RESUME_MAX_CHATS = 200
+SENT_SEQS_KEPT = 512
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message: dict) -> None:
+        # Channels' dispatch first hops to Django's one sync thread to close stale database
+        # connections, for every event; with no relational database that is pure cost, and
+        # it serialized every delivery in the process behind that thread.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         if not self.scope.get("origin_allowed", True):
             # Refuse the handshake itself: a page from another site must not get a socket.
@@ -47,6 +58,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.user = self.scope.get("user")
         self.delivered_seq: dict[str, int] = {}
+        # Sequence numbers sent on this socket, per chat, so a resume never repeats one.
+        self.sent_seqs: dict[str, set[int]] = {}
         self.members_cache: dict[str, tuple[frozenset[str], float]] = {}
         self.typing_sent: dict[str, float] = {}
         self.sends: set[asyncio.Task] = set()
@@ -203,9 +216,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if self.user.user_id not in await self._member_ids(chat_id):
                 await self._error(NOT_A_MEMBER, chat_id=chat_id)
                 continue
-            self.delivered_seq[chat_id] = max(last_seen, self.delivered_seq.get(chat_id, 0))
-            await self._catch_up(chat_id, up_to_seq=None)
-            latest[chat_id] = self.delivered_seq[chat_id]
+            # Live messages may have reached this socket before the client asked to resume;
+            # replay everything after what the client saw, except those.
+            already_sent = self.sent_seqs.get(chat_id, set())
+            self.delivered_seq[chat_id] = last_seen
+            await self._catch_up(chat_id, up_to_seq=None, skip=already_sent)
+            latest[chat_id] = max(self.delivered_seq[chat_id], max(already_sent, default=0))
+            self.delivered_seq[chat_id] = latest[chat_id]
         await self._send_json({"type": "resume_complete", "chats": latest})
 
     async def _on_ping(self, frame: dict) -> None:
@@ -229,24 +246,38 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 return
             if seq > delivered + 1:
                 await self._catch_up(chat_id, up_to_seq=seq - 1)
-        await self._send_json(frame)
+        await self._send_message_frame(frame)
         self.delivered_seq[chat_id] = seq
 
-    async def _catch_up(self, chat_id: str, *, up_to_seq: int | None) -> None:
+    async def _catch_up(
+        self, chat_id: str, *, up_to_seq: int | None, skip: set[int] = frozenset()
+    ) -> None:
         """Deliver the stored messages after the last one this socket delivered."""
         after = self.delivered_seq.get(chat_id, 0)
         missed = await run_blocking(message_range)(
             chat_id=chat_id, after_seq=after, up_to_seq=up_to_seq
         )
         for message in missed:
-            await self._send_json(
-                {
-                    "type": "message",
-                    "chat_id": chat_id,
-                    "message": message_view(message=message, language=self.user.native_language),
-                }
-            )
-            self.delivered_seq[chat_id] = int(message.seq)
+            seq = int(message.seq)
+            if seq not in skip:
+                await self._send_message_frame(
+                    {
+                        "type": "message",
+                        "chat_id": chat_id,
+                        "message": message_view(
+                            message=message, language=self.user.native_language
+                        ),
+                    }
+                )
+            self.delivered_seq[chat_id] = seq
+
+    async def _send_message_frame(self, frame: dict) -> None:
+        await self._send_json(frame)
+        sent = self.sent_seqs.setdefault(frame["chat_id"], set())
+        sent.add(frame["message"]["seq"])
+        if len(sent) > SENT_SEQS_KEPT * 2:
+            # Only recent ones can be asked for again by a resume; keep memory bounded.
+            self.sent_seqs[frame["chat_id"]] = set(sorted(sent)[-SENT_SEQS_KEPT:])
 
     # --- Helpers ------------------------------------------------------------------------------
 

@@ -21,7 +21,14 @@ from django.conf import settings
 from apps.accounts.models import User
 from apps.chats import events, services
 from apps.chats.models import Message
-from apps.chats.selectors import NOT_A_MEMBER, chat_get, map_as_dict, message_view
+from apps.chats.selectors import (
+    NOT_A_MEMBER,
+    chat_and_client_message_get,
+    chat_get,
+    map_as_dict,
+    message_get,
+    message_view,
+)
 from apps.chats.translation import TranslationUnavailable, translate_text, translation_stream
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Forbidden, InvalidInput, ServiceError
@@ -85,9 +92,20 @@ async def message_send(
 ) -> SendOutcome:
     text = message_text_validate(text)
     client_msg_id = client_msg_id_validate(client_msg_id)
-    chat = await run_blocking(chat_get)(chat_id=chat_id)
+    chat, marker = await run_blocking(chat_and_client_message_get)(
+        chat_id=chat_id, sender_id=user.user_id, client_msg_id=client_msg_id
+    )
     if chat is None or user.user_id not in chat.member_ids:
         raise Forbidden(NOT_A_MEMBER)
+    if marker is not None:
+        # A resend of a message already stored: acknowledge it again, announce nothing.
+        original = await run_blocking(message_get)(chat_id=chat_id, seq=int(marker.seq))
+        if original is not None:
+            return SendOutcome(
+                chat_id=chat_id,
+                message=message_view(message=original, language=user.native_language),
+                duplicate=True,
+            )
     await message_rate_limit_check(user_id=user.user_id)
 
     source = user.native_language
