@@ -1,27 +1,48 @@
-"""Fresh DynamoDB tables for every test (the servers come from tests/support/pytest_servers.py)."""
+"""Empty DynamoDB tables for every test (the servers come from tests/support/pytest_servers.py).
 
-import itertools
+The tables are created once per test session under a prefix of their own and emptied after
+each test: creating tables per test would cost more than most tests.
+"""
+
 import os
 
 import pytest
 
-_prefixes = itertools.count()
+SESSION_PREFIX = f"test{os.getpid()}_"
+
+
+def _tables_empty() -> None:
+    from apps.core.dynamo import dynamo_table_models
+
+    for model in dynamo_table_models().values():
+        connection = model._get_connection()
+        keys = [
+            attribute.attr_name
+            for attribute in (model._hash_key_attribute(), model._range_key_attribute())
+            if attribute is not None
+        ]
+        start = None
+        while True:
+            page = connection.scan(attributes_to_get=keys, exclusive_start_key=start, consistent_read=True)
+            items = page.get("Items", [])
+            for offset in range(0, len(items), 25):
+                connection.batch_write_item(delete_items=items[offset : offset + 25])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
 
 
 @pytest.fixture(autouse=True)
 def dynamo_tables(settings):
-    """Every test gets its own empty tables, under a table prefix of its own."""
-    from apps.core.dynamo import (
-        dynamo_configure,
-        dynamo_table_models,
-        dynamo_tables_create,
-        dynamo_target_from_settings,
-    )
+    """Yields the table prefix; the tables are empty when the test starts."""
+    from apps.core.dynamo import dynamo_configure, dynamo_tables_create, dynamo_target_from_settings
 
-    prefix = f"test{os.getpid()}_{next(_prefixes)}_"
-    settings.DYNAMODB_TABLE_PREFIX = prefix
-    dynamo_configure(dynamo_target_from_settings())
+    settings.DYNAMODB_TABLE_PREFIX = SESSION_PREFIX
+    target = dynamo_target_from_settings()
+    dynamo_configure(target)
     dynamo_tables_create(development=True, wait_seconds=30)
-    yield prefix
-    for model in dynamo_table_models().values():
-        model.delete_table()
+    yield SESSION_PREFIX
+    # A test may have pointed the models elsewhere or deleted a table; undo that first.
+    dynamo_configure(target)
+    dynamo_tables_create(development=True, wait_seconds=30)
+    _tables_empty()

@@ -85,8 +85,11 @@ def _apply_target(model: type[Model], target: DynamoTarget) -> None:
 
 
 def dynamo_configure(target: DynamoTarget) -> None:
-    """Point every registered model at `target`."""
+    """Point every registered model at `target` (a no-op when they already are: building
+    botocore clients anew is slow)."""
     global _current_target
+    if target == _current_target:
+        return
     _current_target = target
     for model in _all_models:
         _apply_target(model, target)
