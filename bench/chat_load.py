@@ -34,7 +34,7 @@ import websockets  # noqa: E402
 from aiohttp import ClientSession, web  # noqa: E402
 
 from tests.support.servers import (  # noqa: E402
-    dynamo_server_start,
+    RunningServer,
     free_port,
     redis_server_start,
     wait_for_port,
@@ -56,6 +56,19 @@ def process_rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def dynamo_server_start() -> RunningServer:
+    """moto's server with transactions whose cost does not grow with the data (fast_moto.py)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "fast_moto.py"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, process=process)
+    time.sleep(1)  # moto answers a moment after its port opens
+    return RunningServer(url=f"http://127.0.0.1:{port}", process=process)
 
 
 def translator_start(delay: float) -> tuple[subprocess.Popen, str]:
@@ -182,6 +195,7 @@ async def run(options: argparse.Namespace) -> None:
     redis = redis_server_start()
     translator, translator_url = translator_start(options.translator_delay)
     proxy = CountingProxy(dynamo.url)
+    proxy.dynamo_pid = dynamo.process.pid
     proxy_url = proxy.start_in_thread()
     port = free_port()
     environment = dict(
@@ -271,6 +285,7 @@ async def load_phase(options, pairs, delivered, proxy, daphne, redis_url) -> Non
     proxy.counts.clear()
     redis_before = redis_commands(redis_url)
     cpu_before = process_cpu_seconds(daphne.pid)
+    dynamo_cpu_before = process_cpu_seconds(proxy.dynamo_pid)
     started = time.perf_counter()
     for number in range(total):
         english, spanish, chat_id = pairs[number % len(pairs)]
@@ -287,6 +302,7 @@ async def load_phase(options, pairs, delivered, proxy, daphne, redis_url) -> Non
     while len(delivered) < total and time.perf_counter() < drain_deadline:
         await asyncio.sleep(0.05)
     cpu_used = process_cpu_seconds(daphne.pid) - cpu_before
+    dynamo_cpu_used = process_cpu_seconds(proxy.dynamo_pid) - dynamo_cpu_before
     redis_used = redis_commands(redis_url) - redis_before
     latencies = [(delivered[text] - sent[text]) * 1000 for text in sent if text in delivered]
     last_delivery = max(delivered.values(), default=started)
@@ -300,6 +316,8 @@ async def load_phase(options, pairs, delivered, proxy, daphne, redis_url) -> Non
           f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies, default=float('nan')):.1f}")
     print(f"daphne CPU {cpu_used:.2f} s = {cpu_used * 1000 / max(len(latencies), 1):.2f} ms per delivered message; "
           f"RSS {process_rss_mb(daphne.pid):.0f} MB")
+    print(f"moto (the DynamoDB stand-in) CPU {dynamo_cpu_used:.2f} s "
+          f"= {dynamo_cpu_used * 1000 / max(total, 1):.2f} ms per message")
     print(f"DynamoDB requests {dynamo_requests} = {dynamo_requests / max(total, 1):.2f} per message: "
           + ", ".join(f"{name} {count}" for name, count in proxy.counts.most_common()))
     redis_total = sum(redis_used.values())

@@ -8,7 +8,7 @@ follows a successful write.
 | type                  | to                          | when |
 |-----------------------|-----------------------------|------|
 | `message`             | every member                | a message was stored (the contract's frame), in the reader's language |
-| `message_started`     | every member                | a message is being translated: its original text, before it is stored |
+| `message_started`     | the other members           | a message is being translated: its original text, before it is stored |
 | `translation_partial` | members reading a language  | the translation so far, while it streams in |
 | `message_updated`     | members reading a language  | a translation that was owed has been stored |
 | `typing`              | the other members           | a member is typing |

@@ -119,7 +119,8 @@ async def message_send(
         original_text=text,
         original_language=source,
         timestamp=created_at.isoformat(),
-        member_ids=list(member_languages),
+        # The sender's own tabs learn of it from the ack and the stored message.
+        member_ids=[member for member in member_languages if member != user.user_id],
     )
     translations = await _translations_stream(
         chat_id=chat_id,
