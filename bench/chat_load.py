@@ -34,7 +34,7 @@ import websockets  # noqa: E402
 from aiohttp import ClientSession, web  # noqa: E402
 
 from tests.support.servers import (  # noqa: E402
-    RunningServer,
+    dynamo_server_start,
     free_port,
     redis_server_start,
     wait_for_port,
@@ -56,19 +56,6 @@ def process_rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def dynamo_server_start() -> RunningServer:
-    """moto's server with transactions whose cost does not grow with the data (fast_moto.py)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "fast_moto.py"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port, process=process)
-    time.sleep(1)  # moto answers a moment after its port opens
-    return RunningServer(url=f"http://127.0.0.1:{port}", process=process)
 
 
 def translator_start(delay: float) -> tuple[subprocess.Popen, str]:

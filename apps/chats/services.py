@@ -6,6 +6,8 @@ orchestration of a send (translation streaming, commit, broadcast) is in `messag
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,7 +40,9 @@ from apps.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Servic
 GROUP_TITLE_MAX_CHARS = 100
 # A message is one transaction: chat, message, client id and one row per member (100 max).
 GROUP_MAX_MEMBERS = 50
-COMMIT_ATTEMPTS = 8
+# Each failed attempt means another message got the sequence number first (or a transaction
+# was in flight); under heavy contention in one chat a send may need several.
+COMMIT_ATTEMPTS = 50
 _DIRECT_CHAT_NAMESPACE = uuid.UUID("6f1d7a52-8f0e-4f5e-9a43-1c6c2b8d0e11")
 
 
@@ -60,6 +64,25 @@ def _connection():
 
 def _cancellation_codes(error: TransactWriteError) -> list[str | None]:
     return [reason.code if reason is not None else None for reason in error.cancellation_reasons or []]
+
+
+TRANSACTION_CONFLICT_ATTEMPTS = 5
+
+
+def _transact(write) -> None:
+    """Run `write(transaction)` as one transaction, again when DynamoDB cancels it only for a
+    conflict with another transaction in flight on the same items."""
+    for attempt in range(TRANSACTION_CONFLICT_ATTEMPTS):
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                write(transaction)
+            return
+        except TransactWriteError as error:
+            codes = _cancellation_codes(error)
+            retry = "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
+            if not retry or attempt + 1 == TRANSACTION_CONFLICT_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
 
 
 def direct_chat_id(user_a: str, user_b: str) -> str:
@@ -110,11 +133,13 @@ def chat_direct_create(*, user: User, other_username: str) -> ChatCreated:
     )
     mine = _membership_new(user_id=user.user_id, chat=chat, moment=moment, other=other)
     theirs = _membership_new(user_id=other.user_id, chat=chat, moment=moment, other=user)
+    def write(transaction: TransactWrite) -> None:
+        transaction.save(chat, condition=Chat.chat_id.does_not_exist())
+        transaction.save(mine)
+        transaction.save(theirs)
+
     try:
-        with TransactWrite(connection=_connection()) as transaction:
-            transaction.save(chat, condition=Chat.chat_id.does_not_exist())
-            transaction.save(mine)
-            transaction.save(theirs)
+        _transact(write)
     except TransactWriteError as error:
         if "ConditionalCheckFailed" not in _cancellation_codes(error):
             raise
@@ -158,10 +183,12 @@ def chat_group_create(*, user: User, title: str, usernames: list[str]) -> ChatCr
         last_seq=0,
     )
     rows = [_membership_new(user_id=m.user_id, chat=chat, moment=moment, other=None) for m in members]
-    with TransactWrite(connection=_connection()) as transaction:
+    def write(transaction: TransactWrite) -> None:
         transaction.save(chat, condition=Chat.chat_id.does_not_exist())
         for row in rows:
             transaction.save(row)
+
+    _transact(write)
     return ChatCreated(membership=rows[0], created=True, member_ids=frozenset(chat.member_ids))
 
 
@@ -176,18 +203,20 @@ def chat_member_add(*, user: User, chat_id: str, username: str) -> tuple[Chat, U
         raise InvalidInput(f"a group has at most {GROUP_MAX_MEMBERS} members")
     moment = _now()
     row = _membership_new(user_id=newcomer.user_id, chat=chat, moment=moment, other=None)
+    def write(transaction: TransactWrite) -> None:
+        transaction.update(
+            chat,
+            actions=[
+                Chat.member_ids.add({newcomer.user_id}),
+                Chat.member_languages[newcomer.user_id].set(newcomer.native_language),
+            ],
+            condition=Chat.member_ids.contains(user.user_id)
+            & ~Chat.member_ids.contains(newcomer.user_id),
+        )
+        transaction.save(row)
+
     try:
-        with TransactWrite(connection=_connection()) as transaction:
-            transaction.update(
-                chat,
-                actions=[
-                    Chat.member_ids.add({newcomer.user_id}),
-                    Chat.member_languages[newcomer.user_id].set(newcomer.native_language),
-                ],
-                condition=Chat.member_ids.contains(user.user_id)
-                & ~Chat.member_ids.contains(newcomer.user_id),
-            )
-            transaction.save(row)
+        _transact(write)
     except TransactWriteError as error:
         if "ConditionalCheckFailed" in _cancellation_codes(error):
             raise Conflict("Membership changed meanwhile; try again") from error
@@ -200,17 +229,19 @@ def chat_leave(*, user: User, chat_id: str) -> Chat:
     chat = chat_get_for_member(chat_id=chat_id, user_id=user.user_id)
     if chat.kind != CHAT_KIND_GROUP:
         raise BadRequest("Only group chats can be left")
+    def write(transaction: TransactWrite) -> None:
+        transaction.update(
+            chat,
+            actions=[
+                Chat.member_ids.delete({user.user_id}),
+                Chat.member_languages[user.user_id].remove(),
+            ],
+            condition=Chat.member_ids.contains(user.user_id),
+        )
+        transaction.delete(ChatMembership(user.user_id, chat_id))
+
     try:
-        with TransactWrite(connection=_connection()) as transaction:
-            transaction.update(
-                chat,
-                actions=[
-                    Chat.member_ids.delete({user.user_id}),
-                    Chat.member_languages[user.user_id].remove(),
-                ],
-                condition=Chat.member_ids.contains(user.user_id),
-            )
-            transaction.delete(ChatMembership(user.user_id, chat_id))
+        _transact(write)
     except TransactWriteError as error:
         if "ConditionalCheckFailed" in _cancellation_codes(error):
             raise Forbidden(NOT_A_MEMBER) from error
@@ -268,7 +299,7 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
     A concurrent writer makes the transaction fail; then the chat is read again and the
     write retried. A client id that was already used returns the first message instead.
     """
-    for _ in range(COMMIT_ATTEMPTS):
+    for attempt in range(COMMIT_ATTEMPTS):
         if draft.from_user_id not in chat.member_ids:
             raise Forbidden(NOT_A_MEMBER)
         member_languages = map_as_dict(chat.member_languages)
@@ -300,6 +331,9 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
             refreshed = chat_get(chat_id=draft.chat_id)
             if refreshed is None:
                 raise NotFound("Chat not found") from error
+            if int(refreshed.last_seq) == int(chat.last_seq) or "TransactionConflict" in codes:
+                # Nobody else committed: a transaction in flight collided with ours. Let it end.
+                time.sleep(random.uniform(0.002, 0.01) * min(attempt + 1, 10))
             chat = refreshed
             continue
         return CommittedMessage(message=message, member_languages=member_languages, duplicate=False)
@@ -434,22 +468,29 @@ def chat_mark_read(*, user: User, chat_id: str, seq: int) -> ChatMembership:
         return membership
     from apps.chats.selectors import message_range
 
-    unread = sum(
-        1
-        for message in message_range(chat_id=chat_id, after_seq=seq)
-        if message.from_user_id != user.user_id
-    )
-    try:
-        membership.update(
-            actions=[
-                ChatMembership.last_read_seq.set(seq),
-                ChatMembership.unread_count.set(unread),
-            ],
-            condition=ChatMembership.last_read_seq < seq,
+    for _ in range(COMMIT_ATTEMPTS):
+        observed_last_seq = int(membership.last_seq)
+        unread = sum(
+            1
+            for message in message_range(chat_id=chat_id, after_seq=seq)
+            if message.from_user_id != user.user_id and int(message.seq) <= observed_last_seq
         )
-    except UpdateError:
-        refreshed = chat_membership_get(user_id=user.user_id, chat_id=chat_id)
-        if refreshed is None:
-            raise Forbidden(NOT_A_MEMBER) from None
-        return refreshed
-    return membership
+        try:
+            # The count holds only if no message landed since it was taken.
+            membership.update(
+                actions=[
+                    ChatMembership.last_read_seq.set(seq),
+                    ChatMembership.unread_count.set(unread),
+                ],
+                condition=(ChatMembership.last_read_seq < seq)
+                & (ChatMembership.last_seq == observed_last_seq),
+            )
+            return membership
+        except UpdateError:
+            refreshed = chat_membership_get(user_id=user.user_id, chat_id=chat_id)
+            if refreshed is None:
+                raise Forbidden(NOT_A_MEMBER) from None
+            if seq <= int(refreshed.last_read_seq):
+                return refreshed
+            membership = refreshed
+    raise Conflict("The chat is busy; try again")

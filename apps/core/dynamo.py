@@ -131,6 +131,8 @@ def embedded_dynamo_start() -> str:
         if _embedded_server is None:
             try:
                 from moto.server import ThreadedMotoServer
+
+                from apps.core.embedded_dynamo import embedded_dynamo_install
             except ImportError as error:  # pragma: no cover - depends on the install
                 from commonality.config_errors import ConfigurationError
 
@@ -138,6 +140,7 @@ def embedded_dynamo_start() -> str:
                     "DYNAMODB_ENDPOINT=embedded needs the development requirements "
                     "(pip install -r requirements-dev.txt)"
                 ) from error
+            embedded_dynamo_install()
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             server.start()
             _embedded_server = server

@@ -13,6 +13,9 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -55,7 +58,9 @@ class RunningServer:
 def dynamo_server_start() -> RunningServer:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        # moto's server, safe for concurrent transactions (apps/core/embedded_dynamo.py).
+        [sys.executable, "-m", "apps.core.embedded_dynamo", "-H", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
