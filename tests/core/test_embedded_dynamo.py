@@ -46,9 +46,17 @@ def test_concurrent_transactions_do_not_undo_each_other():
             return False
 
     UsernameClaim(UsernameClaim.key_for("shared"), user_id="owner").save()
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        outcomes = list(pool.map(claim, range(40)))
+    # A table of some size makes stock moto's whole-table copy slow enough to interleave.
+    with UsernameClaim.batch_write() as batch:
+        for number in range(1500):
+            batch.save(UsernameClaim(UsernameClaim.key_for(f"filler{number}"), user_id="f"))
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        outcomes = list(pool.map(claim, range(200)))
     committed = {f"user{number}" for number, ok in enumerate(outcomes) if ok}
-    assert committed == {f"user{number}" for number in range(0, 40, 2)}
-    stored = {claim.pk.removeprefix("USERNAME#") for claim in UsernameClaim.scan()}
+    assert committed == {f"user{number}" for number in range(0, 200, 2)}
+    stored = {
+        claim.pk.removeprefix("USERNAME#")
+        for claim in UsernameClaim.scan()
+        if not claim.pk.startswith("USERNAME#filler")
+    }
     assert stored == committed | {"shared"}
