@@ -63,6 +63,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.members_cache: dict[str, tuple[frozenset[str], float]] = {}
         self.typing_sent: dict[str, float] = {}
         self.sends: set[asyncio.Task] = set()
+        # The latest unfinished send per chat: the next one commits after it.
+        self.last_send: dict[str, asyncio.Task] = {}
         # Accept before closing so the client sees the close code; a refused handshake
         # would only show an HTTP 403.
         await self.accept()
@@ -121,16 +123,40 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._error("client_msg_id must be a string")
             return
         # A send waits for translation; run it beside the socket so deliveries keep flowing.
+        previous = self.last_send.get(chat_id)
         task = asyncio.get_running_loop().create_task(
-            self._send_message(chat_id=chat_id, text=text, client_msg_id=client_msg_id)
+            self._send_message(
+                chat_id=chat_id,
+                text=text,
+                client_msg_id=client_msg_id,
+                commit_after=previous if previous is not None and not previous.done() else None,
+            )
         )
+        self.last_send[chat_id] = task
         self.sends.add(task)
-        task.add_done_callback(self.sends.discard)
+        task.add_done_callback(self._send_done)
 
-    async def _send_message(self, *, chat_id: str, text: str, client_msg_id: str | None) -> None:
+    def _send_done(self, task: asyncio.Task) -> None:
+        self.sends.discard(task)
+        for chat_id, last in list(self.last_send.items()):
+            if last is task:
+                del self.last_send[chat_id]
+
+    async def _send_message(
+        self,
+        *,
+        chat_id: str,
+        text: str,
+        client_msg_id: str | None,
+        commit_after: asyncio.Task | None,
+    ) -> None:
         try:
             outcome = await messaging.message_send(
-                user=self.user, chat_id=chat_id, text=text, client_msg_id=client_msg_id
+                user=self.user,
+                chat_id=chat_id,
+                text=text,
+                client_msg_id=client_msg_id,
+                commit_after=commit_after,
             )
         except ServiceError as error:
             await self._error(error.detail, chat_id=chat_id, client_msg_id=client_msg_id)

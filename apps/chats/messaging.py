@@ -88,8 +88,16 @@ async def message_rate_limit_check(*, user_id: str) -> None:
 
 
 async def message_send(
-    *, user: User, chat_id: str, text: str, client_msg_id: str | None = None
+    *,
+    user: User,
+    chat_id: str,
+    text: str,
+    client_msg_id: str | None = None,
+    commit_after: asyncio.Future | None = None,
 ) -> SendOutcome:
+    """Send a message. `commit_after`, when given, is the previous send from the same socket
+    into the same chat: the translations run at once, but this message is stored only after
+    that one, so a person's messages keep the order they were written in."""
     text = message_text_validate(text)
     client_msg_id = client_msg_id_validate(client_msg_id)
     chat, marker = await run_blocking(chat_and_client_message_get)(
@@ -140,6 +148,8 @@ async def message_send(
         client_msg_id=client_msg_id,
         created_at=created_at,
     )
+    if commit_after is not None:
+        await asyncio.wait([commit_after])
     committed = await run_blocking(services.message_commit)(draft=draft, chat=chat)
     if not committed.duplicate:
         await events.message_broadcast(

@@ -692,3 +692,25 @@ async def test_sends_keep_flowing_while_a_translation_is_slow(translator, socket
     await bob_socket.ping()
     assert asyncio.get_running_loop().time() - started < 0.8
     await bob_socket.until(_ack("slow"), timeout=10)
+
+
+async def test_messages_sent_quickly_keep_their_order_when_translations_finish_out_of_order(
+    translator, sockets
+):
+    """The first message's translation is the slowest; it is still stored first."""
+    bob = await run_blocking(user_create)(language="en")
+    ana = await run_blocking(user_create)(language="es")
+    created = await run_blocking(services.chat_direct_create)(user=bob, other_username=ana.username)
+    chat_id = created.membership.chat_id
+    slow_words = "one two three four five six seven eight nine ten eleven twelve"
+    translator.token_delay_seconds = 0.03
+    bob_socket = await sockets.open(bob)
+    for number, text in enumerate([slow_words, "short", "hi"]):
+        await bob_socket.send({"chat_id": chat_id, "text": text, "client_msg_id": f"o{number}"})
+    acks = []
+    while len(acks) < 3:
+        frame = await bob_socket.frame(timeout=10)
+        if frame.get("type") == "ack":
+            acks.append(frame)
+    by_client_id = {ack["client_msg_id"]: ack["seq"] for ack in acks}
+    assert by_client_id == {"o0": 1, "o1": 2, "o2": 3}
