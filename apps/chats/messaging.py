@@ -198,7 +198,9 @@ async def _translations_stream(
 async def _translation_stream_one(
     *, chat_id: str, message_id: str, text: str, source: str, target: str, readers: list[str]
 ) -> str | None:
-    last_sent = 0.0
+    # The first partial waits one interval too: a translation that is done by then goes out
+    # whole in the `message` frame, and a partial would only cost a broadcast.
+    last_sent = time.monotonic()
     translated = None
     try:
         async for partial in translation_stream(
