@@ -13,12 +13,14 @@ classes, never the text or its translation.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import threading
 from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
+import httpx2 as httpx
 import openai
 from django.conf import settings
 from openai import AsyncOpenAI
@@ -83,32 +85,42 @@ async def translation_stream(
     translated = ""
     yielded = ""
     finish_reason: str | None = None
-    stream = None
+    entered = None
     try:
-        stream = await _before(
-            deadline,
-            client.chat.completions.create(
-                model=settings.OPENAI_TRANSLATION_MODEL,
-                messages=[
-                    {"role": "system", "content": instructions},
-                    {"role": "user", "content": text},
-                ],
-                temperature=TRANSLATION_TEMPERATURE,
-                stream=True,
-                timeout=settings.TRANSLATION_TIMEOUT_SECONDS,
-            ),
+        # The SDK's streaming-response API: the request is the SDK's; reading the
+        # server-sent events as plain JSON spares building a typed object per token.
+        opened = client.chat.completions.with_streaming_response.create(
+            model=settings.OPENAI_TRANSLATION_MODEL,
+            messages=[
+                {"role": "system", "content": instructions},
+                {"role": "user", "content": text},
+            ],
+            temperature=TRANSLATION_TEMPERATURE,
+            stream=True,
+            timeout=settings.TRANSLATION_TIMEOUT_SECONDS,
         )
+        response = await _before(deadline, opened.__aenter__())
+        entered = opened
+        lines = response.iter_lines()
         while True:
             try:
-                chunk = await _before(deadline, anext(stream))
+                line = await _before(deadline, anext(lines))
             except StopAsyncIteration:
                 break
-            for choice in chunk.choices or ():
-                if choice.index != 0:
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                break
+            chunk = json.loads(data)
+            if not isinstance(chunk, dict) or chunk.get("error"):
+                raise ValueError("the stream carried an error")
+            for choice in chunk.get("choices") or ():
+                if choice.get("index", 0) != 0:
                     continue
-                if choice.finish_reason:
-                    finish_reason = choice.finish_reason
-                content = choice.delta.content if choice.delta is not None else None
+                if choice.get("finish_reason"):
+                    finish_reason = choice["finish_reason"]
+                content = (choice.get("delta") or {}).get("content")
                 if content:
                     translated += content
                     deadline = overall_deadline
@@ -122,12 +134,12 @@ async def translation_stream(
         raise unavailable(reason) from err
     except openai.APIStatusError as err:
         raise unavailable(f"provider answered {err.status_code}") from err
-    except (openai.OpenAIError, ValueError) as err:
-        # ValueError: a reply the SDK could not parse (malformed JSON in the stream).
+    except (openai.OpenAIError, ValueError, AttributeError, TypeError, httpx.HTTPError) as err:
+        # A reply that is not the expected JSON, or a transport failure.
         raise unavailable(f"provider failed with {type(err).__name__}") from err
     finally:
-        if stream is not None:
-            await stream.close()
+        if entered is not None:
+            await entered.__aexit__(None, None, None)
 
     if finish_reason is None or finish_reason in ("length", "content_filter"):
         # Cut short (the connection ended early, the token limit, a filter): not a translation.
