@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 import websockets  # noqa: E402
 from aiohttp import ClientSession, web  # noqa: E402
 
+from tests.support.http import http_json, http_post, signup  # noqa: E402
 from tests.support.servers import (  # noqa: E402
     dynamo_server_start,
     free_port,
@@ -128,27 +128,6 @@ class CountingProxy:
         await self.runner.cleanup()
 
 
-# --- HTTP helpers -------------------------------------------------------------------------
-
-
-def http_post(base: str, path: str, body: dict, token: str | None = None) -> dict:
-    request = urllib.request.Request(
-        f"{base}{path}", method="POST", data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def signup(base: str, username: str, language: str) -> str:
-    return http_post(base, "/api/auth/signup", {
-        "username": username, "password": "benchmark password", "first_name": "Bench",
-        "last_name": "User", "native_language": language,
-    })["access_token"]
-
-
 # --- the load -----------------------------------------------------------------------------
 
 
@@ -222,9 +201,7 @@ async def run(options: argparse.Namespace) -> None:
         participants = [person for english, spanish, _ in pairs for person in (english, spanish)]
         user_ids = {}
         for person in participants:
-            request = urllib.request.Request(f"{base}/api/auth/me", headers={"Authorization": f"Bearer {person.token}"})
-            with urllib.request.urlopen(request, timeout=10) as response:
-                user_ids[person.name] = json.loads(response.read())["user_id"]
+            user_ids[person.name] = http_json(base, "GET", "/api/auth/me", token=person.token)[1]["user_id"]
         for person in participants:
             person.socket = await websockets.connect(f"{ws_base}/api/ws/chat?token={person.token}", max_queue=None)
             person.name = user_ids[person.name]

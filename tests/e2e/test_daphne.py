@@ -2,13 +2,12 @@
 
 import asyncio
 import json
-import urllib.error
-import urllib.request
 
 import pytest
 import websockets
 
 from tests.support.daphne import daphne_running
+from tests.support.http import http_json
 
 
 @pytest.fixture
@@ -17,26 +16,10 @@ def daphne(dynamo_tables):
         yield server
 
 
-def _request(base: str, method: str, path: str, body=None, token=None):
-    request = urllib.request.Request(
-        f"{base}{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
 def test_signup_login_me_and_socket_over_daphne(daphne):
     base = daphne.url
-    assert _request(base, "GET", "/api/health") == (200, {"status": "ok"})
-    status, ready = _request(base, "GET", "/api/ready")
+    assert http_json(base, "GET", "/api/health") == (200, {"status": "ok"})
+    status, ready = http_json(base, "GET", "/api/ready")
     assert (status, ready["status"]) == (200, "ok")
 
     signup = {
@@ -46,13 +29,13 @@ def test_signup_login_me_and_socket_over_daphne(daphne):
         "last_name": "Vega",
         "native_language": "es",
     }
-    status, body = _request(base, "POST", "/api/auth/signup", signup)
+    status, body = http_json(base, "POST", "/api/auth/signup", signup)
     assert status == 201 and body["token_type"] == "bearer"
-    status, body = _request(base, "POST", "/api/auth/login",
+    status, body = http_json(base, "POST", "/api/auth/login",
                             {"username": "marisol", "password": "una clave larga"})
     assert status == 200
     token = body["access_token"]
-    status, me = _request(base, "GET", "/api/auth/me", token=token)
+    status, me = http_json(base, "GET", "/api/auth/me", token=token)
     assert status == 200
     assert me["username"] == "marisol" and me["native_language"] == "es"
 

@@ -2,31 +2,13 @@
 
 import asyncio
 import json
-import urllib.request
 
 import pytest
 import websockets
 
 from tests.support.daphne import daphne_running
+from tests.support.http import http_post, signup
 from tests.support.fake_openai import FakeOpenAI
-
-
-def _post(base: str, path: str, body: dict, token: str | None = None) -> dict:
-    request = urllib.request.Request(
-        f"{base}{path}", method="POST", data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def _signup(base: str, username: str, language: str) -> str:
-    return _post(base, "/api/auth/signup", {
-        "username": username, "password": "a long password", "first_name": username.title(),
-        "last_name": "Test", "native_language": language,
-    })["access_token"]
 
 
 @pytest.fixture
@@ -44,9 +26,9 @@ def test_users_on_different_instances_chat_through_redis(dynamo_tables, translat
         "OPENAI_API_KEY": "test-key",
     }
     with daphne_running(environment) as first, daphne_running(environment) as second:
-        ana = _signup(first.url, "ana", "es")
-        bob = _signup(second.url, "bob", "en")
-        chat_id = _post(first.url, "/api/chats", {"username": "bob"}, token=ana)["chat_id"]
+        ana = signup(first.url, "ana", "es")
+        bob = signup(second.url, "bob", "en")
+        chat_id = http_post(first.url, "/api/chats", {"username": "bob"}, token=ana)["chat_id"]
 
         async def converse():
             ws_first = first.url.replace("http", "ws")
