@@ -121,6 +121,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response (errors, redirects) carries the request id, and liveness probes
+    # are answered before host validation and the HTTPS redirect (apps/core/middleware.py).
+    "apps.core.middleware.request_id_middleware",
+    "apps.core.middleware.health_middleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -220,11 +224,27 @@ WS_TICKET_TTL_SECONDS = 60
 # --- Logging -----------------------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# JSON lines for log collectors outside development, text for people in development.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if IS_DEVELOPMENT else "json").strip().lower()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ConfigurationError("LOG_FORMAT must be json or plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # apps/core/logging.py: the request id on every record, and secrets masked in every line.
+    "filters": {"request_id": {"()": "apps.core.logging.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"()": "apps.core.logging.PlainFormatter"},
+        "json": {"()": "apps.core.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+            # stderr, so a management command's own output on stdout stays clean.
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # botocore logs request bodies at DEBUG; those hold password hashes and message text.
@@ -235,6 +255,10 @@ LOGGING = {
         # The OpenAI SDK's HTTP client logs every request line at INFO.
         "httpx": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
+        # Request bodies and headers at DEBUG.
+        "urllib3": {"level": "WARNING"},
+        "openai": {"level": "WARNING"},
+        "elevenlabs": {"level": "WARNING"},
     },
 }
 

@@ -39,3 +39,37 @@ def user_public_profile(*, user: User) -> dict:
         "native_language": user.native_language,
         "created_at": user.created_at.isoformat(),
     }
+
+
+# --- Operations (management commands) ----------------------------------------------------
+
+
+def user_find(*, identifier: str) -> User | None:
+    """The user with this username (any case), else with this user id."""
+    return user_get_by_username(username=identifier) or user_get(user_id=identifier)
+
+
+def user_list(*, username_prefix: str = "", limit: int | None = None) -> list[User]:
+    """Accounts whose username starts with `username_prefix` (any case), by username.
+
+    A Scan of the whole `users` table: for operations commands only, never a request path.
+    """
+    from apps.accounts.models import USER_KEY_PREFIX
+
+    prefix = username_prefix.casefold()
+    users = [
+        user
+        for user in User.scan(User.pk.startswith(USER_KEY_PREFIX), consistent_read=True)
+        if user.username.casefold().startswith(prefix)
+    ]
+    users.sort(key=lambda user: user.username.casefold())
+    return users if limit is None else users[:limit]
+
+
+def user_account_view(*, user: User) -> dict:
+    """Everything about an account an operator or its owner may see: never the hash."""
+    return {
+        **user_public_profile(user=user),
+        "is_active": bool(user.is_active),
+        "token_version": int(user.token_version),
+    }

@@ -149,3 +149,45 @@ def user_profile_update(*, user: User, changes: dict[str, str]) -> User:
     except UpdateError as error:
         raise NotFound("User not found") from error
     return user
+
+
+# --- Operations (management commands) ----------------------------------------------------
+
+
+def _user_update(*, user: User, actions: list) -> User:
+    try:
+        user.update(actions=actions, condition=User.pk.exists())
+    except UpdateError as error:
+        raise NotFound("User not found") from error
+    return user
+
+
+def user_disable(*, user: User) -> User:
+    """No more logins or sockets, and every token issued so far stops working at once."""
+    return _user_update(user=user, actions=[User.is_active.set(False), User.token_version.add(1)])
+
+
+def user_enable(*, user: User) -> User:
+    """Logins work again; tokens issued before the account was disabled stay dead."""
+    return _user_update(user=user, actions=[User.is_active.set(True)])
+
+
+def user_password_reset(*, user: User, password: str) -> User:
+    """Set a new password; every token issued so far stops working."""
+    password = _password_validate(password)
+    return _user_update(
+        user=user,
+        actions=[User.password_hash.set(make_password(password)), User.token_version.add(1)],
+    )
+
+
+def user_account_delete(*, user: User) -> None:
+    """Delete the account item and its username claim in one transaction (the username is
+    free again). Chats and messages are the chats app's to clean up first."""
+    with TransactWrite(connection=User._get_connection().connection) as transaction:
+        transaction.delete(User(User.key_for(user.user_id)))
+        transaction.delete(
+            UsernameClaim(UsernameClaim.key_for(user.username)),
+            # Never someone else's claim (a later account that took the name).
+            condition=(UsernameClaim.user_id == user.user_id) | UsernameClaim.pk.does_not_exist(),
+        )

@@ -237,16 +237,8 @@ async def _translations_retry(*, message: Message, languages: set[str]) -> None:
     for delay in RETRY_DELAYS_SECONDS:
         await asyncio.sleep(delay * settings.TRANSLATION_RETRY_SCALE)
         for language in sorted(remaining):
-            try:
-                text = await translate_text(
-                    text=message.original_text,
-                    source_language=message.original_language,
-                    target_language=language,
-                )
-            except TranslationUnavailable:
-                continue
-            await message_translations_store(message=message, translations={language: text})
-            remaining.discard(language)
+            if await message_translation_fill(message=message, language=language):
+                remaining.discard(language)
         if not remaining:
             return
     logger.warning(
@@ -291,18 +283,25 @@ async def messages_in_language(*, messages: list[Message], language: str) -> lis
 
     async def fill(message: Message) -> None:
         async with limit:
-            try:
-                text = await translate_text(
-                    text=message.original_text,
-                    source_language=message.original_language,
-                    target_language=language,
-                )
-            except TranslationUnavailable:
-                return
-        translations = map_as_dict(message.translations)
-        translations[language] = text
-        message.translations = translations
-        await message_translations_store(message=message, translations={language: text})
+            await message_translation_fill(message=message, language=language)
 
     await asyncio.gather(*(fill(message) for message in owed))
     return messages
+
+
+async def message_translation_fill(*, message: Message, language: str) -> bool:
+    """Ask the provider for the message's translation into `language`; store it, announce it
+    and add it to `message`. False when the provider could not translate it this time."""
+    try:
+        text = await translate_text(
+            text=message.original_text,
+            source_language=message.original_language,
+            target_language=language,
+        )
+    except TranslationUnavailable:
+        return False
+    translations = map_as_dict(message.translations)
+    translations[language] = text
+    message.translations = translations
+    await message_translations_store(message=message, translations={language: text})
+    return True
