@@ -1,0 +1,105 @@
+"""HTTP middleware of the service itself: request ids and access lines, and liveness.
+
+Both are sync- and async-capable; under Daphne every request takes the async path.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from asgiref.sync import iscoroutinefunction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import sync_and_async_middleware
+
+from apps.core.logging import REQUEST_ID_HEADER, request_id_from_header, request_id_var
+
+access_logger = logging.getLogger("commonality.access")
+
+HEALTH_PATH = "/api/health"
+# Platform probes hit this every few seconds; their access lines go out at DEBUG.
+QUIET_PATHS = frozenset({HEALTH_PATH})
+
+
+@sync_and_async_middleware
+def request_id_middleware(get_response):
+    """Give every request an id: the client's `X-Request-ID` when it is sane, else a new one.
+
+    The id is in `request.request_id`, on every log record written while the request is
+    served (a context variable, see apps.core.logging), and in the response's `X-Request-ID`.
+    One access line per request: method, path (never the query string), status, duration.
+    """
+
+    def begin(request: HttpRequest):
+        request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
+        request.request_id = request_id
+        return request_id, request_id_var.set(request_id), time.monotonic()
+
+    def end(request: HttpRequest, response: HttpResponse, request_id: str, started: float):
+        response[REQUEST_ID_HEADER] = request_id
+        duration_ms = round((time.monotonic() - started) * 1000, 1)
+        level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+        access_logger.log(
+            level,
+            "%s %s %s %.1fms",
+            request.method,
+            request.path,
+            response.status_code,
+            duration_ms,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+            },
+        )
+        return response
+
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request: HttpRequest) -> HttpResponse:
+            request_id, token, started = begin(request)
+            try:
+                response = await get_response(request)
+                return end(request, response, request_id, started)
+            finally:
+                request_id_var.reset(token)
+
+    else:
+
+        def middleware(request: HttpRequest) -> HttpResponse:
+            request_id, token, started = begin(request)
+            try:
+                response = get_response(request)
+                return end(request, response, request_id, started)
+            finally:
+                request_id_var.reset(token)
+
+    return middleware
+
+
+@sync_and_async_middleware
+def health_middleware(get_response):
+    """Answer `GET`/`HEAD /api/health` before host validation and the HTTPS redirect.
+
+    Liveness probes reach the container by an address that is not one of ALLOWED_HOSTS
+    (Docker's HEALTHCHECK uses 127.0.0.1; Railway's probe its own host name), and the
+    answer is the same constant the health view gives. Other methods go on to the view.
+    """
+
+    def health(request: HttpRequest) -> HttpResponse | None:
+        if request.path == HEALTH_PATH and request.method in ("GET", "HEAD"):
+            return JsonResponse({"status": "ok"})
+        return None
+
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request: HttpRequest) -> HttpResponse:
+            return health(request) or await get_response(request)
+
+    else:
+
+        def middleware(request: HttpRequest) -> HttpResponse:
+            return health(request) or get_response(request)
+
+    return middleware

@@ -1,0 +1,104 @@
+import { expect, type BrowserContext, type Page } from "@playwright/test";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 375, height: 812 };
+
+export function baseUrl(): string {
+  const url = process.env.E2E_BASE_URL;
+  if (!url) throw new Error("E2E_BASE_URL is not set (global setup did not run?)");
+  return url;
+}
+
+export function apiUrl(): string {
+  const url = process.env.E2E_API_URL;
+  if (!url) throw new Error("E2E_API_URL is not set (global setup did not run?)");
+  return url;
+}
+
+/** A screenshot of the page at desktop and at phone width: <name>.desktop.png, <name>.phone.png. */
+export async function snap(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const original = page.viewportSize() ?? DESKTOP;
+  await page.setViewportSize(DESKTOP);
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.desktop.png`) });
+  await page.setViewportSize(PHONE);
+  await page.waitForTimeout(250);
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.phone.png`) });
+  await page.setViewportSize(original);
+  await page.waitForTimeout(100);
+}
+
+/** Console errors and uncaught exceptions of a page, minus the ones a test expects. */
+export function watchConsole(page: Page, label: string): { errors: string[] } {
+  const record = { errors: [] as string[] };
+  page.on("console", (message) => {
+    if (message.type() === "error") record.errors.push(`[${label}] ${message.text()}`);
+  });
+  page.on("pageerror", (error) => record.errors.push(`[${label}] uncaught: ${error.message}`));
+  return record;
+}
+
+export interface Person {
+  username: string;
+  password: string;
+  first: string;
+  last: string;
+  language: string;
+}
+
+export function person(prefix: string, first: string, language: string): Person {
+  const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+  return { username: `${prefix}_${suffix}`, password: "correct horse battery", first, last: "Tester", language };
+}
+
+export async function signUpInBrowser(page: Page, who: Person): Promise<void> {
+  await page.goto(`${baseUrl()}/signup`);
+  await expect(page.getByLabel("Your language")).toBeEnabled();
+  await page.getByLabel("Your language").selectOption(who.language);
+  await page.getByLabel("First name").fill(who.first);
+  await page.getByLabel("Last name").fill(who.last);
+  await page.getByLabel("Username").fill(who.username);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(/\/chats$/);
+}
+
+export async function signUpByApi(who: Person): Promise<void> {
+  const response = await fetch(`${apiUrl()}/api/auth/signup`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      username: who.username,
+      password: who.password,
+      first_name: who.first,
+      last_name: who.last,
+      native_language: who.language,
+    }),
+  });
+  if (response.status !== 201) throw new Error(`signup ${who.username}: ${response.status} ${await response.text()}`);
+}
+
+export async function send(page: Page, text: string): Promise<void> {
+  const box = page.getByTestId("composer");
+  await box.fill(text);
+  await box.press("Enter");
+  await expect(box).toHaveValue("");
+}
+
+/** The committed messages whose text is exactly `text`. */
+export function messagesWithText(page: Page, text: string) {
+  return page.getByTestId("message").filter({ has: page.getByTestId("message-text").getByText(text, { exact: true }) });
+}
+
+export async function expectConnected(page: Page): Promise<void> {
+  await expect(page.getByTestId("connection-status").first()).toHaveAttribute("data-status", "connected");
+}
+
+export async function newContext(browser: import("@playwright/test").Browser): Promise<BrowserContext> {
+  return browser.newContext({ viewport: DESKTOP, locale: "en-US", timezoneId: "UTC" });
+}

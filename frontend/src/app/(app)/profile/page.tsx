@@ -1,0 +1,152 @@
+"use client";
+
+import Link from "next/link";
+import { useState, type FormEvent } from "react";
+import { useSession } from "@/components/AppSession";
+import { Avatar } from "@/components/Avatar";
+import { Brand } from "@/components/Brand";
+import { ConnectionStatus } from "@/components/ConnectionStatus";
+import { Field } from "@/components/Field";
+import { ApiError } from "@/lib/api";
+import { languageName, useLanguages } from "@/lib/languages";
+
+export default function ProfilePage() {
+  const { me, api, client, setMe, logout } = useSession();
+  const { languages, error: languagesError } = useLanguages();
+  const [form, setForm] = useState({ first_name: me.first_name, last_name: me.last_name, native_language: me.native_language });
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const changed =
+    form.first_name.trim() !== me.first_name || form.last_name.trim() !== me.last_name || form.native_language !== me.native_language;
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setError(null);
+    setSaved(null);
+    if (!form.first_name.trim() || !form.last_name.trim()) {
+      setError("First and last name can't be empty.");
+      return;
+    }
+    const changes: Record<string, string> = {};
+    if (form.first_name.trim() !== me.first_name) changes.first_name = form.first_name.trim();
+    if (form.last_name.trim() !== me.last_name) changes.last_name = form.last_name.trim();
+    if (form.native_language !== me.native_language) changes.native_language = form.native_language;
+    setBusy(true);
+    try {
+      const updated = await api.updateMe(changes);
+      setMe(updated);
+      setForm({ first_name: updated.first_name, last_name: updated.last_name, native_language: updated.native_language });
+      setSaved(
+        changes.native_language
+          ? `Saved. New messages now arrive in ${languageName(updated.native_language, languages)}.`
+          : "Saved.",
+      );
+    } catch (err) {
+      setError(err instanceof ApiError ? err.detail : String(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const name = `${me.first_name} ${me.last_name}`.trim() || me.username;
+
+  return (
+    <div className="landing">
+      <header className="landing-header">
+        <Brand href="/chats" />
+        <ConnectionStatus compact />
+      </header>
+      <main id="main" className="center-page top">
+        <section className="card auth-card" aria-labelledby="profile-title">
+          <Link href="/chats" className="back-link">
+            ← Back to chats
+          </Link>
+          <div className="profile-head">
+            <Avatar name={name} size={56} />
+            <div>
+              <h1 id="profile-title" className="h2">
+                {name}
+              </h1>
+              <p className="muted">@{me.username}</p>
+            </div>
+          </div>
+          <form onSubmit={submit} noValidate>
+            <div className="field-row">
+              <Field
+                id="profile-first"
+                label="First name"
+                autoComplete="given-name"
+                maxLength={100}
+                value={form.first_name}
+                onChange={(e) => setForm((f) => ({ ...f, first_name: e.target.value }))}
+              />
+              <Field
+                id="profile-last"
+                label="Last name"
+                autoComplete="family-name"
+                maxLength={100}
+                value={form.last_name}
+                onChange={(e) => setForm((f) => ({ ...f, last_name: e.target.value }))}
+              />
+            </div>
+            <div className="field">
+              <label htmlFor="profile-language">Your language</label>
+              <select
+                id="profile-language"
+                value={form.native_language}
+                onChange={(e) => setForm((f) => ({ ...f, native_language: e.target.value }))}
+                aria-describedby="profile-language-hint"
+                disabled={!languages}
+              >
+                {!languages && <option value={me.native_language}>{languageName(me.native_language, null)}</option>}
+                {languages?.map((language) => (
+                  <option key={language.code} value={language.code}>
+                    {language.native_name === language.name ? language.name : `${language.native_name} — ${language.name}`}
+                  </option>
+                ))}
+              </select>
+              <p className="hint" id="profile-language-hint">
+                You write in this language, and everything others send you is shown in it.
+              </p>
+              {languagesError && <p className="field-error">Couldn&apos;t load languages: {languagesError}</p>}
+            </div>
+            {error && (
+              <p className="form-error" role="alert">
+                {error}
+              </p>
+            )}
+            {saved && (
+              <p className="form-success" role="status">
+                {saved}
+              </p>
+            )}
+            <button className="btn primary block" type="submit" disabled={busy || !changed}>
+              {busy ? "Saving…" : "Save changes"}
+            </button>
+          </form>
+          <hr />
+          <button
+            type="button"
+            className="btn block"
+            onClick={() => {
+              const pending = client.outbox.items().length;
+              if (
+                pending &&
+                !window.confirm(
+                  `${pending === 1 ? "1 message hasn't" : `${pending} messages haven't`} been sent yet. Log out anyway? Unsent messages are deleted from this browser.`,
+                )
+              )
+                return;
+              client.forgetLocalData();
+              logout();
+            }}
+          >
+            Log out
+          </button>
+        </section>
+      </main>
+    </div>
+  );
+}

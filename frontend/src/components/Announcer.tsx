@@ -1,0 +1,31 @@
+"use client";
+
+/**
+ * Screen readers hear new messages from others: the whole message in the chat on screen,
+ * "New message in …" elsewhere. (The message list itself is not a live region, so streaming
+ * translations don't make it chatter.)
+ */
+import { useEffect, useState } from "react";
+import { useClientSnapshot, useSession } from "./AppSession";
+
+export function Announcer() {
+  const { client } = useSession();
+  const { incoming, chat } = useClientSnapshot();
+  const [text, setText] = useState("");
+
+  useEffect(() => {
+    if (!incoming) return;
+    const { chatId, message } = incoming;
+    const detail = chat.details[chatId];
+    const sender = detail?.members.find((m) => m.user_id === message.from_user_id);
+    const who = sender ? sender.first_name || sender.username : client.chatName(chatId);
+    setText(chat.focusedChatId === chatId ? `${who}: ${message.text}` : `New message from ${who} in ${client.chatName(chatId)}`);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [incoming]);
+
+  return (
+    <div className="visually-hidden" role="status" aria-live="polite" aria-atomic="true">
+      {text}
+    </div>
+  );
+}

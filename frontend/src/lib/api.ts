@@ -1,0 +1,133 @@
+/**
+ * REST calls to the backend. Every failure becomes an ApiError whose `detail` is the
+ * backend's own words (`{"detail": ...}`), or a plain sentence when the server could not be
+ * reached at all. A 401 on an authenticated call ends the session (see onUnauthorized).
+ */
+import { API_URL } from "./config";
+import type {
+  ChatDetail,
+  ChatSummary,
+  HistoryPage,
+  Language,
+  Me,
+  TokenReply,
+} from "./types";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(detail);
+    this.name = "ApiError";
+  }
+}
+
+export const NETWORK_ERROR = "Can't reach the server. Check your connection and try again.";
+
+let unauthorizedHandler: ((detail: string) => void) | null = null;
+
+/** Called when an authenticated request answers 401 (expired or revoked session). */
+export function onUnauthorized(handler: ((detail: string) => void) | null): void {
+  unauthorizedHandler = handler;
+}
+
+function detailOf(payload: unknown, status: number, statusText: string): string {
+  if (payload && typeof payload === "object") {
+    const { detail, error } = payload as { detail?: unknown; error?: unknown };
+    const value = detail ?? error;
+    if (typeof value === "string" && value.trim()) return value;
+    if (Array.isArray(value) && value.length) {
+      return value
+        .map((item) => (typeof item === "string" ? item : (item as { msg?: string })?.msg ?? JSON.stringify(item)))
+        .join("; ");
+    }
+  }
+  if (status >= 500) return `The server had a problem (${status}). Please try again in a moment.`;
+  return `Request failed (${status}${statusText ? ` ${statusText}` : ""})`;
+}
+
+interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  token?: string | null;
+  signal?: AbortSignal;
+}
+
+export async function request<T>(path: string, { method = "GET", body, token, signal }: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response: Response;
+  try {
+    response = await fetch(`${API_URL}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+      cache: "no-store",
+    });
+  } catch (error) {
+    if ((error as { name?: string })?.name === "AbortError") throw error;
+    throw new ApiError(0, NETWORK_ERROR);
+  }
+  let payload: unknown = null;
+  const text = await response.text().catch(() => "");
+  if (text) {
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      payload = null;
+    }
+  }
+  if (!response.ok) {
+    const detail = detailOf(payload, response.status, response.statusText);
+    if (response.status === 401 && token) unauthorizedHandler?.(detail);
+    throw new ApiError(response.status, detail);
+  }
+  return payload as T;
+}
+
+/** The backend's API, bound to one access token. */
+export function apiFor(token: string) {
+  return {
+    me: () => request<Me>("/api/auth/me", { token }),
+    updateMe: (changes: Partial<Pick<Me, "first_name" | "last_name" | "native_language">>) =>
+      request<Me>("/api/auth/me", { method: "PATCH", body: changes, token }),
+    wsTicket: () => request<{ ticket: string; expires_in?: number }>("/api/ws/ticket", { method: "POST", body: {}, token }),
+    chats: () => request<ChatSummary[]>("/api/chats", { token }),
+    chat: (chatId: string) => request<ChatDetail>(`/api/chats/${encodeURIComponent(chatId)}`, { token }),
+    createDirect: (username: string) => request<ChatSummary>("/api/chats", { method: "POST", body: { username }, token }),
+    createGroup: (title: string, usernames: string[]) =>
+      request<ChatSummary>("/api/chats", { method: "POST", body: { title, usernames }, token }),
+    history: (chatId: string, { cursor, limit }: { cursor?: string | null; limit?: number } = {}) => {
+      const query = new URLSearchParams();
+      if (cursor) query.set("cursor", cursor);
+      if (limit) query.set("limit", String(limit));
+      const suffix = query.size ? `?${query}` : "";
+      return request<HistoryPage>(`/api/chats/${encodeURIComponent(chatId)}/messages${suffix}`, { token });
+    },
+    addMember: (chatId: string, username: string) =>
+      request<{ chat_id: string; user_id: string }>(`/api/chats/${encodeURIComponent(chatId)}/members`, {
+        method: "POST",
+        body: { username },
+        token,
+      }),
+    leave: (chatId: string) =>
+      request<{ chat_id: string; left: boolean }>(`/api/chats/${encodeURIComponent(chatId)}/members/me`, { method: "DELETE", token }),
+    markRead: (chatId: string, seq: number) =>
+      request<ChatSummary>(`/api/chats/${encodeURIComponent(chatId)}/read`, { method: "POST", body: { seq }, token }),
+    voiceToken: (chatId: string) =>
+      request<{ token: string; room_name: string }>("/api/voice/token", { method: "POST", body: { chat_id: chatId }, token }),
+  };
+}
+
+export type Api = ReturnType<typeof apiFor>;
+
+export const publicApi = {
+  languages: () => request<Language[]>("/api/languages"),
+  login: (username: string, password: string) =>
+    request<TokenReply>("/api/auth/login", { method: "POST", body: { username, password } }),
+  signup: (fields: { username: string; password: string; first_name: string; last_name: string; native_language: string }) =>
+    request<TokenReply>("/api/auth/signup", { method: "POST", body: fields }),
+};

@@ -1,0 +1,89 @@
+import type { WebSocketLike } from "@/lib/socket";
+import type { StorageLike } from "@/lib/outbox";
+import type { Message } from "@/lib/types";
+
+export class FakeSocket implements WebSocketLike {
+  static all: FakeSocket[] = [];
+  readyState = 0;
+  onopen: ((event: unknown) => void) | null = null;
+  onclose: ((event: { code: number; reason?: string }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  sent: Array<Record<string, unknown>> = [];
+  closedWith: number | null = null;
+
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this);
+  }
+
+  static latest(): FakeSocket {
+    return FakeSocket.all[FakeSocket.all.length - 1];
+  }
+
+  static reset(): void {
+    FakeSocket.all = [];
+  }
+
+  send(data: string): void {
+    if (this.readyState !== 1) throw new Error("not open");
+    this.sent.push(JSON.parse(data));
+  }
+
+  close(code = 1000): void {
+    this.closedWith = code;
+    this.readyState = 3;
+  }
+
+  // --- driven by the test ---
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+
+  receive(frame: unknown): void {
+    this.onmessage?.({ data: typeof frame === "string" ? frame : JSON.stringify(frame) });
+  }
+
+  serverClose(code = 1006): void {
+    this.readyState = 3;
+    this.onclose?.({ code });
+  }
+
+  framesOfType(type: string): Array<Record<string, unknown>> {
+    return this.sent.filter((frame) => (frame.type ?? "send") === type);
+  }
+}
+
+export class MemoryStorage implements StorageLike {
+  data = new Map<string, string>();
+  getItem(key: string): string | null {
+    return this.data.has(key) ? (this.data.get(key) as string) : null;
+  }
+  setItem(key: string, value: string): void {
+    this.data.set(key, value);
+  }
+  removeItem(key: string): void {
+    this.data.delete(key);
+  }
+}
+
+/** Lets pending promise callbacks run (ticket fetches etc.) under fake timers. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+export function message(seq: number, overrides: Partial<Message> = {}): Message {
+  return {
+    message_id: `m${seq}`,
+    text: `text ${seq}`,
+    from_user_id: "them",
+    language: "en",
+    timestamp: `2026-01-01T00:00:${String(seq).padStart(2, "0")}+00:00`,
+    seq,
+    original_text: `text ${seq}`,
+    original_language: "en",
+    translated: true,
+    client_msg_id: null,
+    ...overrides,
+  };
+}
