@@ -54,13 +54,16 @@ class AccessTokenAuthMiddleware:
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         scope = dict(
-            scope, user=await self._user(scope), origin_allowed=socket_origin_allowed(scope)
+            scope,
+            user=await self._user(query),
+            auth_method="ticket" if (query.get("ticket") or [""])[0] else "token",
+            origin_allowed=socket_origin_allowed(scope),
         )
         return await self.inner(scope, receive, send)
 
-    async def _user(self, scope):
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    async def _user(self, query: dict[str, list[str]]):
         ticket = (query.get("ticket") or [""])[0]
         if ticket:
             return await socket_ticket_redeem(ticket=ticket)

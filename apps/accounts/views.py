@@ -54,7 +54,11 @@ async def _me_update(request: HttpRequest, *, user: User) -> JsonResponse:
         from apps.chats.services import chat_languages_refresh
 
         await run_blocking(chat_languages_refresh)(user=user)
-    return json_response(selectors.user_public_profile(user=user))
+    profile = selectors.user_public_profile(user=user)
+    from apps.chats.events import profile_updated_broadcast
+
+    await profile_updated_broadcast(user_id=user.user_id, profile=profile)
+    return json_response(profile)
 
 
 async def _languages(request: HttpRequest) -> JsonResponse:

@@ -28,6 +28,7 @@ from apps.chats.selectors import (
     message_range,
     message_view,
 )
+from apps.accounts.selectors import user_get
 from apps.core.concurrency import run_blocking
 from apps.core.errors import ServiceError
 
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 # RFC 6455 "policy violation": what the client contract promises for a missing or bad token.
 CLOSE_POLICY_VIOLATION = 1008
+CLOSE_TICKET_INVALID = 4001
+CLOSE_ORIGIN_NOT_ALLOWED = 4003
 MEMBERS_CACHE_SECONDS = 30
 TYPING_MIN_INTERVAL_SECONDS = 2.0
 RESUME_MAX_CHATS = 200
@@ -52,9 +55,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
+        self.user = None
         if not self.scope.get("origin_allowed", True):
-            # Refuse the handshake itself: a page from another site must not get a socket.
-            await self.close()
+            # A page from another site gets no socket. Accepting only to close with a code of
+            # our own lets a misconfigured front end see why, instead of a bare 1006.
+            await self.accept()
+            await self.close(code=CLOSE_ORIGIN_NOT_ALLOWED)
             return
         self.user = self.scope.get("user")
         self.delivered_seq: dict[str, int] = {}
@@ -69,7 +75,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # would only show an HTTP 403.
         await self.accept()
         if self.user is None:
-            await self.close(code=CLOSE_POLICY_VIOLATION)
+            # A ticket that is used up or expired says so, so the client fetches a new one
+            # instead of treating the session as over; a bad token closes as the contract says.
+            ticket_failed = self.scope.get("auth_method") == "ticket"
+            await self.close(code=CLOSE_TICKET_INVALID if ticket_failed else CLOSE_POLICY_VIOLATION)
             return
         self.group = events.user_group(self.user.user_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -258,6 +267,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def chat_frame(self, event: dict) -> None:
         frame = event["frame"]
+        if frame.get("type") == "profile_updated":
+            # Messages this socket replays from storage must follow the new language.
+            refreshed = await run_blocking(user_get)(user_id=self.user.user_id)
+            if refreshed is not None:
+                self.user = refreshed
         if frame.get("type") == "message":
             await self._deliver_message(frame)
         else:

@@ -16,6 +16,7 @@ follows a successful write.
 | `chat_created`        | every member                | a chat was created, or a member was added (to the newcomer) |
 | `member_added`        | the existing members        | a group gained a member |
 | `member_left`         | the remaining members       | a member left a group |
+| `profile_updated`     | the user's own sockets      | the user changed their profile (names, language) |
 """
 
 from __future__ import annotations
@@ -128,3 +129,7 @@ async def member_added_broadcast(*, chat_id: str, user_id: str, username: str, m
 
 async def member_left_broadcast(*, chat_id: str, user_id: str, member_ids) -> None:
     await _deliver(member_ids, {"type": "member_left", "chat_id": chat_id, "user_id": user_id})
+
+
+async def profile_updated_broadcast(*, user_id: str, profile: dict) -> None:
+    await _deliver([user_id], {"type": "profile_updated", "user": profile})

@@ -566,8 +566,10 @@ async def test_a_ticket_opens_one_socket_and_is_refused_the_second_time(translat
     received = (await ana_socket.until(_is("message")))[-1]
     assert received["message"]["text"] == "[es] via ticket"
 
+    # A used ticket closes with its own code, so the client asks for a new one rather than
+    # taking the session for over.
     again, connected, _ = await sockets.attempt(f"?ticket={ticket}")
-    assert await again.close_code() == 1008
+    assert await again.close_code() == 4001
 
 
 async def test_a_ticket_request_needs_a_bearer_token():
@@ -581,8 +583,9 @@ async def test_origin_must_be_allowed_when_present(translator, sockets, settings
     bob = await _user("en")
     token = user_token(bob)
 
-    _, connected, _ = await sockets.attempt(f"?token={token}", headers=[(b"origin", b"https://evil.example")])
-    assert not connected
+    # Accepted only to be closed at once with 4003, so the page can tell why.
+    refused, _, _ = await sockets.attempt(f"?token={token}", headers=[(b"origin", b"https://evil.example")])
+    assert await refused.close_code() == 4003
 
     allowed, connected, _ = await sockets.attempt(f"?token={token}", headers=[(b"origin", b"https://app.example")])
     assert connected
@@ -597,8 +600,8 @@ async def test_a_refused_origin_does_not_open_a_socket_even_with_a_ticket(transl
     settings.CORS_ORIGINS = ["https://app.example"]
     bob = await _user("en")
     ticket = await _ticket(bob)
-    _, connected, _ = await sockets.attempt(f"?ticket={ticket}", headers=[(b"origin", b"https://evil.example")])
-    assert not connected
+    refused, _, _ = await sockets.attempt(f"?ticket={ticket}", headers=[(b"origin", b"https://evil.example")])
+    assert await refused.close_code() == 4003
 
 
 # --- Languages ------------------------------------------------------------------------------
@@ -714,3 +717,45 @@ async def test_messages_sent_quickly_keep_their_order_when_translations_finish_o
             acks.append(frame)
     by_client_id = {ack["client_msg_id"]: ack["seq"] for ack in acks}
     assert by_client_id == {"o0": 1, "o1": 2, "o2": 3}
+
+
+async def test_after_a_language_change_the_open_socket_replays_in_the_new_language(
+    translator, sockets
+):
+    from datetime import UTC, datetime
+
+    from django.test import AsyncClient
+
+    from apps.chats.selectors import chat_get
+
+    ana = await _user("es")
+    bob = await _user("en")
+    chat_id = await _direct_chat(bob, ana)
+    ana_socket = await sockets.open(ana)
+    response = await AsyncClient().patch(
+        "/api/auth/me",
+        data={"native_language": "fr"},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {user_token(ana)}"},
+    )
+    assert response.status_code == 200
+    updated = (await ana_socket.until(_is("profile_updated")))[-1]
+    assert updated["user"]["native_language"] == "fr"
+    # Stored without a broadcast: it reaches the socket only through the resume.
+    draft = services.MessageDraft(
+        chat_id=chat_id,
+        message_id="stored-quietly",
+        from_user_id=bob.user_id,
+        original_text="hello",
+        original_language="en",
+        translations={"es": "hola", "fr": "bonjour"},
+        pending_languages=frozenset(),
+        client_msg_id=None,
+        created_at=datetime.now(UTC),
+    )
+    chat = await run_blocking(chat_get)(chat_id=chat_id)
+    await run_blocking(services.message_commit)(draft=draft, chat=chat)
+    await ana_socket.send({"type": "resume", "chats": {chat_id: 0}})
+    frames = await ana_socket.until(_is("resume_complete"))
+    replayed = [f["message"] for f in frames if f.get("type") == "message"]
+    assert [(m["text"], m["language"]) for m in replayed] == [("bonjour", "fr")]
