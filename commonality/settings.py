@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.chats",
+    "apps.voice",
 ]
 
 MIDDLEWARE = [
@@ -208,9 +209,25 @@ ELEVENLABS_API_KEY = env.str("ELEVENLABS_API_KEY", default="") or None
 ELEVENLABS_BASE_URL = env.str("ELEVENLABS_BASE_URL", default="") or None
 ELEVENLABS_TTS_VOICE_ID = env.str("ELEVENLABS_TTS_VOICE_ID", default="Xb7hH8MSUJpSbSDYk0k2")
 ELEVENLABS_TTS_MODEL = env.str("ELEVENLABS_TTS_MODEL", default="eleven_flash_v2_5")
+ELEVENLABS_TTS_OUTPUT_FORMAT = env.str("ELEVENLABS_TTS_OUTPUT_FORMAT", default="mp3_44100_128")
+ELEVENLABS_STT_MODEL = env.str("ELEVENLABS_STT_MODEL", default="scribe_v2")
 LIVEKIT_API_KEY = env.str("LIVEKIT_API_KEY", default="") or None
 LIVEKIT_API_SECRET = env.str("LIVEKIT_API_SECRET", default="") or None
 LIVEKIT_URL = env.str("LIVEKIT_URL", default="") or None
+
+# --- Voice (apps/voice; README.md "Voice") -------------------------------------------------
+
+# A call nobody answers within this long becomes a missed call.
+VOICE_RING_TIMEOUT_SECONDS = env.float("VOICE_RING_TIMEOUT_SECONDS", default=30.0)
+# An answered call's state expires after this long even if nobody hangs up.
+VOICE_CALL_MAX_SECONDS = env.int("VOICE_CALL_MAX_SECONDS", default=4 * 3600)
+# A push-to-talk turn not complete this long after it started returns everyone to idle.
+VOICE_TURN_TIMEOUT_SECONDS = env.float("VOICE_TURN_TIMEOUT_SECONDS", default=30.0)
+VOICE_TURN_MAX_AUDIO_BYTES = env.int("VOICE_TURN_MAX_AUDIO_BYTES", default=2_000_000)
+# At most Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), which guards every request body.
+VOICE_NOTE_MAX_BYTES = env.int("VOICE_NOTE_MAX_BYTES", default=2_000_000)
+# Each speech-to-text or text-to-speech request gives up after this long.
+VOICE_PROVIDER_TIMEOUT_SECONDS = env.float("VOICE_PROVIDER_TIMEOUT_SECONDS", default=10.0)
 
 # --- Chat --------------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ Client frames (JSON objects):
 - `{"type": "typing", "chat_id"}`, `{"type": "read", "chat_id", "seq"}`.
 - `{"type": "resume", "chats": {"<chat_id>": <last seq seen>, ...}}`: receive what was missed.
 - `{"type": "ping"}`: `{"type": "pong"}`.
+- Calls and push-to-talk (`call_*`, `ptt_*` frames, and binary audio frames while recording):
+  handed to apps/voice/sockets.py.
 
 Messages reach a socket in sequence order per chat, without gaps or repeats: when a live
 message arrives ahead of the last one this socket delivered, the missing ones are read from
@@ -31,6 +33,7 @@ from apps.chats.selectors import (
 from apps.accounts.selectors import user_get
 from apps.core.concurrency import run_blocking
 from apps.core.errors import ServiceError
+from apps.voice.sockets import VoiceSocket
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +85,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.group = events.user_group(self.user.user_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        self.voice = VoiceSocket(user=lambda: self.user, send_json=self._send_json)
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "user", None) is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if getattr(self, "voice", None) is not None:
+            await self.voice.disconnect()
         # Sends already under way finish: their messages are stored and delivered to the
         # other members even though this socket cannot be told.
 
@@ -93,6 +99,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if getattr(self, "user", None) is None:
+            return
+        if bytes_data is not None and text_data is None and self.voice.takes_audio(bytes_data):
+            await self.voice.on_audio(bytes_data)
             return
         try:
             frame = json.loads(text_data if text_data is not None else bytes_data or b"")
@@ -109,6 +118,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             "read": self._on_read,
             "resume": self._on_resume,
             "ping": self._on_ping,
+            **self.voice.frame_handlers(),
         }.get(kind)
         if handler is None:
             await self._error(f"unknown frame type: {kind}")
@@ -264,6 +274,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_json({"type": "pong"})
 
     # --- Events from the channel layer -------------------------------------------------------
+
+    async def voice_signal(self, event: dict) -> None:
+        await self.voice.on_signal(event)
 
     async def chat_frame(self, event: dict) -> None:
         frame = event["frame"]

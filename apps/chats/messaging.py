@@ -94,6 +94,7 @@ async def message_send(
     text: str,
     client_msg_id: str | None = None,
     commit_after: asyncio.Future | None = None,
+    kind: str = "text",
 ) -> SendOutcome:
     """Send a message. `commit_after`, when given, is the previous send from the same socket
     into the same chat: the translations run at once, but this message is stored only after
@@ -147,6 +148,7 @@ async def message_send(
         pending_languages=frozenset(lang for lang, value in translations.items() if value is None),
         client_msg_id=client_msg_id,
         created_at=created_at,
+        kind=kind,
     )
     if commit_after is not None:
         await asyncio.wait([commit_after])

@@ -109,6 +109,8 @@ class Message(Model):
     pending_languages = UnicodeSetAttribute(null=True)
     client_msg_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    # Details of a message that is not plain text (a call's outcome and duration, say).
+    meta = MapAttribute(null=True)
 
 
 @dynamo_table("messages", owns_schema=False)

@@ -72,6 +72,30 @@ def chat_inbox(*, user_id: str) -> list[ChatMembership]:
     )
 
 
+def chat_members(*, chat: Chat) -> list[dict]:
+    """Who is in the chat, with each member's read mark (two BatchGetItem requests)."""
+    from apps.accounts.models import User
+
+    member_ids = sorted(chat.member_ids)
+    users = {user.user_id: user for user in User.batch_get([User.key_for(m) for m in member_ids])}
+    rows = {
+        row.user_id: row
+        for row in ChatMembership.batch_get([(member_id, chat.chat_id) for member_id in member_ids])
+    }
+    return [
+        {
+            "user_id": member_id,
+            "username": users[member_id].username,
+            "first_name": users[member_id].first_name,
+            "last_name": users[member_id].last_name,
+            "native_language": users[member_id].native_language,
+            "last_read_seq": int(rows[member_id].last_read_seq) if member_id in rows else 0,
+        }
+        for member_id in member_ids
+        if member_id in users
+    ]
+
+
 def chat_summary(*, membership: ChatMembership) -> dict:
     """A chat as the contract shows it to this member, plus additions."""
     is_group = membership.kind == CHAT_KIND_GROUP
@@ -107,7 +131,7 @@ def message_text_for(*, message: Message, language: str) -> tuple[str, str, bool
 def message_view(*, message: Message, language: str) -> dict:
     """A message as the contract shows it to a reader of `language`, plus additions."""
     text, text_language, translated = message_text_for(message=message, language=language)
-    return {
+    view = {
         "message_id": message.message_id,
         "text": text,
         "from_user_id": message.from_user_id,
@@ -120,6 +144,10 @@ def message_view(*, message: Message, language: str) -> dict:
         "translated": translated,
         "client_msg_id": message.client_msg_id,
     }
+    meta = map_as_dict(getattr(message, "meta", None))
+    if meta:
+        view["meta"] = meta
+    return view
 
 
 def message_cursor_encode(seq: int) -> str:
@@ -212,3 +240,58 @@ def message_get(*, chat_id: str, seq: int) -> Message | None:
         return Message.get(chat_id, message_sort_key(seq), consistent_read=True)
     except Message.DoesNotExist:
         return None
+
+
+# --- Operations (management commands) ----------------------------------------------------
+
+
+def messages_by_author(*, user_id: str) -> list[Message]:
+    """Every message `user_id` wrote, in any chat, by chat then sequence number.
+
+    A Scan of the whole `messages` table (no index leads from an author to their messages):
+    for operations commands only (data export, account deletion), never a request path.
+    """
+    messages = list(
+        Message.scan(
+            (Message.from_user_id == user_id) & Message.sk.startswith(MESSAGE_KEY_PREFIX),
+            consistent_read=True,
+        )
+    )
+    messages.sort(key=lambda message: (message.chat_id, int(message.seq)))
+    return messages
+
+
+def user_data_export(*, user) -> dict:
+    """All of one person's data, for a data access request: the account (no password hash),
+    their chats as their inbox shows them, and every message they wrote with its
+    translations. Other people's messages are not theirs and are left out."""
+    from datetime import UTC, datetime
+
+    from apps.accounts.selectors import user_account_view
+
+    chats = []
+    for row in ChatMembership.query(user.user_id, consistent_read=True):
+        chat = chat_summary(membership=row)
+        chat["joined_at"] = row.joined_at.isoformat()
+        chats.append(chat)
+    messages = [
+        {
+            "chat_id": message.chat_id,
+            "seq": int(message.seq),
+            "message_id": message.message_id,
+            "kind": message.kind,
+            "timestamp": message.created_at.isoformat(),
+            "original_language": message.original_language,
+            "original_text": message.original_text,
+            "translations": map_as_dict(message.translations),
+            "client_msg_id": message.client_msg_id,
+        }
+        for message in messages_by_author(user_id=user.user_id)
+    ]
+    return {
+        "format": "commonality-user-export/1",
+        "exported_at": datetime.now(UTC).isoformat(),
+        "account": user_account_view(user=user),
+        "chats": chats,
+        "messages": messages,
+    }

@@ -282,6 +282,7 @@ class MessageDraft:
     client_msg_id: str | None
     created_at: datetime
     kind: str = "text"
+    meta: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -317,6 +318,7 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
             pending_languages=set(draft.pending_languages) or None,
             client_msg_id=draft.client_msg_id,
             created_at=draft.created_at,
+            meta=dict(draft.meta) if draft.meta else None,
         )
         try:
             _message_transaction(message=message, chat=chat, member_languages=member_languages)
@@ -494,3 +496,157 @@ def chat_mark_read(*, user: User, chat_id: str, seq: int) -> ChatMembership:
                 return refreshed
             membership = refreshed
     raise Conflict("The chat is busy; try again")
+
+
+# --- Account deletion (management command delete_user) -------------------------------------
+
+# What stays of a deleted person: their messages keep their place in each chat (sequence
+# numbers stay gapless, which resume and gap filling rely on) but lose their text and author.
+DELETED_USER_ID = "deleted"
+DELETED_USERNAME = "[deleted]"
+DELETED_MESSAGE_TEXT = "[message deleted]"
+
+
+@dataclass(frozen=True)
+class UserDeleted:
+    user_id: str
+    username: str
+    chats_left: int
+    chats_deleted: int
+    messages_anonymised: int
+
+
+def _chat_member_remove(*, user_id: str, chat_id: str) -> Chat | None:
+    """Take `user_id` out of the chat's members and delete their inbox row. Returns the chat
+    as it was before (None if it no longer exists)."""
+    chat = chat_get(chat_id=chat_id)
+
+    def write(transaction: TransactWrite) -> None:
+        if chat is not None and user_id in chat.member_ids:
+            transaction.update(
+                Chat(chat_id),
+                actions=[
+                    Chat.member_ids.delete({user_id}),
+                    Chat.member_languages[user_id].remove(),
+                ],
+                condition=Chat.member_ids.contains(user_id),
+            )
+        transaction.delete(ChatMembership(user_id, chat_id))
+
+    _transact(write)
+    return chat
+
+
+def _chat_delete_everything(*, chat_id: str) -> None:
+    """Delete a chat nobody belongs to any more: its messages, client id markers and item."""
+    connection = Message._get_connection()
+    start = None
+    while True:
+        page = connection.query(
+            chat_id,
+            attributes_to_get=["chat_id", "sk"],
+            consistent_read=True,
+            exclusive_start_key=start,
+        )
+        items = page.get("Items", [])
+        for offset in range(0, len(items), 25):
+            connection.batch_write_item(delete_items=items[offset : offset + 25])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    Chat(chat_id).delete()
+
+
+def _message_anonymise(*, message: Message, user_id: str) -> None:
+    from apps.accounts.languages import LANGUAGES_BY_CODE
+
+    every_language = {
+        code: DELETED_MESSAGE_TEXT for code in LANGUAGES_BY_CODE if code != message.original_language
+    }
+    if message.client_msg_id:
+        ClientMessageId(
+            message.chat_id, client_message_sort_key(user_id, message.client_msg_id)
+        ).delete()
+    try:
+        message.update(
+            actions=[
+                Message.from_user_id.set(DELETED_USER_ID),
+                Message.original_text.set(DELETED_MESSAGE_TEXT),
+                # Every language present, so nobody's history asks for a translation of it.
+                Message.translations.set(every_language),
+                Message.pending_languages.remove(),
+                Message.client_msg_id.remove(),
+            ],
+            condition=Message.from_user_id == user_id,
+        )
+    except UpdateError as error:
+        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+
+
+def _previews_anonymise(*, chat_id: str, seq: int) -> None:
+    """Where the chat's latest message is one that was just anonymised, show that in every
+    remaining member's inbox too (unless a newer message arrived meanwhile)."""
+    chat = chat_get(chat_id=chat_id)
+    if chat is None or int(chat.last_seq) != seq:
+        return
+    for member_id in chat.member_ids:
+        try:
+            ChatMembership(member_id, chat_id).update(
+                actions=[ChatMembership.last_message_preview.set(DELETED_MESSAGE_TEXT)],
+                condition=ChatMembership.last_seq == seq,
+            )
+        except UpdateError:
+            continue
+
+
+def user_delete(*, user: User) -> UserDeleted:
+    """Delete an account and the person's data.
+
+    In order, so that running it again after a failure finishes the job: the account is
+    disabled (every token dies), the person leaves every chat (their inbox rows go; in a 1:1
+    chat the other person's row names `[deleted]`), chats nobody is left in are deleted with
+    their messages, the messages they wrote elsewhere are anonymised (text and every
+    translation become `[message deleted]`, the author `deleted`, client ids go), inbox
+    previews showing those messages follow, and last the account and its username claim are
+    deleted (the username is free again).
+    """
+    from apps.accounts.services import user_account_delete, user_disable
+    from apps.chats.selectors import messages_by_author
+
+    user = user_disable(user=user)
+    chats_left = chats_deleted = 0
+    for row in list(ChatMembership.query(user.user_id, consistent_read=True)):
+        chat = _chat_member_remove(user_id=user.user_id, chat_id=row.chat_id)
+        chats_left += 1
+        if chat is None:
+            continue
+        others = set(chat.member_ids) - {user.user_id}
+        if not others:
+            _chat_delete_everything(chat_id=chat.chat_id)
+            chats_deleted += 1
+            continue
+        if chat.kind == CHAT_KIND_DIRECT:
+            for other_id in others:
+                try:
+                    ChatMembership(other_id, chat.chat_id).update(
+                        actions=[ChatMembership.other_username.set(DELETED_USERNAME)],
+                        condition=ChatMembership.other_user_id == user.user_id,
+                    )
+                except UpdateError:
+                    continue
+    latest: dict[str, int] = {}
+    messages = messages_by_author(user_id=user.user_id)
+    for message in messages:
+        _message_anonymise(message=message, user_id=user.user_id)
+        latest[message.chat_id] = max(latest.get(message.chat_id, 0), int(message.seq))
+    for chat_id, seq in latest.items():
+        _previews_anonymise(chat_id=chat_id, seq=seq)
+    user_account_delete(user=user)
+    return UserDeleted(
+        user_id=user.user_id,
+        username=user.username,
+        chats_left=chats_left,
+        chats_deleted=chats_deleted,
+        messages_anonymised=len(messages),
+    )

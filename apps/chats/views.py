@@ -1,7 +1,6 @@
 from django.http import HttpRequest, JsonResponse
 
 from apps.accounts.models import User
-from apps.accounts.selectors import user_get
 from apps.chats import events, messaging, selectors, services
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput
@@ -67,20 +66,7 @@ async def _chat_detail(request: HttpRequest, *, user: User, chat_id: str) -> Jso
     chat = await run_blocking(selectors.chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
     row = await run_blocking(selectors.chat_membership_get)(user_id=user.user_id, chat_id=chat_id)
     summary = selectors.chat_summary(membership=row)
-    members = []
-    for member_id in sorted(chat.member_ids):
-        member = await run_blocking(user_get)(user_id=member_id)
-        if member is not None:
-            members.append(
-                {
-                    "user_id": member.user_id,
-                    "username": member.username,
-                    "first_name": member.first_name,
-                    "last_name": member.last_name,
-                    "native_language": member.native_language,
-                }
-            )
-    summary["members"] = members
+    summary["members"] = await run_blocking(selectors.chat_members)(chat=chat)
     return json_response(summary)
 
 

@@ -32,7 +32,9 @@ NO_REQUEST_ID = "-"
 REQUEST_ID_MAX_LENGTH = 128
 # What a client may send as its own X-Request-ID: visible ASCII without spaces, quotes or
 # anything a log viewer might interpret; anything else is replaced by a generated id.
-_REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+=@-]{0,%d}" % (REQUEST_ID_MAX_LENGTH - 1))
+_REQUEST_ID_PATTERN = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9._:/+=@-]{0,%d}" % (REQUEST_ID_MAX_LENGTH - 1)
+)
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
     "commonality_request_id", default=NO_REQUEST_ID

@@ -573,3 +573,15 @@ async def test_group_chats_over_rest(async_client, translator):
         async_client, f"{CHATS}/{direct_id}/members", {"username": dirk.username}, bob_token
     )
     detail(grow, 400)
+
+
+async def test_chat_detail_shows_each_members_read_mark(async_client, translator):
+    ana, ana_token = await person("es")
+    bob, bob_token = await person("en")
+    chat_id = await open_chat(async_client, bob_token, ana)
+    for text in ("one", "two", "three"):
+        await send(async_client, bob_token, chat_id, text)
+    ok(await post(async_client, f"{CHATS}/{chat_id}/read", {"seq": 2}, ana_token))
+    shown = ok(await get(async_client, f"{CHATS}/{chat_id}", bob_token))
+    marks = {member["user_id"]: member["last_read_seq"] for member in shown["members"]}
+    assert marks == {ana.user_id: 2, bob.user_id: 3}

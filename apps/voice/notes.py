@@ -1,0 +1,131 @@
+"""Voice notes in text chat, and any message read aloud in the reader's language.
+
+A voice note is the push-to-talk pipeline, one-shot and asynchronous: the recording is
+transcribed in the sender's language, then sent like a typed message (kind "voice_note")
+through the chat's own send path, so it is translated into every member's language when
+written, streams to readers, counts against the send rate limit, and a resent
+`client_msg_id` never makes a second one. The recording itself is not kept.
+
+Any member can then fetch a message as speech in their own language: the text they read is
+synthesized and streamed (the first bytes go out while the provider is still synthesizing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from apps.accounts.models import User
+from apps.chats import messaging
+from apps.chats.selectors import (
+    chat_and_client_message_get,
+    chat_get_for_member,
+    message_get,
+    message_text_for,
+    message_view,
+)
+from apps.core.concurrency import run_blocking
+from apps.core.errors import InvalidInput, NotFound, ServiceError, Unavailable
+from apps.voice.speech import (
+    SpeechUnavailable,
+    speech_synthesize,
+    speech_transcribe,
+    synthesized_content_type,
+)
+
+VOICE_NOTE_KIND = "voice_note"
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+
+
+def voice_note_size_check(*, size: int) -> None:
+    if size > settings.VOICE_NOTE_MAX_BYTES:
+        raise PayloadTooLarge(f"A voice note is at most {settings.VOICE_NOTE_MAX_BYTES} bytes")
+
+
+async def voice_note_send(
+    *, user: User, chat_id: str, audio: bytes, audio_format: str, client_msg_id: str | None = None
+) -> messaging.SendOutcome:
+    """Transcribe the recording and send its text as the sender's voice note."""
+    client_msg_id = messaging.client_msg_id_validate(client_msg_id)
+    await run_blocking(chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
+    if client_msg_id is not None:
+        # A resend of a note already stored: no second transcription.
+        _, marker = await run_blocking(chat_and_client_message_get)(
+            chat_id=chat_id, sender_id=user.user_id, client_msg_id=client_msg_id
+        )
+        original = (
+            await run_blocking(message_get)(chat_id=chat_id, seq=int(marker.seq)) if marker else None
+        )
+        if original is not None:
+            return messaging.SendOutcome(
+                chat_id=chat_id,
+                message=message_view(message=original, language=user.native_language),
+                duplicate=True,
+            )
+    if not audio:
+        raise InvalidInput("The voice note is empty")
+    voice_note_size_check(size=len(audio))
+    try:
+        transcript = await speech_transcribe(
+            audio=audio, language=user.native_language, audio_format=audio_format
+        )
+    except SpeechUnavailable as error:
+        raise Unavailable("Speech recognition is unavailable; try again later") from error
+    if not transcript.text:
+        raise InvalidInput("No speech was recognised in the voice note")
+    return await messaging.message_send(
+        user=user,
+        chat_id=chat_id,
+        text=transcript.text,
+        client_msg_id=client_msg_id,
+        kind=VOICE_NOTE_KIND,
+    )
+
+
+@dataclass
+class MessageAudio:
+    """Speech for one message in one reader's language; `chunks` streams it."""
+
+    language: str
+    content_type: str
+    first_chunk: bytes
+    rest: AsyncIterator[bytes]
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        yield self.first_chunk
+        try:
+            async for chunk in self.rest:
+                yield chunk
+        except SpeechUnavailable:
+            # The headers are gone already: the audio just ends early.
+            return
+
+
+async def message_audio_open(*, user: User, chat_id: str, seq: int) -> MessageAudio:
+    """The message as speech in the reader's language, once its first bytes are in: 404/403
+    as for history, 404 for no such message, 503 when synthesis fails before it starts."""
+    await run_blocking(chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
+    message = await run_blocking(message_get)(chat_id=chat_id, seq=seq)
+    if message is None:
+        raise NotFound("Message not found")
+    language = user.native_language
+    # A message written before this reader had their language is translated now, once.
+    (message,) = await messaging.messages_in_language(messages=[message], language=language)
+    text, text_language, _ = message_text_for(message=message, language=language)
+    stream = speech_synthesize(text=text, language=text_language)
+    try:
+        first = await anext(stream)
+    except (SpeechUnavailable, StopAsyncIteration) as error:
+        await stream.aclose()
+        raise Unavailable("Speech synthesis is unavailable; try again later") from error
+    return MessageAudio(
+        language=text_language,
+        content_type=synthesized_content_type(),
+        first_chunk=first,
+        rest=stream,
+    )

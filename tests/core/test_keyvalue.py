@@ -1,0 +1,76 @@
+"""The shared key-value store's conditional operations, on real Redis and in memory."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from apps.core.keyvalue import MemoryStore, RedisStore
+
+
+@pytest.fixture(params=["redis", "memory"])
+async def store(request, settings):
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    redis_store = RedisStore(settings.REDIS_URL)
+    yield redis_store
+    await redis_store._redis.aclose()
+
+
+def _key() -> str:
+    return f"test:{uuid.uuid4().hex}"
+
+
+async def test_put_if_absent_lets_one_writer_win(store):
+    key = _key()
+    assert await store.put_if_absent(key, "first", ttl_seconds=5) is True
+    assert await store.put_if_absent(key, "second", ttl_seconds=5) is False
+    assert await store.get(key) == "first"
+
+
+async def test_put_if_absent_under_contention_has_one_winner(store):
+    key = _key()
+    results = await asyncio.gather(*(store.put_if_absent(key, f"v{n}", ttl_seconds=5) for n in range(20)))
+    assert results.count(True) == 1
+
+
+async def test_values_expire_after_a_fractional_ttl(store):
+    key = _key()
+    await store.put_if_absent(key, "brief", ttl_seconds=0.2)
+    assert await store.get(key) == "brief"
+    await asyncio.sleep(0.35)
+    assert await store.get(key) is None
+    assert await store.put_if_absent(key, "again", ttl_seconds=5) is True
+
+
+async def test_replace_if_value_is_a_compare_and_set(store):
+    key = _key()
+    await store.put_if_absent(key, "ringing", ttl_seconds=5)
+    assert await store.replace_if_value(key, "stale", "active", ttl_seconds=5) is False
+    assert await store.get(key) == "ringing"
+    assert await store.replace_if_value(key, "ringing", "active", ttl_seconds=0.2) is True
+    assert await store.get(key) == "active"
+    # The new TTL applies.
+    await asyncio.sleep(0.35)
+    assert await store.get(key) is None
+    assert await store.replace_if_value(key, "active", "again", ttl_seconds=5) is False
+
+
+async def test_delete_if_value_deletes_only_the_expected_value(store):
+    key = _key()
+    await store.put_if_absent(key, "mine", ttl_seconds=5)
+    assert await store.delete_if_value(key, "theirs") is False
+    assert await store.get(key) == "mine"
+    assert await store.delete_if_value(key, "mine") is True
+    assert await store.get(key) is None
+    assert await store.delete_if_value(key, "mine") is False
+
+
+async def test_only_one_of_racing_deletes_wins(store):
+    key = _key()
+    await store.put_if_absent(key, "turn", ttl_seconds=5)
+    results = await asyncio.gather(*(store.delete_if_value(key, "turn") for _ in range(10)))
+    assert results.count(True) == 1

@@ -1,0 +1,356 @@
+"""A loopback stand-in for ElevenLabs speech-to-text and text-to-speech, speaking its wire format.
+
+What the official `elevenlabs` SDK sends (checked against elevenlabs 2.78.0), and what this
+answers:
+
+- `POST /v1/speech-to-text`: multipart form with `model_id`, `language_code` (and other
+  optional fields) and the audio as `file`. Answers the SDK's `SpeechToTextChunkResponseModel`
+  JSON: `{"language_code", "language_probability", "text", "words": [...],
+  "transcription_id"}`. By default the transcript comes from the audio itself: audio that
+  reads `say:<text>` is transcribed as `<text>` (up to a NUL byte, so the recording can be
+  padded to a realistic size), anything else as `DEFAULT_TRANSCRIPT`.
+- `POST /v1/text-to-speech/{voice_id}/stream` (`?output_format=`): JSON `{"text",
+  "model_id", "language_code", ...}`. Answers `audio/mpeg` with chunked transfer encoding,
+  `tts_chunks` chunks, `tts_chunk_delay_seconds` apart, after `tts_delay_seconds` before
+  the first byte. The audio is `fake_speech(text, language_code)`, so a test can tell which
+  text, in which language, it carries. `POST /v1/text-to-speech/{voice_id}` answers the same
+  bytes in one piece.
+
+Errors are ElevenLabs' shape: `{"detail": {"status": "...", "message": "..."}}`. With
+`api_key` set, requests without that `xi-api-key` header get a 401.
+
+In a test:
+
+    fake = FakeElevenLabs()
+    base_url = fake.start()          # "http://127.0.0.1:PORT" (the SDK adds /v1/...)
+    fake.stt_delay_seconds = 0.2
+    fake.tts_fail_status = 500
+    ...
+    fake.stop()
+
+Standalone (benchmarks, browser tests); prints "listening on http://127.0.0.1:PORT":
+
+    python -m tests.support.fake_elevenlabs --port 0 --stt-delay 0.3 --tts-delay 0.2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+DEFAULT_TRANSCRIPT = "Hello from the fake transcriber"
+SAY_PREFIX = b"say:"
+SPEECH_MAGIC = b"FAKEMP3 "
+
+# (audio bytes, language_code or None) -> transcript
+Transcriber = Callable[[bytes, str | None], str]
+
+
+def fake_transcript(audio: bytes, language_code: str | None) -> str:
+    """`say:<text>` -> `<text>` (up to a NUL byte, so a recording can be padded to a realistic
+    size); anything else -> DEFAULT_TRANSCRIPT."""
+    if audio.startswith(SAY_PREFIX):
+        said = audio[len(SAY_PREFIX) :].split(b"\x00", 1)[0]
+        return said.decode("utf-8", errors="replace").strip()
+    return DEFAULT_TRANSCRIPT
+
+
+def fake_speech(text: str, language_code: str | None, *, min_bytes: int = 0) -> bytes:
+    """The "audio" synthesized for a text: recognisable, padded to at least `min_bytes`."""
+    body = SPEECH_MAGIC + json.dumps({"language": language_code, "text": text}).encode() + b"\n"
+    if len(body) < min_bytes:
+        body += b"\x00" * (min_bytes - len(body))
+    return body
+
+
+def speech_decode(audio: bytes) -> dict[str, Any]:
+    """{"language", "text"} from what `fake_speech` made (a test's view of the audio)."""
+    assert audio.startswith(SPEECH_MAGIC), audio[:40]
+    line = audio[len(SPEECH_MAGIC) :].split(b"\n", 1)[0]
+    return json.loads(line)
+
+
+class FakeElevenLabs:
+    def __init__(
+        self,
+        *,
+        stt_delay_seconds: float = 0.0,
+        tts_delay_seconds: float = 0.0,
+        tts_chunk_delay_seconds: float = 0.0,
+        tts_chunks: int = 4,
+        tts_min_bytes: int = 8192,
+        api_key: str | None = None,
+        transcriber: Transcriber = fake_transcript,
+    ) -> None:
+        self.stt_delay_seconds = stt_delay_seconds  # before the transcript
+        self.stt_fail_status: int | None = None  # answer speech-to-text with this HTTP error
+        self.tts_delay_seconds = tts_delay_seconds  # before the first audio byte
+        self.tts_chunk_delay_seconds = tts_chunk_delay_seconds  # between audio chunks
+        self.tts_chunks = tts_chunks
+        self.tts_min_bytes = tts_min_bytes  # audio is padded to this size
+        self.tts_fail_status: int | None = None  # answer text-to-speech with this HTTP error
+        # Send this many chunks, then drop the connection (a stream cut off midway).
+        self.tts_cut_after_chunks: int | None = None
+        self.api_key = api_key
+        self.transcriber = transcriber
+        # One dict per request: kind ("stt" or "tts"), path, query, fields or json, the audio
+        # received (stt), times (monotonic) it arrived and was answered.
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # --- serving -------------------------------------------------------------------------
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/speech-to-text", self._speech_to_text)
+        app.router.add_post("/v1/text-to-speech/{voice_id}/stream", self._text_to_speech_stream)
+        app.router.add_post("/v1/text-to-speech/{voice_id}", self._text_to_speech)
+        return app
+
+    async def open(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on the running loop; returns the base URL."""
+        self._runner = web.AppRunner(self.application(), access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, backlog=1024)
+        await site.start()
+        bound_port = self._runner.addresses[0][1]
+        self.base_url = f"http://{host}:{bound_port}"
+        return self.base_url
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def start(self) -> str:
+        """Serve from a background thread with its own event loop; returns the base URL."""
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.open())
+            except BaseException as err:  # reported to start()'s caller
+                failure.append(err)
+                started.set()
+                loop.close()
+                return
+            started.set()
+            loop.run_forever()
+            loop.run_until_complete(self.close())
+            loop.close()
+
+        thread = threading.Thread(target=run, name="fake-elevenlabs", daemon=True)
+        thread.start()
+        if not started.wait(10):
+            raise RuntimeError("the fake ElevenLabs server did not start")
+        if failure:
+            raise failure[0]
+        self._loop, self._thread = loop, thread
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        self._loop = self._thread = None
+
+    def received(self, kind: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [request for request in self.requests if kind is None or request["kind"] == kind]
+
+    def _record(self, entry: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.requests.append(entry)
+        return entry
+
+    def _refused(self, request: web.Request) -> web.Response | None:
+        if self.api_key is not None and request.headers.get("xi-api-key") != self.api_key:
+            return _error(401, "invalid_api_key", "Invalid API key")
+        return None
+
+    # --- speech to text ------------------------------------------------------------------
+
+    async def _speech_to_text(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
+        if not request.content_type.startswith("multipart/"):
+            return _error(422, "invalid_content_type", "expected multipart/form-data")
+        fields: dict[str, str] = {}
+        audio = b""
+        filename = None
+        file_content_type = None
+        reader = await request.multipart()
+        async for part in reader:
+            if part.name == "file":
+                filename = part.filename
+                file_content_type = part.headers.get("Content-Type")
+                audio = bytes(await part.read())
+            elif part.name:
+                fields[part.name] = await part.text()
+        entry = self._record(
+            {
+                "kind": "stt",
+                "path": request.path,
+                "query": dict(request.query),
+                "fields": fields,
+                "audio": audio,
+                "filename": filename,
+                "file_content_type": file_content_type,
+                "arrived": arrived,
+            }
+        )
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        if not fields.get("model_id"):
+            return _error(422, "missing_model_id", "model_id is required")
+        if not audio:
+            return _error(422, "missing_file", "file is required")
+        if self.stt_delay_seconds:
+            await asyncio.sleep(self.stt_delay_seconds)
+        if self.stt_fail_status:
+            return _error(self.stt_fail_status, "server_error", "The fake server was told to fail")
+        language = fields.get("language_code") or "en"
+        text = self.transcriber(audio, fields.get("language_code"))
+        words = []
+        position = 0.0
+        for word in text.split():
+            words.append(
+                {"text": word, "start": position, "end": position + 0.3, "type": "word", "logprob": -0.05}
+            )
+            position += 0.35
+        entry["answered"] = time.monotonic()
+        return web.json_response(
+            {
+                "language_code": language,
+                "language_probability": 0.98,
+                "text": text,
+                "words": words,
+                "transcription_id": uuid.uuid4().hex,
+            }
+        )
+
+    # --- text to speech ------------------------------------------------------------------
+
+    async def _tts_request(self, request: web.Request) -> tuple[dict[str, Any] | None, web.Response | None]:
+        arrived = time.monotonic()
+        try:
+            body = await request.json()
+        except ValueError:
+            return None, _error(400, "invalid_json", "body is not JSON")
+        entry = self._record(
+            {
+                "kind": "tts",
+                "path": request.path,
+                "voice_id": request.match_info["voice_id"],
+                "query": dict(request.query),
+                "json": body,
+                "arrived": arrived,
+            }
+        )
+        refused = self._refused(request)
+        if refused is not None:
+            return None, refused
+        if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not body["text"]:
+            return None, _error(422, "missing_text", "text is required")
+        if self.tts_delay_seconds:
+            await asyncio.sleep(self.tts_delay_seconds)
+        if self.tts_fail_status:
+            return None, _error(self.tts_fail_status, "server_error", "The fake server was told to fail")
+        return entry, None
+
+    async def _text_to_speech(self, request: web.Request) -> web.Response:
+        entry, refused = await self._tts_request(request)
+        if refused is not None:
+            return refused
+        body = entry["json"]
+        audio = fake_speech(body["text"], body.get("language_code"), min_bytes=self.tts_min_bytes)
+        entry["answered"] = time.monotonic()
+        return web.Response(body=audio, content_type="audio/mpeg")
+
+    async def _text_to_speech_stream(self, request: web.Request) -> web.StreamResponse:
+        entry, refused = await self._tts_request(request)
+        if refused is not None:
+            return refused
+        body = entry["json"]
+        audio = fake_speech(body["text"], body.get("language_code"), min_bytes=self.tts_min_bytes)
+        count = max(1, self.tts_chunks)
+        size = -(-len(audio) // count)
+        chunks = [audio[offset : offset + size] for offset in range(0, len(audio), size)]
+        response = web.StreamResponse(headers={"Content-Type": "audio/mpeg"})
+        response.enable_chunked_encoding()
+        try:
+            await response.prepare(request)
+            for index, chunk in enumerate(chunks):
+                if index and self.tts_chunk_delay_seconds:
+                    await asyncio.sleep(self.tts_chunk_delay_seconds)
+                if self.tts_cut_after_chunks is not None and index >= self.tts_cut_after_chunks:
+                    # Drop the connection without the terminating chunk: a broken stream.
+                    request.transport.close()
+                    entry["cut"] = True
+                    return response
+                await response.write(chunk)
+                if index == 0:
+                    entry["first_byte"] = time.monotonic()
+            await response.write_eof()
+            entry["answered"] = time.monotonic()
+        except ConnectionError:
+            pass  # the client went away
+        return response
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"detail": {"status": code, "message": message}}, status=status)
+
+
+async def _serve(arguments: argparse.Namespace) -> None:
+    fake = FakeElevenLabs(
+        stt_delay_seconds=arguments.stt_delay,
+        tts_delay_seconds=arguments.tts_delay,
+        tts_chunk_delay_seconds=arguments.tts_chunk_delay,
+        tts_chunks=arguments.tts_chunks,
+        tts_min_bytes=arguments.tts_bytes,
+    )
+    fake.stt_fail_status = arguments.stt_fail_status
+    fake.tts_fail_status = arguments.tts_fail_status
+    base_url = await fake.open(arguments.host, arguments.port)
+    print(f"listening on {base_url}", flush=True)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    await stopped.wait()
+    await fake.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--stt-delay", type=float, default=0.0, help="seconds before a transcript")
+    parser.add_argument("--tts-delay", type=float, default=0.0, help="seconds before the first audio byte")
+    parser.add_argument("--tts-chunk-delay", type=float, default=0.0, help="seconds between audio chunks")
+    parser.add_argument("--tts-chunks", type=int, default=4, help="audio chunks per synthesis")
+    parser.add_argument("--tts-bytes", type=int, default=8192, help="audio bytes per synthesis (at least)")
+    parser.add_argument("--stt-fail-status", type=int, default=None)
+    parser.add_argument("--tts-fail-status", type=int, default=None)
+    asyncio.run(_serve(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

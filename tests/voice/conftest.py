@@ -1,0 +1,94 @@
+"""Fixtures for voice tests: loopback providers the real SDK clients are pointed at
+(ElevenLabs: `speech`; OpenAI: `translator`), LiveKit keys, quick timeouts, and sockets that
+are closed, with everything they started settled, when a test ends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from apps.chats import messaging
+from apps.chats.translation import translation_clients_close
+from apps.voice.background import background_tasks_cancel, background_tasks_settle
+from apps.voice.speech import speech_clients_close
+from tests.support.chat_clients import ChatSocket
+from tests.support.fake_elevenlabs import FakeElevenLabs
+from tests.support.fake_openai import FakeOpenAI
+
+ELEVENLABS_TEST_KEY = "test-elevenlabs-key"
+LIVEKIT_TEST_KEY = "APItestkey"
+LIVEKIT_TEST_SECRET = "livekit-test-secret-that-is-long-enough-for-hs256"
+
+
+@pytest.fixture
+def translator(settings):
+    """A loopback OpenAI-compatible server: "T" translates to "[<target>] T"."""
+    server = FakeOpenAI()
+    settings.OPENAI_BASE_URL = server.start()
+    settings.OPENAI_API_KEY = "test-key"
+    settings.TRANSLATION_RETRY_SCALE = 0.05
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def speech(settings):
+    """A loopback ElevenLabs-compatible server; it refuses requests without the test key."""
+    server = FakeElevenLabs(api_key=ELEVENLABS_TEST_KEY)
+    settings.ELEVENLABS_BASE_URL = server.start()
+    settings.ELEVENLABS_API_KEY = ELEVENLABS_TEST_KEY
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def livekit(settings):
+    settings.LIVEKIT_API_KEY = LIVEKIT_TEST_KEY
+    settings.LIVEKIT_API_SECRET = LIVEKIT_TEST_SECRET
+    settings.LIVEKIT_URL = "ws://127.0.0.1:7880"
+    return settings
+
+
+@pytest.fixture(autouse=True)
+def quick_voice(settings):
+    """Timeouts short enough for tests; a test that measures one sets its own."""
+    settings.VOICE_RING_TIMEOUT_SECONDS = 5.0
+    settings.VOICE_TURN_TIMEOUT_SECONDS = 10.0
+    settings.VOICE_PROVIDER_TIMEOUT_SECONDS = 5.0
+    return settings
+
+
+@pytest.fixture(autouse=True)
+async def tidy_event_loop():
+    """After each test: what sockets and requests started (ring timers, turn pipelines, the
+    clean-up of closed sockets, owed translations) finishes or is cancelled, and this loop's
+    provider clients are closed."""
+    yield
+    await background_tasks_settle(timeout=5)
+    background_tasks_cancel()
+    loop = asyncio.get_running_loop()
+    leftovers = [task for task in messaging._background_tasks if task.get_loop() is loop]
+    for task in leftovers:
+        task.cancel()
+    await asyncio.gather(*leftovers, return_exceptions=True)
+    await speech_clients_close()
+    await translation_clients_close()
+
+
+@pytest.fixture
+async def sockets():
+    """Opens chat sockets, and closes every one of them when the test ends, pass or fail."""
+    opened: list[ChatSocket] = []
+
+    class Opener:
+        async def open(self, user) -> ChatSocket:
+            socket = await ChatSocket.open(user)
+            opened.append(socket)
+            return socket
+
+    yield Opener()
+    for socket in opened:
+        with contextlib.suppress(BaseException):
+            await socket.close()

@@ -1,0 +1,294 @@
+"""Voice REST endpoints through Django's ASGI test client: call tokens (checked with
+livekit-api's own TokenVerifier), voice notes and message audio (through the real ElevenLabs
+and OpenAI SDK clients to the loopback fakes)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import jwt
+import pytest
+from django.test import AsyncClient
+from livekit.api import TokenVerifier
+
+from apps.chats import services as chat_services
+from apps.chats.selectors import map_as_dict, message_history
+from apps.core.concurrency import run_blocking
+from tests.support.accounts import user_create, user_token
+from tests.support.fake_elevenlabs import speech_decode
+from tests.voice.conftest import LIVEKIT_TEST_KEY, LIVEKIT_TEST_SECRET
+
+TOKEN = "/api/voice/token"
+
+
+def _auth(token):
+    return {"headers": {"Authorization": f"Bearer {token}"}} if token else {}
+
+
+async def _post_json(client, path, body, token=None):
+    return await client.post(path, json.dumps(body), content_type="application/json", **_auth(token))
+
+
+async def _people(*languages):
+    users = [await run_blocking(user_create)(language=language) for language in languages]
+    return users
+
+
+async def _direct_chat(user, other) -> str:
+    created = await run_blocking(chat_services.chat_direct_create)(user=user, other_username=other.username)
+    return created.membership.chat_id
+
+
+# --- POST /api/voice/token -------------------------------------------------------------------
+
+
+async def test_token_carries_the_contract_claims_and_grants_audio_only(livekit):
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+
+    response = await _post_json(AsyncClient(), TOKEN, {"chat_id": chat_id}, user_token(ana))
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["room_name"] == f"chat-{chat_id}"
+    assert body["url"] == "ws://127.0.0.1:7880"
+    claims = TokenVerifier(LIVEKIT_TEST_KEY, LIVEKIT_TEST_SECRET).verify(body["token"])
+    assert claims.identity == ana.user_id
+    assert claims.name == "Test Person"
+    assert json.loads(claims.metadata) == {"language": "es", "username": ana.username}
+    grants = claims.video
+    assert grants.room == f"chat-{chat_id}"
+    assert grants.room_join is True
+    assert grants.can_subscribe is True
+    assert grants.can_publish is True
+    assert grants.can_publish_sources == ["microphone"]  # no camera, no screen share
+    assert grants.can_publish_data is True
+    assert not grants.room_admin and not grants.room_create and not grants.room_list
+    raw = jwt.decode(body["token"], options={"verify_signature": False})
+    assert raw["iss"] == LIVEKIT_TEST_KEY
+    assert raw["exp"] - raw["nbf"] == 3600
+    assert abs(raw["nbf"] - time.time()) < 60
+
+
+async def test_token_signed_with_another_secret_does_not_verify(livekit):
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+    body = (await _post_json(AsyncClient(), TOKEN, {"chat_id": chat_id}, user_token(bob))).json()
+
+    with pytest.raises(jwt.InvalidSignatureError):
+        TokenVerifier(LIVEKIT_TEST_KEY, "another-secret-entirely-and-long-enough").verify(body["token"])
+    assert TokenVerifier(LIVEKIT_TEST_KEY, LIVEKIT_TEST_SECRET).verify(body["token"]).identity == bob.user_id
+
+
+async def test_token_is_for_members_only(livekit):
+    ana, bob, eve = await _people("es", "en", "fr")
+    chat_id = await _direct_chat(ana, bob)
+    client = AsyncClient()
+
+    outsider = await _post_json(client, TOKEN, {"chat_id": chat_id}, user_token(eve))
+    assert outsider.status_code == 403
+    assert outsider.json() == {"detail": "Not a member of this chat"}
+
+    unknown = await _post_json(client, TOKEN, {"chat_id": "no-such-chat"}, user_token(ana))
+    assert unknown.status_code == 404
+    assert unknown.json() == {"detail": "Chat not found"}
+
+    anonymous = await _post_json(client, TOKEN, {"chat_id": chat_id})
+    assert anonymous.status_code == 401
+
+    missing = await _post_json(client, TOKEN, {}, user_token(ana))
+    assert missing.status_code == 422
+    assert missing.json() == {"detail": "chat_id is required"}
+
+    wrong_method = await client.get(TOKEN, **_auth(user_token(ana)))
+    assert wrong_method.status_code == 405
+
+
+async def test_token_without_livekit_keys_is_503_with_a_clear_detail(settings):
+    settings.LIVEKIT_API_KEY = None
+    settings.LIVEKIT_API_SECRET = None
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+
+    response = await _post_json(AsyncClient(), TOKEN, {"chat_id": chat_id}, user_token(ana))
+
+    assert response.status_code == 503
+    assert "LIVEKIT_API_KEY" in response.json()["detail"]
+    assert "not configured" in response.json()["detail"]
+
+
+# --- POST /api/chats/{id}/voice_notes --------------------------------------------------------
+
+
+async def _post_audio(client, chat_id, audio: bytes, token, content_type="audio/webm", query=""):
+    return await client.post(
+        f"/api/chats/{chat_id}/voice_notes{query}", audio, content_type=content_type, **_auth(token)
+    )
+
+
+async def test_voice_note_is_transcribed_translated_and_stored_for_every_member(speech, translator):
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+
+    response = await _post_audio(AsyncClient(), chat_id, b"say:Buenos dias", user_token(ana))
+
+    assert response.status_code == 201, response.content
+    message = response.json()["message"]
+    assert message["kind"] == "voice_note"
+    assert (message["text"], message["language"]) == ("Buenos dias", "es")
+    assert message["from_user_id"] == ana.user_id
+    (stt,) = speech.received("stt")
+    assert stt["fields"]["language_code"] == "es"  # the sender's language
+    assert stt["fields"]["model_id"] == "scribe_v2"
+    assert stt["audio"] == b"say:Buenos dias"
+    assert (stt["filename"], stt["file_content_type"]) == ("speech.webm", "audio/webm")
+    # Bob reads it in English, like any message.
+    history = await AsyncClient().get(f"/api/chats/{chat_id}/messages", **_auth(user_token(bob)))
+    (stored,) = history.json()["messages"]
+    assert stored["kind"] == "voice_note"
+    assert (stored["text"], stored["language"]) == ("[en] Buenos dias", "en")
+    assert stored["original_text"] == "Buenos dias"
+
+
+async def test_voice_note_refusals(speech, translator, settings):
+    settings.VOICE_NOTE_MAX_BYTES = 1000
+    ana, bob, eve = await _people("es", "en", "fr")
+    chat_id = await _direct_chat(ana, bob)
+    client = AsyncClient()
+
+    assert (await _post_audio(client, chat_id, b"say:hola", user_token(eve))).status_code == 403
+    assert (await _post_audio(client, "nope", b"say:hola", user_token(ana))).status_code == 404
+    too_big = await _post_audio(client, chat_id, b"x" * 1001, user_token(ana))
+    assert too_big.status_code == 413 and "1000 bytes" in too_big.json()["detail"]
+    empty = await _post_audio(client, chat_id, b"", user_token(ana))
+    assert empty.status_code == 422
+    not_audio = await _post_audio(client, chat_id, b"say:hola", user_token(ana), content_type="text/plain")
+    assert not_audio.status_code == 422
+    assert (await _post_audio(client, chat_id, b"say:hola", None)).status_code == 401
+    # None of these reached the provider.
+    assert speech.received("stt") == []
+
+    silent = await _post_audio(client, chat_id, b"say:   ", user_token(ana))
+    assert silent.status_code == 422 and "No speech" in silent.json()["detail"]
+
+    speech.stt_fail_status = 500
+    failed = await _post_audio(client, chat_id, b"say:hola", user_token(ana))
+    assert failed.status_code == 503
+    page = await run_blocking(message_history)(chat_id=chat_id, limit=10, before_seq=None)
+    assert page.messages == []
+
+
+async def test_voice_note_resent_with_its_client_msg_id_is_stored_and_transcribed_once(speech, translator):
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+    client = AsyncClient()
+
+    first = await _post_audio(client, chat_id, b"say:una vez", user_token(ana), query="?client_msg_id=vn-1")
+    again = await _post_audio(client, chat_id, b"say:una vez", user_token(ana), query="?client_msg_id=vn-1")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["duplicate"] is True
+    assert again.json()["message"]["message_id"] == first.json()["message"]["message_id"]
+    assert len(speech.received("stt")) == 1
+
+
+async def test_voice_note_in_wav_is_sent_to_the_provider_as_wav(speech, translator):
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+
+    response = await _post_audio(
+        AsyncClient(), chat_id, b"say:hola", user_token(ana), content_type="audio/wav"
+    )
+
+    assert response.status_code == 201
+    (stt,) = speech.received("stt")
+    assert (stt["filename"], stt["file_content_type"]) == ("speech.wav", "audio/wav")
+
+
+# --- GET /api/chats/{id}/messages/{seq}/audio ------------------------------------------------
+
+
+async def _read_stream(response) -> list[tuple[float, bytes]]:
+    started = time.monotonic()
+    chunks = []
+    async for chunk in response.streaming_content:
+        chunks.append((time.monotonic() - started, chunk))
+    return chunks
+
+
+async def test_message_audio_streams_speech_in_the_readers_language(speech, translator, settings):
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+    sent = await _post_audio(AsyncClient(), chat_id, b"say:Buenos dias", user_token(ana))
+    seq = sent.json()["message"]["seq"]
+    speech.tts_chunks = 4
+    speech.tts_chunk_delay_seconds = 0.2
+
+    response = await AsyncClient().get(
+        f"/api/chats/{chat_id}/messages/{seq}/audio", **_auth(user_token(bob))
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "audio/mpeg"
+    assert response["Content-Language"] == "en"
+    assert "private" in response["Cache-Control"]
+    chunks = await _read_stream(response)
+    audio = b"".join(chunk for _, chunk in chunks)
+    assert speech_decode(audio) == {"language": "en", "text": "[en] Buenos dias"}
+    # Streamed: the first bytes came well before the provider finished.
+    assert len(chunks) >= 2
+    assert chunks[-1][0] - chunks[0][0] >= 0.4
+    (tts,) = speech.received("tts")
+    assert tts["voice_id"] == settings.ELEVENLABS_TTS_VOICE_ID
+    assert tts["path"].endswith("/stream")
+    assert tts["json"]["model_id"] == settings.ELEVENLABS_TTS_MODEL
+    assert tts["json"]["language_code"] == "en"
+    assert tts["query"]["output_format"] == settings.ELEVENLABS_TTS_OUTPUT_FORMAT
+
+    # The sender hears her own words, in Spanish.
+    own = await AsyncClient().get(f"/api/chats/{chat_id}/messages/{seq}/audio", **_auth(user_token(ana)))
+    assert speech_decode(b"".join([c for _, c in await _read_stream(own)])) == {
+        "language": "es",
+        "text": "Buenos dias",
+    }
+
+
+async def test_message_audio_refusals_and_provider_failure(speech, translator):
+    ana, bob, eve = await _people("es", "en", "fr")
+    chat_id = await _direct_chat(ana, bob)
+    sent = await _post_audio(AsyncClient(), chat_id, b"say:hola", user_token(ana))
+    seq = sent.json()["message"]["seq"]
+    client = AsyncClient()
+    path = f"/api/chats/{chat_id}/messages/{seq}/audio"
+
+    assert (await client.get(path, **_auth(user_token(eve)))).status_code == 403
+    assert (await client.get(f"/api/chats/nope/messages/1/audio", **_auth(user_token(ana)))).status_code == 404
+    missing = await client.get(f"/api/chats/{chat_id}/messages/99/audio", **_auth(user_token(ana)))
+    assert missing.status_code == 404 and missing.json() == {"detail": "Message not found"}
+    assert (await client.get(path)).status_code == 401
+
+    speech.tts_fail_status = 500
+    failed = await client.get(path, **_auth(user_token(bob)))
+    assert failed.status_code == 503
+    assert failed.json() == {"detail": "Speech synthesis is unavailable; try again later"}
+
+
+async def test_a_typed_message_can_be_heard_and_a_late_language_is_translated_once(speech, translator):
+    """Any message reads aloud; a reader whose language it lacks gets it translated first."""
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+    response = await _post_json(
+        AsyncClient(), f"/api/chats/{chat_id}/messages", {"text": "Hola"}, user_token(ana)
+    )
+    seq = response.json()["message"]["seq"]
+
+    audio = await AsyncClient().get(f"/api/chats/{chat_id}/messages/{seq}/audio", **_auth(user_token(bob)))
+
+    assert audio.status_code == 200
+    chunks = await _read_stream(audio)
+    assert speech_decode(b"".join(c for _, c in chunks)) == {"language": "en", "text": "[en] Hola"}
+    page = await run_blocking(message_history)(chat_id=chat_id, limit=10, before_seq=None)
+    assert map_as_dict(page.messages[0].translations) == {"en": "[en] Hola"}
+    await asyncio.sleep(0)
