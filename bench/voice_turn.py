@@ -45,7 +45,8 @@ import websockets  # noqa: E402
 from elevenlabs.client import AsyncElevenLabs  # noqa: E402
 from openai import AsyncOpenAI  # noqa: E402
 
-from bench.chat_load import http_post, percentile, signup, translator_start  # noqa: E402
+from bench.chat_load import percentile, translator_start  # noqa: E402
+from tests.support.http import http_post, signup  # noqa: E402
 from tests.support.servers import (  # noqa: E402
     dynamo_server_start,
     free_port,

@@ -47,6 +47,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.loopback_server import LoopbackServer
+
 DEFAULT_TRANSCRIPT = "Hello from the fake transcriber"
 SAY_PREFIX = b"say:"
 SPEECH_MAGIC = b"FAKEMP3 "
@@ -79,7 +81,10 @@ def speech_decode(audio: bytes) -> dict[str, Any]:
     return json.loads(line)
 
 
-class FakeElevenLabs:
+class FakeElevenLabs(LoopbackServer):
+    base_path = ""
+    name = "fake ElevenLabs server"
+
     def __init__(
         self,
         *,
@@ -91,6 +96,7 @@ class FakeElevenLabs:
         api_key: str | None = None,
         transcriber: Transcriber = fake_transcript,
     ) -> None:
+        super().__init__()
         self.stt_delay_seconds = stt_delay_seconds  # before the transcript
         self.stt_fail_status: int | None = None  # answer speech-to-text with this HTTP error
         self.tts_delay_seconds = tts_delay_seconds  # before the first audio byte
@@ -106,10 +112,6 @@ class FakeElevenLabs:
         # received (stt), times (monotonic) it arrived and was answered.
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
     # --- serving -------------------------------------------------------------------------
 
@@ -119,56 +121,6 @@ class FakeElevenLabs:
         app.router.add_post("/v1/text-to-speech/{voice_id}/stream", self._text_to_speech_stream)
         app.router.add_post("/v1/text-to-speech/{voice_id}", self._text_to_speech)
         return app
-
-    async def open(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on the running loop; returns the base URL."""
-        self._runner = web.AppRunner(self.application(), access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, backlog=1024)
-        await site.start()
-        bound_port = self._runner.addresses[0][1]
-        self.base_url = f"http://{host}:{bound_port}"
-        return self.base_url
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def start(self) -> str:
-        """Serve from a background thread with its own event loop; returns the base URL."""
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.open())
-            except BaseException as err:  # reported to start()'s caller
-                failure.append(err)
-                started.set()
-                loop.close()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.close())
-            loop.close()
-
-        thread = threading.Thread(target=run, name="fake-elevenlabs", daemon=True)
-        thread.start()
-        if not started.wait(10):
-            raise RuntimeError("the fake ElevenLabs server did not start")
-        if failure:
-            raise failure[0]
-        self._loop, self._thread = loop, thread
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-        self._loop = self._thread = None
 
     def received(self, kind: str | None = None) -> list[dict[str, Any]]:
         with self._lock:

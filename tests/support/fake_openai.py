@@ -33,6 +33,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.loopback_server import LoopbackServer
+
 # (text, target language code) -> reply
 Translator = Callable[[str, str], str]
 
@@ -59,7 +61,10 @@ def user_text(body: dict[str, Any]) -> str:
     return content if isinstance(content, str) else ""
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
+    base_path = "/v1"
+    name = "fake OpenAI server"
+
     def __init__(
         self,
         *,
@@ -69,6 +74,7 @@ class FakeOpenAI:
         translator: Translator = fake_translation,
         api_key: str | None = None,
     ) -> None:
+        super().__init__()
         self.delay_seconds = delay_seconds  # before the first token (or the whole reply)
         self.token_delay_seconds = token_delay_seconds  # between streamed chunks
         self.fail_status = fail_status  # answer every request with this HTTP error
@@ -77,10 +83,6 @@ class FakeOpenAI:
         self.finish_reason = "stop"
         self.requests: list[dict[str, Any]] = []  # JSON bodies received, in order
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
     # --- serving -------------------------------------------------------------------------
 
@@ -89,56 +91,6 @@ class FakeOpenAI:
         app.router.add_post("/v1/chat/completions", self._chat_completions)
         app.router.add_post("/chat/completions", self._chat_completions)
         return app
-
-    async def open(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on the running loop; returns the base URL."""
-        self._runner = web.AppRunner(self.application(), access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, backlog=1024)
-        await site.start()
-        bound_port = self._runner.addresses[0][1]
-        self.base_url = f"http://{host}:{bound_port}/v1"
-        return self.base_url
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def start(self) -> str:
-        """Serve from a background thread with its own event loop; returns the base URL."""
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.open())
-            except BaseException as err:  # reported to start()'s caller
-                failure.append(err)
-                started.set()
-                loop.close()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.close())
-            loop.close()
-
-        thread = threading.Thread(target=run, name="fake-openai", daemon=True)
-        thread.start()
-        if not started.wait(10):
-            raise RuntimeError("the fake OpenAI server did not start")
-        if failure:
-            raise failure[0]
-        self._loop, self._thread = loop, thread
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-        self._loop = self._thread = None
 
     def received(self) -> list[dict[str, Any]]:
         with self._lock:
