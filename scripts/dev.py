@@ -55,7 +55,11 @@ def main() -> int:
         processes.append(subprocess.Popen(backend_command, cwd=ROOT, env=environment))
         say(f"API on {api_url}")
         if not options.no_frontend:
-            frontend_install()
+            try:
+                frontend_install()
+            except (RuntimeError, subprocess.CalledProcessError) as error:
+                print(f"error: {error} (or run the API alone: --no-frontend)", file=sys.stderr)
+                return 1
             processes.append(
                 subprocess.Popen(
                     frontend_dev_command(api_url, options.frontend_port),
