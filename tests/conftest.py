@@ -46,3 +46,17 @@ def dynamo_tables(settings):
     dynamo_configure(target)
     dynamo_tables_create(development=True, wait_seconds=30)
     _tables_empty()
+
+
+@pytest.fixture
+def translator(settings):
+    """A loopback OpenAI-compatible server ("T" translates to "[<target>] T"); the real SDK
+    client is pointed at it."""
+    from tests.support.fake_openai import FakeOpenAI
+
+    server = FakeOpenAI()
+    settings.OPENAI_BASE_URL = server.start()
+    settings.OPENAI_API_KEY = "test-key"
+    settings.TRANSLATION_RETRY_SCALE = 0.05
+    yield server
+    server.stop()

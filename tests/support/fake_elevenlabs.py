@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import threading
 import time
 import uuid
@@ -280,14 +279,7 @@ async def _serve(arguments: argparse.Namespace) -> None:
     )
     fake.stt_fail_status = arguments.stt_fail_status
     fake.tts_fail_status = arguments.tts_fail_status
-    base_url = await fake.open(arguments.host, arguments.port)
-    print(f"listening on {base_url}", flush=True)
-    stopped = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stopped.set)
-    await stopped.wait()
-    await fake.close()
+    await fake.serve_until_signalled(arguments.host, arguments.port)
 
 
 def main() -> None:

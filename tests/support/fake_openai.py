@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import re
-import signal
 import threading
 import time
 import uuid
@@ -193,14 +192,7 @@ async def _serve(arguments: argparse.Namespace) -> None:
         token_delay_seconds=arguments.token_delay,
         fail_status=arguments.fail_status,
     )
-    base_url = await fake.open(arguments.host, arguments.port)
-    print(f"listening on {base_url}", flush=True)
-    stopped = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stopped.set)
-    await stopped.wait()
-    await fake.close()
+    await fake.serve_until_signalled(arguments.host, arguments.port)
 
 
 def main() -> None:

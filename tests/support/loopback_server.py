@@ -5,6 +5,7 @@ own, so synchronous tests and child processes can reach it too."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 
 from aiohttp import web
@@ -73,3 +74,14 @@ class LoopbackServer:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
         self._loop = self._thread = None
+
+    async def serve_until_signalled(self, host: str, port: int) -> None:
+        """Standalone use: print the base URL, then serve until SIGINT or SIGTERM."""
+        base_url = await self.open(host, port)
+        print(f"listening on {base_url}", flush=True)
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopped.set)
+        await stopped.wait()
+        await self.close()

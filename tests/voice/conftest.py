@@ -15,22 +15,10 @@ from apps.voice.background import background_tasks_cancel, background_tasks_sett
 from apps.voice.speech import speech_clients_close
 from tests.support.chat_clients import ChatSocket
 from tests.support.fake_elevenlabs import FakeElevenLabs
-from tests.support.fake_openai import FakeOpenAI
 
 ELEVENLABS_TEST_KEY = "test-elevenlabs-key"
 LIVEKIT_TEST_KEY = "APItestkey"
 LIVEKIT_TEST_SECRET = "livekit-test-secret-that-is-long-enough-for-hs256"
-
-
-@pytest.fixture
-def translator(settings):
-    """A loopback OpenAI-compatible server: "T" translates to "[<target>] T"."""
-    server = FakeOpenAI()
-    settings.OPENAI_BASE_URL = server.start()
-    settings.OPENAI_API_KEY = "test-key"
-    settings.TRANSLATION_RETRY_SCALE = 0.05
-    yield server
-    server.stop()
 
 
 @pytest.fixture
