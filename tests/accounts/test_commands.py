@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from io import StringIO
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from django.core.management.base import CommandError
 from apps.accounts import services
 from apps.accounts.selectors import user_from_access_token, user_get
 from apps.core.errors import Unauthorized
+from tests.support.commands import command_help_description, manage_py
 from tests.support.accounts import user_create, user_token
 from tests.support.chat_clients import ChatSocket
 from tests.support.servers import child_environment
@@ -34,15 +34,7 @@ def run(*arguments: str) -> str:
 
 def manage(prefix: str, *arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     environment = child_environment({"DYNAMODB_TABLE_PREFIX": prefix})
-    return subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=ROOT,
-        env=environment,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return manage_py(*arguments, environment=environment, stdin=stdin, timeout=60)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, text: str) -> None:
@@ -246,15 +238,5 @@ def test_every_account_command_has_help():
         "user_reset_password",
         "user_set_language",
     ):
-        result = subprocess.run(
-            [sys.executable, "manage.py", command, "--help"],
-            cwd=ROOT,
-            env=child_environment(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, command
-        assert "usage: manage.py " + command in result.stdout
-        description = result.stdout.split("\n\n")[1]
+        description = command_help_description(command, child_environment())
         assert len(description.split()) > 8, (command, description)

@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from io import StringIO
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from apps.chats import messaging, selectors, services
 from apps.chats.models import Chat, ChatMembership, ClientMessageId, client_message_sort_key
 from apps.chats.services import DELETED_MESSAGE_TEXT, DELETED_USER_ID, DELETED_USERNAME
 from apps.core.errors import Unauthorized
+from tests.support.commands import command_help_description, manage_py
 from tests.support.accounts import user_create, user_token
 from tests.support.servers import child_environment
 
@@ -35,15 +35,8 @@ def run(*arguments: str, **options) -> str:
 
 
 def manage(prefix: str, *arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=ROOT,
-        env=child_environment({"DYNAMODB_TABLE_PREFIX": prefix}),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    environment = child_environment({"DYNAMODB_TABLE_PREFIX": prefix})
+    return manage_py(*arguments, environment=environment, stdin=stdin)
 
 
 def send(user, chat_id: str, text: str, client_msg_id: str | None = None):
@@ -346,13 +339,4 @@ def test_seed_demo_refuses_a_short_password(dynamo_tables):
 
 def test_every_chat_command_has_help():
     for command in ("chat_show", "export_user_data", "delete_user", "seed_demo"):
-        result = subprocess.run(
-            [sys.executable, "manage.py", command, "--help"],
-            cwd=ROOT,
-            env=child_environment(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, command
-        assert "usage: manage.py " + command in result.stdout
+        command_help_description(command, child_environment())

@@ -16,6 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from tests.support.commands import manage_py
 from tests.support.servers import child_environment, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -213,14 +214,7 @@ def test_a_bad_timeout_is_refused():
 
 
 def test_help_describes_the_command():
-    result = subprocess.run(
-        [sys.executable, "manage.py", "doctor", "--help"],
-        cwd=ROOT,
-        env=child_environment(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = manage_py("doctor", "--help", environment=child_environment(), timeout=60)
     assert result.returncode == 0
     for word in ("DynamoDB", "Redis", "OpenAI", "ElevenLabs", "LiveKit", "--strict", "--timeout"):
         assert word in result.stdout

@@ -29,6 +29,7 @@ from apps.core.logging import (
     request_id_from_header,
     request_id_var,
 )
+from tests.support.commands import manage_py
 from tests.support.daphne import daphne_running
 from tests.support.servers import child_environment, free_port
 
@@ -79,14 +80,7 @@ def production_environment(**overrides: str) -> dict[str, str]:
 
 
 def manage(environment: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return manage_py(*arguments, environment=environment, timeout=60)
 
 
 # --- check --deploy ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.commands import manage_py
 from tests.support.servers import child_environment, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,14 +84,7 @@ def without(environment: dict[str, str], *names: str) -> dict[str, str]:
 
 
 def manage(environment: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [PYTHON, "manage.py", *arguments],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-    )
+    return manage_py(*arguments, environment=environment, timeout=COMMAND_TIMEOUT)
 
 
 def assert_refused(result: subprocess.CompletedProcess, variable: str) -> str:
