@@ -14,7 +14,9 @@ answers:
   `tts_chunks` chunks, `tts_chunk_delay_seconds` apart, after `tts_delay_seconds` before
   the first byte. The audio is `fake_speech(text, language_code)`, so a test can tell which
   text, in which language, it carries. `POST /v1/text-to-speech/{voice_id}` answers the same
-  bytes in one piece.
+  bytes in one piece. With `playable_audio` (`--playable-audio`) the padding after that
+  header is silent MP3 frames instead of zeros, so a browser can decode and play it (the
+  browser tests listen to it); decoders skip the leading header as junk before the first frame.
 
 Errors are ElevenLabs' shape: `{"detail": {"status": "...", "message": "..."}}`. With
 `api_key` set, requests without that `xi-api-key` header get a 401.
@@ -51,6 +53,9 @@ from tests.support.loopback_server import LoopbackServer
 DEFAULT_TRANSCRIPT = "Hello from the fake transcriber"
 SAY_PREFIX = b"say:"
 SPEECH_MAGIC = b"FAKEMP3 "
+# One silent MPEG-1 Layer III frame: 128 kbit/s, 44.1 kHz, mono, no CRC (header FF FB 90 C0),
+# 417 bytes in all; zero side information and main data decode as 26 ms of silence.
+MP3_SILENT_FRAME = bytes([0xFF, 0xFB, 0x90, 0xC0]) + bytes(413)
 
 # (audio bytes, language_code or None) -> transcript
 Transcriber = Callable[[bytes, str | None], str]
@@ -65,9 +70,15 @@ def fake_transcript(audio: bytes, language_code: str | None) -> str:
     return DEFAULT_TRANSCRIPT
 
 
-def fake_speech(text: str, language_code: str | None, *, min_bytes: int = 0) -> bytes:
-    """The "audio" synthesized for a text: recognisable, padded to at least `min_bytes`."""
+def fake_speech(
+    text: str, language_code: str | None, *, min_bytes: int = 0, playable: bool = False
+) -> bytes:
+    """The "audio" synthesized for a text: recognisable, padded to at least `min_bytes` (with
+    `playable`, by whole silent MP3 frames, at least one, so that a browser plays it)."""
     body = SPEECH_MAGIC + json.dumps({"language": language_code, "text": text}).encode() + b"\n"
+    if playable:
+        frames = max(1, -(-(min_bytes - len(body)) // len(MP3_SILENT_FRAME)))
+        return body + MP3_SILENT_FRAME * frames
     if len(body) < min_bytes:
         body += b"\x00" * (min_bytes - len(body))
     return body
@@ -94,6 +105,7 @@ class FakeElevenLabs(LoopbackServer):
         tts_min_bytes: int = 8192,
         api_key: str | None = None,
         transcriber: Transcriber = fake_transcript,
+        playable_audio: bool = False,
     ) -> None:
         super().__init__()
         self.stt_delay_seconds = stt_delay_seconds  # before the transcript
@@ -102,6 +114,7 @@ class FakeElevenLabs(LoopbackServer):
         self.tts_chunk_delay_seconds = tts_chunk_delay_seconds  # between audio chunks
         self.tts_chunks = tts_chunks
         self.tts_min_bytes = tts_min_bytes  # audio is padded to this size
+        self.playable_audio = playable_audio  # padded with silent MP3 frames, not zeros
         self.tts_fail_status: int | None = None  # answer text-to-speech with this HTTP error
         # Send this many chunks, then drop the connection (a stream cut off midway).
         self.tts_cut_after_chunks: int | None = None
@@ -225,12 +238,17 @@ class FakeElevenLabs(LoopbackServer):
             return None, _error(self.tts_fail_status, "server_error", "The fake server was told to fail")
         return entry, None
 
+    def _speech(self, body: dict[str, Any]) -> bytes:
+        return fake_speech(
+            body["text"], body.get("language_code"), min_bytes=self.tts_min_bytes, playable=self.playable_audio
+        )
+
     async def _text_to_speech(self, request: web.Request) -> web.Response:
         entry, refused = await self._tts_request(request)
         if refused is not None:
             return refused
         body = entry["json"]
-        audio = fake_speech(body["text"], body.get("language_code"), min_bytes=self.tts_min_bytes)
+        audio = self._speech(body)
         entry["answered"] = time.monotonic()
         return web.Response(body=audio, content_type="audio/mpeg")
 
@@ -239,7 +257,7 @@ class FakeElevenLabs(LoopbackServer):
         if refused is not None:
             return refused
         body = entry["json"]
-        audio = fake_speech(body["text"], body.get("language_code"), min_bytes=self.tts_min_bytes)
+        audio = self._speech(body)
         count = max(1, self.tts_chunks)
         size = -(-len(audio) // count)
         chunks = [audio[offset : offset + size] for offset in range(0, len(audio), size)]
@@ -276,6 +294,7 @@ async def _serve(arguments: argparse.Namespace) -> None:
         tts_chunk_delay_seconds=arguments.tts_chunk_delay,
         tts_chunks=arguments.tts_chunks,
         tts_min_bytes=arguments.tts_bytes,
+        playable_audio=arguments.playable_audio,
     )
     fake.stt_fail_status = arguments.stt_fail_status
     fake.tts_fail_status = arguments.tts_fail_status
@@ -291,6 +310,9 @@ def main() -> None:
     parser.add_argument("--tts-chunk-delay", type=float, default=0.0, help="seconds between audio chunks")
     parser.add_argument("--tts-chunks", type=int, default=4, help="audio chunks per synthesis")
     parser.add_argument("--tts-bytes", type=int, default=8192, help="audio bytes per synthesis (at least)")
+    parser.add_argument(
+        "--playable-audio", action="store_true", help="pad speech with silent MP3 frames a browser can play"
+    )
     parser.add_argument("--stt-fail-status", type=int, default=None)
     parser.add_argument("--tts-fail-status", type=int, default=None)
     asyncio.run(_serve(parser.parse_args()))

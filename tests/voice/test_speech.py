@@ -17,7 +17,7 @@ from apps.voice.speech import (
     speech_transcribe,
     synthesized_content_type,
 )
-from tests.support.fake_elevenlabs import FakeElevenLabs, speech_decode
+from tests.support.fake_elevenlabs import MP3_SILENT_FRAME, FakeElevenLabs, fake_speech, speech_decode
 from tests.support.servers import ROOT
 from tests.voice.conftest import ELEVENLABS_TEST_KEY
 
@@ -148,3 +148,27 @@ async def test_the_fake_answers_errors_in_elevenlabs_shape():
         assert refused.json()["detail"]["status"] == "invalid_api_key"
     finally:
         fake.stop()
+
+
+async def test_the_fakes_playable_audio_is_its_header_then_whole_silent_mp3_frames():
+    """What the browser tests play: the recognisable header, then MPEG audio frames."""
+    fake = FakeElevenLabs(playable_audio=True, tts_min_bytes=4000, tts_chunks=3)
+    base_url = fake.start()
+    try:
+        async with httpx.AsyncClient() as client:
+            reply = await client.post(
+                f"{base_url}/v1/text-to-speech/voice/stream", json={"text": "[es] Hola", "language_code": "es"}
+            )
+    finally:
+        fake.stop()
+    audio = reply.content
+    assert reply.headers["content-type"] == "audio/mpeg"
+    assert speech_decode(audio) == {"language": "es", "text": "[es] Hola"}
+    frames = audio[audio.index(b"\n") + 1 :]
+    assert len(audio) >= 4000 and len(frames) % len(MP3_SILENT_FRAME) == 0
+    assert frames == MP3_SILENT_FRAME * (len(frames) // len(MP3_SILENT_FRAME))
+    # MPEG-1 Layer III sync, 128 kbit/s at 44.1 kHz: 144 * 128000 / 44100 = 417 bytes a frame.
+    assert MP3_SILENT_FRAME[:2] == b"\xff\xfb" and len(MP3_SILENT_FRAME) == 417
+    # Without the option the padding stays zeros, and a short text still gets one frame.
+    assert fake_speech("x", "en", min_bytes=64).endswith(b"\x00")
+    assert fake_speech("x", "en", playable=True).endswith(MP3_SILENT_FRAME)
