@@ -85,6 +85,7 @@ async def translation_stream(
     translated = ""
     yielded = ""
     finish_reason: str | None = None
+    done = False
     entered = None
     try:
         # The SDK's streaming-response API: the request is the SDK's; reading the
@@ -107,11 +108,14 @@ async def translation_stream(
                 line = await _before(deadline, anext(lines))
             except StopAsyncIteration:
                 break
-            if not line.startswith("data:"):
+            if done or not line.startswith("data:"):
+                # After [DONE], read on to the end of the body: a response left unread
+                # closes its connection, and the next translation would open a new one.
                 continue
             data = line[5:].strip()
             if data == "[DONE]":
-                break
+                done = True
+                continue
             chunk = json.loads(data)
             if not isinstance(chunk, dict) or chunk.get("error"):
                 raise ValueError("the stream carried an error")

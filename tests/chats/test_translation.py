@@ -257,6 +257,14 @@ async def test_concurrent_translations_overlap(fake):
     assert elapsed < 1.5  # one after another would take 20 x 0.3 s = 6 s
 
 
+async def test_translations_one_after_another_reuse_one_connection(fake):
+    for n in range(5):
+        assert await _translate(f"message {n}") == f"[es] message {n}"
+
+    assert len(fake.received()) == 5
+    assert fake.connections_used() == 1
+
+
 async def test_changed_settings_reach_a_new_provider(fake, settings):
     assert await _translate("first") == "[es] first"
 

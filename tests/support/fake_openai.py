@@ -81,6 +81,7 @@ class FakeOpenAI(LoopbackServer):
         self.api_key = api_key  # when set, requests without "Bearer <api_key>" get a 401
         self.finish_reason = "stop"
         self.requests: list[dict[str, Any]] = []  # JSON bodies received, in order
+        self.client_ports: list[int] = []  # the client's port of each request's connection
         self._lock = threading.Lock()
 
     # --- serving -------------------------------------------------------------------------
@@ -95,6 +96,11 @@ class FakeOpenAI(LoopbackServer):
         with self._lock:
             return list(self.requests)
 
+    def connections_used(self) -> int:
+        """How many client connections the requests so far came over."""
+        with self._lock:
+            return len(set(self.client_ports))
+
     # --- the endpoint --------------------------------------------------------------------
 
     async def _chat_completions(self, request: web.Request) -> web.StreamResponse:
@@ -104,8 +110,10 @@ class FakeOpenAI(LoopbackServer):
             return _error(400, "invalid_request_error", "body is not JSON")
         if not isinstance(body, dict):
             return _error(400, "invalid_request_error", "body is not a JSON object")
+        peer = request.transport.get_extra_info("peername") if request.transport else None
         with self._lock:
             self.requests.append(body)
+            self.client_ports.append(peer[1] if peer else 0)
         authorization = request.headers.get("Authorization")
         if self.api_key is not None and authorization != f"Bearer {self.api_key}":
             return _error(401, "invalid_api_key", "Incorrect API key provided")
