@@ -46,6 +46,10 @@ def dynamo_tables(settings):
     dynamo_configure(target)
     dynamo_tables_create(development=True, wait_seconds=30)
     _tables_empty()
+    # Copies of chats that no longer exist must not outlive their test.
+    from apps.chats.chat_snapshots import chat_snapshots
+
+    chat_snapshots.clear()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from apps.chats import events, messaging, services
+from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.selectors import (
     NOT_A_MEMBER,
     chat_get,
@@ -301,6 +302,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self._catch_up(chat_id, up_to_seq=seq - 1)
         await self._send_message_frame(frame)
         self.delivered_seq[chat_id] = seq
+        # A send from this process into the chat can then take the next number at once.
+        chat_snapshots.seq_seen(chat_id, seq)
 
     async def _catch_up(
         self, chat_id: str, *, up_to_seq: int | None, skip: set[int] = frozenset()

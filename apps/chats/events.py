@@ -8,7 +8,8 @@ follows a successful write.
 | type                  | to                          | when |
 |-----------------------|-----------------------------|------|
 | `message`             | every member                | a message was stored (the contract's frame), in the reader's language |
-| `message_started`     | the other members           | a message is being translated: its original text, before it is stored |
+| `message_started`     | the other members           | a message is being translated (for longer than 80 ms): its original text, before it is stored |
+| `message_withdrawn`   | the other members           | a message announced by `message_started` will not be stored (the send failed, or repeated a stored one) |
 | `translation_partial` | members reading a language  | the translation so far, while it streams in |
 | `message_updated`     | members reading a language  | a translation that was owed has been stored |
 | `typing`              | the other members           | a member is typing |
@@ -72,6 +73,12 @@ async def message_started_broadcast(
             "original_language": original_language,
             "timestamp": timestamp,
         },
+    )
+
+
+async def message_withdrawn_broadcast(*, chat_id: str, message_id: str, member_ids) -> None:
+    await _deliver(
+        member_ids, {"type": "message_withdrawn", "chat_id": chat_id, "message_id": message_id}
     )
 
 

@@ -2,7 +2,9 @@
 
 The message is translated into every other language present among the members before it
 is stored, so one transaction writes it with all its translations and every member's inbox
-row. Readers watch the translation stream in meanwhile. When the provider fails or times
+row. Readers watch the translation stream in meanwhile: once it has taken longer than
+`PARTIAL_INTERVAL_SECONDS`, they get `message_started` (the original) and then partials;
+a quicker translation reaches them only as the finished `message`. When the provider fails or times
 out, the message is stored and delivered at once in its original language, marked
 untranslated, and the translation follows as `message_updated` once the provider answers.
 """
@@ -13,6 +15,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,11 +23,12 @@ from django.conf import settings
 
 from apps.accounts.models import User
 from apps.chats import events, services
-from apps.chats.models import Message
+from apps.chats.chat_snapshots import chat_snapshots
+from apps.chats.models import Chat, Message
 from apps.chats.selectors import (
     NOT_A_MEMBER,
-    chat_and_client_message_get,
     chat_get,
+    client_message_get,
     map_as_dict,
     message_get,
     message_view,
@@ -37,6 +41,9 @@ from apps.core.keyvalue import keyvalue_store
 logger = logging.getLogger(__name__)
 
 CLIENT_MSG_ID_MAX_CHARS = 64
+# Clients resend an unacknowledged message within minutes; a later resend still makes no
+# duplicate (the commit checks), it only costs a translation.
+CLIENT_MSG_ID_CLAIM_SECONDS = 3600
 # Partial translations go out at most this often per language, to spare the channel layer.
 PARTIAL_INTERVAL_SECONDS = 0.08
 # Waits between attempts at an owed translation.
@@ -101,59 +108,52 @@ async def message_send(
     that one, so a person's messages keep the order they were written in."""
     text = message_text_validate(text)
     client_msg_id = client_msg_id_validate(client_msg_id)
-    chat, marker = await run_blocking(chat_and_client_message_get)(
-        chat_id=chat_id, sender_id=user.user_id, client_msg_id=client_msg_id
-    )
-    if chat is None or user.user_id not in chat.member_ids:
-        raise Forbidden(NOT_A_MEMBER)
-    if marker is not None:
-        # A resend of a message already stored: acknowledge it again, announce nothing.
-        original = await run_blocking(message_get)(chat_id=chat_id, seq=int(marker.seq))
-        if original is not None:
-            return SendOutcome(
-                chat_id=chat_id,
-                message=message_view(message=original, language=user.native_language),
-                duplicate=True,
-            )
+    chat = await _chat_of_sender(chat_id=chat_id, user_id=user.user_id)
+    if client_msg_id is not None:
+        earlier = await _earlier_send(chat_id=chat_id, user=user, client_msg_id=client_msg_id)
+        if earlier is not None:
+            return earlier
     await message_rate_limit_check(user_id=user.user_id)
 
     source = user.native_language
     member_languages = map_as_dict(chat.member_languages)
     created_at = datetime.now(UTC)
     message_id = uuid.uuid4().hex
-    await events.message_started_broadcast(
-        chat_id=chat_id,
-        message_id=message_id,
-        from_user_id=user.user_id,
-        original_text=text,
-        original_language=source,
-        timestamp=created_at.isoformat(),
-        # The sender's own tabs learn of it from the ack and the stored message.
-        member_ids=[member for member in member_languages if member != user.user_id],
+    targets = {lang for lang in member_languages.values() if lang != source}
+    # The sender's own tabs learn of it from the ack and the stored message.
+    readers = [member for member in member_languages if member != user.user_id]
+    announcement = _Announcement(
+        lambda: events.message_started_broadcast(
+            chat_id=chat_id,
+            message_id=message_id,
+            from_user_id=user.user_id,
+            original_text=text,
+            original_language=source,
+            timestamp=created_at.isoformat(),
+            member_ids=readers,
+        ),
+        delay=PARTIAL_INTERVAL_SECONDS if targets else None,
     )
-    translations = await _translations_stream(
-        chat_id=chat_id,
-        message_id=message_id,
-        text=text,
-        source=source,
-        member_languages=member_languages,
-    )
-    draft = services.MessageDraft(
-        chat_id=chat_id,
-        message_id=message_id,
-        from_user_id=user.user_id,
-        original_text=text,
-        original_language=source,
-        translations={lang: value for lang, value in translations.items() if value is not None},
-        pending_languages=frozenset(lang for lang, value in translations.items() if value is None),
-        client_msg_id=client_msg_id,
-        created_at=created_at,
-        kind=kind,
-    )
-    if commit_after is not None:
-        await asyncio.wait([commit_after])
-    committed = await run_blocking(services.message_commit)(draft=draft, chat=chat)
-    if not committed.duplicate:
+    try:
+        committed = await _message_translate_and_commit(
+            announcement=announcement,
+            chat=chat,
+            user=user,
+            message_id=message_id,
+            text=text,
+            client_msg_id=client_msg_id,
+            created_at=created_at,
+            kind=kind,
+            commit_after=commit_after,
+        )
+    except BaseException:
+        _withdraw_if_announced(announcement, chat_id=chat_id, message_id=message_id, readers=readers)
+        raise
+    if committed.chat is not None:
+        chat_snapshots.put(committed.chat)
+    if committed.duplicate:
+        _withdraw_if_announced(announcement, chat_id=chat_id, message_id=message_id, readers=readers)
+    else:
         await events.message_broadcast(
             message=committed.message, member_languages=committed.member_languages
         )
@@ -167,6 +167,138 @@ async def message_send(
     )
 
 
+def _withdraw_if_announced(
+    announcement: _Announcement, *, chat_id: str, message_id: str, readers: list[str]
+) -> None:
+    """Readers who were shown a message being translated learn that it will not come (the
+    send failed, or it was a resend of a message they already have)."""
+    if announcement.sent:
+        _background(
+            events.message_withdrawn_broadcast(
+                chat_id=chat_id, message_id=message_id, member_ids=readers
+            )
+        )
+
+
+async def _chat_of_sender(*, chat_id: str, user_id: str) -> Chat:
+    """The chat to send into: this process's recent copy, or read. A copy that says the
+    sender is not a member is read again: they may have been added since."""
+    chat = chat_snapshots.get(chat_id)
+    if chat is None or user_id not in chat.member_ids:
+        chat = await run_blocking(chat_get)(chat_id=chat_id)
+        if chat is not None:
+            chat_snapshots.put(chat)
+    if chat is None or user_id not in chat.member_ids:
+        raise Forbidden(NOT_A_MEMBER)
+    return chat
+
+
+async def _earlier_send(*, chat_id: str, user: User, client_msg_id: str) -> SendOutcome | None:
+    """The outcome of an earlier send with this client id, if it was stored. A claim in
+    the key-value store answers "certainly new" without a DynamoDB read for nearly every
+    send; only a client id claimed before is looked up. DynamoDB stays the judge: the commit
+    refuses a second message with the same client id whatever the claim said."""
+    claimed = await keyvalue_store().put_if_absent(
+        f"client_msg:{chat_id}:{user.user_id}:{client_msg_id}",
+        "1",
+        ttl_seconds=CLIENT_MSG_ID_CLAIM_SECONDS,
+    )
+    if claimed:
+        return None
+    marker = await run_blocking(client_message_get)(
+        chat_id=chat_id, sender_id=user.user_id, client_msg_id=client_msg_id
+    )
+    if marker is None:
+        return None
+    original = await run_blocking(message_get)(chat_id=chat_id, seq=int(marker.seq))
+    if original is None:
+        return None
+    # A resend of a message already stored: acknowledge it again, announce nothing.
+    return SendOutcome(
+        chat_id=chat_id,
+        message=message_view(message=original, language=user.native_language),
+        duplicate=True,
+    )
+
+
+class _Announcement:
+    """`message_started` for the readers, sent once, and only when the translation takes
+    long enough to be worth showing the original meanwhile: a translation done within
+    `delay` reaches them whole in the `message` frame, which saves a broadcast per message.
+    `delay` None: never (nothing to translate)."""
+
+    def __init__(self, send: Callable[[], Awaitable[None]], *, delay: float | None) -> None:
+        self._send = send
+        self._task: asyncio.Task | None = None
+        self._timer = (
+            asyncio.get_running_loop().call_later(delay, self._start) if delay is not None else None
+        )
+
+    @property
+    def sent(self) -> bool:
+        return self._task is not None
+
+    def _start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._send())
+
+    async def now(self) -> None:
+        """Make sure it has gone out (before a partial translation refers to it)."""
+        self._start()
+        await asyncio.shield(self._task)
+
+    async def settle(self) -> None:
+        """No announcement from now on; one already under way finishes first, so readers
+        get it before the message."""
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+
+async def _message_translate_and_commit(
+    *,
+    announcement: _Announcement,
+    chat: Chat,
+    user: User,
+    message_id: str,
+    text: str,
+    client_msg_id: str | None,
+    created_at: datetime,
+    kind: str,
+    commit_after: asyncio.Future | None,
+) -> services.CommittedMessage:
+    source = user.native_language
+    try:
+        translations = await _translations_stream(
+            chat_id=chat.chat_id,
+            message_id=message_id,
+            text=text,
+            source=source,
+            member_languages=map_as_dict(chat.member_languages),
+            announcement=announcement,
+        )
+    finally:
+        await announcement.settle()
+    draft = services.MessageDraft(
+        chat_id=chat.chat_id,
+        message_id=message_id,
+        from_user_id=user.user_id,
+        original_text=text,
+        original_language=source,
+        translations={lang: value for lang, value in translations.items() if value is not None},
+        pending_languages=frozenset(lang for lang, value in translations.items() if value is None),
+        client_msg_id=client_msg_id,
+        created_at=created_at,
+        kind=kind,
+    )
+    if commit_after is not None:
+        await asyncio.wait([commit_after])
+        # The earlier send may have moved the chat on; start from its copy.
+        chat = chat_snapshots.get(chat.chat_id) or chat
+    return await run_blocking(services.message_commit)(draft=draft, chat=chat)
+
+
 def _languages_owed(message: Message, member_languages: dict[str, str]) -> set[str]:
     stored = map_as_dict(message.translations)
     return {
@@ -177,7 +309,13 @@ def _languages_owed(message: Message, member_languages: dict[str, str]) -> set[s
 
 
 async def _translations_stream(
-    *, chat_id: str, message_id: str, text: str, source: str, member_languages: dict[str, str]
+    *,
+    chat_id: str,
+    message_id: str,
+    text: str,
+    source: str,
+    member_languages: dict[str, str],
+    announcement: _Announcement,
 ) -> dict[str, str | None]:
     """Translate into every other member language at once; None where the provider failed."""
     targets = sorted({lang for lang in member_languages.values() if lang != source})
@@ -190,6 +328,7 @@ async def _translations_stream(
                 source=source,
                 target=target,
                 readers=[member for member, lang in member_languages.items() if lang == target],
+                announcement=announcement,
             )
             for target in targets
         )
@@ -198,7 +337,14 @@ async def _translations_stream(
 
 
 async def _translation_stream_one(
-    *, chat_id: str, message_id: str, text: str, source: str, target: str, readers: list[str]
+    *,
+    chat_id: str,
+    message_id: str,
+    text: str,
+    source: str,
+    target: str,
+    readers: list[str],
+    announcement: _Announcement,
 ) -> str | None:
     # The first partial waits one interval too: a translation that is done by then goes out
     # whole in the `message` frame, and a partial would only cost a broadcast.
@@ -212,6 +358,7 @@ async def _translation_stream_one(
             now = time.monotonic()
             if now - last_sent >= PARTIAL_INTERVAL_SECONDS:
                 last_sent = now
+                await announcement.now()
                 await events.translation_partial_broadcast(
                     chat_id=chat_id,
                     message_id=message_id,

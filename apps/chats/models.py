@@ -2,13 +2,14 @@
 
 | table        | item            | keys                                   | access pattern |
 |--------------|-----------------|----------------------------------------|----------------|
-| `chats`      | Chat            | `chat_id`                              | GetItem before every send (members, their languages, last sequence number); written in the same transaction as each message |
+| `chats`      | Chat            | `chat_id`                              | GetItem before a send when this process holds no recent copy (chat_snapshots.py: members, their languages, last sequence number); written in the same transaction as each message |
 | `user_chats` | ChatMembership  | `user_id` + `chat_id`                  | GetItem: is this user a member; inbox: Query the LSI `activity_index` (`user_id` + `activity_at`) newest first |
 | `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`  | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number |
 | `messages`   | ClientMessageId | `chat_id` + `sk = c#<sender>#<client_msg_id>` | written with its message, on condition it is new: a resent `client_msg_id` never makes a second message |
 
 Sequence numbers are per chat, gapless and in commit order: a message is written in one
-transaction with `Chat.last_seq = seq` on condition that `last_seq` was `seq - 1`.
+transaction with `Chat.last_seq = seq` on condition that `last_seq` was `seq - 1` and that
+`roster_version` is the one the message was translated for.
 """
 
 from pynamodb.attributes import (
@@ -54,6 +55,10 @@ class Chat(Model):
     # user_id -> language code: the languages a message is translated into when written.
     member_languages = MapAttribute(default=dict)
     last_seq = NumberAttribute(default=0)
+    # Raised by every change to member_ids or member_languages, so that a message committed
+    # from an old copy of the chat (see chat_snapshots.py) is refused instead of missing a
+    # member or a language. Absent until the first such change.
+    roster_version = NumberAttribute(null=True)
 
 
 class ActivityIndex(LocalSecondaryIndex):

@@ -17,6 +17,7 @@ from pynamodb.transactions import TransactWrite
 
 from apps.accounts.models import User
 from apps.accounts.selectors import user_get_by_username
+from apps.chats.chat_snapshots import chat_snapshots, chat_with_last_seq
 from apps.chats.models import (
     CHAT_KIND_DIRECT,
     CHAT_KIND_GROUP,
@@ -209,6 +210,7 @@ def chat_member_add(*, user: User, chat_id: str, username: str) -> tuple[Chat, U
             actions=[
                 Chat.member_ids.add({newcomer.user_id}),
                 Chat.member_languages[newcomer.user_id].set(newcomer.native_language),
+                Chat.roster_version.add(1),
             ],
             condition=Chat.member_ids.contains(user.user_id)
             & ~Chat.member_ids.contains(newcomer.user_id),
@@ -221,6 +223,7 @@ def chat_member_add(*, user: User, chat_id: str, username: str) -> tuple[Chat, U
         if "ConditionalCheckFailed" in _cancellation_codes(error):
             raise Conflict("Membership changed meanwhile; try again") from error
         raise
+    chat_snapshots.forget(chat_id)
     refreshed = chat_get(chat_id=chat_id)
     return refreshed, newcomer
 
@@ -235,6 +238,7 @@ def chat_leave(*, user: User, chat_id: str) -> Chat:
             actions=[
                 Chat.member_ids.delete({user.user_id}),
                 Chat.member_languages[user.user_id].remove(),
+                Chat.roster_version.add(1),
             ],
             condition=Chat.member_ids.contains(user.user_id),
         )
@@ -246,6 +250,7 @@ def chat_leave(*, user: User, chat_id: str) -> Chat:
         if "ConditionalCheckFailed" in _cancellation_codes(error):
             raise Forbidden(NOT_A_MEMBER) from error
         raise
+    chat_snapshots.forget(chat_id)
     return chat
 
 
@@ -256,9 +261,13 @@ def chat_languages_refresh(*, user: User) -> int:
     for row in ChatMembership.query(user.user_id):
         try:
             Chat(row.chat_id).update(
-                actions=[Chat.member_languages[user.user_id].set(user.native_language)],
+                actions=[
+                    Chat.member_languages[user.user_id].set(user.native_language),
+                    Chat.roster_version.add(1),
+                ],
                 condition=Chat.member_ids.contains(user.user_id),
             )
+            chat_snapshots.forget(row.chat_id)
             changed += 1
         except UpdateError:
             continue
@@ -290,6 +299,9 @@ class CommittedMessage:
     message: Message
     member_languages: dict[str, str]
     duplicate: bool
+    # The chat as the message was committed against it (last_seq is the message's), for
+    # the next send's copy. None for a duplicate.
+    chat: Chat | None = None
 
 
 def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
@@ -333,12 +345,20 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
             refreshed = chat_get(chat_id=draft.chat_id)
             if refreshed is None:
                 raise NotFound("Chat not found") from error
-            if int(refreshed.last_seq) == int(chat.last_seq) or "TransactionConflict" in codes:
+            unchanged = int(refreshed.last_seq) == int(chat.last_seq) and (
+                refreshed.roster_version == chat.roster_version
+            )
+            if unchanged or "TransactionConflict" in codes:
                 # Nobody else committed: a transaction in flight collided with ours. Let it end.
                 time.sleep(random.uniform(0.002, 0.01) * min(attempt + 1, 10))
             chat = refreshed
             continue
-        return CommittedMessage(message=message, member_languages=member_languages, duplicate=False)
+        return CommittedMessage(
+            message=message,
+            member_languages=member_languages,
+            duplicate=False,
+            chat=chat_with_last_seq(chat, seq),
+        )
     raise Conflict("The chat is busy; try again")
 
 
@@ -350,7 +370,9 @@ def _message_transaction(*, message: Message, chat: Chat, member_languages: dict
         transaction.update(
             Chat(message.chat_id),
             actions=[Chat.last_seq.set(seq)],
-            condition=(Chat.last_seq == seq - 1) & Chat.member_ids.contains(message.from_user_id),
+            condition=(Chat.last_seq == seq - 1)
+            & Chat.member_ids.contains(message.from_user_id)
+            & _roster_unchanged(chat),
         )
         transaction.save(message, condition=Message.sk.does_not_exist())
         if message.client_msg_id:
@@ -388,6 +410,13 @@ def _message_transaction(*, message: Message, chat: Chat, member_languages: dict
                 actions=actions,
                 condition=ChatMembership.chat_id.exists(),
             )
+
+
+def _roster_unchanged(chat: Chat):
+    version = chat.roster_version
+    if version is None:
+        return Chat.roster_version.does_not_exist()
+    return Chat.roster_version == int(version)
 
 
 def _duplicate(draft: MessageDraft) -> CommittedMessage | None:
@@ -528,12 +557,14 @@ def _chat_member_remove(*, user_id: str, chat_id: str) -> Chat | None:
                 actions=[
                     Chat.member_ids.delete({user_id}),
                     Chat.member_languages[user_id].remove(),
+                    Chat.roster_version.add(1),
                 ],
                 condition=Chat.member_ids.contains(user_id),
             )
         transaction.delete(ChatMembership(user_id, chat_id))
 
     _transact(write)
+    chat_snapshots.forget(chat_id)
     return chat
 
 

@@ -1,0 +1,308 @@
+"""apps/chats/messaging.py: what a send reads before it writes, and when readers are told of a
+message still being translated.
+
+A send works from this process's copy of the chat (chat_snapshots.py) instead of reading it
+first; these tests make that copy stale in every way another process could (a member added
+or gone, a language changed, messages written) and check that nothing is lost or misplaced.
+The claim on a client_msg_id in Redis only spares the DynamoDB lookup; DynamoDB decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from apps.chats import messaging, services
+from apps.chats.chat_snapshots import chat_snapshots
+from apps.chats.models import Chat
+from apps.chats.selectors import chat_get, map_as_dict, message_history
+from apps.core.concurrency import run_blocking
+from apps.core.errors import Forbidden
+from apps.core.keyvalue import keyvalue_store
+from tests.support.accounts import user_create
+from tests.support.chat_clients import ChatSocket
+from tests.support.fake_openai import target_language
+
+QUIET_SECONDS = 1.0
+
+
+@pytest.fixture
+async def sockets():
+    opened: list[ChatSocket] = []
+
+    class Opener:
+        async def open(self, user) -> ChatSocket:
+            socket = await ChatSocket.open(user)
+            opened.append(socket)
+            return socket
+
+    yield Opener()
+    for socket in opened:
+        with contextlib.suppress(BaseException):
+            await socket.close()
+
+
+def _of_type(frames, kind):
+    return [frame for frame in frames if frame.get("type") == kind]
+
+
+async def _user(language="en"):
+    return await run_blocking(user_create)(language=language)
+
+
+async def _stored(chat_id):
+    page = await run_blocking(message_history)(chat_id=chat_id, limit=200, before_seq=None)
+    return sorted(page.messages, key=lambda message: int(message.seq))
+
+
+async def _group(owner, *others, title="Team") -> str:
+    created = await run_blocking(services.chat_group_create)(
+        user=owner, title=title, usernames=[other.username for other in others]
+    )
+    return created.membership.chat_id
+
+
+async def _copy_of(chat_id) -> Chat:
+    return await run_blocking(chat_get)(chat_id=chat_id)
+
+
+async def _read_in_the_end(socket: ChatSocket) -> dict:
+    """The message as its reader ends up with it. One translated for an outdated list of
+    languages is delivered at once, marked untranslated, and its translation follows as
+    `message_updated` (the provider-failure path)."""
+    frames = await socket.until(lambda f: f.get("type") == "message", timeout=10)
+    message = frames[-1]["message"]
+    if message["translated"] is False:
+        frames = await socket.until(lambda f: f.get("type") == "message_updated", timeout=10)
+        assert frames[-1]["message"]["message_id"] == message["message_id"]
+        message = frames[-1]["message"]
+    return message
+
+
+# --- Reads on the send path -------------------------------------------------------------------
+
+
+async def test_a_second_send_in_a_chat_reads_nothing_before_its_write(translator, monkeypatch):
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = await _group(amy, eva, await _user("en"))
+    reads = []
+    real_chat_get = messaging.chat_get
+
+    def counting_chat_get(**kwargs):
+        reads.append(kwargs["chat_id"])
+        return real_chat_get(**kwargs)
+
+    monkeypatch.setattr(messaging, "chat_get", counting_chat_get)
+
+    await messaging.message_send(user=amy, chat_id=chat_id, text="one", client_msg_id="r-1")
+    await messaging.message_send(user=amy, chat_id=chat_id, text="two", client_msg_id="r-2")
+    await messaging.message_send(user=eva, chat_id=chat_id, text="tres", client_msg_id="r-3")
+
+    assert reads == [chat_id]  # the first send only
+    assert [int(message.seq) for message in await _stored(chat_id)] == [1, 2, 3]
+
+
+async def test_a_copy_that_missed_messages_still_commits_gapless_and_in_order(translator):
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = await _group(amy, eva, await _user("en"))
+    stale = await _copy_of(chat_id)
+    await messaging.message_send(user=eva, chat_id=chat_id, text="uno")
+    await messaging.message_send(user=eva, chat_id=chat_id, text="dos")
+    chat_snapshots.put(stale)  # as another process would hold it: last_seq 0
+
+    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text="three")
+
+    assert outcome.message["seq"] == 3
+    assert [message.original_text for message in await _stored(chat_id)] == ["uno", "dos", "three"]
+    assert int(chat_snapshots.get(chat_id).last_seq) == 3
+
+
+async def test_a_member_added_elsewhere_gets_the_message_from_a_stale_copy_in_their_language(
+    translator, sockets
+):
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = await _group(amy, eva, await _user("en"))
+    stale = await _copy_of(chat_id)
+    fio = await _user("fr")
+    await run_blocking(services.chat_member_add)(user=amy, chat_id=chat_id, username=fio.username)
+    chat_snapshots.put(stale)  # another process's copy, from before Fio joined
+    fio_socket = await sockets.open(fio)
+
+    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text="Welcome")
+
+    message = await _read_in_the_end(fio_socket)
+    assert message["message_id"] == outcome.message["message_id"]
+    assert (message["text"], message["language"]) == ("[fr] Welcome", "fr")
+    (stored,) = await _stored(chat_id)
+    assert map_as_dict(stored.translations) == {"es": "[es] Welcome", "fr": "[fr] Welcome"}
+
+
+async def test_a_language_changed_elsewhere_is_honoured_despite_a_stale_copy(translator, sockets):
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = await _group(amy, eva, await _user("en"))
+    stale = await _copy_of(chat_id)
+    eva = await run_blocking(services_profile_language_set)(user=eva, language="ja")
+    chat_snapshots.put(stale)  # still says Eva reads Spanish
+    eva_socket = await sockets.open(eva)
+
+    await messaging.message_send(user=amy, chat_id=chat_id, text="Good night")
+
+    received = await _read_in_the_end(eva_socket)
+    assert (received["text"], received["language"]) == ("[ja] Good night", "ja")
+    (stored,) = await _stored(chat_id)
+    assert map_as_dict(stored.translations)["ja"] == "[ja] Good night"
+
+
+def services_profile_language_set(*, user, language):
+    from apps.accounts.services import user_profile_update
+
+    updated = user_profile_update(user=user, changes={"native_language": language})
+    services.chat_languages_refresh(user=updated)
+    return updated
+
+
+async def test_a_member_who_left_elsewhere_is_refused_despite_a_stale_copy(translator):
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = await _group(amy, eva, await _user("en"))
+    stale = await _copy_of(chat_id)
+    await run_blocking(services.chat_leave)(user=eva, chat_id=chat_id)
+    chat_snapshots.put(stale)  # still lists Eva
+
+    with pytest.raises(Forbidden):
+        await messaging.message_send(user=eva, chat_id=chat_id, text="adiós")
+
+    assert await _stored(chat_id) == []
+
+
+async def test_a_member_added_after_the_copy_was_taken_can_send_at_once(translator):
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = await _group(amy, eva, await _user("en"))
+    stale = await _copy_of(chat_id)
+    fio = await _user("fr")
+    await run_blocking(services.chat_member_add)(user=amy, chat_id=chat_id, username=fio.username)
+    chat_snapshots.put(stale)  # does not list Fio yet
+
+    outcome = await messaging.message_send(user=fio, chat_id=chat_id, text="Bonjour")
+
+    assert outcome.message["seq"] == 1 and outcome.duplicate is False
+
+
+# --- Client message ids -------------------------------------------------------------------------
+
+
+async def test_a_claimed_client_msg_id_whose_send_failed_can_be_sent_again(translator, settings):
+    settings.MESSAGE_RATE_LIMIT_COUNT = 1
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = await _group(amy, eva, await _user("en"))
+    await messaging.message_send(user=amy, chat_id=chat_id, text="first")
+    with pytest.raises(messaging.RateLimited):
+        await messaging.message_send(user=amy, chat_id=chat_id, text="second", client_msg_id="again")
+    settings.MESSAGE_RATE_LIMIT_COUNT = 100
+
+    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text="second", client_msg_id="again")
+
+    assert outcome.duplicate is False and outcome.message["seq"] == 2
+
+
+async def test_a_resend_after_its_claim_expired_is_still_no_duplicate_and_is_withdrawn(
+    translator, sockets
+):
+    translator.token_delay_seconds = 0.06  # slow enough to be announced
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = await _group(amy, eva, await _user("en"))
+    eva_socket = await sockets.open(eva)
+    first = await messaging.message_send(user=amy, chat_id=chat_id, text="only once please", client_msg_id="x")
+    await eva_socket.until(lambda f: f.get("type") == "message", timeout=10)
+    store = keyvalue_store()
+    await store.take(f"client_msg:{chat_id}:{amy.user_id}:x")  # the claim has expired
+
+    again = await messaging.message_send(user=amy, chat_id=chat_id, text="only once please", client_msg_id="x")
+
+    assert again.duplicate is True and again.message["message_id"] == first.message["message_id"]
+    frames = await eva_socket.until(lambda f: f.get("type") == "message_withdrawn", timeout=10)
+    withdrawn = frames[-1]
+    started = _of_type(frames, "message_started")
+    assert [frame["message_id"] for frame in started] == [withdrawn["message_id"]]
+    assert withdrawn["message_id"] != first.message["message_id"]
+    assert withdrawn["chat_id"] == chat_id
+    assert [int(message.seq) for message in await _stored(chat_id)] == [1]
+    assert not _of_type(await eva_socket.collect(QUIET_SECONDS), "message")
+
+
+# --- message_started ------------------------------------------------------------------------
+
+
+async def test_a_quick_translation_reaches_readers_as_one_message_frame_only(translator, sockets):
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = await _group(amy, eva, await _user("en"))
+    eva_socket = await sockets.open(eva)
+
+    await messaging.message_send(user=amy, chat_id=chat_id, text="Quick one")
+
+    frames = await eva_socket.until(lambda f: f.get("type") == "message", timeout=10)
+    frames += await eva_socket.collect(QUIET_SECONDS)
+    assert [frame["type"] for frame in frames] == ["message"]
+    assert frames[0]["message"]["text"] == "[es] Quick one"
+    assert [target_language(body) for body in translator.received()] == ["es"]
+
+
+async def test_a_slow_translation_is_announced_before_its_partials_and_message(translator, sockets):
+    translator.delay_seconds = 0.3
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = await _group(amy, eva, await _user("en"))
+    eva_socket = await sockets.open(eva)
+
+    send = asyncio.create_task(messaging.message_send(user=amy, chat_id=chat_id, text="Take your time"))
+    frames = await eva_socket.until(lambda f: f.get("type") == "message", timeout=10)
+    await send
+
+    kinds = [frame["type"] for frame in frames]
+    assert kinds[0] == "message_started" and kinds[-1] == "message", kinds
+    assert frames[0]["original_text"] == "Take your time"
+    assert frames[0]["message_id"] == frames[-1]["message"]["message_id"]
+
+
+async def test_a_send_that_fails_after_its_announcement_is_withdrawn(translator, sockets, monkeypatch):
+    translator.delay_seconds = 0.3
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = await _group(amy, eva, await _user("en"))
+    eva_socket = await sockets.open(eva)
+
+    def commit_fails(**kwargs):
+        raise RuntimeError("DynamoDB is down")
+
+    monkeypatch.setattr(services, "message_commit", commit_fails)
+    with pytest.raises(RuntimeError):
+        await messaging.message_send(user=amy, chat_id=chat_id, text="lost cause")
+
+    frames = await eva_socket.until(lambda f: f.get("type") == "message_withdrawn", timeout=10)
+    started = _of_type(frames, "message_started")
+    assert len(started) == 1 and started[0]["message_id"] == frames[-1]["message_id"]
+    assert not _of_type(frames, "message")
+
+
+async def test_same_language_members_get_no_announcement(translator, sockets):
+    amy = await _user("en")
+    ben = await _user("en")
+    chat_id = await _group(amy, ben, await _user("en"))
+    ben_socket = await sockets.open(ben)
+    translator.delay_seconds = 0.3  # would be announced if anything were translated
+
+    await messaging.message_send(user=amy, chat_id=chat_id, text="Same language")
+
+    frames = await ben_socket.until(lambda f: f.get("type") == "message", timeout=10)
+    assert [frame["type"] for frame in frames] == ["message"]
+    assert translator.received() == []
