@@ -10,6 +10,7 @@ import type {
   HistoryPage,
   Language,
   Me,
+  Message,
   TokenReply,
 } from "./types";
 
@@ -88,6 +89,60 @@ export async function request<T>(path: string, { method = "GET", body, token, si
   return payload as T;
 }
 
+async function failure(response: Response, token: string | null | undefined): Promise<ApiError> {
+  let payload: unknown = null;
+  const text = await response.text().catch(() => "");
+  if (text) {
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      payload = null;
+    }
+  }
+  const detail = detailOf(payload, response.status, response.statusText);
+  if (response.status === 401 && token) unauthorizedHandler?.(detail);
+  return new ApiError(response.status, detail);
+}
+
+async function fetchOrFail(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, cache: "no-store" });
+  } catch (error) {
+    if ((error as { name?: string })?.name === "AbortError") throw error;
+    throw new ApiError(0, NETWORK_ERROR);
+  }
+}
+
+/** Upload a recording as the body (the backend reads the format from Content-Type). */
+export async function uploadAudio<T>(path: string, audio: Blob, contentType: string, token: string): Promise<T> {
+  const response = await fetchOrFail(`${API_URL}${path}`, {
+    method: "POST",
+    headers: { Accept: "application/json", "Content-Type": contentType, Authorization: `Bearer ${token}` },
+    body: audio,
+  });
+  if (!response.ok) throw await failure(response, token);
+  return (await response.json()) as T;
+}
+
+/** Fetch audio with the bearer header (an <audio src> can't send one), as a Blob. */
+export async function fetchAudio(path: string, token: string, signal?: AbortSignal): Promise<Blob> {
+  const response = await fetchOrFail(`${API_URL}${path}`, { headers: { Authorization: `Bearer ${token}` }, signal });
+  if (!response.ok) throw await failure(response, token);
+  try {
+    return await response.blob();
+  } catch (error) {
+    if ((error as { name?: string })?.name === "AbortError") throw error;
+    throw new ApiError(0, "The audio stopped arriving halfway. Try again.");
+  }
+}
+
+export interface VoiceTokenReply {
+  token: string;
+  room_name: string;
+  /** The LiveKit server (the backend's LIVEKIT_URL); may be empty. */
+  url?: string | null;
+}
+
 /** The backend's API, bound to one access token. */
 export function apiFor(token: string) {
   return {
@@ -117,8 +172,16 @@ export function apiFor(token: string) {
       request<{ chat_id: string; left: boolean }>(`/api/chats/${encodeURIComponent(chatId)}/members/me`, { method: "DELETE", token }),
     markRead: (chatId: string, seq: number) =>
       request<ChatSummary>(`/api/chats/${encodeURIComponent(chatId)}/read`, { method: "POST", body: { seq }, token }),
-    voiceToken: (chatId: string) =>
-      request<{ token: string; room_name: string }>("/api/voice/token", { method: "POST", body: { chat_id: chatId }, token }),
+    voiceToken: (chatId: string) => request<VoiceTokenReply>("/api/voice/token", { method: "POST", body: { chat_id: chatId }, token }),
+    voiceNote: (chatId: string, audio: Blob, contentType: string, clientMsgId: string) =>
+      uploadAudio<{ chat_id: string; message: Message; duplicate: boolean }>(
+        `/api/chats/${encodeURIComponent(chatId)}/voice_notes?client_msg_id=${encodeURIComponent(clientMsgId)}`,
+        audio,
+        contentType,
+        token,
+      ),
+    messageAudio: (chatId: string, seq: number, signal?: AbortSignal) =>
+      fetchAudio(`/api/chats/${encodeURIComponent(chatId)}/messages/${seq}/audio`, token, signal),
   };
 }
 

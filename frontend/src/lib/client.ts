@@ -9,7 +9,9 @@ import { chatReducer, hasExpiring, initialChatState, type ChatAction, type ChatS
 import { Outbox, type OutboxItem, type StorageLike } from "./outbox";
 import { gapBefore, resumeCursors } from "./resume";
 import { ChatSocket, TicketError, type ConnectionInfo, type WebSocketLike } from "./socket";
-import type { ChatSummary, IncomingFrame, Me, Message, ServerFrame } from "./types";
+import { VOICE_FRAME_TYPES, type ChatSummary, type ErrorFrame, type IncomingFrame, type Me, type Message, type ServerFrame, type VoiceFrame } from "./types";
+import { uuid } from "./uuid";
+import { VoiceClient, type RecorderFactory } from "./voice";
 
 export const TYPING_SEND_INTERVAL_MS = 2_500;
 const HISTORY_PAGE = 50;
@@ -29,7 +31,10 @@ export interface ClientSnapshot {
   incoming: { chatId: string; message: Message } | null;
 }
 
-export type ClientApi = Pick<Api, "chats" | "chat" | "history" | "wsTicket" | "me" | "markRead" | "createDirect" | "createGroup" | "leave" | "addMember">;
+export type ClientApi = Pick<
+  Api,
+  "chats" | "chat" | "history" | "wsTicket" | "me" | "markRead" | "createDirect" | "createGroup" | "leave" | "addMember" | "voiceNote"
+>;
 
 export interface ChatClientOptions {
   api: ClientApi;
@@ -45,12 +50,16 @@ export interface ChatClientOptions {
   browserEvents?: boolean;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
+  /** Opens the microphone for push-to-talk (lib/mediaRecorder.ts in the browser). */
+  createRecorder?: RecorderFactory;
 }
 
 export class ChatClient {
   readonly me: Me;
   readonly outbox: Outbox;
   readonly socket: ChatSocket;
+  /** Calls and push-to-talk, over the same socket. */
+  readonly voice: VoiceClient;
   private readonly options: ChatClientOptions;
   private readonly api: ClientApi;
   private snapshot: ClientSnapshot;
@@ -94,6 +103,15 @@ export class ChatClient {
       now: options.now,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    });
+    this.voice = new VoiceClient({
+      me: options.me.user_id,
+      send: (frame) => this.socket.send(frame),
+      sendBinary: (data) => this.socket.sendBinary(data),
+      isOpen: () => this.socket.isOpen,
+      notify: (text) => this.notify(text),
+      createRecorder: options.createRecorder,
+      now: options.now,
     });
   }
 
@@ -141,6 +159,7 @@ export class ChatClient {
     void this.loadChats();
     this.ticker = setInterval(() => {
       if (hasExpiring(this.state)) this.dispatch({ type: "expire", now: this.now() });
+      this.voice.tick();
     }, 1000);
     if (this.options.browserEvents && typeof window !== "undefined") {
       const online = () => this.socket.setOnline(true);
@@ -169,6 +188,7 @@ export class ChatClient {
 
   stop(): void {
     this.stopped = true;
+    this.voice.stop();
     this.socket.stop();
     if (this.ticker) clearInterval(this.ticker);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
@@ -213,6 +233,7 @@ export class ChatClient {
     if (wasConnected && info.status !== "connected") {
       this.outbox.requeueInFlight();
       this.dispatch({ type: "connection_lost" });
+      this.voice.connectionLost();
     }
   }
 
@@ -222,6 +243,7 @@ export class ChatClient {
     for (const [chatId, seq] of this.pendingReads) this.sendRead(chatId, seq);
     this.pendingReads.clear();
     this.flush();
+    this.voice.handleOpen();
     if (this.connectedOnce) void this.loadChats();
     this.connectedOnce = true;
   }
@@ -229,8 +251,14 @@ export class ChatClient {
   // --- frames from the server --------------------------------------------------------------
 
   private handleFrame(frame: IncomingFrame): void {
-    if ("error" in frame && typeof frame.error === "string") {
-      this.handleError(frame.error, frame.chat_id, frame.client_msg_id);
+    if (!frame.type && "error" in frame && typeof frame.error === "string") {
+      const error = frame as ErrorFrame;
+      if (!error.client_msg_id && this.voice.handleError(error)) return;
+      this.handleError(error.error, error.chat_id, error.client_msg_id);
+      return;
+    }
+    if (typeof frame.type === "string" && VOICE_FRAME_TYPES.has(frame.type)) {
+      this.voice.handleFrame(frame as VoiceFrame);
       return;
     }
     const serverFrame = frame as ServerFrame;
@@ -318,6 +346,17 @@ export class ChatClient {
   }
 
   // --- sending -----------------------------------------------------------------------------
+
+  /**
+   * Upload a recorded voice note: the server transcribes it and sends it as a message of kind
+   * `voice_note`, translated for every member. Resolves with the stored message (shown at
+   * once; the socket's copy of it merges in); rejects with the server's words.
+   */
+  async sendVoiceNote(chatId: string, audio: Blob, contentType: string): Promise<Message> {
+    const reply = await this.api.voiceNote(chatId, audio, contentType, uuid());
+    if (!this.stopped) this.dispatch({ type: "sent", chatId, message: reply.message });
+    return reply.message;
+  }
 
   /** Queue a message; it goes out now if connected, or as soon as the socket is back. */
   send(chatId: string, text: string): OutboxItem {

@@ -27,7 +27,8 @@ export interface WebSocketLike {
   onclose: ((event: { code: number; reason?: string }) => void) | null;
   onerror: ((event: unknown) => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
-  send(data: string): void;
+  /** Text frames carry JSON; binary frames (push-to-talk audio) carry bytes. */
+  send(data: string | ArrayBuffer): void;
   close(code?: number, reason?: string): void;
 }
 
@@ -112,6 +113,18 @@ export class ChatSocket {
     if (!this.isOpen || !this.socket) return false;
     try {
       this.socket.send(JSON.stringify(frame));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Send bytes as one binary frame (push-to-talk audio) if the socket is open; false otherwise. */
+  sendBinary(data: Uint8Array): boolean {
+    if (!this.isOpen || !this.socket) return false;
+    try {
+      const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+      this.socket.send(whole ? (data.buffer as ArrayBuffer) : data.slice().buffer);
       return true;
     } catch {
       return false;

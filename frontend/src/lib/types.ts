@@ -64,6 +64,8 @@ export interface Message {
   /** false: the reader's translation is still owed; `text` is the original meanwhile. */
   translated?: boolean;
   client_msg_id?: string | null;
+  /** Kind-specific details: a call's `outcome` and `duration_seconds`, a spoken turn's `turn_id`. */
+  meta?: Record<string, unknown>;
 }
 
 export interface HistoryPage {
@@ -107,6 +109,81 @@ export interface ErrorFrame {
   error: string;
   chat_id?: string;
   client_msg_id?: string;
+  call_id?: string;
+  /** A refused call_start carries the call already under way. */
+  call?: CallView;
 }
 
-export type IncomingFrame = ServerFrame | ErrorFrame;
+/** A call as `call_status` shows it. */
+export interface CallView {
+  call_id: string;
+  chat_id: string;
+  caller_id: string;
+  state: "ringing" | "active";
+  participants: string[];
+  started_at: string;
+  answered_at: string | null;
+  room_name: string;
+}
+
+export type TurnFrameState = "recording" | "processing" | "playing" | "idle";
+
+/** Frames about calls and push-to-talk turns (apps/voice/events.py). */
+export type VoiceFrame =
+  | {
+      type: "call_incoming";
+      chat_id: string;
+      call_id: string;
+      caller_id: string;
+      caller_name: string;
+      caller_username: string;
+      room_name: string;
+      started_at: string;
+      ring_timeout_seconds: number;
+    }
+  | { type: "call_accepted"; chat_id: string; call_id: string; user_id: string; participants: string[]; room_name: string; answered_at: string | null }
+  | { type: "call_declined"; chat_id: string; call_id: string; user_id: string; final: boolean }
+  | { type: "call_cancelled"; chat_id: string; call_id: string; user_id: string }
+  | { type: "call_missed"; chat_id: string; call_id: string; caller_id: string }
+  | { type: "call_left"; chat_id: string; call_id: string; user_id: string; participants: string[] }
+  | { type: "call_ended"; chat_id: string; call_id: string; user_id: string; reason: string; duration_seconds: number }
+  | { type: "call_status"; chat_id: string; call: CallView | null }
+  | {
+      type: "voice_turn";
+      chat_id: string;
+      call_id: string;
+      turn_id: string;
+      speaker_id: string;
+      state: TurnFrameState;
+      original_text?: string;
+      original_language?: string;
+      translations?: Record<string, string>;
+      text?: string;
+      language?: string;
+      audio_format?: string;
+      reason?: "complete" | "cancelled" | "error";
+      error?: string;
+      error_code?: string;
+      message_id?: string;
+      seq?: number;
+    }
+  | { type: "voice_audio"; chat_id: string; turn_id: string; language: string; seq: number; data: string; final: boolean };
+
+export type CallFrame = Exclude<VoiceFrame, { type: "voice_turn" } | { type: "voice_audio" }>;
+export type TurnFrame = Extract<VoiceFrame, { type: "voice_turn" }>;
+export type AudioFrame = Extract<VoiceFrame, { type: "voice_audio" }>;
+
+export const VOICE_FRAME_TYPES: ReadonlySet<string> = new Set([
+  "call_incoming",
+  "call_accepted",
+  "call_declined",
+  "call_cancelled",
+  "call_missed",
+  "call_left",
+  "call_ended",
+  "call_status",
+  "voice_turn",
+  "voice_audio",
+]);
+
+export type IncomingFrame = ServerFrame | VoiceFrame | ErrorFrame;

@@ -10,6 +10,10 @@ export class FakeSocket implements WebSocketLike {
   onerror: ((event: unknown) => void) | null = null;
   onmessage: ((event: { data: unknown }) => void) | null = null;
   sent: Array<Record<string, unknown>> = [];
+  /** Binary frames, in order. */
+  binary: Uint8Array[] = [];
+  /** Every frame in order: JSON frames as objects, binary ones as byte arrays. */
+  frames: Array<Record<string, unknown> | Uint8Array> = [];
   closedWith: number | null = null;
 
   constructor(readonly url: string) {
@@ -24,9 +28,17 @@ export class FakeSocket implements WebSocketLike {
     FakeSocket.all = [];
   }
 
-  send(data: string): void {
+  send(data: string | ArrayBuffer): void {
     if (this.readyState !== 1) throw new Error("not open");
-    this.sent.push(JSON.parse(data));
+    if (typeof data === "string") {
+      const frame = JSON.parse(data);
+      this.sent.push(frame);
+      this.frames.push(frame);
+    } else {
+      const bytes = new Uint8Array(data.slice(0));
+      this.binary.push(bytes);
+      this.frames.push(bytes);
+    }
   }
 
   close(code = 1000): void {
