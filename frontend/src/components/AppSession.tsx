@@ -10,11 +10,15 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import { ApiError, apiFor, onUnauthorized, type Api } from "@/lib/api";
 import { ChatClient, type ClientSnapshot } from "@/lib/client";
 import { WS_URL } from "@/lib/config";
+import { browserRecorderFactory, releaseMicrophone } from "@/lib/mediaRecorder";
+import type { VoiceSnapshot } from "@/lib/voice";
 import { clearToken, getToken, setLogoutReason } from "@/lib/session";
 import type { Me } from "@/lib/types";
 import { Announcer } from "./Announcer";
+import { CallBanner } from "./CallBanner";
 import { ConnectionAnnouncer } from "./ConnectionStatus";
 import { Toast } from "./Toast";
+import { VoiceAudio } from "./VoiceAudio";
 
 interface SessionValue {
   me: Me;
@@ -37,6 +41,12 @@ const serverSnapshot: ClientSnapshot | null = null;
 export function useClientSnapshot(): ClientSnapshot {
   const { client } = useSession();
   return useSyncExternalStore(client.subscribe, client.getSnapshot, () => serverSnapshot ?? client.getSnapshot());
+}
+
+/** Calls, push-to-talk turns and received speech (the client's voice store). */
+export function useVoiceSnapshot(): VoiceSnapshot {
+  const { client } = useSession();
+  return useSyncExternalStore(client.voice.subscribe, client.voice.getSnapshot, client.voice.getSnapshot);
 }
 
 function browserStorage(): Storage | null {
@@ -123,6 +133,7 @@ export function AppSession({ children }: { children: ReactNode }) {
       onSessionExpired: (detail) => logout(`${SESSION_EXPIRED} (${detail})`),
       isOnline: () => (typeof navigator === "undefined" ? true : navigator.onLine !== false),
       browserEvents: true,
+      createRecorder: browserRecorderFactory,
     });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, me?.user_id, me?.native_language]);
@@ -130,7 +141,10 @@ export function AppSession({ children }: { children: ReactNode }) {
   useEffect(() => {
     if (!client) return;
     client.start();
-    return () => client.stop();
+    return () => {
+      client.stop();
+      releaseMicrophone();
+    };
   }, [client]);
 
   const value = useMemo<SessionValue | null>(
@@ -169,6 +183,8 @@ export function AppSession({ children }: { children: ReactNode }) {
       <Announcer />
       <ConnectionAnnouncer />
       <Toast />
+      <VoiceAudio />
+      <CallBanner />
       {children}
     </SessionContext.Provider>
   );

@@ -9,13 +9,16 @@ import { dayKey, dayLabel } from "@/lib/format";
 import { languageName, nativeLanguageName, useLanguages } from "@/lib/languages";
 import type { OutboxItem } from "@/lib/outbox";
 import type { Member, Message } from "@/lib/types";
-import { useClientSnapshot, useSession } from "./AppSession";
+import { liveCall } from "@/lib/callState";
+import { uploadContentType } from "@/lib/recording";
+import { useClientSnapshot, useSession, useVoiceSnapshot } from "./AppSession";
+import { CallStrip } from "./CallStrip";
 import { Avatar } from "./Avatar";
 import { Composer } from "./Composer";
 import { PhoneIcon } from "./Icons";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { chatTitle } from "./Inbox";
-import { MessageBubble, OutgoingBubble, StreamingBubble, type Delivery } from "./MessageBubble";
+import { CallRecord, MessageBubble, OutgoingBubble, StreamingBubble, type Delivery } from "./MessageBubble";
 
 const NEAR_BOTTOM_PX = 80;
 
@@ -35,8 +38,10 @@ export function Conversation({ chatId }: { chatId: string }) {
   const { client, me } = useSession();
   const router = useRouter();
   const snapshot = useClientSnapshot();
+  const voice = useVoiceSnapshot();
   const { languages } = useLanguages();
   const chat = snapshot.chat.chats[chatId];
+  const call = liveCall(voice.calls, chatId);
   const detail = snapshot.chat.details[chatId];
   const thread = snapshot.chat.threads[chatId];
   const outgoing = useMemo(() => snapshot.outbox.filter((item) => item.chat_id === chatId), [snapshot.outbox, chatId]);
@@ -65,6 +70,9 @@ export function Conversation({ chatId }: { chatId: string }) {
       live = false;
     };
   }, [client, chatId, attempt]);
+
+  // Keep this chat's call state current while it is on screen.
+  useEffect(() => client.voice.watch(chatId), [client, chatId]);
 
   // While this chat is on screen (and the tab visible), its new messages aren't unread.
   useEffect(() => {
@@ -325,9 +333,23 @@ export function Conversation({ chatId }: { chatId: string }) {
         </div>
         <div className="conv-actions">
           <ConnectionStatus compact />
-          <Link href={`/chats/${chatId}/call`} className="icon-btn" aria-label="Voice call" title="Voice call">
-            <PhoneIcon />
-          </Link>
+          {call ? (
+            <Link href={`/chats/${chatId}/call`} className="icon-btn in-call" aria-label="Open the call" title="Open the call">
+              <PhoneIcon />
+            </Link>
+          ) : (
+            <button
+              type="button"
+              className="icon-btn"
+              aria-label="Start a voice call"
+              title="Start a voice call"
+              onClick={() => {
+                if (client.voice.startCall(chatId)) router.push(`/chats/${chatId}/call`);
+              }}
+            >
+              <PhoneIcon />
+            </button>
+          )}
           <button
             type="button"
             className="icon-btn"
@@ -351,6 +373,8 @@ export function Conversation({ chatId }: { chatId: string }) {
             : "Connection lost. Reconnecting… your messages are saved and will be sent."}
         </p>
       )}
+
+      <CallStrip chatId={chatId} />
 
       {showInfo && chat && (
         <ChatInfo
@@ -404,9 +428,11 @@ export function Conversation({ chatId }: { chatId: string }) {
                 );
               case "message": {
                 const mine = row.message.from_user_id === me.user_id;
+                if (row.message.kind === "call") return <CallRecord key={row.key} message={row.message} mine={mine} />;
                 return (
                   <MessageBubble
                     key={row.key}
+                    chatId={chatId}
                     message={row.message}
                     mine={mine}
                     first={row.first}
@@ -458,6 +484,10 @@ export function Conversation({ chatId }: { chatId: string }) {
           atBottom.current = true;
         }}
         onTyping={() => client.typing(chatId)}
+        onVoiceNote={async (audio, mimeType) => {
+          await client.sendVoiceNote(chatId, audio, uploadContentType(mimeType));
+          atBottom.current = true;
+        }}
       />
     </section>
   );

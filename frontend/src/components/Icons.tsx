@@ -28,3 +28,40 @@ export function ClockIcon({ size = 12 }: { size?: number }) {
     </svg>
   );
 }
+
+export function PhoneOffIcon({ size = 20 }: { size?: number }) {
+  return (
+    <svg width={size} height={size} viewBox="0 0 24 24" aria-hidden="true">
+      <path
+        d="M12 8.5c-2.9 0-5.7.6-8.2 1.8a1.2 1.2 0 00-.7 1.1v3a1 1 0 001.3 1l3.3-1a1 1 0 00.7-.9l.2-2.1a12.6 12.6 0 016.8 0l.2 2.1a1 1 0 00.7.9l3.3 1a1 1 0 001.3-1v-3a1.2 1.2 0 00-.7-1.1A19 19 0 0012 8.5z"
+        fill="currentColor"
+      />
+    </svg>
+  );
+}
+
+export function MicIcon({ size = 20 }: { size?: number }) {
+  return (
+    <svg width={size} height={size} viewBox="0 0 24 24" aria-hidden="true">
+      <rect x="8.5" y="2.5" width="7" height="12" rx="3.5" fill="currentColor" />
+      <path d="M5.5 11a6.5 6.5 0 0013 0M12 17.5V21M8.5 21h7" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
+    </svg>
+  );
+}
+
+export function PlayIcon({ size = 16 }: { size?: number }) {
+  return (
+    <svg width={size} height={size} viewBox="0 0 16 16" aria-hidden="true">
+      <path d="M4 2.5v11a.6.6 0 00.9.5l8.6-5.5a.6.6 0 000-1L4.9 2a.6.6 0 00-.9.5z" fill="currentColor" />
+    </svg>
+  );
+}
+
+export function PauseIcon({ size = 16 }: { size?: number }) {
+  return (
+    <svg width={size} height={size} viewBox="0 0 16 16" aria-hidden="true">
+      <rect x="3.5" y="2.5" width="3" height="11" rx="1" fill="currentColor" />
+      <rect x="9.5" y="2.5" width="3" height="11" rx="1" fill="currentColor" />
+    </svg>
+  );
+}

@@ -5,7 +5,9 @@ import { timeOfDay } from "@/lib/format";
 import { isRtl } from "@/lib/languages";
 import type { OutboxItem } from "@/lib/outbox";
 import type { Message } from "@/lib/types";
-import { ClockIcon } from "./Icons";
+import { durationLabel } from "@/lib/callState";
+import { ClockIcon, MicIcon, PhoneIcon, PhoneOffIcon } from "./Icons";
+import { VoicePlayButton } from "./VoicePlayButton";
 
 export interface Delivery {
   state: "sent" | "seen";
@@ -22,6 +24,7 @@ function Check({ double }: { double?: boolean }) {
 }
 
 export function MessageBubble({
+  chatId,
   message,
   mine,
   first,
@@ -31,6 +34,7 @@ export function MessageBubble({
   delivery,
   languageName,
 }: {
+  chatId: string;
   message: Message;
   mine: boolean;
   first: boolean;
@@ -46,16 +50,25 @@ export function MessageBubble({
   const translated = !mine && !untranslated && originalLanguage !== message.language && original !== message.text;
   const text = translated && showOriginal ? original : message.text;
   const textLanguage = translated && showOriginal ? originalLanguage : message.language;
+  const spoken = message.kind === "voice_note" || message.kind === "voice";
 
   return (
     <li
-      className={`msg ${mine ? "mine" : "theirs"}${first ? " first" : ""}`}
+      className={`msg ${mine ? "mine" : "theirs"}${first ? " first" : ""}${spoken ? " spoken" : ""}`}
       data-seq={message.seq}
       data-message-id={message.message_id}
+      data-kind={message.kind ?? "text"}
       data-testid="message"
     >
       {senderName && <span className="msg-sender">{senderName}</span>}
       <div className="bubble">
+        {spoken && (
+          <p className="msg-kind">
+            <MicIcon size={13} />
+            {message.kind === "voice_note" ? "Voice note" : "Said in a call"}
+            <VoicePlayButton chatId={chatId} seq={message.seq} languageLabel={languageName(message.language) || message.language} />
+          </p>
+        )}
         <p className="msg-text" dir={isRtl(textLanguage) ? "rtl" : "auto"} lang={textLanguage || undefined} data-testid="message-text">
           {text}
         </p>
@@ -171,6 +184,31 @@ export function OutgoingBubble({
           </button>
         </div>
       )}
+    </li>
+  );
+}
+
+/** A call in the history (kind "call"): its outcome in the reader's language, centred. */
+export function CallRecord({ message, mine }: { message: Message; mine: boolean }) {
+  const outcome = typeof message.meta?.outcome === "string" ? message.meta.outcome : "ended";
+  const duration = typeof message.meta?.duration_seconds === "number" ? message.meta.duration_seconds : null;
+  const missed = outcome === "missed" || (outcome === "cancelled" && !mine) || (outcome === "declined" && mine);
+  return (
+    <li
+      className={`call-record ${outcome}${missed ? " missed" : ""}`}
+      data-seq={message.seq}
+      data-message-id={message.message_id}
+      data-testid="call-record"
+      data-outcome={outcome}
+    >
+      <span className="call-record-icon" aria-hidden="true">
+        {outcome === "ended" ? <PhoneIcon size={14} /> : <PhoneOffIcon size={14} />}
+      </span>
+      <span dir="auto" lang={message.language || undefined}>
+        {message.text}
+      </span>
+      {duration !== null && !message.text.includes(durationLabel(duration)) && <span className="muted"> · {durationLabel(duration)}</span>}
+      <time dateTime={message.timestamp}>{timeOfDay(message.timestamp)}</time>
     </li>
   );
 }
