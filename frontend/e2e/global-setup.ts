@@ -1,12 +1,17 @@
 /**
  * Starts what the browser suite talks to, each on a free loopback port:
  *   1. the loopback fake translator (python -m tests.support.fake_openai), which "translates"
- *      T into "[<lang>] T", streaming one word at a time;
+ *      T into "[<lang>] T", streaming one word at a time, and the loopback fake ElevenLabs
+ *      (python -m tests.support.fake_elevenlabs --playable-audio), which transcribes any
+ *      recording as "Hello from the fake transcriber" and synthesizes speech a browser can
+ *      play, whose first line names the text and language it says;
  *   2. the real backend (manage.py runserver = Daphne) on embedded DynamoDB and the in-memory
- *      channel layer, pointed at the fake translator;
+ *      channel layer, pointed at both fakes (no LiveKit keys: the token endpoint answers 503);
  *   3. the front end, built with NEXT_PUBLIC_API_URL pointing at that backend (into
  *      .next-e2e, reused while sources and the URL are unchanged), served by the standalone
  *      server.
+ * It also speaks a sentence into e2e/.state/speech.wav with espeak-ng: the voice tests' fake
+ * microphone (Chromium's --use-file-for-fake-audio-capture).
  * Tests read E2E_BASE_URL / E2E_API_URL. Everything stops when the run ends.
  *
  * COMMONALITY_PYTHON picks the backend's Python (default ../.venv/bin/python).
@@ -19,10 +24,12 @@ import { createServer as createHttpServer, request as httpRequest } from "node:h
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SPEECH_WAV, SPOKEN_SENTENCE } from "./support";
 
 const FRONTEND = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const REPO = resolve(FRONTEND, "..");
 const STATE = join(FRONTEND, "e2e", ".state");
+
 const DIST = ".next-e2e";
 const PREFERRED_BACKEND_PORT = 18_765;
 
@@ -89,10 +96,10 @@ async function waitFor(url: string, what: string, child: ChildProcess, timeoutMs
   throw new Error(`${what} did not answer at ${url} within ${timeoutMs / 1000}s; see e2e/.state/*.log`);
 }
 
-function translatorUrl(child: ChildProcess): Promise<string> {
+function listeningUrl(child: ChildProcess, what: string): Promise<string> {
   return new Promise((done, fail) => {
     let buffer = "";
-    const timer = setTimeout(() => fail(new Error("fake translator did not start")), 30_000);
+    const timer = setTimeout(() => fail(new Error(`${what} did not start`)), 30_000);
     child.stdout?.on("data", (chunk: Buffer) => {
       buffer += chunk.toString();
       const match = buffer.match(/listening on (\S+)/);
@@ -103,9 +110,22 @@ function translatorUrl(child: ChildProcess): Promise<string> {
     });
     child.on("exit", (code) => {
       clearTimeout(timer);
-      fail(new Error(`fake translator exited (code ${code})`));
+      fail(new Error(`${what} exited (code ${code})`));
     });
   });
+}
+
+/** The fake microphone's recording: a sentence spoken by espeak-ng (apt-get install espeak-ng). */
+function speechWav(): void {
+  mkdirSync(STATE, { recursive: true });
+  const result = spawnSync("espeak-ng", ["-v", "en", "-s", "150", "-w", SPEECH_WAV, SPOKEN_SENTENCE], { encoding: "utf8" });
+  if (result.error || result.status !== 0 || !existsSync(SPEECH_WAV) || statSync(SPEECH_WAV).size < 10_000) {
+    throw new Error(
+      `espeak-ng could not make the fake microphone's speech (${result.error?.message ?? result.stderr ?? result.status}); ` +
+        "install it (Debian/Ubuntu: apt-get install espeak-ng) or run python3 scripts/frontend.py, which does",
+    );
+  }
+  log(`fake microphone speech: ${SPEECH_WAV} (${statSync(SPEECH_WAV).size} bytes)`);
 }
 
 /**
@@ -214,8 +234,21 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       cwd: REPO,
       env: { ...process.env, PYTHONUNBUFFERED: "1" },
     });
-    const openaiUrl = await flakyProxy(await translatorUrl(translator));
+    const openaiUrl = await flakyProxy(await listeningUrl(translator, "fake translator"));
     log(`fake translator at ${openaiUrl} (through the flaky proxy)`);
+    // 1b. fake ElevenLabs: a little delay, and speech streamed in a few chunks, as the real one does
+    const speech = start(
+      "elevenlabs",
+      python,
+      [
+        "-m", "tests.support.fake_elevenlabs", "--port", "0", "--playable-audio",
+        "--stt-delay", "0.2", "--tts-delay", "0.15", "--tts-chunks", "5", "--tts-chunk-delay", "0.1", "--tts-bytes", "24000",
+      ],
+      { cwd: REPO, env: { ...process.env, PYTHONUNBUFFERED: "1" } },
+    );
+    const elevenLabsUrl = await listeningUrl(speech, "fake ElevenLabs");
+    log(`fake ElevenLabs at ${elevenLabsUrl}`);
+    speechWav();
 
     // 2. backend (a stable port when free, so the front end build can be reused)
     const backendPort = (await portFree(PREFERRED_BACKEND_PORT)) ? PREFERRED_BACKEND_PORT : await freePort();
@@ -231,6 +264,13 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         CORS_ORIGINS: baseUrl,
         OPENAI_BASE_URL: openaiUrl,
         OPENAI_API_KEY: "e2e",
+        ELEVENLABS_BASE_URL: elevenLabsUrl,
+        ELEVENLABS_API_KEY: "e2e",
+        // Calls nobody answers are missed sooner than in production, so a test can wait for one.
+        VOICE_RING_TIMEOUT_SECONDS: "12",
+        LIVEKIT_API_KEY: "",
+        LIVEKIT_API_SECRET: "",
+        LIVEKIT_URL: "",
         TRANSLATION_RETRY_SCALE: "2",
         REDIS_URL: "",
         PYTHONUNBUFFERED: "1",

@@ -4,6 +4,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
+/** What the voice tests' fake microphone plays (global setup makes it with espeak-ng). */
+export const SPEECH_WAV = join(dirname(fileURLToPath(import.meta.url)), ".state", "speech.wav");
+export const SPOKEN_SENTENCE = "Hello Beto. This is Ava, speaking English into a fake microphone.";
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 375, height: 812 };
 
