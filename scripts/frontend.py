@@ -24,6 +24,8 @@ NODE_MODULES = FRONTEND / "node_modules"
 LOCKFILE = FRONTEND / "package-lock.json"
 STAMP = NODE_MODULES / ".package-lock-sha256"
 CHROMIUM = "/usr/bin/chromium"
+# The voice tests' fake microphone plays a sentence espeak-ng speaks at the start of the run.
+ESPEAK = "espeak-ng"
 MINIMUM_NODE = (20, 9)
 
 
@@ -90,21 +92,42 @@ def frontend_dev_command(api_url: str, port: int) -> list[str]:
     return [_npm(), "run", "dev", "--", "--port", str(port), "--hostname", "127.0.0.1"]
 
 
+def _apt_install(package: str, why: str) -> None:
+    """`apt-get install package` when apt-get is there and we are root; nothing otherwise."""
+    apt = shutil.which("apt-get")
+    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
+        _say(f"installing {package} from Debian's packages ({why})")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run([apt, "update", "-qq"], check=True, env=env)
+        subprocess.run([apt, "install", "-y", "-qq", "--no-install-recommends", package], check=True, env=env)
+
+
 def _chromium_ensure() -> bool:
     """Debian's Chromium at /usr/bin/chromium, installed with apt-get when missing and root."""
     if os.path.exists(CHROMIUM):
         return True
-    apt = shutil.which("apt-get")
-    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
-        _say("installing Chromium from Debian's packages (for the browser tests)")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run([apt, "update", "-qq"], check=True, env=env)
-        subprocess.run([apt, "install", "-y", "-qq", "--no-install-recommends", "chromium"], check=True, env=env)
+    _apt_install("chromium", "for the browser tests")
     if os.path.exists(CHROMIUM):
         return True
     print(
         f"error: the browser tests need Chromium at {CHROMIUM} "
         "(Debian/Ubuntu: sudo apt-get install chromium), or CHROMIUM_PATH set to one",
+        file=sys.stderr,
+    )
+    return False
+
+
+def _espeak_ensure() -> bool:
+    """espeak-ng on PATH (the voice tests' fake microphone speech), installed with apt-get
+    when missing and root."""
+    if shutil.which(ESPEAK):
+        return True
+    _apt_install("espeak-ng", "speech for the voice tests' fake microphone")
+    if shutil.which(ESPEAK):
+        return True
+    print(
+        f"error: the voice browser tests need {ESPEAK} to make their fake microphone's speech "
+        "(Debian/Ubuntu: sudo apt-get install espeak-ng)",
         file=sys.stderr,
     )
     return False
@@ -126,6 +149,8 @@ def frontend_test(python: str) -> int:
     if code != 0:
         return code
     if not os.environ.get("CHROMIUM_PATH") and not _chromium_ensure():
+        return 1
+    if not _espeak_ensure():
         return 1
     _say("front end browser tests (npm run e2e)")
     return subprocess.call([_npm(), "run", "e2e"], cwd=FRONTEND, env=env)
