@@ -294,8 +294,9 @@ async def _message_translate_and_commit(
     )
     if commit_after is not None:
         await asyncio.wait([commit_after])
-        # The earlier send may have moved the chat on; start from its copy.
-        chat = chat_snapshots.get(chat.chat_id) or chat
+    # Messages committed or delivered here while this one was translated have moved the
+    # chat on: start from the latest copy, or the commit fails once and tries again.
+    chat = chat_snapshots.get(chat.chat_id) or chat
     return await run_blocking(services.message_commit)(draft=draft, chat=chat)
 
 
@@ -346,32 +347,89 @@ async def _translation_stream_one(
     readers: list[str],
     announcement: _Announcement,
 ) -> str | None:
-    # The first partial waits one interval too: a translation that is done by then goes out
-    # whole in the `message` frame, and a partial would only cost a broadcast.
-    last_sent = time.monotonic()
+    partials = _PartialSender(
+        send=lambda partial: events.translation_partial_broadcast(
+            chat_id=chat_id,
+            message_id=message_id,
+            language=target,
+            text=partial,
+            member_ids=readers,
+        ),
+        announcement=announcement,
+    )
     translated = None
     try:
         async for partial in translation_stream(
             text=text, source_language=source, target_language=target
         ):
             translated = partial
-            now = time.monotonic()
-            if now - last_sent >= PARTIAL_INTERVAL_SECONDS:
-                last_sent = now
-                await announcement.now()
-                await events.translation_partial_broadcast(
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    language=target,
-                    text=partial,
-                    member_ids=readers,
-                )
+            partials.offer(partial)
     except TranslationUnavailable as error:
         logger.warning(
             "translation %s->%s unavailable (%s); delivering untranslated", source, target, error
         )
         return None
+    finally:
+        await partials.close()
     return translated or None
+
+
+class _PartialSender:
+    """Sends the latest partial translation at most once per `PARTIAL_INTERVAL_SECONDS`,
+    from a task of its own. The stream only offers each new value; values that arrive
+    together go out as one, so a loaded server (whose reads of the reply are spread out)
+    sends fewer partials, not more. The first waits one interval too: a translation done by
+    then reaches readers whole in the `message` frame."""
+
+    def __init__(self, *, send: Callable[[str], Awaitable[None]], announcement: _Announcement) -> None:
+        self._send = send
+        self._announcement = announcement
+        self._loop = asyncio.get_running_loop()
+        self._last_sent_at = self._loop.time()
+        self._latest: str | None = None
+        self._sent: str | None = None
+        self._offered = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._sending = False
+        self._closed = False
+
+    def offer(self, partial: str) -> None:
+        self._latest = partial
+        self._offered.set()
+        if self._task is None:
+            self._task = self._loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            wait = self._last_sent_at + PARTIAL_INTERVAL_SECONDS - self._loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self._latest == self._sent:
+                self._offered.clear()
+                await self._offered.wait()
+                continue
+            latest = self._latest
+            self._sending = True
+            try:
+                await self._announcement.now()
+                await self._send(latest)
+            finally:
+                self._sending = False
+            self._sent = latest
+            self._last_sent_at = self._loop.time()
+            if self._closed:
+                return
+
+    async def close(self) -> None:
+        """No partial after this one returns (the message follows). A partial being
+        broadcast is let finish rather than cut off inside the channel layer."""
+        self._closed = True
+        task = self._task
+        if task is None or task.done():
+            return
+        if not self._sending:
+            task.cancel()  # it is only waiting: for the interval, or for a value
+        await asyncio.wait([task])
 
 
 def _background(coroutine) -> None:

@@ -19,6 +19,7 @@ from apps.accounts.models import User
 from apps.accounts.selectors import user_get_by_username
 from apps.chats.chat_snapshots import chat_snapshots, chat_with_last_seq
 from apps.chats.models import (
+    CLIENT_ID_KEY_PREFIX,
     CHAT_KIND_DIRECT,
     CHAT_KIND_GROUP,
     Chat,
@@ -338,11 +339,12 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
             codes = _cancellation_codes(error)
             if "ConditionalCheckFailed" not in codes and "TransactionConflict" not in codes:
                 raise
-            if draft.client_msg_id:
+            refusal = _Refusal.of(error)
+            if draft.client_msg_id and (refusal.client_id_used or not refusal.explained):
                 duplicate = _duplicate(draft)
                 if duplicate is not None:
                     return duplicate
-            refreshed = chat_get(chat_id=draft.chat_id)
+            refreshed = refusal.chat or chat_get(chat_id=draft.chat_id)
             if refreshed is None:
                 raise NotFound("Chat not found") from error
             unchanged = int(refreshed.last_seq) == int(chat.last_seq) and (
@@ -373,8 +375,9 @@ def _message_transaction(*, message: Message, chat: Chat, member_languages: dict
             condition=(Chat.last_seq == seq - 1)
             & Chat.member_ids.contains(message.from_user_id)
             & _roster_unchanged(chat),
+            return_values="ALL_OLD",
         )
-        transaction.save(message, condition=Message.sk.does_not_exist())
+        transaction.save(message, condition=Message.sk.does_not_exist(), return_values="ALL_OLD")
         if message.client_msg_id:
             transaction.save(
                 ClientMessageId(
@@ -384,6 +387,7 @@ def _message_transaction(*, message: Message, chat: Chat, member_languages: dict
                     seq=seq,
                 ),
                 condition=ClientMessageId.sk.does_not_exist(),
+                return_values="ALL_OLD",
             )
         translations = map_as_dict(message.translations)
         for member_id, language in member_languages.items():
@@ -410,6 +414,34 @@ def _message_transaction(*, message: Message, chat: Chat, member_languages: dict
                 actions=actions,
                 condition=ChatMembership.chat_id.exists(),
             )
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """Why DynamoDB refused a message's transaction, from the items it returned with the
+    refusal (ALL_OLD on the chat, the message and the client id marker): each failed
+    condition names its item. A server that returns no item leaves `explained` False, and
+    the caller looks things up instead."""
+
+    explained: bool
+    chat: Chat | None
+    client_id_used: bool
+
+    @classmethod
+    def of(cls, error: TransactWriteError) -> _Refusal:
+        reasons = [reason for reason in error.cancellation_reasons or [] if reason is not None]
+        failed = [reason for reason in reasons if reason.code == "ConditionalCheckFailed"]
+        items = [reason.raw_item for reason in failed if reason.raw_item]
+        chat_items = [item for item in items if "sk" not in item]
+        return cls(
+            explained=bool(reasons) and len(items) == len(failed),
+            chat=Chat.from_raw_data(chat_items[0]) if chat_items else None,
+            client_id_used=any(
+                item["sk"].get("S", "").startswith(CLIENT_ID_KEY_PREFIX)
+                for item in items
+                if "sk" in item
+            ),
+        )
 
 
 def _roster_unchanged(chat: Chat):

@@ -105,6 +105,32 @@ async def test_a_second_send_in_a_chat_reads_nothing_before_its_write(translator
     assert [int(message.seq) for message in await _stored(chat_id)] == [1, 2, 3]
 
 
+async def test_sends_translated_at_the_same_time_commit_without_a_failed_attempt(
+    translator, monkeypatch
+):
+    translator.delay_seconds = 0.3
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = await _group(amy, eva, await _user("en"))
+    await messaging.message_send(user=amy, chat_id=chat_id, text="warm up")
+    attempts = []
+    real_transaction = services._message_transaction
+
+    def counting_transaction(**kwargs):
+        attempts.append(int(kwargs["message"].seq))
+        return real_transaction(**kwargs)
+
+    monkeypatch.setattr(services, "_message_transaction", counting_transaction)
+
+    # Both start from a copy at last_seq 1; one commits while the other is still translating.
+    first = asyncio.create_task(messaging.message_send(user=amy, chat_id=chat_id, text="hello"))
+    await asyncio.sleep(0.1)
+    second = asyncio.create_task(messaging.message_send(user=eva, chat_id=chat_id, text="hola"))
+    await asyncio.gather(first, second)
+
+    assert attempts == [2, 3]
+
+
 async def test_a_copy_that_missed_messages_still_commits_gapless_and_in_order(translator):
     amy = await _user("en")
     eva = await _user("es")
@@ -306,3 +332,53 @@ async def test_same_language_members_get_no_announcement(translator, sockets):
     frames = await ben_socket.until(lambda f: f.get("type") == "message", timeout=10)
     assert [frame["type"] for frame in frames] == ["message"]
     assert translator.received() == []
+
+
+# --- Partial translations ----------------------------------------------------------------------
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, text: str) -> None:
+        self.sent.append(text)
+
+
+def _no_announcement():
+    async def nothing() -> None:
+        return None
+
+    return messaging._Announcement(nothing, delay=None)
+
+
+async def test_partials_that_arrive_together_go_out_as_one(monkeypatch):
+    monkeypatch.setattr(messaging, "PARTIAL_INTERVAL_SECONDS", 0.05)
+    recorder = _Recorder()
+    partials = messaging._PartialSender(send=recorder.send, announcement=_no_announcement())
+    await asyncio.sleep(0.06)  # the first interval has passed: a partial may go out now
+
+    for words in range(1, 11):  # ten values read in one go, as from a busy server's buffer
+        partials.offer(" ".join(["word"] * words))
+    await asyncio.sleep(0.02)
+
+    assert recorder.sent == [" ".join(["word"] * 10)]
+    partials.offer("later value")
+    await asyncio.sleep(0.01)
+    assert len(recorder.sent) == 1  # not before the interval since the last one
+    await asyncio.sleep(0.06)
+    assert recorder.sent[-1] == "later value"
+    await partials.close()
+
+
+async def test_closing_the_partials_does_not_wait_out_the_interval(monkeypatch):
+    monkeypatch.setattr(messaging, "PARTIAL_INTERVAL_SECONDS", 5.0)
+    recorder = _Recorder()
+    partials = messaging._PartialSender(send=recorder.send, announcement=_no_announcement())
+    partials.offer("almost done")
+
+    started = asyncio.get_running_loop().time()
+    await partials.close()
+
+    assert asyncio.get_running_loop().time() - started < 0.5
+    assert recorder.sent == []  # the finished message carries the translation instead

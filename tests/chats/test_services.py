@@ -348,6 +348,26 @@ def test_leaving_a_group_removes_the_member_and_their_inbox_row():
 # --- message_commit --------------------------------------------------------------------------
 
 
+def test_a_commit_from_a_stale_chat_retries_from_the_refusal_without_reading(monkeypatch):
+    me = user_create(language="en")
+    bea = user_create(language="es")
+    chat_id = direct_chat(me, bea)
+    stale_chat = selectors.chat_get(chat_id=chat_id)
+    commit(chat_id, bea, "uno")
+    commit(chat_id, bea, "dos")
+    reads = []
+    monkeypatch.setattr(services, "chat_get", lambda **kwargs: reads.append("chat") or None)
+    monkeypatch.setattr(services, "_duplicate", lambda draft: reads.append("marker") or None)
+
+    committed = services.message_commit(
+        draft=draft(chat_id, me, "three", client_msg_id="fresh"), chat=stale_chat
+    )
+
+    assert int(committed.message.seq) == 3 and committed.duplicate is False
+    assert int(committed.chat.last_seq) == 3
+    assert reads == []  # the refusal carried the chat; the client id was not the problem
+
+
 def test_ten_concurrent_commits_get_gapless_unique_sequence_numbers():
     me = user_create(language="en")
     bea = user_create(language="es")
