@@ -217,6 +217,10 @@ test("Beto answers with the keyboard (Space held); Escape cancels a turn", async
   await expect(turnState(pageB)).toHaveText("Ava cancelled. Hold the button to talk.");
   await expect(turnState(pageA)).toHaveText("You cancelled. Hold the button to talk.");
   await expect(pageA.getByTestId("turn-transcript")).toHaveCount(2);
+  // nothing went wrong on the way: no error toasts on either side
+  await pageA.waitForTimeout(500);
+  await expect(pageA.locator(".toast")).toHaveCount(0);
+  await expect(pageB.locator(".toast")).toHaveCount(0);
 });
 
 test("live audio: a LiveKit server that can't be reached is said in words", async () => {
@@ -287,6 +291,15 @@ test("a voice note: recorded by holding the microphone, read and heard in Spanis
   await expect(listen).toHaveAttribute("data-state", "idle", { timeout: 20_000 });
   expect(Number(await listen.getAttribute("data-bytes"))).toBeGreaterThanOrEqual(24_000);
   await snap(pageB, "20-voice-note");
+
+  // A quick tap keeps recording until the next tap (for people who can't hold a button)
+  await mic.click();
+  await expect(pageA.getByTestId("voice-note-status")).toContainText("tap the microphone to send");
+  await pageA.waitForTimeout(1200);
+  await expect(pageA.getByTestId("voice-note-status")).toContainText(/Recording 0:0[1-9]/);
+  await mic.click();
+  await expect(mine).toHaveCount(2);
+  await expect(note).toHaveCount(2);
 });
 
 test("declined, cancelled and missed calls", async () => {

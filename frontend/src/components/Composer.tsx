@@ -296,12 +296,10 @@ function useVoiceNote(send: ((audio: Blob, mimeType: string) => Promise<void>) |
       apply(gesturePress(gesture.current, performance.now()));
     },
     onKeyDown: (event: KeyboardEvent<HTMLButtonElement>) => {
+      // (Escape is handled by the window listener while recording, wherever the focus is.)
       if (event.key === " " || event.key === "Enter") {
         event.preventDefault();
         if (!event.repeat && !busy) apply(gesturePress(gesture.current, performance.now()));
-      } else if (event.key === "Escape") {
-        event.preventDefault();
-        apply(gestureCancel(gesture.current));
       }
     },
     onKeyUp: (event: KeyboardEvent<HTMLButtonElement>) => {

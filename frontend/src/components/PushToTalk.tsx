@@ -81,12 +81,10 @@ export function PushToTalk({ chatId, enabled, disabledReason }: { chatId: string
     press();
   };
   const onKeyDown = (event: KeyboardEvent<HTMLButtonElement>) => {
+    // (Escape is handled by the window listener above, wherever the focus is.)
     if (event.key === " " || event.key === "Enter") {
       event.preventDefault();
       if (!event.repeat && !locked) press();
-    } else if (event.key === "Escape") {
-      event.preventDefault();
-      cancel();
     }
   };
   const onKeyUp = (event: KeyboardEvent<HTMLButtonElement>) => {
