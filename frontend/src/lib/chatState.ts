@@ -230,6 +230,14 @@ function applyFrame(state: ChatState, frame: ServerFrame, now: number): ChatStat
         };
       });
     }
+    case "message_withdrawn":
+      // Announced but never stored (the send failed, or repeated one already here).
+      return withThread(state, frame.chat_id, (thread) => {
+        if (!thread.streaming[frame.message_id]) return thread;
+        const streaming = { ...thread.streaming };
+        delete streaming[frame.message_id];
+        return { ...thread, streaming };
+      });
     case "translation_partial":
       return withThread(state, frame.chat_id, (thread) => {
         const current = thread.streaming[frame.message_id];

@@ -85,6 +85,7 @@ export type ServerFrame =
       original_language: string;
       timestamp: string;
     }
+  | { type: "message_withdrawn"; chat_id: string; message_id: string }
   | { type: "translation_partial"; chat_id: string; message_id: string; language: string; text: string }
   | { type: "message_updated"; chat_id: string; message: Message }
   | { type: "typing"; chat_id: string; user_id: string }

@@ -100,6 +100,15 @@ describe("chatReducer: translation in progress", () => {
     expect(state.threads.c1.messages[0].text).toBe("[en] Hola");
   });
 
+  it("drops a message being translated when it is withdrawn", () => {
+    let state = frame(base(), started, 10);
+    state = frame(state, { ...started, message_id: "m8", original_text: "Otra" }, 11);
+    state = frame(state, { type: "message_withdrawn", chat_id: "c1", message_id: "m7" });
+    expect(Object.keys(state.threads.c1.streaming)).toEqual(["m8"]);
+    expect(state.threads.c1.messages).toEqual([]);
+    expect(frame(state, { type: "message_withdrawn", chat_id: "c1", message_id: "gone" })).toBe(state);
+  });
+
   it("ignores my own message_started (the outbox shows it)", () => {
     const state = frame(base(), { ...started, from_user_id: "me" } as ServerFrame);
     expect(state.threads.c1?.streaming ?? {}).toEqual({});
