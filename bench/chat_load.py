@@ -77,6 +77,8 @@ class CountingProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.counts: Counter[str] = Counter()
+        # Seconds each write took upstream (moto's own time, plus loopback).
+        self.write_seconds: list[float] = []
         self.session: ClientSession | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -84,8 +86,11 @@ class CountingProxy:
         self.counts[operation] += 1
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        started = time.perf_counter()
         async with self.session.post(self.upstream + request.path_qs, data=body, headers=headers) as reply:
             payload = await reply.read()
+            if operation == "TransactWriteItems":
+                self.write_seconds.append(time.perf_counter() - started)
             return web.Response(
                 body=payload, status=reply.status,
                 headers={"Content-Type": reply.headers.get("Content-Type", "application/json")},
@@ -247,6 +252,7 @@ async def load_phase(options, pairs, delivered, proxy, daphne, redis_url) -> Non
     sent: dict[str, float] = {}
     await asyncio.sleep(0.5)
     proxy.counts.clear()
+    proxy.write_seconds.clear()
     redis_before = redis_commands(redis_url)
     cpu_before = process_cpu_seconds(daphne.pid)
     dynamo_cpu_before = process_cpu_seconds(proxy.dynamo_pid)
@@ -284,6 +290,9 @@ async def load_phase(options, pairs, delivered, proxy, daphne, redis_url) -> Non
           f"= {dynamo_cpu_used * 1000 / max(total, 1):.2f} ms per message")
     print(f"DynamoDB requests {dynamo_requests} = {dynamo_requests / max(total, 1):.2f} per message: "
           + ", ".join(f"{name} {count}" for name, count in proxy.counts.most_common()))
+    writes_ms = [seconds * 1000 for seconds in proxy.write_seconds]
+    print(f"DynamoDB stand-in time per TransactWriteItems (inside the latency above) ms: "
+          f"p50 {percentile(writes_ms, 0.5):.1f}  p95 {percentile(writes_ms, 0.95):.1f}")
     redis_total = sum(redis_used.values())
     print(f"Redis commands ({options.channel_layer} layer) {redis_total} = {redis_total / max(total, 1):.1f} per message: "
           + ", ".join(f"{name} {count}" for name, count in redis_used.most_common(6)))

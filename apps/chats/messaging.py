@@ -12,6 +12,7 @@ untranslated, and the translation follows as `message_updated` once the provider
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -294,10 +295,38 @@ async def _message_translate_and_commit(
     )
     if commit_after is not None:
         await asyncio.wait([commit_after])
-    # Messages committed or delivered here while this one was translated have moved the
-    # chat on: start from the latest copy, or the commit fails once and tries again.
-    chat = chat_snapshots.get(chat.chat_id) or chat
-    return await run_blocking(services.message_commit)(draft=draft, chat=chat)
+    async with _commit_turns.turn(chat.chat_id):
+        # Messages committed or delivered here while this one was translated have moved the
+        # chat on: start from the latest copy, or the commit fails once and tries again.
+        chat = chat_snapshots.get(chat.chat_id) or chat
+        return await run_blocking(services.message_commit)(draft=draft, chat=chat)
+
+
+class _CommitTurns:
+    """One commit at a time per chat in this process. Two commits from one copy of the
+    chat would both claim the same sequence number and one would fail and retry (a wasted
+    write); taking turns, the second starts from the copy the first left. Other processes
+    are still kept in line by the commit's conditions."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._holders: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: str):
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._holders[chat_id] = self._holders.get(chat_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._holders[chat_id] -= 1
+            if not self._holders[chat_id]:
+                del self._holders[chat_id]
+                del self._locks[chat_id]
+
+
+_commit_turns = _CommitTurns()
 
 
 def _languages_owed(message: Message, member_languages: dict[str, str]) -> set[str]:

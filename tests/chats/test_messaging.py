@@ -131,6 +131,33 @@ async def test_sends_translated_at_the_same_time_commit_without_a_failed_attempt
     assert attempts == [2, 3]
 
 
+async def test_sends_translated_together_take_turns_to_commit(translator, monkeypatch):
+    translator.delay_seconds = 0.2
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = await _group(amy, eva, await _user("en"))
+    await messaging.message_send(user=amy, chat_id=chat_id, text="warm up")
+    attempts = []
+    real_transaction = services._message_transaction
+
+    def counting_transaction(**kwargs):
+        attempts.append(int(kwargs["message"].seq))
+        return real_transaction(**kwargs)
+
+    monkeypatch.setattr(services, "_message_transaction", counting_transaction)
+
+    outcomes = await asyncio.gather(
+        *(
+            messaging.message_send(user=user, chat_id=chat_id, text=f"at once {n}")
+            for n, user in enumerate([amy, eva, amy, eva])
+        )
+    )
+
+    assert sorted(outcome.message["seq"] for outcome in outcomes) == [2, 3, 4, 5]
+    assert attempts == [2, 3, 4, 5]  # no attempt failed
+    assert messaging._commit_turns._locks == {}
+
+
 async def test_a_copy_that_missed_messages_still_commits_gapless_and_in_order(translator):
     amy = await _user("en")
     eva = await _user("es")
