@@ -1,9 +1,11 @@
-"""Empty DynamoDB tables for every test (the servers come from tests/support/pytest_servers.py).
+"""Empty DynamoDB tables for every test (the servers come from tests/support/pytest_servers.py),
+the translator fixture, and chat sockets closed after each test.
 
 The tables are created once per test session under a prefix of their own and emptied after
 each test: creating tables per test would cost more than most tests.
 """
 
+import contextlib
 import os
 
 import pytest
@@ -64,3 +66,28 @@ def translator(settings):
     settings.TRANSLATION_RETRY_SCALE = 0.05
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def sockets():
+    """Opens chat sockets (tests/support/chat_clients.py) and closes every one of them when
+    the test ends, pass or fail."""
+    from tests.support.chat_clients import ChatSocket
+
+    opened: list[ChatSocket] = []
+
+    class Opener:
+        async def open(self, user) -> ChatSocket:
+            socket = await ChatSocket.open(user)
+            opened.append(socket)
+            return socket
+
+        async def attempt(self, query, *, headers=None):
+            socket, connected, detail = await ChatSocket.attempt(query, headers=headers)
+            opened.append(socket)
+            return socket, connected, detail
+
+    yield Opener()
+    for socket in opened:
+        with contextlib.suppress(BaseException):
+            await socket.close()

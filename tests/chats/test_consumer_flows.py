@@ -10,7 +10,6 @@ translator (`translator` fixture) that answers "[<lang>] <text>".
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from datetime import UTC, datetime
 
@@ -53,26 +52,6 @@ def _seqs(frames):
     return [frame["message"]["seq"] for frame in _messages(frames)]
 
 
-@pytest.fixture
-async def sockets():
-    """Opens sockets for a test and disconnects every one of them afterwards, pass or fail."""
-    opened: list[ChatSocket] = []
-
-    class Opener:
-        async def open(self, user) -> ChatSocket:
-            socket = await ChatSocket.open(user)
-            opened.append(socket)
-            return socket
-
-        async def attempt(self, query, *, headers=None):
-            socket, connected, detail = await ChatSocket.attempt(query, headers=headers)
-            opened.append(socket)
-            return socket, connected, detail
-
-    yield Opener()
-    for socket in opened:
-        with contextlib.suppress(BaseException):
-            await socket.close()
 
 
 async def _everything(socket: ChatSocket, seconds: float) -> list[dict]:

@@ -10,7 +10,6 @@ The claim on a client_msg_id in Redis only spares the DynamoDB lookup; DynamoDB 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 
@@ -28,20 +27,6 @@ from tests.support.fake_openai import target_language
 QUIET_SECONDS = 1.0
 
 
-@pytest.fixture
-async def sockets():
-    opened: list[ChatSocket] = []
-
-    class Opener:
-        async def open(self, user) -> ChatSocket:
-            socket = await ChatSocket.open(user)
-            opened.append(socket)
-            return socket
-
-    yield Opener()
-    for socket in opened:
-        with contextlib.suppress(BaseException):
-            await socket.close()
 
 
 def _of_type(frames, kind):

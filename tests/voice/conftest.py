@@ -5,7 +5,6 @@ are closed, with everything they started settled, when a test ends."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 
@@ -13,7 +12,6 @@ from apps.chats import messaging
 from apps.chats.translation import translation_clients_close
 from apps.voice.background import background_tasks_cancel, background_tasks_settle
 from apps.voice.speech import speech_clients_close
-from tests.support.chat_clients import ChatSocket
 from tests.support.fake_elevenlabs import FakeElevenLabs
 
 ELEVENLABS_TEST_KEY = "test-elevenlabs-key"
@@ -65,18 +63,3 @@ async def tidy_event_loop():
     await translation_clients_close()
 
 
-@pytest.fixture
-async def sockets():
-    """Opens chat sockets, and closes every one of them when the test ends, pass or fail."""
-    opened: list[ChatSocket] = []
-
-    class Opener:
-        async def open(self, user) -> ChatSocket:
-            socket = await ChatSocket.open(user)
-            opened.append(socket)
-            return socket
-
-    yield Opener()
-    for socket in opened:
-        with contextlib.suppress(BaseException):
-            await socket.close()
