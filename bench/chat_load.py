@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -32,13 +31,9 @@ sys.path.insert(0, str(ROOT))
 import websockets  # noqa: E402
 from aiohttp import ClientSession, web  # noqa: E402
 
+from bench.stack import Stack, stack_running  # noqa: E402
 from tests.support.http import http_json, http_post, signup  # noqa: E402
-from tests.support.servers import (  # noqa: E402
-    dynamo_server_start,
-    free_port,
-    redis_server_start,
-    wait_for_port,
-)
+from tests.support.servers import free_port  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -56,19 +51,6 @@ def process_rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def translator_start(delay: float) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.fake_openai", "--port", "0", "--delay", str(delay)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline().strip()
-    if not line.startswith("listening on "):
-        raise RuntimeError(f"translator did not start: {line!r}")
-    return process, line.removeprefix("listening on ")
 
 
 class CountingProxy:
@@ -162,70 +144,56 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def run(options: argparse.Namespace) -> None:
-    dynamo = dynamo_server_start()
-    redis = redis_server_start()
-    translator, translator_url = translator_start(options.translator_delay)
-    proxy = CountingProxy(dynamo.url)
-    proxy.dynamo_pid = dynamo.process.pid
-    proxy_url = proxy.start_in_thread()
-    port = free_port()
-    environment = dict(
-        os.environ,
-        ENVIRONMENT="development",
-        DEBUG="false",
-        DYNAMODB_ENDPOINT=proxy_url,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        REDIS_URL=redis.url,
-        OPENAI_BASE_URL=translator_url,
-        OPENAI_API_KEY="bench-key",
-        LOG_LEVEL="WARNING",
-        MESSAGE_RATE_LIMIT_COUNT="1000",
-        REDIS_CHANNEL_LAYER=options.channel_layer,
-    )
-    subprocess.run([sys.executable, "manage.py", "create_dynamo_tables"], cwd=ROOT, env=environment,
-                   check=True, stdout=subprocess.DEVNULL)
-    daphne = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "commonality.asgi:application"],
-        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    ws_base = f"ws://127.0.0.1:{port}"
-    try:
-        wait_for_port(port, timeout=30, process=daphne)
-        print(f"setup: {options.pairs} pairs, translator delay {options.translator_delay * 1000:.0f} ms",
-              flush=True)
-        pairs = []
-        stamp = int(time.time())
-        for index in range(options.pairs):
-            english = Participant(f"en{index}_{stamp}", signup(base, f"en{index}_{stamp}", "en"))
-            spanish = Participant(f"es{index}_{stamp}", signup(base, f"es{index}_{stamp}", "es"))
-            chat_id = http_post(base, "/api/chats", {"username": spanish.name}, token=english.token)["chat_id"]
-            pairs.append((english, spanish, chat_id))
-        delivered: dict[str, float] = {}
-        participants = [person for english, spanish, _ in pairs for person in (english, spanish)]
-        user_ids = {}
-        for person in participants:
-            user_ids[person.name] = http_json(base, "GET", "/api/auth/me", token=person.token)[1]["user_id"]
-        for person in participants:
-            person.socket = await websockets.connect(f"{ws_base}/api/ws/chat?token={person.token}", max_queue=None)
-            person.name = user_ids[person.name]
-            person.reader = asyncio.create_task(reader(person, delivered))
+    with stack_running() as stack:
+        translator_url = stack.provider(
+            "tests.support.fake_openai", "--delay", str(options.translator_delay)
+        )
+        proxy = CountingProxy(stack.dynamo.url)
+        proxy.dynamo_pid = stack.dynamo.process.pid
+        proxy_url = proxy.start_in_thread()
+        try:
+            stack.daphne_start(
+                dynamo_url=proxy_url,
+                settings=dict(
+                    OPENAI_BASE_URL=translator_url,
+                    OPENAI_API_KEY="bench-key",
+                    LOG_LEVEL="WARNING",
+                    REDIS_CHANNEL_LAYER=options.channel_layer,
+                ),
+                stderr=subprocess.DEVNULL,
+            )
+            await measure(options, stack, proxy)
+        finally:
+            proxy.stop_in_thread()
 
-        if options.rate > 0:
-            await load_phase(options, pairs, delivered, proxy, daphne, redis.url)
-        if options.idle_sockets > 0:
-            await idle_phase(options, participants, ws_base, daphne, redis.url)
-        for person in participants:
-            await person.socket.close()
-    finally:
-        daphne.terminate()
-        daphne.wait(10)
-        translator.terminate()
-        translator.wait(10)
-        proxy.stop_in_thread()
-        redis.stop()
-        dynamo.stop()
+
+async def measure(options: argparse.Namespace, stack: Stack, proxy: CountingProxy) -> None:
+    base, ws_base, daphne = stack.http, stack.ws, stack.daphne
+    print(f"setup: {options.pairs} pairs, translator delay {options.translator_delay * 1000:.0f} ms",
+          flush=True)
+    pairs = []
+    stamp = int(time.time())
+    for index in range(options.pairs):
+        english = Participant(f"en{index}_{stamp}", signup(base, f"en{index}_{stamp}", "en"))
+        spanish = Participant(f"es{index}_{stamp}", signup(base, f"es{index}_{stamp}", "es"))
+        chat_id = http_post(base, "/api/chats", {"username": spanish.name}, token=english.token)["chat_id"]
+        pairs.append((english, spanish, chat_id))
+    delivered: dict[str, float] = {}
+    participants = [person for english, spanish, _ in pairs for person in (english, spanish)]
+    user_ids = {}
+    for person in participants:
+        user_ids[person.name] = http_json(base, "GET", "/api/auth/me", token=person.token)[1]["user_id"]
+    for person in participants:
+        person.socket = await websockets.connect(f"{ws_base}/api/ws/chat?token={person.token}", max_queue=None)
+        person.name = user_ids[person.name]
+        person.reader = asyncio.create_task(reader(person, delivered))
+
+    if options.rate > 0:
+        await load_phase(options, pairs, delivered, proxy, daphne, stack.redis.url)
+    if options.idle_sockets > 0:
+        await idle_phase(options, participants, ws_base, daphne, stack.redis.url)
+    for person in participants:
+        await person.socket.close()
 
 
 _measuring_connections: dict = {}

@@ -31,7 +31,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,14 +44,9 @@ import websockets  # noqa: E402
 from elevenlabs.client import AsyncElevenLabs  # noqa: E402
 from openai import AsyncOpenAI  # noqa: E402
 
-from bench.chat_load import percentile, translator_start  # noqa: E402
+from bench.chat_load import percentile  # noqa: E402
+from bench.stack import stack_running  # noqa: E402
 from tests.support.http import http_post, signup  # noqa: E402
-from tests.support.servers import (  # noqa: E402
-    dynamo_server_start,
-    free_port,
-    redis_server_start,
-    wait_for_port,
-)
 
 TARGET_OVERHEAD_MS = 150.0
 TURN_LOG = re.compile(
@@ -62,24 +56,14 @@ TURN_LOG = re.compile(
 )
 
 
-def speech_start(options: argparse.Namespace) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "tests.support.fake_elevenlabs", "--port", "0",
-            "--stt-delay", str(options.stt_delay),
-            "--tts-delay", str(options.tts_delay),
-            "--tts-chunk-delay", str(options.tts_chunk_delay),
-            "--tts-chunks", str(options.tts_chunks),
-            "--tts-bytes", str(options.tts_bytes),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline().strip()
-    if not line.startswith("listening on "):
-        raise RuntimeError(f"speech server did not start: {line!r}")
-    return process, line.removeprefix("listening on ")
+def speech_arguments(options: argparse.Namespace) -> list[str]:
+    return [
+        "--stt-delay", str(options.stt_delay),
+        "--tts-delay", str(options.tts_delay),
+        "--tts-chunk-delay", str(options.tts_chunk_delay),
+        "--tts-chunks", str(options.tts_chunks),
+        "--tts-bytes", str(options.tts_bytes),
+    ]
 
 
 def recording(number: int, size: int) -> bytes:
@@ -188,37 +172,26 @@ async def one_turn(options, number, chat_id, speaker, listener) -> dict:
 
 
 async def run(options: argparse.Namespace) -> None:
-    dynamo = dynamo_server_start()
-    redis = redis_server_start()
-    translator, translator_url = translator_start(options.translate_delay)
-    speech, speech_url = speech_start(options)
-    port = free_port()
-    log_file = tempfile.NamedTemporaryFile(prefix="voice-bench-", suffix=".log", delete=False)
-    environment = dict(
-        os.environ,
-        ENVIRONMENT="development",
-        DEBUG="false",
-        DYNAMODB_ENDPOINT=dynamo.url,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        REDIS_URL=redis.url,
-        OPENAI_BASE_URL=translator_url,
-        OPENAI_API_KEY="bench-key",
-        ELEVENLABS_BASE_URL=speech_url,
-        ELEVENLABS_API_KEY="bench-key",
-        LOG_LEVEL="INFO",
-        LOG_FORMAT="plain",
-        MESSAGE_RATE_LIMIT_COUNT="1000",
-    )
-    subprocess.run([sys.executable, "manage.py", "create_dynamo_tables"], cwd=ROOT, env=environment,
-                   check=True, stdout=subprocess.DEVNULL)
-    daphne = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "commonality.asgi:application"],
-        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log_file,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_port(port, timeout=30, process=daphne)
+    with stack_running() as stack, tempfile.NamedTemporaryFile(
+        prefix="voice-bench-", suffix=".log", delete=False
+    ) as log_file:
+        translator_url = stack.provider(
+            "tests.support.fake_openai", "--delay", str(options.translate_delay)
+        )
+        speech_url = stack.provider("tests.support.fake_elevenlabs", *speech_arguments(options))
+        stack.daphne_start(
+            dynamo_url=stack.dynamo.url,
+            settings=dict(
+                OPENAI_BASE_URL=translator_url,
+                OPENAI_API_KEY="bench-key",
+                ELEVENLABS_BASE_URL=speech_url,
+                ELEVENLABS_API_KEY="bench-key",
+                LOG_LEVEL="INFO",
+                LOG_FORMAT="plain",
+            ),
+            stderr=log_file,
+        )
+        base = stack.http
         configured = options.stt_delay + options.translate_delay + options.tts_delay
         print(f"setup: {options.turns} turns, en speaker -> es listener; provider delays: "
               f"speech-to-text {ms(options.stt_delay):.0f} ms, translation {ms(options.translate_delay):.0f} ms "
@@ -230,9 +203,8 @@ async def run(options: argparse.Namespace) -> None:
         bob = signup(base, f"bob{stamp}", "en")
         ana = signup(base, f"ana{stamp}", "es")
         chat_id = http_post(base, "/api/chats", {"username": f"ana{stamp}"}, token=bob)["chat_id"]
-        ws_base = f"ws://127.0.0.1:{port}"
-        async with websockets.connect(f"{ws_base}/api/ws/chat?token={bob}", max_queue=None) as speaker, \
-                websockets.connect(f"{ws_base}/api/ws/chat?token={ana}", max_queue=None) as listener:
+        async with websockets.connect(f"{stack.ws}/api/ws/chat?token={bob}", max_queue=None) as speaker, \
+                websockets.connect(f"{stack.ws}/api/ws/chat?token={ana}", max_queue=None) as listener:
             await speaker.send(json.dumps({"type": "call_start", "chat_id": chat_id}))
             incoming, _ = await until(listener, is_type("call_incoming"))
             await listener.send(json.dumps({"type": "call_accept", "chat_id": chat_id,
@@ -244,15 +216,6 @@ async def run(options: argparse.Namespace) -> None:
             for number in range(options.turns):
                 results.append(await one_turn(options, options.warmup + number, chat_id, speaker, listener))
         chain = await provider_chain(options, speech_url, translator_url, max(5, options.turns // 2))
-    finally:
-        daphne.terminate()
-        daphne.wait(10)
-        for process in (translator, speech):
-            process.terminate()
-            process.wait(10)
-        redis.stop()
-        dynamo.stop()
-        log_file.close()
 
     first = [ms(r["first_audio"]) for r in results]
     chain_ms = [ms(value) for value in chain]

@@ -1,0 +1,105 @@
+"""What every benchmark starts: moto's DynamoDB server, redis-server, the loopback fake
+providers, and Daphne serving the app against them, each on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.servers import (  # noqa: E402
+    dynamo_server_start,
+    free_port,
+    redis_server_start,
+    wait_for_port,
+)
+
+
+def fake_provider_start(module: str, *arguments: str) -> tuple[subprocess.Popen, str]:
+    """Start a loopback fake provider (`python -m <module> --port 0 ...`); returns the
+    process and the base URL it prints."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, "--port", "0", *arguments],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline().strip()
+    if not line.startswith("listening on "):
+        process.kill()
+        raise RuntimeError(f"{module} did not start: {line!r}")
+    return process, line.removeprefix("listening on ")
+
+
+@dataclass
+class Stack:
+    """The servers a benchmark runs against. `dynamo_url` is what the app is pointed at
+    (moto itself unless a proxy is put in front of it)."""
+
+    dynamo: object
+    redis: object
+    providers: list[subprocess.Popen] = field(default_factory=list)
+    daphne: subprocess.Popen | None = None
+    port: int = 0
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def provider(self, module: str, *arguments: str) -> str:
+        process, url = fake_provider_start(module, *arguments)
+        self.providers.append(process)
+        return url
+
+    def daphne_start(self, *, dynamo_url: str, settings: dict[str, str], stderr: IO | int) -> None:
+        """Create the tables, then start Daphne with the app's settings in development
+        mode plus `settings`, and wait until it listens."""
+        environment = dict(
+            os.environ,
+            ENVIRONMENT="development",
+            DEBUG="false",
+            DYNAMODB_ENDPOINT=dynamo_url,
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench",
+            REDIS_URL=self.redis.url,
+            MESSAGE_RATE_LIMIT_COUNT="1000",
+            **settings,
+        )
+        subprocess.run([sys.executable, "manage.py", "create_dynamo_tables"], cwd=ROOT,
+                       env=environment, check=True, stdout=subprocess.DEVNULL)
+        self.port = free_port()
+        self.daphne = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+             "commonality.asgi:application"],
+            cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=stderr,
+        )
+        wait_for_port(self.port, timeout=30, process=self.daphne)
+
+    def stop(self) -> None:
+        for process in [self.daphne, *self.providers]:
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(10)
+        self.redis.stop()
+        self.dynamo.stop()
+
+
+@contextmanager
+def stack_running() -> Iterator[Stack]:
+    stack = Stack(dynamo=dynamo_server_start(), redis=redis_server_start())
+    try:
+        yield stack
+    finally:
+        stack.stop()
