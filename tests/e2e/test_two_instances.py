@@ -51,3 +51,54 @@ async def _first_message(socket, skip_seq: int | None = None) -> dict:
         frame = json.loads(await asyncio.wait_for(socket.recv(), 10))
         if frame.get("type") == "message" and frame["message"]["seq"] != skip_seq:
             return frame
+
+
+def test_both_people_writing_at_once_on_two_instances_lose_nothing(dynamo_tables, translator):
+    """Each instance keeps its own copy of the chat (apps/chats/chat_snapshots.py); the
+    other instance's messages make it stale, and the commit's conditions must still give
+    every message its own place, in both people's order, seen alike by both."""
+    environment = {
+        "DYNAMODB_TABLE_PREFIX": dynamo_tables,
+        "OPENAI_BASE_URL": translator.base_url,
+        "OPENAI_API_KEY": "test-key",
+    }
+    rounds = 10
+    with daphne_running(environment) as first, daphne_running(environment) as second:
+        ana = signup(first.url, "ana", "es")
+        bob = signup(second.url, "bob", "en")
+        chat_id = http_post(first.url, "/api/chats", {"username": "bob"}, token=ana)["chat_id"]
+
+        async def converse():
+            ws_first = first.url.replace("http", "ws")
+            ws_second = second.url.replace("http", "ws")
+            async with websockets.connect(f"{ws_first}/api/ws/chat?token={ana}") as ana_socket, \
+                    websockets.connect(f"{ws_second}/api/ws/chat?token={bob}") as bob_socket:
+                for n in range(rounds):
+                    await ana_socket.send(json.dumps({"chat_id": chat_id, "text": f"ana {n}"}))
+                    await bob_socket.send(json.dumps({"chat_id": chat_id, "text": f"bob {n}"}))
+                return await asyncio.gather(
+                    _messages(ana_socket, 2 * rounds), _messages(bob_socket, 2 * rounds)
+                )
+
+        ana_sees, bob_sees = asyncio.run(converse())
+
+    for seen in (ana_sees, bob_sees):
+        assert [frame["message"]["seq"] for frame in seen] == list(range(1, 2 * rounds + 1))
+    assert [f["message"]["message_id"] for f in ana_sees] == [f["message"]["message_id"] for f in bob_sees]
+    originals = [frame["message"]["original_text"] for frame in ana_sees]
+    assert [text for text in originals if text.startswith("ana")] == [f"ana {n}" for n in range(rounds)]
+    assert [text for text in originals if text.startswith("bob")] == [f"bob {n}" for n in range(rounds)]
+    assert all(
+        frame["message"]["text"] == f"[es] {frame['message']['original_text']}"
+        for frame in ana_sees
+        if frame["message"]["original_text"].startswith("bob")
+    )
+
+
+async def _messages(socket, count: int) -> list[dict]:
+    messages = []
+    while len(messages) < count:
+        frame = json.loads(await asyncio.wait_for(socket.recv(), 15))
+        if frame.get("type") == "message":
+            messages.append(frame)
+    return messages
