@@ -7,6 +7,7 @@ import { Brand } from "@/components/Brand";
 import { Field } from "@/components/Field";
 import { ApiError, publicApi } from "@/lib/api";
 import { getToken, setToken, takeLogoutReason } from "@/lib/session";
+import { FormError } from "@/components/FormError";
 
 export default function LandingPage() {
   const router = useRouter();
@@ -99,11 +100,7 @@ export default function LandingPage() {
               onChange={(e) => setPassword(e.target.value)}
               required
             />
-            {error && (
-              <p className="form-error" role="alert">
-                {error}
-              </p>
-            )}
+            <FormError message={error} />
             <button className="btn primary block" type="submit" disabled={busy}>
               {busy ? "Logging in…" : "Log in"}
             </button>

@@ -19,6 +19,7 @@ import { PhoneIcon } from "./Icons";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { chatTitle } from "./Inbox";
 import { CallRecord, MessageBubble, OutgoingBubble, StreamingBubble, type Delivery } from "./MessageBubble";
+import { FormError } from "./FormError";
 
 const NEAR_BOTTOM_PX = 80;
 
@@ -395,11 +396,7 @@ export function Conversation({ chatId }: { chatId: string }) {
           ) : thread?.loaded && thread.messages.length > 0 ? (
             <p className="muted small">This is the beginning of the conversation.</p>
           ) : null}
-          {olderError && (
-            <p className="form-error" role="alert">
-              {olderError}
-            </p>
-          )}
+          <FormError message={olderError} />
         </div>
         {!thread?.loaded && <p className="muted center pad">Loading messages…</p>}
         {thread?.loaded && rows.length === 0 && (
@@ -573,11 +570,7 @@ function ChatInfo({
           </button>
         </>
       )}
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
     </section>
   );
 }

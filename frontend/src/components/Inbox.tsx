@@ -12,6 +12,7 @@ import { Avatar } from "./Avatar";
 import { Brand } from "./Brand";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { ClockIcon } from "./Icons";
+import { FormError } from "./FormError";
 
 export function chatTitle(chat: ChatSummary): string {
   return (chat.kind === "group" ? chat.title : chat.other_username) || chat.other_username || "Chat";
@@ -207,11 +208,7 @@ function NewChatPanel({ onDone }: { onDone: () => void }) {
             </div>
           </>
         )}
-        {error && (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <button className="btn primary block" type="submit" disabled={busy}>
           {busy ? "Starting…" : mode === "direct" ? "Start chat" : "Create group"}
         </button>

@@ -13,6 +13,7 @@ import { chatTurn, turnStatus } from "@/lib/turnState";
 import { useSession, useVoiceSnapshot } from "./AppSession";
 import { useNameOf } from "./CallStrip";
 import { MicIcon } from "./Icons";
+import { FormError } from "./FormError";
 
 export function PushToTalk({ chatId, enabled, disabledReason }: { chatId: string; enabled: boolean; disabledReason: string | null }) {
   const { client, me } = useSession();
@@ -123,11 +124,7 @@ export function PushToTalk({ chatId, enabled, disabledReason }: { chatId: string
         Hold the button, or Space while it&apos;s focused, and speak; let go to send. A quick tap keeps it recording until you tap again.
         Esc cancels.
       </p>
-      {pttError && (
-        <p className="form-error" role="alert" data-testid="ptt-error">
-          {pttError}
-        </p>
-      )}
+      <FormError message={pttError} testId="ptt-error" />
     </div>
   );
 }

@@ -9,6 +9,7 @@ import { ApiError, publicApi } from "@/lib/api";
 import { PASSWORD_MIN_LENGTH } from "@/lib/config";
 import { useLanguages } from "@/lib/languages";
 import { getToken, setToken } from "@/lib/session";
+import { FormError } from "@/components/FormError";
 
 const USERNAME_PATTERN = /^[\w.-]{3,50}$/;
 
@@ -171,11 +172,7 @@ export default function SignupPage() {
               error={touched.password ? problems.password : null}
               required
             />
-            {error && (
-              <p className="form-error" role="alert">
-                {error}
-              </p>
-            )}
+            <FormError message={error} />
             <button className="btn primary block" type="submit" disabled={busy}>
               {busy ? "Creating account…" : "Create account"}
             </button>
