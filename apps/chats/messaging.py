@@ -29,9 +29,8 @@ from apps.chats.models import Chat, Message
 from apps.chats.selectors import (
     NOT_A_MEMBER,
     chat_get,
-    client_message_get,
     map_as_dict,
-    message_get,
+    message_of_client_id,
     message_view,
 )
 from apps.chats.translation import TranslationUnavailable, translate_text, translation_stream
@@ -206,15 +205,19 @@ async def _earlier_send(*, chat_id: str, user: User, client_msg_id: str) -> Send
     )
     if claimed:
         return None
-    marker = await run_blocking(client_message_get)(
+    return await message_resent_outcome(chat_id=chat_id, user=user, client_msg_id=client_msg_id)
+
+
+async def message_resent_outcome(
+    *, chat_id: str, user: User, client_msg_id: str
+) -> SendOutcome | None:
+    """A resend of a message already stored under this client id: acknowledged again with
+    the stored message, announcing nothing. None when nothing is stored under it."""
+    original = await run_blocking(message_of_client_id)(
         chat_id=chat_id, sender_id=user.user_id, client_msg_id=client_msg_id
     )
-    if marker is None:
-        return None
-    original = await run_blocking(message_get)(chat_id=chat_id, seq=int(marker.seq))
     if original is None:
         return None
-    # A resend of a message already stored: acknowledge it again, announce nothing.
     return SendOutcome(
         chat_id=chat_id,
         message=message_view(message=original, language=user.native_language),

@@ -6,7 +6,6 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from pynamodb.transactions import TransactGet
 
 from apps.chats.models import (
     CHAT_KIND_GROUP,
@@ -213,26 +212,12 @@ def client_message_get(*, chat_id: str, sender_id: str, client_msg_id: str) -> C
         return None
 
 
-def chat_and_client_message_get(
-    *, chat_id: str, sender_id: str, client_msg_id: str | None
-) -> tuple[Chat | None, ClientMessageId | None]:
-    """The chat and, when a client id is given, its marker: one request either way."""
-    if client_msg_id is None:
-        return chat_get(chat_id=chat_id), None
-    with TransactGet(connection=Chat._get_connection().connection) as transaction:
-        chat_future = transaction.get(Chat, chat_id)
-        marker_future = transaction.get(
-            ClientMessageId, chat_id, client_message_sort_key(sender_id, client_msg_id)
-        )
-    try:
-        chat = chat_future.get()
-    except Chat.DoesNotExist:
-        chat = None
-    try:
-        marker = marker_future.get()
-    except ClientMessageId.DoesNotExist:
-        marker = None
-    return chat, marker
+def message_of_client_id(*, chat_id: str, sender_id: str, client_msg_id: str) -> Message | None:
+    """The message a sender already stored under this client id, if any."""
+    marker = client_message_get(chat_id=chat_id, sender_id=sender_id, client_msg_id=client_msg_id)
+    if marker is None:
+        return None
+    return message_get(chat_id=chat_id, seq=int(marker.seq))
 
 
 def message_get(*, chat_id: str, seq: int) -> Message | None:

@@ -20,11 +20,9 @@ from django.conf import settings
 from apps.accounts.models import User
 from apps.chats import messaging
 from apps.chats.selectors import (
-    chat_and_client_message_get,
     chat_get_for_member,
     message_get,
     message_text_for,
-    message_view,
 )
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput, NotFound, ServiceError, Unavailable
@@ -55,18 +53,11 @@ async def voice_note_send(
     await run_blocking(chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
     if client_msg_id is not None:
         # A resend of a note already stored: no second transcription.
-        _, marker = await run_blocking(chat_and_client_message_get)(
-            chat_id=chat_id, sender_id=user.user_id, client_msg_id=client_msg_id
+        resent = await messaging.message_resent_outcome(
+            chat_id=chat_id, user=user, client_msg_id=client_msg_id
         )
-        original = (
-            await run_blocking(message_get)(chat_id=chat_id, seq=int(marker.seq)) if marker else None
-        )
-        if original is not None:
-            return messaging.SendOutcome(
-                chat_id=chat_id,
-                message=message_view(message=original, language=user.native_language),
-                duplicate=True,
-            )
+        if resent is not None:
+            return resent
     if not audio:
         raise InvalidInput("The voice note is empty")
     voice_note_size_check(size=len(audio))

@@ -49,6 +49,26 @@ async def _group(owner, *others, title="Team") -> str:
     return created.membership.chat_id
 
 
+async def _amy_and_eva():
+    """Amy (English) and Eva (Spanish) in a group with a third, English, member."""
+    amy = await _user("en")
+    eva = await _user("es")
+    return amy, eva, await _group(amy, eva, await _user("en"))
+
+
+def _commit_attempts_counted(monkeypatch) -> list[int]:
+    """The sequence number each commit attempt tries, in order, from now on."""
+    attempts: list[int] = []
+    real_transaction = services._message_transaction
+
+    def counting_transaction(**kwargs):
+        attempts.append(int(kwargs["message"].seq))
+        return real_transaction(**kwargs)
+
+    monkeypatch.setattr(services, "_message_transaction", counting_transaction)
+    return attempts
+
+
 async def _copy_of(chat_id) -> Chat:
     return await run_blocking(chat_get)(chat_id=chat_id)
 
@@ -70,9 +90,7 @@ async def _read_in_the_end(socket: ChatSocket) -> dict:
 
 
 async def test_a_second_send_in_a_chat_reads_nothing_before_its_write(translator, monkeypatch):
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = await _group(amy, eva, await _user("en"))
+    amy, eva, chat_id = await _amy_and_eva()
     reads = []
     real_chat_get = messaging.chat_get
 
@@ -94,18 +112,9 @@ async def test_sends_translated_at_the_same_time_commit_without_a_failed_attempt
     translator, monkeypatch
 ):
     translator.delay_seconds = 0.3
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = await _group(amy, eva, await _user("en"))
+    amy, eva, chat_id = await _amy_and_eva()
     await messaging.message_send(user=amy, chat_id=chat_id, text="warm up")
-    attempts = []
-    real_transaction = services._message_transaction
-
-    def counting_transaction(**kwargs):
-        attempts.append(int(kwargs["message"].seq))
-        return real_transaction(**kwargs)
-
-    monkeypatch.setattr(services, "_message_transaction", counting_transaction)
+    attempts = _commit_attempts_counted(monkeypatch)
 
     # Both start from a copy at last_seq 1; one commits while the other is still translating.
     first = asyncio.create_task(messaging.message_send(user=amy, chat_id=chat_id, text="hello"))
@@ -118,18 +127,9 @@ async def test_sends_translated_at_the_same_time_commit_without_a_failed_attempt
 
 async def test_sends_translated_together_take_turns_to_commit(translator, monkeypatch):
     translator.delay_seconds = 0.2
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = await _group(amy, eva, await _user("en"))
+    amy, eva, chat_id = await _amy_and_eva()
     await messaging.message_send(user=amy, chat_id=chat_id, text="warm up")
-    attempts = []
-    real_transaction = services._message_transaction
-
-    def counting_transaction(**kwargs):
-        attempts.append(int(kwargs["message"].seq))
-        return real_transaction(**kwargs)
-
-    monkeypatch.setattr(services, "_message_transaction", counting_transaction)
+    attempts = _commit_attempts_counted(monkeypatch)
 
     outcomes = await asyncio.gather(
         *(
@@ -144,9 +144,7 @@ async def test_sends_translated_together_take_turns_to_commit(translator, monkey
 
 
 async def test_a_copy_that_missed_messages_still_commits_gapless_and_in_order(translator):
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = await _group(amy, eva, await _user("en"))
+    amy, eva, chat_id = await _amy_and_eva()
     stale = await _copy_of(chat_id)
     await messaging.message_send(user=eva, chat_id=chat_id, text="uno")
     await messaging.message_send(user=eva, chat_id=chat_id, text="dos")
@@ -162,9 +160,7 @@ async def test_a_copy_that_missed_messages_still_commits_gapless_and_in_order(tr
 async def test_a_member_added_elsewhere_gets_the_message_from_a_stale_copy_in_their_language(
     translator, sockets
 ):
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = await _group(amy, eva, await _user("en"))
+    amy, eva, chat_id = await _amy_and_eva()
     stale = await _copy_of(chat_id)
     fio = await _user("fr")
     await run_blocking(services.chat_member_add)(user=amy, chat_id=chat_id, username=fio.username)
@@ -181,9 +177,7 @@ async def test_a_member_added_elsewhere_gets_the_message_from_a_stale_copy_in_th
 
 
 async def test_a_language_changed_elsewhere_is_honoured_despite_a_stale_copy(translator, sockets):
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = await _group(amy, eva, await _user("en"))
+    amy, eva, chat_id = await _amy_and_eva()
     stale = await _copy_of(chat_id)
     eva = await run_blocking(services_profile_language_set)(user=eva, language="ja")
     chat_snapshots.put(stale)  # still says Eva reads Spanish
@@ -206,9 +200,7 @@ def services_profile_language_set(*, user, language):
 
 
 async def test_a_member_who_left_elsewhere_is_refused_despite_a_stale_copy(translator):
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = await _group(amy, eva, await _user("en"))
+    amy, eva, chat_id = await _amy_and_eva()
     stale = await _copy_of(chat_id)
     await run_blocking(services.chat_leave)(user=eva, chat_id=chat_id)
     chat_snapshots.put(stale)  # still lists Eva
@@ -220,9 +212,7 @@ async def test_a_member_who_left_elsewhere_is_refused_despite_a_stale_copy(trans
 
 
 async def test_a_member_added_after_the_copy_was_taken_can_send_at_once(translator):
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = await _group(amy, eva, await _user("en"))
+    amy, eva, chat_id = await _amy_and_eva()
     stale = await _copy_of(chat_id)
     fio = await _user("fr")
     await run_blocking(services.chat_member_add)(user=amy, chat_id=chat_id, username=fio.username)
@@ -238,9 +228,7 @@ async def test_a_member_added_after_the_copy_was_taken_can_send_at_once(translat
 
 async def test_a_claimed_client_msg_id_whose_send_failed_can_be_sent_again(translator, settings):
     settings.MESSAGE_RATE_LIMIT_COUNT = 1
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = await _group(amy, eva, await _user("en"))
+    amy, eva, chat_id = await _amy_and_eva()
     await messaging.message_send(user=amy, chat_id=chat_id, text="first")
     with pytest.raises(messaging.RateLimited):
         await messaging.message_send(user=amy, chat_id=chat_id, text="second", client_msg_id="again")
@@ -255,9 +243,7 @@ async def test_a_resend_after_its_claim_expired_is_still_no_duplicate_and_is_wit
     translator, sockets
 ):
     translator.token_delay_seconds = 0.06  # slow enough to be announced
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = await _group(amy, eva, await _user("en"))
+    amy, eva, chat_id = await _amy_and_eva()
     eva_socket = await sockets.open(eva)
     first = await messaging.message_send(user=amy, chat_id=chat_id, text="only once please", client_msg_id="x")
     await eva_socket.until(lambda f: f.get("type") == "message", timeout=10)
@@ -281,9 +267,7 @@ async def test_a_resend_after_its_claim_expired_is_still_no_duplicate_and_is_wit
 
 
 async def test_a_quick_translation_reaches_readers_as_one_message_frame_only(translator, sockets):
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = await _group(amy, eva, await _user("en"))
+    amy, eva, chat_id = await _amy_and_eva()
     eva_socket = await sockets.open(eva)
 
     await messaging.message_send(user=amy, chat_id=chat_id, text="Quick one")
@@ -297,9 +281,7 @@ async def test_a_quick_translation_reaches_readers_as_one_message_frame_only(tra
 
 async def test_a_slow_translation_is_announced_before_its_partials_and_message(translator, sockets):
     translator.delay_seconds = 0.3
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = await _group(amy, eva, await _user("en"))
+    amy, eva, chat_id = await _amy_and_eva()
     eva_socket = await sockets.open(eva)
 
     send = asyncio.create_task(messaging.message_send(user=amy, chat_id=chat_id, text="Take your time"))
@@ -314,9 +296,7 @@ async def test_a_slow_translation_is_announced_before_its_partials_and_message(t
 
 async def test_a_send_that_fails_after_its_announcement_is_withdrawn(translator, sockets, monkeypatch):
     translator.delay_seconds = 0.3
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = await _group(amy, eva, await _user("en"))
+    amy, eva, chat_id = await _amy_and_eva()
     eva_socket = await sockets.open(eva)
 
     def commit_fails(**kwargs):
