@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from types import SimpleNamespace
 
 import pytest
 import websockets
@@ -19,7 +20,10 @@ def translator():
     server.stop()
 
 
-def test_users_on_different_instances_chat_through_redis(dynamo_tables, translator):
+@pytest.fixture
+def two_instances(dynamo_tables, translator):
+    """Two Daphne processes; Ana (Spanish) signed up on the first, Bob (English) on the
+    second, and their 1:1 chat. Yields the socket URL of each person's instance too."""
     environment = {
         "DYNAMODB_TABLE_PREFIX": dynamo_tables,
         "OPENAI_BASE_URL": translator.base_url,
@@ -29,21 +33,28 @@ def test_users_on_different_instances_chat_through_redis(dynamo_tables, translat
         ana = signup(first.url, "ana", "es")
         bob = signup(second.url, "bob", "en")
         chat_id = http_post(first.url, "/api/chats", {"username": "bob"}, token=ana)["chat_id"]
+        yield SimpleNamespace(
+            chat_id=chat_id,
+            ana_socket_url=f"{first.url.replace('http', 'ws')}/api/ws/chat?token={ana}",
+            bob_socket_url=f"{second.url.replace('http', 'ws')}/api/ws/chat?token={bob}",
+        )
 
-        async def converse():
-            ws_first = first.url.replace("http", "ws")
-            ws_second = second.url.replace("http", "ws")
-            async with websockets.connect(f"{ws_first}/api/ws/chat?token={ana}") as ana_socket, \
-                    websockets.connect(f"{ws_second}/api/ws/chat?token={bob}") as bob_socket:
-                await bob_socket.send(json.dumps({"chat_id": chat_id, "text": "Good morning"}))
-                received = await _first_message(ana_socket)
-                assert received["message"]["text"] == "[es] Good morning"
-                assert received["message"]["language"] == "es"
-                await ana_socket.send(json.dumps({"chat_id": chat_id, "text": "Buenos días"}))
-                received = await _first_message(bob_socket, skip_seq=1)
-                assert received["message"]["text"] == "[en] Buenos días"
 
-        asyncio.run(converse())
+def test_users_on_different_instances_chat_through_redis(two_instances):
+    chat_id = two_instances.chat_id
+
+    async def converse():
+        async with websockets.connect(two_instances.ana_socket_url) as ana_socket, \
+                websockets.connect(two_instances.bob_socket_url) as bob_socket:
+            await bob_socket.send(json.dumps({"chat_id": chat_id, "text": "Good morning"}))
+            received = await _first_message(ana_socket)
+            assert received["message"]["text"] == "[es] Good morning"
+            assert received["message"]["language"] == "es"
+            await ana_socket.send(json.dumps({"chat_id": chat_id, "text": "Buenos días"}))
+            received = await _first_message(bob_socket, skip_seq=1)
+            assert received["message"]["text"] == "[en] Buenos días"
+
+    asyncio.run(converse())
 
 
 async def _first_message(socket, skip_seq: int | None = None) -> dict:
@@ -53,34 +64,24 @@ async def _first_message(socket, skip_seq: int | None = None) -> dict:
             return frame
 
 
-def test_both_people_writing_at_once_on_two_instances_lose_nothing(dynamo_tables, translator):
+def test_both_people_writing_at_once_on_two_instances_lose_nothing(two_instances):
     """Each instance keeps its own copy of the chat (apps/chats/chat_snapshots.py); the
     other instance's messages make it stale, and the commit's conditions must still give
     every message its own place, in both people's order, seen alike by both."""
-    environment = {
-        "DYNAMODB_TABLE_PREFIX": dynamo_tables,
-        "OPENAI_BASE_URL": translator.base_url,
-        "OPENAI_API_KEY": "test-key",
-    }
+    chat_id = two_instances.chat_id
     rounds = 10
-    with daphne_running(environment) as first, daphne_running(environment) as second:
-        ana = signup(first.url, "ana", "es")
-        bob = signup(second.url, "bob", "en")
-        chat_id = http_post(first.url, "/api/chats", {"username": "bob"}, token=ana)["chat_id"]
 
-        async def converse():
-            ws_first = first.url.replace("http", "ws")
-            ws_second = second.url.replace("http", "ws")
-            async with websockets.connect(f"{ws_first}/api/ws/chat?token={ana}") as ana_socket, \
-                    websockets.connect(f"{ws_second}/api/ws/chat?token={bob}") as bob_socket:
-                for n in range(rounds):
-                    await ana_socket.send(json.dumps({"chat_id": chat_id, "text": f"ana {n}"}))
-                    await bob_socket.send(json.dumps({"chat_id": chat_id, "text": f"bob {n}"}))
-                return await asyncio.gather(
-                    _messages(ana_socket, 2 * rounds), _messages(bob_socket, 2 * rounds)
-                )
+    async def converse():
+        async with websockets.connect(two_instances.ana_socket_url) as ana_socket, \
+                websockets.connect(two_instances.bob_socket_url) as bob_socket:
+            for n in range(rounds):
+                await ana_socket.send(json.dumps({"chat_id": chat_id, "text": f"ana {n}"}))
+                await bob_socket.send(json.dumps({"chat_id": chat_id, "text": f"bob {n}"}))
+            return await asyncio.gather(
+                _messages(ana_socket, 2 * rounds), _messages(bob_socket, 2 * rounds)
+            )
 
-        ana_sees, bob_sees = asyncio.run(converse())
+    ana_sees, bob_sees = asyncio.run(converse())
 
     for seen in (ana_sees, bob_sees):
         assert [frame["message"]["seq"] for frame in seen] == list(range(1, 2 * rounds + 1))
