@@ -2,10 +2,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "@/lib/api";
 import { Backoff } from "@/lib/backoff";
 import { ChatClient, type ClientApi } from "@/lib/client";
-import type { ChatSummary, Me } from "@/lib/types";
-import { FakeSocket, MemoryStorage, message, settle } from "./fakes";
+import type { ChatSummary } from "@/lib/types";
+import { FakeSocket, MemoryStorage, fakeApi, me, message, settle } from "./fakes";
 
-const me: Me = { user_id: "me", username: "alice", first_name: "Alice", last_name: "A", native_language: "en" };
 const chat: ChatSummary = {
   chat_id: "c1",
   other_username: "bruno",
@@ -18,26 +17,18 @@ const chat: ChatSummary = {
   last_read_seq: 0,
 };
 
-function fakeApi(overrides: Partial<ClientApi> = {}): ClientApi {
-  return {
+function apiWithTheChat(overrides: Partial<ClientApi> = {}): ClientApi {
+  return fakeApi({
     chats: vi.fn(async () => [chat]),
     chat: vi.fn(async () => ({ ...chat, members: [] })),
-    history: vi.fn(async () => ({ messages: [], next_cursor: null })),
-    wsTicket: vi.fn(async () => ({ ticket: "t" })),
-    me: vi.fn(async () => me),
-    markRead: vi.fn(),
-    createDirect: vi.fn(),
-    createGroup: vi.fn(),
-    leave: vi.fn(),
-    addMember: vi.fn(),
     ...overrides,
-  } as ClientApi;
+  });
 }
 
 function makeClient(options: { api?: ClientApi; storage?: MemoryStorage; online?: () => boolean } = {}) {
   const onSessionExpired = vi.fn();
   const client = new ChatClient({
-    api: options.api ?? fakeApi(),
+    api: options.api ?? apiWithTheChat(),
     me,
     wsUrl: "ws://api.test",
     storage: options.storage ?? new MemoryStorage(),
@@ -173,7 +164,7 @@ describe("ChatClient: never lose a message", () => {
 
 describe("ChatClient: resume and gaps", () => {
   it("resumes each chat from the last message held, and refreshes the inbox", async () => {
-    const api = fakeApi({
+    const api = apiWithTheChat({
       history: vi.fn(async () => ({ messages: [message(3), message(2), message(1)], next_cursor: null })),
     });
     const { client } = makeClient({ api });
@@ -195,7 +186,7 @@ describe("ChatClient: resume and gaps", () => {
       .fn()
       .mockResolvedValueOnce({ messages: [message(2), message(1)], next_cursor: null })
       .mockResolvedValueOnce({ messages: [message(5), message(4), message(3), message(2), message(1)], next_cursor: null });
-    const { client } = makeClient({ api: fakeApi({ history }) });
+    const { client } = makeClient({ api: apiWithTheChat({ history }) });
     const ws = await connect(client);
     await client.openChat("c1");
     ws.receive({ type: "message", chat_id: "c1", message: message(5) });
@@ -206,7 +197,7 @@ describe("ChatClient: resume and gaps", () => {
   });
 
   it("loads the inbox again when a message arrives for an unknown chat", async () => {
-    const api = fakeApi();
+    const api = apiWithTheChat();
     const { client } = makeClient({ api });
     const ws = await connect(client);
     await settle();
@@ -224,7 +215,7 @@ describe("ChatClient: history", () => {
       .fn()
       .mockResolvedValueOnce({ messages: page(51, 100), next_cursor: "c51" })
       .mockResolvedValueOnce({ messages: page(1, 50), next_cursor: null });
-    const { client } = makeClient({ api: fakeApi({ history }) });
+    const { client } = makeClient({ api: apiWithTheChat({ history }) });
     await client.openChat("c1");
     expect(client.state.threads.c1.nextCursor).toBe("c51");
     expect(await client.loadOlder("c1")).toBe(false);
@@ -289,7 +280,7 @@ describe("ChatClient: typing, reads, session", () => {
   });
 
   it("ends the session when the ticket is refused with 401", async () => {
-    const api = fakeApi({
+    const api = apiWithTheChat({
       wsTicket: vi.fn(async () => {
         throw new ApiError(401, "Invalid token");
       }),
@@ -301,7 +292,7 @@ describe("ChatClient: typing, reads, session", () => {
   });
 
   it("on close 1008 checks the session: expired → log out", async () => {
-    const api = fakeApi({
+    const api = apiWithTheChat({
       me: vi.fn(async () => {
         throw new ApiError(401, "Invalid token");
       }),

@@ -1,6 +1,28 @@
 import type { WebSocketLike } from "@/lib/socket";
 import type { StorageLike } from "@/lib/outbox";
-import type { Message } from "@/lib/types";
+import { vi } from "vitest";
+import type { ClientApi } from "@/lib/client";
+import type { Me, Message } from "@/lib/types";
+
+export const me: Me = { user_id: "me", username: "alice", first_name: "Alice", last_name: "A", native_language: "en" };
+
+/** A ChatClient's API with no chats, answering as `me`; `overrides` replace calls. */
+export function fakeApi(overrides: Partial<ClientApi> = {}): ClientApi {
+  return {
+    chats: vi.fn(async () => []),
+    chat: vi.fn(),
+    history: vi.fn(async () => ({ messages: [], next_cursor: null })),
+    wsTicket: vi.fn(async () => ({ ticket: "t" })),
+    me: vi.fn(async () => me),
+    markRead: vi.fn(),
+    createDirect: vi.fn(),
+    createGroup: vi.fn(),
+    leave: vi.fn(),
+    addMember: vi.fn(),
+    voiceNote: vi.fn(),
+    ...overrides,
+  } as ClientApi;
+}
 
 export class FakeSocket implements WebSocketLike {
   static all: FakeSocket[] = [];

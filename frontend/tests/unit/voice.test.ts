@@ -8,11 +8,10 @@ import { Backoff } from "@/lib/backoff";
 import { inCallHere, liveCall } from "@/lib/callState";
 import { ChatClient, type ClientApi } from "@/lib/client";
 import { chatTurn } from "@/lib/turnState";
-import type { Me, Message } from "@/lib/types";
+import type { Message } from "@/lib/types";
 import type { AudioSink, Recorder, RecorderFactory } from "@/lib/voice";
-import { FakeSocket, MemoryStorage, settle } from "./fakes";
+import { FakeSocket, MemoryStorage, fakeApi, me, settle } from "./fakes";
 
-const me: Me = { user_id: "me", username: "alice", first_name: "Alice", last_name: "A", native_language: "en" };
 
 class FakeRecorder implements Recorder {
   readonly mimeType = "audio/webm;codecs=opus";
@@ -40,22 +39,6 @@ class FakeRecorder implements Recorder {
     this.cancelled = true;
     this.onChunk = null;
   }
-}
-
-function fakeApi(): ClientApi {
-  return {
-    chats: vi.fn(async () => []),
-    chat: vi.fn(),
-    history: vi.fn(async () => ({ messages: [], next_cursor: null })),
-    wsTicket: vi.fn(async () => ({ ticket: "t" })),
-    me: vi.fn(async () => me),
-    markRead: vi.fn(),
-    createDirect: vi.fn(),
-    createGroup: vi.fn(),
-    leave: vi.fn(),
-    addMember: vi.fn(),
-    voiceNote: vi.fn(),
-  } as ClientApi;
 }
 
 let recorders: FakeRecorder[];
