@@ -1,5 +1,6 @@
 import { expect, type BrowserContext, type Page } from "@playwright/test";
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -104,4 +105,17 @@ export async function expectConnected(page: Page): Promise<void> {
 
 export async function newContext(browser: import("@playwright/test").Browser): Promise<BrowserContext> {
   return browser.newContext({ viewport: DESKTOP, locale: "en-US", timezoneId: "UTC" });
+}
+
+/** A port nobody listens on right now, on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
 }

@@ -8,10 +8,9 @@
  * as synthesized speech (MP3 frames, whose first line names the text and language spoken).
  * No LiveKit server exists here: the backend answers the token request with 503.
  */
-import { createServer } from "node:net";
 import { expect, test, type BrowserContext, type Locator, type Page } from "@playwright/test";
 import { CHROMIUM, CHROMIUM_ARGS } from "../playwright.config";
-import { expectConnected, messagesWithText, newContext, person, SCREENSHOTS, signUpInBrowser, snap, SPEECH_WAV, watchConsole } from "./support";
+import { expectConnected, freePort, messagesWithText, newContext, person, SCREENSHOTS, signUpInBrowser, snap, SPEECH_WAV, watchConsole } from "./support";
 
 test.use({
   launchOptions: {
@@ -78,18 +77,6 @@ async function blobHead(page: Page, url: string): Promise<{ size: number; head: 
     const bytes = new Uint8Array(await (await fetch(src)).arrayBuffer());
     return { size: bytes.length, head: new TextDecoder().decode(bytes.slice(0, 160)) };
   }, url);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
 }
 
 test("two people sign up and start a chat", async () => {
