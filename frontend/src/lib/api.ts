@@ -59,47 +59,29 @@ export async function request<T>(path: string, { method = "GET", body, token, si
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
-  let response: Response;
-  try {
-    response = await fetch(`${API_URL}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
-      cache: "no-store",
-    });
-  } catch (error) {
-    if ((error as { name?: string })?.name === "AbortError") throw error;
-    throw new ApiError(0, NETWORK_ERROR);
-  }
-  let payload: unknown = null;
+  const response = await fetchOrFail(`${API_URL}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
+  });
+  if (!response.ok) throw await failure(response, token);
+  return (await payloadOf(response)) as T;
+}
+
+/** The body as JSON; null when it is empty or not JSON. */
+async function payloadOf(response: Response): Promise<unknown> {
   const text = await response.text().catch(() => "");
-  if (text) {
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      payload = null;
-    }
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
-  if (!response.ok) {
-    const detail = detailOf(payload, response.status, response.statusText);
-    if (response.status === 401 && token) unauthorizedHandler?.(detail);
-    throw new ApiError(response.status, detail);
-  }
-  return payload as T;
 }
 
 async function failure(response: Response, token: string | null | undefined): Promise<ApiError> {
-  let payload: unknown = null;
-  const text = await response.text().catch(() => "");
-  if (text) {
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      payload = null;
-    }
-  }
-  const detail = detailOf(payload, response.status, response.statusText);
+  const detail = detailOf(await payloadOf(response), response.status, response.statusText);
   if (response.status === 401 && token) unauthorizedHandler?.(detail);
   return new ApiError(response.status, detail);
 }
