@@ -18,7 +18,8 @@ import { joinLiveAudio, liveAudioErrorText, liveAudioInitial, liveKitUrl, tokenF
 import { chatTurn, type TurnTranscript } from "@/lib/turnState";
 import { useClientSnapshot, useSession, useVoiceSnapshot } from "./AppSession";
 import { Avatar } from "./Avatar";
-import { useNameOf, useNow } from "./CallStrip";
+import { useNameOf } from "./CallStrip";
+import { useChatInFocus, useNow } from "./hooks";
 import { MicIcon, PhoneIcon, PhoneOffIcon, PlayIcon } from "./Icons";
 import { chatTitle } from "./Inbox";
 import { PushToTalk } from "./PushToTalk";
@@ -34,15 +35,7 @@ export function CallPanel({ chatId }: { chatId: string }) {
   const [loadError, setLoadError] = useState<ApiError | null>(null);
 
   // While the call page is on screen, the chat's new messages (its spoken turns) aren't unread.
-  useEffect(() => {
-    const update = () => client.focus(document.visibilityState === "visible" ? chatId : null);
-    update();
-    document.addEventListener("visibilitychange", update);
-    return () => {
-      document.removeEventListener("visibilitychange", update);
-      client.focus(null);
-    };
-  }, [client, chatId]);
+  useChatInFocus(client, chatId);
 
   useEffect(() => {
     let live = true;

@@ -5,10 +5,11 @@
  * or going on (who is in it, for how long; Open call, Hang up or Join).
  */
 import Link from "next/link";
-import { useCallback, useEffect, useState } from "react";
+import { useCallback } from "react";
 import { callStatusText, inCallHere, liveCall } from "@/lib/callState";
 import { useClientSnapshot, useSession, useVoiceSnapshot } from "./AppSession";
 import { IncomingCall } from "./CallBanner";
+import { useNow } from "./hooks";
 import { PhoneOffIcon } from "./Icons";
 
 /** A member's first name (or username) in this chat; "You" for me. */
@@ -27,17 +28,6 @@ export function useNameOf(chatId: string): (userId: string) => string {
     },
     [me.user_id, detail, chat],
   );
-}
-
-/** Re-render every second while `active` (call timers). */
-export function useNow(active: boolean): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!active) return;
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, [active]);
-  return now;
 }
 
 export function CallStrip({ chatId }: { chatId: string }) {

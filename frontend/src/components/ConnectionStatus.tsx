@@ -4,16 +4,7 @@
  * (Changes are announced once, by ConnectionAnnouncer, not by every copy of this.) */
 import { useEffect, useRef, useState } from "react";
 import { useClientSnapshot, useSession } from "./AppSession";
-
-function useNow(active: boolean): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!active) return;
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, [active]);
-  return now;
-}
+import { useNow } from "./hooks";
 
 export function ConnectionStatus({ compact = false }: { compact?: boolean }) {
   const { client } = useSession();

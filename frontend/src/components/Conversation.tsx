@@ -20,6 +20,7 @@ import { ConnectionStatus } from "./ConnectionStatus";
 import { chatTitle } from "./Inbox";
 import { CallRecord, MessageBubble, OutgoingBubble, StreamingBubble, type Delivery } from "./MessageBubble";
 import { FormError } from "./FormError";
+import { useChatInFocus } from "./hooks";
 
 const NEAR_BOTTOM_PX = 80;
 
@@ -75,16 +76,7 @@ export function Conversation({ chatId }: { chatId: string }) {
   // Keep this chat's call state current while it is on screen.
   useEffect(() => client.voice.watch(chatId), [client, chatId]);
 
-  // While this chat is on screen (and the tab visible), its new messages aren't unread.
-  useEffect(() => {
-    const update = () => client.focus(document.visibilityState === "visible" ? chatId : null);
-    update();
-    document.addEventListener("visibilitychange", update);
-    return () => {
-      document.removeEventListener("visibilitychange", update);
-      client.focus(null);
-    };
-  }, [client, chatId]);
+  useChatInFocus(client, chatId);
 
   if (initialRead.current === null && chat && thread?.loaded) initialRead.current = chat.last_read_seq ?? 0;
 
