@@ -3,7 +3,7 @@ import { ApiError } from "@/lib/api";
 import { Backoff } from "@/lib/backoff";
 import { ChatClient, type ClientApi } from "@/lib/client";
 import type { ChatSummary } from "@/lib/types";
-import { FakeSocket, MemoryStorage, fakeApi, me, message, settle } from "./fakes";
+import { FakeSocket, MemoryStorage, connect, fakeApi, me, message, settle } from "./fakes";
 
 const chat: ChatSummary = {
   chat_id: "c1",
@@ -38,14 +38,6 @@ function makeClient(options: { api?: ClientApi; storage?: MemoryStorage; online?
     isOnline: options.online,
   });
   return { client, onSessionExpired };
-}
-
-async function connect(client: ChatClient): Promise<FakeSocket> {
-  client.start();
-  await settle();
-  const ws = FakeSocket.latest();
-  ws.open();
-  return ws;
 }
 
 beforeEach(() => {

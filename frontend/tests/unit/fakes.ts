@@ -1,7 +1,7 @@
 import type { WebSocketLike } from "@/lib/socket";
 import type { StorageLike } from "@/lib/outbox";
 import { vi } from "vitest";
-import type { ClientApi } from "@/lib/client";
+import type { ChatClient, ClientApi } from "@/lib/client";
 import type { Me, Message } from "@/lib/types";
 
 export const me: Me = { user_id: "me", username: "alice", first_name: "Alice", last_name: "A", native_language: "en" };
@@ -120,4 +120,13 @@ export function message(seq: number, overrides: Partial<Message> = {}): Message 
     client_msg_id: null,
     ...overrides,
   };
+}
+
+/** Start the client and open the socket it makes; returns that socket. */
+export async function connect(client: ChatClient): Promise<FakeSocket> {
+  client.start();
+  await settle();
+  const ws = FakeSocket.latest();
+  ws.open();
+  return ws;
 }

@@ -10,7 +10,7 @@ import { ChatClient, type ClientApi } from "@/lib/client";
 import { chatTurn } from "@/lib/turnState";
 import type { Message } from "@/lib/types";
 import type { AudioSink, Recorder, RecorderFactory } from "@/lib/voice";
-import { FakeSocket, MemoryStorage, fakeApi, me, settle } from "./fakes";
+import { FakeSocket, MemoryStorage, connect, fakeApi, me, settle } from "./fakes";
 
 
 class FakeRecorder implements Recorder {
@@ -55,14 +55,6 @@ function makeClient(api: ClientApi = fakeApi(), createRecorder: RecorderFactory 
     backoff: new Backoff({ baseMs: 1000, random: () => 1 }),
     createRecorder,
   });
-}
-
-async function connect(client: ChatClient): Promise<FakeSocket> {
-  client.start();
-  await settle();
-  const ws = FakeSocket.latest();
-  ws.open();
-  return ws;
 }
 
 /** Alice called Bruno from this tab and he answered. */
