@@ -16,6 +16,7 @@ import { browserRecorderFactory } from "@/lib/mediaRecorder";
 import { gestureCancel, gesturePress, gestureRelease, gestureUp, microphoneErrorText, type Gesture, type GestureEffect } from "@/lib/recording";
 import type { Recorder } from "@/lib/voice";
 import { MicIcon } from "./Icons";
+import { holdPointer } from "./pointer";
 
 type NoteState = { kind: "idle" } | { kind: "opening" } | { kind: "recording"; since: number } | { kind: "sending" };
 
@@ -286,13 +287,7 @@ function useVoiceNote(send: ((audio: Blob, mimeType: string) => Promise<void>) |
     release: () => apply(gestureRelease(gesture.current, performance.now())),
     onPointerDown: (event: PointerEvent<HTMLButtonElement>) => {
       if (event.button !== 0 || busy) return;
-      event.preventDefault();
-      try {
-        event.currentTarget.setPointerCapture(event.pointerId);
-      } catch {
-        // synthetic event
-      }
-      event.currentTarget.focus();
+      holdPointer(event);
       apply(gesturePress(gesture.current, performance.now()));
     },
     onKeyDown: (event: KeyboardEvent<HTMLButtonElement>) => {

@@ -14,6 +14,7 @@ import { useSession, useVoiceSnapshot } from "./AppSession";
 import { useNameOf } from "./CallStrip";
 import { MicIcon } from "./Icons";
 import { FormError } from "./FormError";
+import { holdPointer } from "./pointer";
 
 export function PushToTalk({ chatId, enabled, disabledReason }: { chatId: string; enabled: boolean; disabledReason: string | null }) {
   const { client, me } = useSession();
@@ -72,13 +73,7 @@ export function PushToTalk({ chatId, enabled, disabledReason }: { chatId: string
 
   const onPointerDown = (event: PointerEvent<HTMLButtonElement>) => {
     if (event.button !== 0 || locked) return;
-    event.preventDefault();
-    try {
-      event.currentTarget.setPointerCapture(event.pointerId);
-    } catch {
-      // not capturable (synthetic events)
-    }
-    event.currentTarget.focus();
+    holdPointer(event);
     press();
   };
   const onKeyDown = (event: KeyboardEvent<HTMLButtonElement>) => {
