@@ -127,7 +127,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             await handler(frame)
         except ServiceError as error:
-            await self._error(error.detail, chat_id=frame.get("chat_id"))
+            await self._error(error.detail, chat_id=frame.get("chat_id"), retry_after=error.retry_after)
 
     async def _on_send(self, frame: dict) -> None:
         chat_id = frame.get("chat_id")
@@ -179,7 +179,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 commit_after=commit_after,
             )
         except ServiceError as error:
-            await self._error(error.detail, chat_id=chat_id, client_msg_id=client_msg_id)
+            await self._error(
+                error.detail,
+                chat_id=chat_id,
+                client_msg_id=client_msg_id,
+                retry_after=error.retry_after,
+            )
             return
         except Exception:
             logger.exception("message send failed in chat %s", chat_id)
@@ -340,8 +345,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _send_json(self, payload: dict) -> None:
         await self.send(text_data=json.dumps(payload, ensure_ascii=False))
 
-    async def _error(self, detail: str, *, chat_id=None, client_msg_id=None) -> None:
+    async def _error(
+        self, detail: str, *, chat_id=None, client_msg_id=None, retry_after: int | None = None
+    ) -> None:
         payload: dict = {"error": detail}
+        if retry_after is not None:
+            payload["retry_after"] = retry_after
         if isinstance(chat_id, str):
             payload["chat_id"] = chat_id
         if isinstance(client_msg_id, str):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,8 +34,10 @@ from apps.chats.selectors import (
 )
 from apps.chats.translation import TranslationUnavailable, translate_text, translation_stream
 from apps.core.concurrency import run_blocking
+from apps.core.errors import RateLimited  # noqa: F401  (re-exported for callers)
 from apps.core.errors import Forbidden, InvalidInput, ServiceError
 from apps.core.keyvalue import keyvalue_store
+from apps.core.ratelimit import RateLimit, rate_limit_hit
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +51,6 @@ PARTIAL_INTERVAL_SECONDS = 0.08
 RETRY_DELAYS_SECONDS = (1, 2, 4, 8, 15, 30, 60, 60, 120, 300, 300)
 
 _background_tasks: set[asyncio.Task] = set()
-
-
-class RateLimited(ServiceError):
-    status = 429
 
 
 @dataclass(frozen=True)
@@ -81,17 +78,21 @@ def client_msg_id_validate(client_msg_id: str | None) -> str | None:
     return client_msg_id
 
 
-async def message_rate_limit_check(*, user_id: str) -> None:
-    window = settings.MESSAGE_RATE_LIMIT_WINDOW_SECONDS
-    bucket = int(time.time() // window)
-    count = await keyvalue_store().counter_hit(
-        f"rate:send:{user_id}:{bucket}", window_seconds=window
-    )
-    if count > settings.MESSAGE_RATE_LIMIT_COUNT:
-        raise RateLimited(
+def _send_limit() -> RateLimit:
+    return RateLimit(
+        name="send",
+        count=settings.MESSAGE_RATE_LIMIT_COUNT,
+        window_seconds=settings.MESSAGE_RATE_LIMIT_WINDOW_SECONDS,
+        detail=(
             f"too many messages: at most {settings.MESSAGE_RATE_LIMIT_COUNT} "
-            f"every {window} seconds; try again shortly"
-        )
+            f"every {settings.MESSAGE_RATE_LIMIT_WINDOW_SECONDS} seconds"
+        ),
+    )
+
+
+async def message_rate_limit_check(*, user_id: str) -> None:
+    """A sliding window, so no burst fits twice the limit across a window's edge."""
+    await rate_limit_hit(limit=_send_limit(), subject=user_id)
 
 
 async def message_send(

@@ -4,13 +4,20 @@ REST views turn them into `{"detail": ...}` with the status; socket consumers se
 text as `{"error": ...}`.
 """
 
+import math
+
 
 class ServiceError(Exception):
     status = 400
+    # Seconds a client should wait before trying again (REST: the `Retry-After` header;
+    # socket: the error frame's `retry_after`), when waiting is what helps.
+    retry_after: int | None = None
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        if retry_after is not None:
+            self.retry_after = max(1, math.ceil(retry_after))
 
 
 class InvalidInput(ServiceError):
@@ -35,3 +42,7 @@ class Conflict(ServiceError):
 
 class Unavailable(ServiceError):
     status = 503
+
+
+class RateLimited(ServiceError):
+    status = 429

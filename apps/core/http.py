@@ -49,7 +49,10 @@ def endpoint(**handlers: Handler) -> Callable[[HttpRequest], Awaitable[JsonRespo
         try:
             return await handler(request, **kwargs)
         except ServiceError as error:
-            return error_response(error.status, error.detail)
+            response = error_response(error.status, error.detail)
+            if error.retry_after is not None:
+                response["Retry-After"] = str(error.retry_after)
+            return response
         except Exception:
             logger.exception("unhandled error in %s %s", request.method, request.path)
             return error_response(500, "Internal server error")

@@ -1,4 +1,4 @@
-"""Small shared state with expiry: rate-limit counters, one-time tickets, voice call and turn
+"""Small shared state with expiry: rate-limit counters and sliding windows, one-time tickets, voice call and turn
 state.
 
 Backed by Redis (`REDIS_URL`) so every instance sees the same counts and a ticket can be used
@@ -12,7 +12,9 @@ and compare-and-set). TTLs may be fractional seconds.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
+from collections import deque
 from typing import Protocol
 
 from django.conf import settings
@@ -20,6 +22,8 @@ from django.conf import settings
 
 class KeyValueStore(Protocol):
     async def counter_hit(self, key: str, *, window_seconds: int) -> int: ...
+
+    async def sliding_window_hit(self, key: str, *, limit: int, window_seconds: float) -> float: ...
 
     async def put(self, key: str, value: str, *, ttl_seconds: int) -> None: ...
 
@@ -57,6 +61,23 @@ return 0
 """
 
 
+# A sliding-window log: KEYS[1] is a sorted set of hit times (ms). ARGV: now, window (ms),
+# limit, a unique member. Counts the hit and returns 0 if fewer than `limit` hits fall in the
+# window; otherwise counts nothing and returns the ms until the oldest hit leaves the window.
+_SLIDING_WINDOW_HIT = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)
+"""
+
+
 class RedisStore:
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
@@ -65,6 +86,7 @@ class RedisStore:
         # Sent once, then run by their SHA1 (EVALSHA).
         self._replace_if_value = self._redis.register_script(_REPLACE_IF_VALUE)
         self._delete_if_value = self._redis.register_script(_DELETE_IF_VALUE)
+        self._sliding_window_hit = self._redis.register_script(_SLIDING_WINDOW_HIT)
 
     async def counter_hit(self, key: str, *, window_seconds: int) -> int:
         async with self._redis.pipeline(transaction=False) as pipeline:
@@ -72,6 +94,14 @@ class RedisStore:
             pipeline.expire(key, window_seconds, nx=True)
             count, _ = await pipeline.execute()
         return int(count)
+
+    async def sliding_window_hit(self, key: str, *, limit: int, window_seconds: float) -> float:
+        now_ms = time.time() * 1000
+        wait_ms = await self._sliding_window_hit(
+            keys=[key],
+            args=[now_ms, _milliseconds(window_seconds), limit, f"{now_ms}:{secrets.token_hex(4)}"],
+        )
+        return float(wait_ms) / 1000
 
     async def put(self, key: str, value: str, *, ttl_seconds: int) -> None:
         await self._redis.set(key, value, ex=ttl_seconds)
@@ -100,6 +130,7 @@ class RedisStore:
 class MemoryStore:
     def __init__(self) -> None:
         self._values: dict[str, tuple[str, float]] = {}
+        self._hits: dict[str, deque[float]] = {}
 
     def _live(self, key: str) -> str | None:
         entry = self._values.get(key)
@@ -119,6 +150,16 @@ class MemoryStore:
         count = int(current) + 1
         self._values[key] = (str(count), self._values[key][1])
         return count
+
+    async def sliding_window_hit(self, key: str, *, limit: int, window_seconds: float) -> float:
+        now = time.monotonic()
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - window_seconds:
+            hits.popleft()
+        if len(hits) < limit:
+            hits.append(now)
+            return 0.0
+        return max(0.001, hits[0] + window_seconds - now)
 
     async def put(self, key: str, value: str, *, ttl_seconds: int) -> None:
         self._values[key] = (value, time.monotonic() + ttl_seconds)

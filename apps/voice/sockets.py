@@ -260,6 +260,8 @@ class VoiceSocket:
 
     async def _error(self, error: ServiceError, frame: Frame) -> None:
         payload = {"error": error.detail, **_ids(frame)}
+        if error.retry_after is not None:
+            payload["retry_after"] = error.retry_after
         current = getattr(error, "call", None)
         if current is not None:
             payload["call"] = call_view(call=current)

@@ -513,6 +513,7 @@ async def test_the_send_after_the_rate_limit_is_refused(translator, sockets, set
     error = (await bob_socket.until(lambda f: _ack("rl3")(f) or _error_for("rl3")(f)))[-1]
     assert "error" in error, error
     assert "too many messages" in error["error"]
+    assert error["retry_after"] >= 1
     await bob_socket.ping()
     assert await _stored_seqs(chat_id) == [1, 2]
     ana_frames = await ana_socket.collect(0.5)

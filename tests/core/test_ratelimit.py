@@ -1,0 +1,74 @@
+"""Sliding-window limits, on real Redis and in memory, and what a client is told."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from apps.core.errors import RateLimited
+from apps.core.keyvalue import MemoryStore, RedisStore
+from apps.core.ratelimit import RateLimit, rate_limit_hit
+
+
+@pytest.fixture(params=["redis", "memory"])
+async def store(request, settings):
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    redis_store = RedisStore(settings.REDIS_URL)
+    yield redis_store
+    await redis_store._redis.aclose()
+
+
+def _key() -> str:
+    return f"test:{uuid.uuid4().hex}"
+
+
+async def test_a_window_admits_its_count_then_says_how_long_to_wait(store):
+    key = _key()
+    waits = [await store.sliding_window_hit(key, limit=3, window_seconds=10) for _ in range(5)]
+    assert waits[:3] == [0, 0, 0]
+    assert all(9 < wait <= 10 for wait in waits[3:])
+
+
+async def test_the_window_slides_rather_than_resetting_at_a_boundary(store):
+    key = _key()
+    assert await store.sliding_window_hit(key, limit=2, window_seconds=0.6) == 0
+    await asyncio.sleep(0.35)
+    assert await store.sliding_window_hit(key, limit=2, window_seconds=0.6) == 0
+    # A fixed window would have started over by now for half the hits; a sliding one admits
+    # a new hit only when the first one is older than the window.
+    refused = await store.sliding_window_hit(key, limit=2, window_seconds=0.6)
+    assert 0 < refused <= 0.3
+    await asyncio.sleep(refused + 0.05)
+    assert await store.sliding_window_hit(key, limit=2, window_seconds=0.6) == 0
+
+
+async def test_refused_hits_do_not_extend_the_wait(store):
+    key = _key()
+    assert await store.sliding_window_hit(key, limit=1, window_seconds=0.4) == 0
+    for _ in range(10):
+        assert await store.sliding_window_hit(key, limit=1, window_seconds=0.4) > 0
+    await asyncio.sleep(0.45)
+    assert await store.sliding_window_hit(key, limit=1, window_seconds=0.4) == 0
+
+
+async def test_concurrent_hits_never_exceed_the_count(store):
+    key = _key()
+    waits = await asyncio.gather(
+        *(store.sliding_window_hit(key, limit=5, window_seconds=10) for _ in range(40))
+    )
+    assert sum(1 for wait in waits if wait == 0) == 5
+
+
+async def test_rate_limit_hit_raises_a_429_with_whole_seconds_to_wait():
+    limit = RateLimit(name=f"test-{uuid.uuid4().hex}", count=1, window_seconds=30, detail="slow down")
+    await rate_limit_hit(limit=limit, subject="someone")
+    await rate_limit_hit(limit=limit, subject="someone else")
+    with pytest.raises(RateLimited) as raised:
+        await rate_limit_hit(limit=limit, subject="someone")
+    assert raised.value.status == 429
+    assert raised.value.retry_after == 30
+    assert raised.value.detail == "slow down; try again in 30 seconds"
