@@ -249,11 +249,11 @@ VOICE_TURN_START_LIMIT_WINDOW_SECONDS = env.int("VOICE_TURN_START_LIMIT_WINDOW_S
 # counts against MESSAGE_RATE_LIMIT_* as a message).
 VOICE_NOTE_LIMIT_COUNT = env.int("VOICE_NOTE_LIMIT_COUNT", default=10)
 VOICE_NOTE_LIMIT_WINDOW_SECONDS = env.int("VOICE_NOTE_LIMIT_WINDOW_SECONDS", default=60)
-# Message audio (GET .../messages/{seq}/audio) one user may request: a burst and a daily
-# budget. Cached audio counts too.
+# Message audio (GET .../messages/{seq}/audio) one user may request, cached or not; and how
+# many of those may need a new synthesis (what is paid for) in any 24 hours.
 VOICE_SPEECH_LIMIT_COUNT = env.int("VOICE_SPEECH_LIMIT_COUNT", default=10)
 VOICE_SPEECH_LIMIT_WINDOW_SECONDS = env.int("VOICE_SPEECH_LIMIT_WINDOW_SECONDS", default=60)
-VOICE_SPEECH_DAILY_LIMIT_COUNT = env.int("VOICE_SPEECH_DAILY_LIMIT_COUNT", default=200)
+VOICE_SPEECH_DAILY_LIMIT_COUNT = env.int("VOICE_SPEECH_DAILY_LIMIT_COUNT", default=100)
 # Synthesized message audio is kept in Redis (base64) for this long per (message, language,
 # voice settings), so it is bought once; audio larger than the size cap is not kept, and at
 # most VOICE_SPEECH_CACHE_MAX_ENTRIES are stored per TTL, which bounds the cache's memory at

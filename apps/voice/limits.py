@@ -76,7 +76,7 @@ async def voice_note_limit_check(*, user_id: str) -> None:
 
 
 async def speech_limit_check(*, user_id: str) -> None:
-    """A burst limit, then a daily budget."""
+    """Every request for message audio, cached or not."""
     await rate_limit_hit(
         limit=_limit(
             "speech",
@@ -86,12 +86,17 @@ async def speech_limit_check(*, user_id: str) -> None:
         ),
         subject=user_id,
     )
+
+
+async def speech_synthesis_limit_check(*, user_id: str) -> None:
+    """Only what is bought: a request that needs a new synthesis (not cached, none under
+    way). Bounds a reader's speech bill at this many messages a day."""
     await rate_limit_hit(
         limit=_limit(
-            "speech_daily",
+            "speech_synthesis",
             settings.VOICE_SPEECH_DAILY_LIMIT_COUNT,
             DAY_SECONDS,
-            "audio requests today",
+            "audio syntheses today",
         ),
         subject=user_id,
     )

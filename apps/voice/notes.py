@@ -97,7 +97,7 @@ class MessageAudio:
 
 async def message_audio_open(*, user: User, chat_id: str, seq: int) -> MessageAudio:
     """The message as speech in the reader's language, once its first bytes are in: 429 over
-    the reader's limit, 404 "Chat not found" for anyone not a member, 404 for no such message,
+    the reader's limits (requests; new syntheses a day), 404 "Chat not found" for anyone not a member, 404 for no such message,
     503 when synthesis fails before it starts. Audio is bought once per message, language and
     text (apps.voice.speech_cache)."""
     await limits.speech_limit_check(user_id=user.user_id)
@@ -109,7 +109,9 @@ async def message_audio_open(*, user: User, chat_id: str, seq: int) -> MessageAu
     # A message written before this reader had their language is translated now, once.
     (message,) = await messaging.messages_in_language(messages=[message], language=language)
     text, text_language, _ = message_text_for(message=message, language=language)
-    stream = speech_cached_stream(chat_id=chat_id, seq=seq, text=text, language=text_language)
+    stream = speech_cached_stream(
+        chat_id=chat_id, seq=seq, text=text, language=text_language, user_id=user.user_id
+    )
     try:
         first = await anext(stream)
     except (SpeechUnavailable, StopAsyncIteration) as error:

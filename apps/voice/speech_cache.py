@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator
 from django.conf import settings
 
 from apps.core.keyvalue import keyvalue_store
+from apps.voice import limits
 from apps.voice.background import background_run
 from apps.voice.speech import SpeechUnavailable, speech_synthesize
 
@@ -89,11 +90,12 @@ _under_way: dict[tuple[asyncio.AbstractEventLoop, str], _Synthesis] = {}
 
 
 async def speech_cached_stream(
-    *, chat_id: str, seq: int, text: str, language: str
+    *, chat_id: str, seq: int, text: str, language: str, user_id: str
 ) -> AsyncIterator[bytes]:
     """Speech for message `seq` of the chat, read as `text` in `language`: from the cache,
-    from a synthesis already under way, or from a new one. Raises SpeechUnavailable as
-    `speech_synthesize` does."""
+    from a synthesis already under way, or from a new one, which counts against `user_id`'s
+    daily synthesis limit (RateLimited). Raises SpeechUnavailable as `speech_synthesize`
+    does."""
     key = speech_cache_key(chat_id=chat_id, seq=seq, text=text, language=language)
     cached = await _cached_audio(key)
     if cached is not None:
@@ -102,6 +104,10 @@ async def speech_cached_stream(
         return
     loop = asyncio.get_running_loop()
     synthesis = _under_way.get((loop, key))
+    if synthesis is None:
+        await limits.speech_synthesis_limit_check(user_id=user_id)
+        # Another reader may have started it while the limit was checked.
+        synthesis = _under_way.get((loop, key))
     if synthesis is None:
         synthesis = _under_way[(loop, key)] = _Synthesis()
         background_run(_synthesize(synthesis, key=key, text=text, language=language), name="speech-synthesis")

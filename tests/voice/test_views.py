@@ -16,7 +16,7 @@ from livekit.api import TokenVerifier
 from apps.chats import services as chat_services
 from apps.chats.selectors import map_as_dict, message_history
 from apps.core.concurrency import run_blocking
-from apps.voice import services
+from apps.voice import services, speech_cache
 from tests.support.accounts import user_create, user_token
 from tests.support.fake_elevenlabs import speech_decode
 from tests.voice.conftest import LIVEKIT_TEST_KEY, LIVEKIT_TEST_SECRET
@@ -382,19 +382,23 @@ async def test_message_audio_over_the_readers_limit_is_429_with_retry_after(spee
     assert speech_decode(await _heard(client, chat_id, third, ana))["text"] == "Tres"
 
 
-async def test_message_audio_has_a_daily_budget_per_reader(speech, translator, settings):
+async def test_new_audio_has_a_daily_budget_per_reader_and_cached_audio_does_not_use_it(
+    speech, translator, settings
+):
     settings.VOICE_SPEECH_DAILY_LIMIT_COUNT = 1
     ana, bob = await _people("es", "en")
     chat_id = await _direct_chat(ana, bob)
-    seq = await _typed(chat_id, ana, "Hola")
+    first, second = await _typed(chat_id, ana, "Uno"), await _typed(chat_id, ana, "Dos")
     client = AsyncClient()
-    await _heard(client, chat_id, seq, bob)
+    heard = await _heard(client, chat_id, first, bob)
 
-    refused = await client.get(f"/api/chats/{chat_id}/messages/{seq}/audio", **_auth(user_token(bob)))
+    refused = await client.get(f"/api/chats/{chat_id}/messages/{second}/audio", **_auth(user_token(bob)))
 
     assert refused.status_code == 429
-    assert refused.json()["detail"].startswith("too many audio requests today: at most 1 every 86400 seconds")
+    assert refused.json()["detail"].startswith("too many audio syntheses today: at most 1 every 86400 seconds")
     assert int(refused["Retry-After"]) > 86000
+    assert await _heard(client, chat_id, first, bob) == heard
+    assert len(speech.received("tts")) == 1
 
 
 async def test_voice_notes_over_the_limit_are_refused_before_transcription(speech, translator, settings):
@@ -432,3 +436,18 @@ async def test_an_outsider_gets_the_same_token_answer_for_a_call_an_idle_chat_an
         (404, {"detail": "Chat not found"})
     ] * 3
     assert (await _post_json(client, TOKEN, {"chat_id": busy_chat}, user_token(bob))).status_code == 200
+
+
+async def test_the_speech_cache_keeps_at_most_its_entries_per_ttl(speech, translator, settings, monkeypatch):
+    # A count of this test's own, so what other tests cached does not fill it.
+    monkeypatch.setattr(speech_cache, "ADMISSIONS_KEY", f"{speech_cache.ADMISSIONS_KEY}:{time.time_ns()}")
+    settings.VOICE_SPEECH_CACHE_MAX_ENTRIES = 1
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+    kept, not_kept = await _typed(chat_id, ana, "Uno"), await _typed(chat_id, ana, "Dos")
+    client = AsyncClient()
+
+    for seq in (kept, kept, not_kept, not_kept):
+        await _heard(client, chat_id, seq, bob)
+
+    assert [tts["json"]["text"] for tts in speech.received("tts")] == ["[en] Uno", "[en] Dos", "[en] Dos"]
