@@ -97,9 +97,9 @@ class MessageAudio:
 
 async def message_audio_open(*, user: User, chat_id: str, seq: int) -> MessageAudio:
     """The message as speech in the reader's language, once its first bytes are in: 429 over
-    the reader's limits (requests; new syntheses a day), 404 "Chat not found" for anyone not a member, 404 for no such message,
-    503 when synthesis fails before it starts. Audio is bought once per message, language and
-    text (apps.voice.speech_cache)."""
+    the reader's limits (requests; new syntheses a day), 404 "Chat not found" for anyone not
+    a member, 404 for no such message, 503 when synthesis fails before it starts. Audio is
+    bought once per message, language and text (apps.voice.speech_cache)."""
     await limits.speech_limit_check(user_id=user.user_id)
     await run_blocking(voice_chat_get)(chat_id=chat_id, user_id=user.user_id)
     message = await run_blocking(message_get)(chat_id=chat_id, seq=seq)

@@ -309,7 +309,9 @@ async def _heard(client, chat_id, seq, user) -> bytes:
 
 
 async def _typed(chat_id, author, text) -> int:
-    response = await _post_json(AsyncClient(), f"/api/chats/{chat_id}/messages", {"text": text}, user_token(author))
+    response = await _post_json(
+        AsyncClient(), f"/api/chats/{chat_id}/messages", {"text": text}, user_token(author)
+    )
     return response.json()["message"]["seq"]
 
 
@@ -395,7 +397,9 @@ async def test_new_audio_has_a_daily_budget_per_reader_and_cached_audio_does_not
     refused = await client.get(f"/api/chats/{chat_id}/messages/{second}/audio", **_auth(user_token(bob)))
 
     assert refused.status_code == 429
-    assert refused.json()["detail"].startswith("too many audio syntheses today: at most 1 every 86400 seconds")
+    assert refused.json()["detail"].startswith(
+        "too many audio syntheses today: at most 1 every 86400 seconds"
+    )
     assert int(refused["Retry-After"]) > 86000
     assert await _heard(client, chat_id, first, bob) == heard
     assert len(speech.received("tts")) == 1
@@ -423,7 +427,9 @@ async def test_an_outsider_gets_the_same_token_answer_for_a_call_an_idle_chat_an
     ana, bob, carl, eve = await _people("es", "en", "en", "fr")
     busy_chat = await _direct_chat(ana, bob)
     idle_chat = await _direct_chat(ana, carl)
-    call = services.call_new(caller=ana, chat_id=busy_chat, member_languages={ana.user_id: "es", bob.user_id: "en"})
+    call = services.call_new(
+        caller=ana, chat_id=busy_chat, member_languages={ana.user_id: "es", bob.user_id: "en"}
+    )
     assert await services.call_state_create(call=call)
     client = AsyncClient()
 
