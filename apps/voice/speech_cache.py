@@ -16,9 +16,13 @@ The key names the chat, the message, the language and a digest of the text and t
 settings, so edited text, a new voice or another format is never served stale audio, and one
 chat's audio is never served (nor timed) for another's request.
 
-Sharing covers readers on one instance: the synthesis runs to its end in the background, even
-if the reader who started it goes away, so what was paid for is kept. Readers on two instances
-at the same moment may each synthesize once.
+Readers on one instance share the synthesis as it streams: it runs to its end in the
+background, even if the reader who started it goes away, so what was paid for is kept. Across
+instances, a lock in the store (one per key) names the instance synthesizing; a reader on
+another instance waits for the audio to be cached (so it hears it once it is whole, not as it
+streams) and synthesizes itself only if that does not happen within
+VOICE_PROVIDER_TIMEOUT_SECONDS (the other instance failed, died, or the audio was too big to
+keep).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import base64
 import binascii
 import hashlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 
 from django.conf import settings
@@ -40,6 +45,11 @@ from apps.voice.speech import SpeechUnavailable, speech_synthesize
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "voice:speech:"
+LOCK_PREFIX = "voice:speech-lock:"
+# Who holds a synthesis lock: this process (one event loop serves it under Daphne).
+INSTANCE_ID = uuid.uuid4().hex
+LOCK_POLL_SECONDS = 0.1
+LOCK_GRACE_SECONDS = 5.0
 ADMISSIONS_KEY = "voice:speech-cache-admissions"
 # Cached audio goes out in pieces this big, so a reader starts playing before it is all sent.
 SERVE_CHUNK_BYTES = 64 * 1024
@@ -93,26 +103,71 @@ async def speech_cached_stream(
     *, chat_id: str, seq: int, text: str, language: str, user_id: str
 ) -> AsyncIterator[bytes]:
     """Speech for message `seq` of the chat, read as `text` in `language`: from the cache,
-    from a synthesis already under way, or from a new one, which counts against `user_id`'s
-    daily synthesis limit (RateLimited). Raises SpeechUnavailable as `speech_synthesize`
-    does."""
+    from a synthesis already under way (here or on another instance), or from a new one,
+    which counts against `user_id`'s daily synthesis limit (RateLimited). Raises
+    SpeechUnavailable as `speech_synthesize` does."""
     key = speech_cache_key(chat_id=chat_id, seq=seq, text=text, language=language)
-    cached = await _cached_audio(key)
-    if cached is not None:
-        for offset in range(0, len(cached), SERVE_CHUNK_BYTES):
-            yield cached[offset : offset + SERVE_CHUNK_BYTES]
-        return
     loop = asyncio.get_running_loop()
+    audio = await _cached_audio(key)
     synthesis = _under_way.get((loop, key))
-    if synthesis is None:
-        await limits.speech_synthesis_limit_check(user_id=user_id)
-        # Another reader may have started it while the limit was checked.
+    if audio is None and synthesis is None:
+        audio = await _another_instances_audio(key)
         synthesis = _under_way.get((loop, key))
-    if synthesis is None:
-        synthesis = _under_way[(loop, key)] = _Synthesis()
-        background_run(_synthesize(synthesis, key=key, text=text, language=language), name="speech-synthesis")
+        if audio is None and synthesis is None:
+            # This instance holds the key's lock now: start the synthesis, or let go of it.
+            try:
+                await limits.speech_synthesis_limit_check(user_id=user_id)
+            except BaseException:
+                await _lock_release(key)
+                raise
+            synthesis = _under_way[(loop, key)] = _Synthesis()
+            background_run(
+                _synthesize(synthesis, key=key, text=text, language=language), name="speech-synthesis"
+            )
+    if audio is not None:
+        for offset in range(0, len(audio), SERVE_CHUNK_BYTES):
+            yield audio[offset : offset + SERVE_CHUNK_BYTES]
+        return
     async for chunk in synthesis.read():
         yield chunk
+
+
+def _lock_key(key: str) -> str:
+    return f"{LOCK_PREFIX}{key[len(KEY_PREFIX):]}"
+
+
+async def _another_instances_audio(key: str) -> bytes | None:
+    """The audio, if another instance is synthesizing it and caches it within
+    VOICE_PROVIDER_TIMEOUT_SECONDS. None when this instance is to synthesize it: it holds the
+    key's lock then, unless a synthesis here started meanwhile (see `_under_way`) or the
+    store is out of reach."""
+    store = keyvalue_store()
+    lock = _lock_key(key)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.VOICE_PROVIDER_TIMEOUT_SECONDS
+    try:
+        while not await store.put_if_absent(lock, INSTANCE_ID, ttl_seconds=_lock_ttl()):
+            await asyncio.sleep(LOCK_POLL_SECONDS)
+            audio = await _cached_audio(key)
+            if audio is not None or any(entry == (loop, key) for entry in _under_way):
+                return audio
+            if loop.time() >= deadline:
+                # The other instance failed, died, or could not keep its audio.
+                return None
+    except Exception:
+        logger.warning("the speech synthesis lock could not be taken", exc_info=True)
+        return None
+    # Taken: the instance that held it may have cached the audio just before letting go.
+    audio = await _cached_audio(key)
+    if audio is not None:
+        await _lock_release(key)
+    return audio
+
+
+def _lock_ttl() -> float:
+    # The lock outlives a synthesis that runs to its provider timeout; an instance that dies
+    # holding it frees it by expiry.
+    return settings.VOICE_PROVIDER_TIMEOUT_SECONDS + LOCK_GRACE_SECONDS
 
 
 async def _cached_audio(key: str) -> bytes | None:
@@ -147,6 +202,14 @@ async def _synthesize(synthesis: _Synthesis, *, key: str, text: str, language: s
         synthesis.finished = True
         synthesis.changed()
         _under_way.pop((loop, key), None)
+        await _lock_release(key)
+
+
+async def _lock_release(key: str) -> None:
+    try:
+        await keyvalue_store().delete_if_value(_lock_key(key), INSTANCE_ID)
+    except Exception:
+        logger.warning("the speech synthesis lock could not be released", exc_info=True)
 
 
 async def _cache_store(key: str, audio: bytes) -> None:
