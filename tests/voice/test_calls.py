@@ -415,3 +415,23 @@ async def test_an_outsider_gets_the_same_answers_for_a_call_an_idle_chat_and_no_
     call = await call_get(chat_id=busy_chat)
     assert call.call_id == call_id and call.state == "active"
     assert sorted(call.participants) == sorted([bob.user_id, ana.user_id])
+
+
+async def test_someone_who_left_the_chat_can_neither_join_its_call_nor_see_it(sockets):
+    bob, ana, carl = await _user("en"), await _user("es"), await _user("fr")
+    created = await run_blocking(chat_services.chat_group_create)(
+        user=bob, title="Trio", usernames=[ana.username, carl.username]
+    )
+    chat_id = created.membership.chat_id
+    bob_socket, carl_socket = await sockets.open(bob), await sockets.open(carl)
+    await bob_socket.send({"type": "call_start", "chat_id": chat_id})
+    call_id = (await carl_socket.until(is_type("call_incoming")))[-1]["call_id"]
+    await run_blocking(chat_services.chat_leave)(user=carl, chat_id=chat_id)
+
+    await carl_socket.send({"type": "call_accept", "chat_id": chat_id, "call_id": call_id})
+    assert (await carl_socket.until(_is_error))[-1]["error"] == "Chat not found"
+    await carl_socket.send({"type": "call_status", "chat_id": chat_id})
+    assert (await carl_socket.until(_is_error))[-1]["error"] == "Chat not found"
+
+    call = await call_get(chat_id=chat_id)
+    assert call.state == "ringing" and call.participants == (bob.user_id,)
