@@ -229,6 +229,39 @@ VOICE_NOTE_MAX_BYTES = env.int("VOICE_NOTE_MAX_BYTES", default=2_000_000)
 # Each speech-to-text or text-to-speech request gives up after this long.
 VOICE_PROVIDER_TIMEOUT_SECONDS = env.float("VOICE_PROVIDER_TIMEOUT_SECONDS", default=10.0)
 
+# --- Voice: per-user limits ---------------------------------------------------------------
+# Sliding windows in Redis (apps.core.ratelimit), shared by every instance; over a limit is a
+# 429 with Retry-After (REST) or an error frame with retry_after (socket). apps/voice/limits.py.
+
+# Calls one user may start, in any chats: every start rings the other members and leaves a
+# call message in the history.
+VOICE_CALL_START_LIMIT_COUNT = env.int("VOICE_CALL_START_LIMIT_COUNT", default=5)
+VOICE_CALL_START_LIMIT_WINDOW_SECONDS = env.int("VOICE_CALL_START_LIMIT_WINDOW_SECONDS", default=60)
+# Calls started in one chat by all its members together (several accounts ringing one person).
+VOICE_CHAT_CALL_START_LIMIT_COUNT = env.int("VOICE_CHAT_CALL_START_LIMIT_COUNT", default=10)
+VOICE_CHAT_CALL_START_LIMIT_WINDOW_SECONDS = env.int(
+    "VOICE_CHAT_CALL_START_LIMIT_WINDOW_SECONDS", default=600
+)
+# Push-to-talk turns one user may start (each can cost speech-to-text, translation and speech).
+VOICE_TURN_START_LIMIT_COUNT = env.int("VOICE_TURN_START_LIMIT_COUNT", default=20)
+VOICE_TURN_START_LIMIT_WINDOW_SECONDS = env.int("VOICE_TURN_START_LIMIT_WINDOW_SECONDS", default=60)
+# Voice notes one user may have transcribed (counted before speech-to-text; the note then also
+# counts against MESSAGE_RATE_LIMIT_* as a message).
+VOICE_NOTE_LIMIT_COUNT = env.int("VOICE_NOTE_LIMIT_COUNT", default=10)
+VOICE_NOTE_LIMIT_WINDOW_SECONDS = env.int("VOICE_NOTE_LIMIT_WINDOW_SECONDS", default=60)
+# Message audio (GET .../messages/{seq}/audio) one user may request, cached or not; and how
+# many of those may need a new synthesis (what is paid for) in any 24 hours.
+VOICE_SPEECH_LIMIT_COUNT = env.int("VOICE_SPEECH_LIMIT_COUNT", default=10)
+VOICE_SPEECH_LIMIT_WINDOW_SECONDS = env.int("VOICE_SPEECH_LIMIT_WINDOW_SECONDS", default=60)
+VOICE_SPEECH_DAILY_LIMIT_COUNT = env.int("VOICE_SPEECH_DAILY_LIMIT_COUNT", default=100)
+# Synthesized message audio is kept in Redis (base64) for this long per (message, language,
+# voice settings), so it is bought once; audio larger than the size cap is not kept, and at
+# most VOICE_SPEECH_CACHE_MAX_ENTRIES are stored per TTL, which bounds the cache's memory at
+# about MAX_ENTRIES x MAX_BYTES x 4/3 (100 MB with these defaults; typical audio is far smaller).
+VOICE_SPEECH_CACHE_TTL_SECONDS = env.int("VOICE_SPEECH_CACHE_TTL_SECONDS", default=3600)
+VOICE_SPEECH_CACHE_MAX_BYTES = env.int("VOICE_SPEECH_CACHE_MAX_BYTES", default=256 * 1024)
+VOICE_SPEECH_CACHE_MAX_ENTRIES = env.int("VOICE_SPEECH_CACHE_MAX_ENTRIES", default=300)
+
 # --- Chat --------------------------------------------------------------------------------
 
 MESSAGE_MAX_CHARS = env.int("MESSAGE_MAX_CHARS", default=2000)

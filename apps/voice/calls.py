@@ -25,13 +25,13 @@ from django.conf import settings
 
 from apps.accounts.models import User
 from apps.chats import events as chat_events
-from apps.chats.selectors import chat_get_for_member, map_as_dict
+from apps.chats.selectors import map_as_dict
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Conflict, Forbidden
-from apps.voice import events, services, turns
+from apps.voice import events, limits, services, turns
 from apps.voice.background import background_run
 from apps.voice.phrases import CALL_CANCELLED, CALL_DECLINED, CALL_ENDED, CALL_MISSED
-from apps.voice.selectors import CALL_ACTIVE, CALL_RINGING, Call, call_get
+from apps.voice.selectors import CALL_ACTIVE, CALL_RINGING, Call, call_get, voice_chat_get
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,9 @@ LEFT_REASON_DISCONNECTED = "left"
 
 # Ring timers running in this process, by call id: stopped when the call is answered or over.
 _ring_timers: dict[str, asyncio.Task] = {}
+
+
+CALL_IN_PROGRESS = "A call is already in progress in this chat"
 
 
 class CallInProgress(Conflict):
@@ -55,13 +58,22 @@ def _now() -> datetime:
 
 
 async def call_start(*, user: User, chat_id: str) -> Call:
-    chat = await run_blocking(chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
+    """Ring the chat's other members. Limited per caller and per chat (apps.voice.limits); a
+    refused start stores nothing and rings nobody. Outsiders get 404 "Chat not found" whether
+    or not the chat exists or has a call."""
+    await limits.call_start_limit_check(user_id=user.user_id)
+    chat = await run_blocking(voice_chat_get)(chat_id=chat_id, user_id=user.user_id)
+    current = await call_get(chat_id=chat_id)
+    if current is not None:
+        # Before the chat's limit: pressing "call" during a call costs the chat nothing.
+        raise CallInProgress(CALL_IN_PROGRESS, call=current)
+    await limits.chat_call_start_limit_check(chat_id=chat_id)
     call = services.call_new(
         caller=user, chat_id=chat_id, member_languages=map_as_dict(chat.member_languages)
     )
     if not await services.call_state_create(call=call):
         current = await call_get(chat_id=chat_id)
-        raise CallInProgress("A call is already in progress in this chat", call=current)
+        raise CallInProgress(CALL_IN_PROGRESS, call=current)
     _ring_timers[call.call_id] = background_run(_ring_timeout(call), name=f"ring-{call.call_id}")
     await events.call_incoming_broadcast(
         call=call,
@@ -72,12 +84,23 @@ async def call_start(*, user: User, chat_id: str) -> Call:
     return call
 
 
+async def call_status_get(*, user: User, chat_id: str) -> Call | None:
+    """The chat's call, for a member; outsiders get 404 "Chat not found" as for no chat."""
+    await run_blocking(voice_chat_get)(chat_id=chat_id, user_id=user.user_id)
+    return await call_get(chat_id=chat_id)
+
+
 def _member_check(call: Call, user_id: str) -> None:
+    """Someone who was not a member when the call started is told what they would be told
+    if there were no call at all."""
     if user_id not in call.member_languages:
-        raise Forbidden("Not a member of this chat")
+        raise services.CallGone(services.CALL_GONE)
 
 
 async def call_accept(*, user: User, chat_id: str, call_id: str) -> Call:
+    """Answer, or join a group call under way. Only a member of the chat now may: joining
+    hears every turn's words."""
+    await run_blocking(voice_chat_get)(chat_id=chat_id, user_id=user.user_id)
     moment = _now().isoformat()
 
     def accept(current: Call) -> Call:
@@ -126,6 +149,7 @@ async def call_decline(*, user: User, chat_id: str, call_id: str) -> Call | None
 
 async def call_cancel(*, user: User, chat_id: str, call_id: str) -> None:
     def cancel(current: Call) -> None:
+        _member_check(current, user.user_id)
         if current.caller_id != user.user_id:
             raise Forbidden("Only the caller can cancel a call")
         if current.state != CALL_RINGING:
@@ -152,7 +176,8 @@ async def call_leave(
     for _ in range(LEAVE_ATTEMPTS):
         current = await call_get(chat_id=chat_id)
         if current is None or current.call_id != call_id:
-            raise services.CallGone("That call is over")
+            raise services.CallGone(services.CALL_GONE)
+        _member_check(current, user.user_id)
         try:
             if current.state == CALL_RINGING:
                 if current.caller_id == user.user_id:

@@ -7,7 +7,9 @@ written, streams to readers, counts against the send rate limit, and a resent
 `client_msg_id` never makes a second one. The recording itself is not kept.
 
 Any member can then fetch a message as speech in their own language: the text they read is
-synthesized and streamed (the first bytes go out while the provider is still synthesizing).
+synthesized and streamed (the first bytes go out while the provider is still synthesizing),
+once: later requests for it are served from the cache (apps.voice.speech_cache). Both are
+limited per user (apps.voice.limits).
 """
 
 from __future__ import annotations
@@ -19,19 +21,13 @@ from django.conf import settings
 
 from apps.accounts.models import User
 from apps.chats import messaging
-from apps.chats.selectors import (
-    chat_get_for_member,
-    message_get,
-    message_text_for,
-)
+from apps.chats.selectors import message_get, message_text_for
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput, NotFound, ServiceError, Unavailable
-from apps.voice.speech import (
-    SpeechUnavailable,
-    speech_synthesize,
-    speech_transcribe,
-    synthesized_content_type,
-)
+from apps.voice import limits
+from apps.voice.selectors import voice_chat_get
+from apps.voice.speech import SpeechUnavailable, speech_transcribe, synthesized_content_type
+from apps.voice.speech_cache import speech_cached_stream
 
 VOICE_NOTE_KIND = "voice_note"
 
@@ -50,7 +46,7 @@ async def voice_note_send(
 ) -> messaging.SendOutcome:
     """Transcribe the recording and send its text as the sender's voice note."""
     client_msg_id = messaging.client_msg_id_validate(client_msg_id)
-    await run_blocking(chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
+    await run_blocking(voice_chat_get)(chat_id=chat_id, user_id=user.user_id)
     if client_msg_id is not None:
         # A resend of a note already stored: no second transcription.
         resent = await messaging.message_resent_outcome(
@@ -61,6 +57,8 @@ async def voice_note_send(
     if not audio:
         raise InvalidInput("The voice note is empty")
     voice_note_size_check(size=len(audio))
+    # Before speech-to-text, which is what costs; the send limit comes after it.
+    await limits.voice_note_limit_check(user_id=user.user_id)
     try:
         transcript = await speech_transcribe(
             audio=audio, language=user.native_language, audio_format=audio_format
@@ -98,9 +96,12 @@ class MessageAudio:
 
 
 async def message_audio_open(*, user: User, chat_id: str, seq: int) -> MessageAudio:
-    """The message as speech in the reader's language, once its first bytes are in: 404/403
-    as for history, 404 for no such message, 503 when synthesis fails before it starts."""
-    await run_blocking(chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
+    """The message as speech in the reader's language, once its first bytes are in: 429 over
+    the reader's limits (requests; new syntheses a day), 404 "Chat not found" for anyone not
+    a member, 404 for no such message, 503 when synthesis fails before it starts. Audio is
+    bought once per message, language and text (apps.voice.speech_cache)."""
+    await limits.speech_limit_check(user_id=user.user_id)
+    await run_blocking(voice_chat_get)(chat_id=chat_id, user_id=user.user_id)
     message = await run_blocking(message_get)(chat_id=chat_id, seq=seq)
     if message is None:
         raise NotFound("Message not found")
@@ -108,7 +109,9 @@ async def message_audio_open(*, user: User, chat_id: str, seq: int) -> MessageAu
     # A message written before this reader had their language is translated now, once.
     (message,) = await messaging.messages_in_language(messages=[message], language=language)
     text, text_language, _ = message_text_for(message=message, language=language)
-    stream = speech_synthesize(text=text, language=text_language)
+    stream = speech_cached_stream(
+        chat_id=chat_id, seq=seq, text=text, language=text_language, user_id=user.user_id
+    )
     try:
         first = await anext(stream)
     except (SpeechUnavailable, StopAsyncIteration) as error:

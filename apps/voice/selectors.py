@@ -11,13 +11,27 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
+from apps.chats.models import Chat
+from apps.chats.selectors import chat_get_for_member
+from apps.core.errors import Forbidden, NotFound
 from apps.core.keyvalue import keyvalue_store
 
 CALL_KEY_PREFIX = "voice:call:"
 TURN_KEY_PREFIX = "voice:turn:"
 
+CHAT_NOT_FOUND = "Chat not found"
+
 CALL_RINGING = "ringing"
 CALL_ACTIVE = "active"
+
+
+def voice_chat_get(*, chat_id: str, user_id: str) -> Chat:
+    """The chat, if `user_id` belongs to it; otherwise 404 "Chat not found", whether or not the
+    chat exists, so voice tells an outsider nothing about a chat (nor whether it has a call)."""
+    try:
+        return chat_get_for_member(chat_id=chat_id, user_id=user_id)
+    except (Forbidden, NotFound) as error:
+        raise NotFound(CHAT_NOT_FOUND) from error
 
 
 def call_room_name(*, chat_id: str) -> str:

@@ -18,7 +18,7 @@ from livekit.api import AccessToken, VideoGrants
 
 from apps.accounts.models import User
 from apps.chats import services as chat_services
-from apps.chats.selectors import chat_get, chat_get_for_member, map_as_dict
+from apps.chats.selectors import chat_get, map_as_dict
 from apps.core.errors import Conflict, Forbidden, ServiceError, Unavailable
 from apps.core.keyvalue import keyvalue_store
 from apps.voice.phrases import call_phrase
@@ -30,6 +30,7 @@ from apps.voice.selectors import (
     call_key,
     call_room_name,
     turn_key,
+    voice_chat_get,
 )
 
 logger = logging.getLogger(__name__)
@@ -56,10 +57,10 @@ def user_display_name(*, user: User) -> str:
 
 
 def call_token_issue(*, user: User, chat_id: str) -> dict:
-    """A LiveKit access token for the chat's room: 404 unknown chat, 403 not a member, 503
-    when LiveKit is not configured. Audio only: the microphone is the one source it may
-    publish."""
-    chat_get_for_member(chat_id=chat_id, user_id=user.user_id)
+    """A LiveKit access token for the chat's room: 404 "Chat not found" for anyone not a
+    member (whether or not the chat exists), 503 when LiveKit is not configured. Audio only:
+    the microphone is the one source it may publish."""
+    voice_chat_get(chat_id=chat_id, user_id=user.user_id)
     if not (settings.LIVEKIT_API_KEY and settings.LIVEKIT_API_SECRET):
         raise Unavailable(NOT_CONFIGURED)
     room_name = call_room_name(chat_id=chat_id)
@@ -113,6 +114,9 @@ async def call_state_create(*, call: Call) -> bool:
     )
 
 
+CALL_GONE = "That call is over"
+
+
 class CallGone(ServiceError):
     status = 404
 
@@ -130,7 +134,7 @@ async def call_state_change(
     for _ in range(STATE_CHANGE_ATTEMPTS):
         current = await call_get(chat_id=chat_id)
         if current is None or current.call_id != call_id:
-            raise CallGone("That call is over")
+            raise CallGone(CALL_GONE)
         after = change(current)
         if after is None:
             if await store.delete_if_value(key, current.raw):

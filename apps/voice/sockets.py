@@ -13,7 +13,7 @@ Client frames (JSON objects):
 | `call_decline`| `chat_id`, `call_id`            | decline a ringing call |
 | `call_cancel` | `chat_id`, `call_id`            | the caller hangs up before an answer |
 | `call_end`    | `chat_id`, `call_id`            | hang up (cancels or declines a call still ringing) |
-| `call_status` | `chat_id`                       | reply `{"type": "call_status", "chat_id", "call": {...} or null}` |
+| `call_status` | `chat_id`                       | reply `{"type": "call_status", "chat_id", "call": {...} or null}` (members only) |
 | `ptt_start`   | `chat_id`, `format`?            | take the turn (needs an answered call you are in); `format`: `webm` (default), `ogg`, `wav`, `mp3`, `mp4`, `flac`, `pcm_s16le_16` |
 | (binary)      | audio bytes                     | the recording, in order, while this socket records |
 | `ptt_audio`   | `chat_id`, `data` (base64)      | the same, for clients that cannot send binary frames |
@@ -22,7 +22,10 @@ Client frames (JSON objects):
 
 A socket that started or answered a call is in it: when the socket closes, it leaves the
 call (a ringing call it started is cancelled), and a turn it was speaking ends. Errors come
-back as `{"error", "chat_id", ...}`; the socket stays open.
+back as `{"error", "chat_id", ...}` (`retry_after` too when over a limit); the socket stays
+open. Someone not in a chat learns nothing of its calls: `call_start`, `call_accept` and
+`call_status` answer "Chat not found", and frames naming a call "That call is over", whether
+or not the chat exists or has a call.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from apps.accounts.models import User
 from apps.core.errors import Conflict, InvalidInput, ServiceError
 from apps.voice import calls, events, turns
 from apps.voice.background import background_run
-from apps.voice.selectors import call_get, call_view
+from apps.voice.selectors import call_view
 from apps.voice.services import CallGone, user_display_name
 from apps.voice.speech import DEFAULT_AUDIO_FORMAT
 
@@ -136,9 +139,7 @@ class VoiceSocket:
     @_replying
     async def on_call_status(self, frame: Frame) -> None:
         chat_id = _string(frame, "chat_id")
-        call = await call_get(chat_id=chat_id)
-        if call is not None and self.user.user_id not in call.member_languages:
-            call = None
+        call = await calls.call_status_get(user=self.user, chat_id=chat_id)
         await self._send_json(
             {"type": "call_status", "chat_id": chat_id, "call": call_view(call=call) if call else None}
         )

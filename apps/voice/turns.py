@@ -35,7 +35,7 @@ from apps.chats.selectors import chat_get, map_as_dict
 from apps.chats.translation import TranslationUnavailable, translate_text
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Conflict, Forbidden, InvalidInput, ServiceError
-from apps.voice import events, services
+from apps.voice import events, limits, services
 from apps.voice.background import background_run
 from apps.voice.selectors import CALL_ACTIVE, Call, TurnLock, call_get, turn_lock_get
 from apps.voice.speech import (
@@ -106,10 +106,13 @@ async def turn_start(*, user: User, chat_id: str, audio_format: str) -> Turn:
     if audio_format not in AUDIO_FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(AUDIO_FORMATS)}")
     call = await call_get(chat_id=chat_id)
-    if call is None or call.state != CALL_ACTIVE:
+    # Someone who was not a member when the call started hears what they would hear if
+    # there were no call.
+    if call is None or call.state != CALL_ACTIVE or user.user_id not in call.member_languages:
         raise Conflict("There is no call in progress in this chat")
     if user.user_id not in call.participants:
         raise Forbidden("You are not in this chat's call")
+    await limits.turn_start_limit_check(user_id=user.user_id)
     lock = TurnLock(
         turn_id=uuid.uuid4().hex,
         chat_id=chat_id,

@@ -187,11 +187,11 @@ async def test_one_call_per_chat_and_members_only(sockets):
 
     await eve_socket.send({"type": "call_start", "chat_id": chat_id})
     assert (await eve_socket.until(lambda f: "error" in f))[-1] == {
-        "error": "Not a member of this chat",
+        "error": "Chat not found",
         "chat_id": chat_id,
     }
     await eve_socket.send({"type": "call_accept", "chat_id": chat_id, "call_id": call_id})
-    assert (await eve_socket.until(lambda f: "error" in f))[-1]["error"] == "Not a member of this chat"
+    assert (await eve_socket.until(lambda f: "error" in f))[-1]["error"] == "Chat not found"
     await eve_socket.send({"type": "call_start", "chat_id": "no-such-chat"})
     assert (await eve_socket.until(lambda f: "error" in f))[-1]["error"] == "Chat not found"
     await bob_socket.send({"type": "call_decline", "chat_id": chat_id, "call_id": call_id})
@@ -207,7 +207,10 @@ async def test_one_call_per_chat_and_members_only(sockets):
     status = (await ana_socket.until(is_type("call_status")))[-1]
     assert status["call"]["call_id"] == call_id and status["call"]["state"] == "ringing"
     await eve_socket.send({"type": "call_status", "chat_id": chat_id})
-    assert (await eve_socket.until(is_type("call_status")))[-1]["call"] is None
+    assert (await eve_socket.until(lambda f: "error" in f))[-1] == {
+        "error": "Chat not found",
+        "chat_id": chat_id,
+    }
 
 
 async def test_the_callers_socket_closing_cancels_a_ringing_call(sockets):
@@ -304,3 +307,131 @@ async def test_call_state_expires_by_itself_if_no_instance_is_left_to_miss_it(so
     ttl_ms = await store._redis.pttl(call_key(chat_id=chat_id))
     assert 0 < ttl_ms <= (0.2 + 5.0) * 1000
     await ana_socket.until(is_type("call_missed"))
+
+
+# --- Limits and privacy ------------------------------------------------------------------------
+
+
+def _is_error(frame: dict) -> bool:
+    return "error" in frame
+
+
+async def _ring_and_cancel(caller, callee, chat_id: str) -> None:
+    await caller.send({"type": "call_start", "chat_id": chat_id})
+    call_id = (await callee.until(is_type("call_incoming", chat_id=chat_id)))[-1]["call_id"]
+    await caller.send({"type": "call_cancel", "chat_id": chat_id, "call_id": call_id})
+    await callee.until(is_type("call_cancelled", call_id=call_id))
+    await callee.until(is_type("message", chat_id=chat_id))
+
+
+async def test_call_starts_over_the_callers_limit_ring_nobody_and_store_nothing(sockets, settings):
+    settings.VOICE_CALL_START_LIMIT_COUNT = 2
+    settings.VOICE_CALL_START_LIMIT_WINDOW_SECONDS = 60
+    bob, ana, chat_id, bob_socket, ana_socket = await _pair(sockets)
+    await _ring_and_cancel(bob_socket, ana_socket, chat_id)
+    await _ring_and_cancel(bob_socket, ana_socket, chat_id)
+
+    for _ in range(3):
+        await bob_socket.send({"type": "call_start", "chat_id": chat_id})
+        refused = (await bob_socket.until(_is_error))[-1]
+        assert refused["error"].startswith("too many calls: at most 2 every 60 seconds; try again in ")
+        assert refused["chat_id"] == chat_id
+        assert isinstance(refused["retry_after"], int) and 1 <= refused["retry_after"] <= 60
+
+    assert not of_type(await ana_socket.collect(QUIET_SECONDS), "call_incoming")
+    assert await call_get(chat_id=chat_id) is None
+    assert len(await _call_messages(chat_id, "es")) == 2
+    # The limit is the caller's, in every chat.
+    carl = await _user("fr")
+    other_chat = await _direct_chat(bob, carl)
+    carl_socket = await sockets.open(carl)
+    await bob_socket.send({"type": "call_start", "chat_id": other_chat})
+    assert (await bob_socket.until(_is_error))[-1]["error"].startswith("too many calls:")
+    assert not of_type(await carl_socket.collect(QUIET_SECONDS), "call_incoming")
+
+
+async def test_a_chats_members_share_its_call_limit_and_outsiders_cannot_use_it_up(sockets, settings):
+    settings.VOICE_CHAT_CALL_START_LIMIT_COUNT = 2
+    settings.VOICE_CHAT_CALL_START_LIMIT_WINDOW_SECONDS = 600
+    bob, ana, chat_id, bob_socket, ana_socket = await _pair(sockets)
+    eve_socket = await sockets.open(await _user("fr"))
+    for _ in range(3):
+        await eve_socket.send({"type": "call_start", "chat_id": chat_id})
+        assert (await eve_socket.until(_is_error))[-1]["error"] == "Chat not found"
+    await _ring_and_cancel(bob_socket, ana_socket, chat_id)
+    await bob_socket.send({"type": "call_start", "chat_id": chat_id})
+    call_id = (await ana_socket.until(is_type("call_incoming")))[-1]["call_id"]
+    # Pressing "call" during a call does not use up the chat's calls either.
+    await ana_socket.send({"type": "call_start", "chat_id": chat_id})
+    assert (await ana_socket.until(_is_error))[-1]["error"] == "A call is already in progress in this chat"
+    await bob_socket.send({"type": "call_cancel", "chat_id": chat_id, "call_id": call_id})
+    await ana_socket.until(is_type("call_cancelled"))
+    await ana_socket.until(is_type("message"))
+
+    await ana_socket.send({"type": "call_start", "chat_id": chat_id})
+
+    refused = (await ana_socket.until(_is_error))[-1]
+    assert refused["error"].startswith("too many calls in this chat: at most 2 every 600 seconds")
+    assert 1 <= refused["retry_after"] <= 600
+    rung = of_type(await bob_socket.collect(QUIET_SECONDS), "call_incoming")
+    assert [frame for frame in rung if frame["caller_id"] == ana.user_id] == []
+    assert await call_get(chat_id=chat_id) is None
+    assert len(await _call_messages(chat_id, "en")) == 2
+
+
+def _answer(frame: dict) -> dict:
+    """A reply without the ids the asker sent (which differ between the chats asked about)."""
+    return {name: value for name, value in frame.items() if name not in ("chat_id", "call_id")}
+
+
+async def test_an_outsider_gets_the_same_answers_for_a_call_an_idle_chat_and_no_chat(sockets):
+    bob, ana, busy_chat, bob_socket, ana_socket = await _pair(sockets)
+    call_id = await call_connect(bob_socket, ana_socket, busy_chat)
+    carl = await _user("fr")
+    idle_chat = await _direct_chat(bob, carl)
+    eve_socket = await sockets.open(await _user("fr"))
+    frames = [
+        {"type": "call_status"},
+        {"type": "call_start"},
+        {"type": "call_accept", "call_id": call_id},
+        {"type": "call_decline", "call_id": call_id},
+        {"type": "call_cancel", "call_id": call_id},
+        {"type": "call_end", "call_id": call_id},
+        {"type": "ptt_start"},
+    ]
+
+    answers = {}
+    for chat_id in (busy_chat, idle_chat, "no-such-chat"):
+        answers[chat_id] = []
+        for frame in frames:
+            await eve_socket.send({**frame, "chat_id": chat_id})
+            answers[chat_id].append(_answer((await eve_socket.until(_is_error))[-1]))
+
+    assert answers[busy_chat] == answers[idle_chat] == answers["no-such-chat"]
+    assert answers[busy_chat][:3] == [{"error": "Chat not found"}] * 3
+    assert answers[busy_chat][3:6] == [{"error": "That call is over"}] * 3
+    assert answers[busy_chat][6] == {"error": "There is no call in progress in this chat"}
+    # The call went on untouched.
+    call = await call_get(chat_id=busy_chat)
+    assert call.call_id == call_id and call.state == "active"
+    assert sorted(call.participants) == sorted([bob.user_id, ana.user_id])
+
+
+async def test_someone_who_left_the_chat_can_neither_join_its_call_nor_see_it(sockets):
+    bob, ana, carl = await _user("en"), await _user("es"), await _user("fr")
+    created = await run_blocking(chat_services.chat_group_create)(
+        user=bob, title="Trio", usernames=[ana.username, carl.username]
+    )
+    chat_id = created.membership.chat_id
+    bob_socket, carl_socket = await sockets.open(bob), await sockets.open(carl)
+    await bob_socket.send({"type": "call_start", "chat_id": chat_id})
+    call_id = (await carl_socket.until(is_type("call_incoming")))[-1]["call_id"]
+    await run_blocking(chat_services.chat_leave)(user=carl, chat_id=chat_id)
+
+    await carl_socket.send({"type": "call_accept", "chat_id": chat_id, "call_id": call_id})
+    assert (await carl_socket.until(_is_error))[-1]["error"] == "Chat not found"
+    await carl_socket.send({"type": "call_status", "chat_id": chat_id})
+    assert (await carl_socket.until(_is_error))[-1]["error"] == "Chat not found"
+
+    call = await call_get(chat_id=chat_id)
+    assert call.state == "ringing" and call.participants == (bob.user_id,)

@@ -409,3 +409,28 @@ async def test_turn_events_reach_only_the_calls_participants(speech, translator,
         messages = (await cleo_socket.until(lambda f: f.get("type") == "message"))[-1:]
     message = messages[-1]["message"]
     assert (message["kind"], message["text"]) == ("voice", "[fr] Just us")
+
+
+async def test_push_to_talk_turns_over_the_speakers_limit_are_refused_with_retry_after(
+    speech, translator, sockets, settings
+):
+    settings.VOICE_TURN_START_LIMIT_COUNT = 2
+    settings.VOICE_TURN_START_LIMIT_WINDOW_SECONDS = 60
+    bob, ana, chat_id, call_id, bob_socket, ana_socket = await _in_a_call(sockets)
+    for _ in range(2):
+        await bob_socket.send({"type": "ptt_start", "chat_id": chat_id})
+        await ana_socket.until(turn_state("recording"))
+        await bob_socket.send({"type": "ptt_cancel", "chat_id": chat_id})
+        await ana_socket.until(_idle)
+
+    await bob_socket.send({"type": "ptt_start", "chat_id": chat_id})
+
+    refused = (await bob_socket.until(lambda f: "error" in f))[-1]
+    assert refused["error"].startswith("too many push-to-talk turns: at most 2 every 60 seconds")
+    assert refused["chat_id"] == chat_id
+    assert 1 <= refused["retry_after"] <= 60
+    assert turn_states(await ana_socket.collect(QUIET_SECONDS)) == []
+    assert await turn_lock_get(chat_id=chat_id) is None
+    # The listener's own turns are theirs to spend.
+    await ana_socket.send({"type": "ptt_start", "chat_id": chat_id})
+    await bob_socket.until(is_type("voice_turn", state="recording", speaker_id=ana.user_id))

@@ -105,3 +105,48 @@ async def test_a_call_and_its_turns_span_two_instances(dynamo_tables, speech, tr
             assert (await _until(bob_socket, _type("call_ended")))[-1]["reason"] == "left"
             await asyncio.sleep(1.5)
             assert len(speech.received("tts")) == 1  # only the first turn's
+
+
+def _get_audio(base: str, path: str, token: str) -> bytes:
+    request = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=15) as response:
+        assert response.status == 200
+        return response.read()
+
+
+async def test_a_message_read_aloud_on_two_instances_at_once_is_synthesized_once(
+    dynamo_tables, speech, translator
+):
+    environment = {
+        "DYNAMODB_TABLE_PREFIX": dynamo_tables,
+        "OPENAI_BASE_URL": translator.base_url,
+        "OPENAI_API_KEY": "test-key",
+        "ELEVENLABS_BASE_URL": speech.base_url,
+        "ELEVENLABS_API_KEY": speech.api_key,
+        "LOG_LEVEL": "WARNING",
+    }
+    # Slow enough that both requests arrive while the first synthesis is under way.
+    speech.tts_chunks = 4
+    speech.tts_chunk_delay_seconds = 1.0
+    with daphne_running(environment) as first, daphne_running(environment) as second:
+        ana = await asyncio.to_thread(_signup, first.url, "ana", "es")
+        bob = await asyncio.to_thread(_signup, first.url, "bob", "en")
+        carl = await asyncio.to_thread(_signup, second.url, "carl", "en")
+        chat_id = (
+            await asyncio.to_thread(
+                _post, first.url, "/api/chats", {"title": "Trio", "usernames": ["bob", "carl"]}, ana
+            )
+        )["chat_id"]
+        seq = (await asyncio.to_thread(_post, first.url, f"/api/chats/{chat_id}/messages", {"text": "Hola"}, ana))[
+            "message"
+        ]["seq"]
+        path = f"/api/chats/{chat_id}/messages/{seq}/audio"
+
+        heard = await asyncio.gather(
+            asyncio.to_thread(_get_audio, first.url, path, bob),
+            asyncio.to_thread(_get_audio, second.url, path, carl),
+        )
+
+        assert heard[0] == heard[1]
+        assert speech_decode(heard[0]) == {"language": "en", "text": "[en] Hola"}
+        assert len(speech.received("tts")) == 1

@@ -16,6 +16,7 @@ from livekit.api import TokenVerifier
 from apps.chats import services as chat_services
 from apps.chats.selectors import map_as_dict, message_history
 from apps.core.concurrency import run_blocking
+from apps.voice import services, speech_cache
 from tests.support.accounts import user_create, user_token
 from tests.support.fake_elevenlabs import speech_decode
 from tests.voice.conftest import LIVEKIT_TEST_KEY, LIVEKIT_TEST_SECRET
@@ -88,8 +89,8 @@ async def test_token_is_for_members_only(livekit):
     client = AsyncClient()
 
     outsider = await _post_json(client, TOKEN, {"chat_id": chat_id}, user_token(eve))
-    assert outsider.status_code == 403
-    assert outsider.json() == {"detail": "Not a member of this chat"}
+    assert outsider.status_code == 404
+    assert outsider.json() == {"detail": "Chat not found"}
 
     unknown = await _post_json(client, TOKEN, {"chat_id": "no-such-chat"}, user_token(ana))
     assert unknown.status_code == 404
@@ -158,8 +159,10 @@ async def test_voice_note_refusals(speech, translator, settings):
     chat_id = await _direct_chat(ana, bob)
     client = AsyncClient()
 
-    assert (await _post_audio(client, chat_id, b"say:hola", user_token(eve))).status_code == 403
-    assert (await _post_audio(client, "nope", b"say:hola", user_token(ana))).status_code == 404
+    outsider = await _post_audio(client, chat_id, b"say:hola", user_token(eve))
+    unknown = await _post_audio(client, "nope", b"say:hola", user_token(ana))
+    assert (outsider.status_code, outsider.json()) == (404, {"detail": "Chat not found"})
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "Chat not found"})
     too_big = await _post_audio(client, chat_id, b"x" * 1001, user_token(ana))
     assert too_big.status_code == 413 and "1000 bytes" in too_big.json()["detail"]
     empty = await _post_audio(client, chat_id, b"", user_token(ana))
@@ -263,8 +266,10 @@ async def test_message_audio_refusals_and_provider_failure(speech, translator):
     client = AsyncClient()
     path = f"/api/chats/{chat_id}/messages/{seq}/audio"
 
-    assert (await client.get(path, **_auth(user_token(eve)))).status_code == 403
-    assert (await client.get(f"/api/chats/nope/messages/1/audio", **_auth(user_token(ana)))).status_code == 404
+    outsider = await client.get(path, **_auth(user_token(eve)))
+    unknown = await client.get("/api/chats/nope/messages/1/audio", **_auth(user_token(ana)))
+    assert (outsider.status_code, outsider.json()) == (404, {"detail": "Chat not found"})
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": "Chat not found"})
     missing = await client.get(f"/api/chats/{chat_id}/messages/99/audio", **_auth(user_token(ana)))
     assert missing.status_code == 404 and missing.json() == {"detail": "Message not found"}
     assert (await client.get(path)).status_code == 401
@@ -292,3 +297,163 @@ async def test_a_typed_message_can_be_heard_and_a_late_language_is_translated_on
     page = await run_blocking(message_history)(chat_id=chat_id, limit=10, before_seq=None)
     assert map_as_dict(page.messages[0].translations) == {"en": "[en] Hola"}
     await asyncio.sleep(0)
+
+
+# --- Limits, the speech cache, and privacy ----------------------------------------------------
+
+
+async def _heard(client, chat_id, seq, user) -> bytes:
+    response = await client.get(f"/api/chats/{chat_id}/messages/{seq}/audio", **_auth(user_token(user)))
+    assert response.status_code == 200, response.content
+    return b"".join(chunk for _, chunk in await _read_stream(response))
+
+
+async def _typed(chat_id, author, text) -> int:
+    response = await _post_json(
+        AsyncClient(), f"/api/chats/{chat_id}/messages", {"text": text}, user_token(author)
+    )
+    return response.json()["message"]["seq"]
+
+
+async def test_message_audio_is_bought_once_per_message_and_language(speech, translator):
+    ana, bob, carl = await _people("es", "en", "en")
+    created = await run_blocking(chat_services.chat_group_create)(
+        user=ana, title="Trio", usernames=[bob.username, carl.username]
+    )
+    chat_id = created.membership.chat_id
+    seq = await _typed(chat_id, ana, "Hola")
+    client = AsyncClient()
+
+    first = await _heard(client, chat_id, seq, bob)
+    again = await _heard(client, chat_id, seq, bob)
+    other_reader = await _heard(client, chat_id, seq, carl)
+
+    assert speech_decode(first) == {"language": "en", "text": "[en] Hola"}
+    assert again == other_reader == first
+    assert len(speech.received("tts")) == 1
+    # Another language is another synthesis, then kept too.
+    own = await _heard(client, chat_id, seq, ana)
+    assert speech_decode(own) == {"language": "es", "text": "Hola"}
+    assert await _heard(client, chat_id, seq, ana) == own
+    assert [tts["json"]["language_code"] for tts in speech.received("tts")] == ["en", "es"]
+
+
+async def test_readers_asking_at_once_share_one_synthesis(speech, translator):
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+    seq = await _typed(chat_id, ana, "Hola")
+    speech.tts_chunks = 4
+    speech.tts_chunk_delay_seconds = 0.15
+
+    heard = await asyncio.gather(*[_heard(AsyncClient(), chat_id, seq, bob) for _ in range(3)])
+
+    assert heard[0] == heard[1] == heard[2]
+    assert speech_decode(heard[0]) == {"language": "en", "text": "[en] Hola"}
+    assert len(speech.received("tts")) == 1
+
+
+async def test_audio_over_the_cache_size_cap_is_served_but_not_kept(speech, translator, settings):
+    settings.VOICE_SPEECH_CACHE_MAX_BYTES = 10
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+    seq = await _typed(chat_id, ana, "Hola")
+
+    assert await _heard(AsyncClient(), chat_id, seq, bob) == await _heard(AsyncClient(), chat_id, seq, bob)
+
+    assert len(speech.received("tts")) == 2
+
+
+async def test_message_audio_over_the_readers_limit_is_429_with_retry_after(speech, translator, settings):
+    settings.VOICE_SPEECH_LIMIT_COUNT = 2
+    settings.VOICE_SPEECH_LIMIT_WINDOW_SECONDS = 60
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+    first, second = await _typed(chat_id, ana, "Uno"), await _typed(chat_id, ana, "Dos")
+    client = AsyncClient()
+    await _heard(client, chat_id, first, bob)
+    await _heard(client, chat_id, second, bob)
+    third = await _typed(chat_id, ana, "Tres")
+
+    refused = await client.get(f"/api/chats/{chat_id}/messages/{third}/audio", **_auth(user_token(bob)))
+
+    assert refused.status_code == 429
+    assert refused.json()["detail"].startswith("too many audio requests: at most 2 every 60 seconds")
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert len(speech.received("tts")) == 2
+    # The limit is the reader's: the author still hears it.
+    assert speech_decode(await _heard(client, chat_id, third, ana))["text"] == "Tres"
+
+
+async def test_new_audio_has_a_daily_budget_per_reader_and_cached_audio_does_not_use_it(
+    speech, translator, settings
+):
+    settings.VOICE_SPEECH_DAILY_LIMIT_COUNT = 1
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+    first, second = await _typed(chat_id, ana, "Uno"), await _typed(chat_id, ana, "Dos")
+    client = AsyncClient()
+    heard = await _heard(client, chat_id, first, bob)
+
+    refused = await client.get(f"/api/chats/{chat_id}/messages/{second}/audio", **_auth(user_token(bob)))
+
+    assert refused.status_code == 429
+    assert refused.json()["detail"].startswith(
+        "too many audio syntheses today: at most 1 every 86400 seconds"
+    )
+    assert int(refused["Retry-After"]) > 86000
+    assert await _heard(client, chat_id, first, bob) == heard
+    assert len(speech.received("tts")) == 1
+
+
+async def test_voice_notes_over_the_limit_are_refused_before_transcription(speech, translator, settings):
+    settings.VOICE_NOTE_LIMIT_COUNT = 1
+    settings.VOICE_NOTE_LIMIT_WINDOW_SECONDS = 60
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+    client = AsyncClient()
+    assert (await _post_audio(client, chat_id, b"say:uno", user_token(ana))).status_code == 201
+
+    refused = await _post_audio(client, chat_id, b"say:dos", user_token(ana))
+
+    assert refused.status_code == 429
+    assert refused.json()["detail"].startswith("too many voice notes: at most 1 every 60 seconds")
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert len(speech.received("stt")) == 1
+    page = await run_blocking(message_history)(chat_id=chat_id, limit=10, before_seq=None)
+    assert [message.original_text for message in page.messages] == ["uno"]
+
+
+async def test_an_outsider_gets_the_same_token_answer_for_a_call_an_idle_chat_and_no_chat(livekit):
+    ana, bob, carl, eve = await _people("es", "en", "en", "fr")
+    busy_chat = await _direct_chat(ana, bob)
+    idle_chat = await _direct_chat(ana, carl)
+    call = services.call_new(
+        caller=ana, chat_id=busy_chat, member_languages={ana.user_id: "es", bob.user_id: "en"}
+    )
+    assert await services.call_state_create(call=call)
+    client = AsyncClient()
+
+    answers = [
+        await _post_json(client, TOKEN, {"chat_id": chat_id}, user_token(eve))
+        for chat_id in (busy_chat, idle_chat, "no-such-chat")
+    ]
+
+    assert [(answer.status_code, answer.json()) for answer in answers] == [
+        (404, {"detail": "Chat not found"})
+    ] * 3
+    assert (await _post_json(client, TOKEN, {"chat_id": busy_chat}, user_token(bob))).status_code == 200
+
+
+async def test_the_speech_cache_keeps_at_most_its_entries_per_ttl(speech, translator, settings, monkeypatch):
+    # A count of this test's own, so what other tests cached does not fill it.
+    monkeypatch.setattr(speech_cache, "ADMISSIONS_KEY", f"{speech_cache.ADMISSIONS_KEY}:{time.time_ns()}")
+    settings.VOICE_SPEECH_CACHE_MAX_ENTRIES = 1
+    ana, bob = await _people("es", "en")
+    chat_id = await _direct_chat(ana, bob)
+    kept, not_kept = await _typed(chat_id, ana, "Uno"), await _typed(chat_id, ana, "Dos")
+    client = AsyncClient()
+
+    for seq in (kept, kept, not_kept, not_kept):
+        await _heard(client, chat_id, seq, bob)
+
+    assert [tts["json"]["text"] for tts in speech.received("tts")] == ["[en] Uno", "[en] Dos", "[en] Dos"]
