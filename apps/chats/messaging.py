@@ -65,6 +65,11 @@ OWED_TRANSLATION_MAX_ATTEMPTS = 1 + len(RETRY_DELAYS_SECONDS)
 # schedule does not leave a message untranslated for good, and a text the provider never
 # translates costs at most OWED_TRANSLATION_MAX_ATTEMPTS calls a day.
 OWED_TRANSLATION_ATTEMPTS_WINDOW_SECONDS = 24 * 3600
+# DynamoDB refuses an item over 400 KB. At the default bounds the translations of a message
+# never come near this (9 x 32,256 bytes at most); with raised bounds, those that would pass
+# it are not stored, so the message is still stored rather than refused and lost. The original
+# text and the rest of the item take well under the remaining 100 KB.
+MESSAGE_TRANSLATIONS_MAX_BYTES = 300_000
 # Redis keeps a key alive through its last millisecond: a retry that waits this much longer
 # than the back-off finds its turn free.
 _TURN_MARGIN_SECONDS = 0.01
@@ -304,6 +309,7 @@ async def _message_translate_and_commit(
         )
     finally:
         await announcement.settle()
+    translations = _translations_fitting(translations)
     draft = services.MessageDraft(
         chat_id=chat.chat_id,
         message_id=message_id,
@@ -350,6 +356,26 @@ class _CommitTurns:
 
 
 _commit_turns = _CommitTurns()
+
+
+def _translations_fitting(translations: dict[str, str | None]) -> dict[str, str | None]:
+    """The translations, the shortest first, while they fit in MESSAGE_TRANSLATIONS_MAX_BYTES;
+    None (owed) for the rest."""
+    fitting: dict[str, str | None] = {}
+    total = 0
+    for language, text in sorted(translations.items(), key=lambda item: len((item[1] or "").encode())):
+        size = len((text or "").encode())
+        if text is not None and total + size > MESSAGE_TRANSLATIONS_MAX_BYTES:
+            logger.warning("translation into %s does not fit in the message; owed", language)
+            text = None
+        else:
+            total += size
+        fitting[language] = text
+    return fitting
+
+
+def _translations_bytes(message: Message) -> int:
+    return sum(len(text.encode()) for text in map_as_dict(message.translations).values())
 
 
 def _languages_owed(message: Message, member_languages: dict[str, str]) -> set[str]:
@@ -597,6 +623,13 @@ async def message_translation_fill(*, message: Message, language: str) -> bool:
             target_language=language,
         )
     except TranslationUnavailable:
+        return False
+    if _translations_bytes(message) + len(text.encode()) > MESSAGE_TRANSLATIONS_MAX_BYTES:
+        logger.warning(
+            "translation into %s does not fit in a message in chat %s; not stored",
+            language,
+            message.chat_id,
+        )
         return False
     translations = map_as_dict(message.translations)
     translations[language] = text

@@ -487,3 +487,38 @@ async def test_one_turn_per_back_off_period_then_none_once_the_attempts_are_used
     assert granted == messaging.OWED_TRANSLATION_MAX_ATTEMPTS
     await asyncio.sleep(0.4)  # longer than the last back-off
     assert await take(message_id=message_id, language="ko") is False
+
+
+async def test_translations_past_the_message_budget_are_owed_not_stored(
+    translator, settings, sockets, owed_retries, monkeypatch
+):
+    # Bounds raised past what the message can hold (as DynamoDB's 400 KB item limit is, here
+    # scaled down so the test moves little data).
+    monkeypatch.setattr(messaging, "MESSAGE_TRANSLATIONS_MAX_BYTES", 3000)
+    settings.TRANSLATION_REPLY_MAX_FLOOR_BYTES = 1_000_000
+    settings.TRANSLATION_RETRY_SCALE = 0.002
+    translator.honour_max_tokens = False
+    translator.translator = lambda text, target: f"[{target}] " + "x" * 2000
+    amy, eva, chat_id = await _amy_and_eva()
+    fio = await _user("fr")
+    await run_blocking(services.chat_member_add)(user=amy, chat_id=chat_id, username=fio.username)
+    eva_socket = await sockets.open(eva)
+
+    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text="Too big for both")
+
+    # One translation fits, the other is owed; the message is stored and delivered.
+    (stored,) = await _stored(chat_id)
+    (kept,) = map_as_dict(stored.translations)
+    assert stored.pending_languages == {"es", "fr"} - {kept}
+    delivered = (await eva_socket.until(lambda f: f.get("type") == "message", timeout=10))[-1]
+    assert delivered["message"]["message_id"] == outcome.message["message_id"]
+    assert delivered["message"]["translated"] is (kept == "es")
+    # The retries' translations do not fit either: never stored, and the retries give up.
+    (retry,) = list(owed_retries)
+    await asyncio.wait_for(retry, timeout=60)
+    assert retry.exception() is None
+    (stored,) = await _stored(chat_id)
+    assert list(map_as_dict(stored.translations)) == [kept]
+    owed = ({"es", "fr"} - {kept}).pop()
+    asked = [body for body in translator.received() if target_language(body) == owed]
+    assert len(asked) == messaging.OWED_TRANSLATION_MAX_ATTEMPTS
