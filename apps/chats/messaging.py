@@ -560,8 +560,10 @@ ON_DEMAND_CONCURRENCY = 8
 
 async def messages_in_language(*, messages: list[Message], language: str) -> list[Message]:
     """Make sure each message has a translation for `language`, translating on demand the
-    ones written before this reader had that language; each is stored, so it happens once.
-    A message whose translation fails this time is returned untranslated."""
+    ones written before this reader had that language (or whose translation failed at send);
+    each is stored, so it happens once. A message is asked for only on its turn (one attempt
+    per back-off period whoever reads, see `translation_turn_take`): one whose turn it is not,
+    or whose translation fails this time, is returned untranslated."""
     owed = [
         message
         for message in messages
