@@ -215,6 +215,20 @@ LIVEKIT_API_KEY = env.str("LIVEKIT_API_KEY", default="") or None
 LIVEKIT_API_SECRET = env.str("LIVEKIT_API_SECRET", default="") or None
 LIVEKIT_URL = env.str("LIVEKIT_URL", default="") or None
 
+# --- Translation bounds (apps/chats/translation.py) ---------------------------------------
+# A translation of a text of B UTF-8 bytes may be at most FACTOR x B + FLOOR bytes; a longer
+# reply is no translation (the message goes out untranslated and is retried). The same
+# number, capped at the model's output limit, is sent as max_completion_tokens: a token is at
+# least one byte, so a reply within the byte bound is never cut by the token limit.
+TRANSLATION_REPLY_MAX_FACTOR = env.int("TRANSLATION_REPLY_MAX_FACTOR", default=4)
+TRANSLATION_REPLY_MAX_FLOOR_BYTES = env.int("TRANSLATION_REPLY_MAX_FLOOR_BYTES", default=256)
+# gpt-4o-mini writes at most 16,384 tokens; the API refuses a request asking for more.
+TRANSLATION_MAX_COMPLETION_TOKENS = env.int("TRANSLATION_MAX_COMPLETION_TOKENS", default=16384)
+if min(
+    TRANSLATION_REPLY_MAX_FACTOR, TRANSLATION_REPLY_MAX_FLOOR_BYTES, TRANSLATION_MAX_COMPLETION_TOKENS
+) < 1:
+    raise ConfigurationError("the translation bounds must be at least 1")
+
 # --- Voice (apps/voice; README.md "Voice") -------------------------------------------------
 
 # A call nobody answers within this long becomes a missed call.

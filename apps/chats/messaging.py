@@ -7,6 +7,11 @@ row. Readers watch the translation stream in meanwhile: once it has taken longer
 a quicker translation reaches them only as the finished `message`. When the provider fails or times
 out, the message is stored and delivered at once in its original language, marked
 untranslated, and the translation follows as `message_updated` once the provider answers.
+
+An owed translation (one that failed at send, or that a reader's new language asks for) is
+tried at most once per message and language per back-off period, whoever asks: the sender's
+retries, history reads and voice-note playback on any instance take turns through the
+key-value store (`translation_turn_take`), and give up after `OWED_TRANSLATION_MAX_ATTEMPTS`.
 """
 
 from __future__ import annotations
@@ -32,7 +37,12 @@ from apps.chats.selectors import (
     message_of_client_id,
     message_view,
 )
-from apps.chats.translation import TranslationUnavailable, translate_text, translation_stream
+from apps.chats.translation import (
+    TranslationUnavailable,
+    translate_text,
+    translation_configured,
+    translation_stream,
+)
 from apps.core.concurrency import run_blocking
 from apps.core.errors import RateLimited  # noqa: F401  (re-exported for callers)
 from apps.core.errors import Forbidden, InvalidInput, ServiceError
@@ -47,8 +57,22 @@ CLIENT_MSG_ID_MAX_CHARS = 64
 CLIENT_MSG_ID_CLAIM_SECONDS = 3600
 # Partial translations go out at most this often per language, to spare the channel layer.
 PARTIAL_INTERVAL_SECONDS = 0.08
-# Waits between attempts at an owed translation.
+# Waits between attempts at an owed translation (times TRANSLATION_RETRY_SCALE), the first
+# after the send's own attempt: 1 + 11 attempts over about 15 minutes.
 RETRY_DELAYS_SECONDS = (1, 2, 4, 8, 15, 30, 60, 60, 120, 300, 300)
+OWED_TRANSLATION_MAX_ATTEMPTS = 1 + len(RETRY_DELAYS_SECONDS)
+# The attempts are counted afresh after this long, so a provider outage longer than the
+# schedule does not leave a message untranslated for good, and a text the provider never
+# translates costs at most OWED_TRANSLATION_MAX_ATTEMPTS calls a day.
+OWED_TRANSLATION_ATTEMPTS_WINDOW_SECONDS = 24 * 3600
+# DynamoDB refuses an item over 400 KB. At the default bounds the translations of a message
+# never come near this (9 x 32,256 bytes at most); with raised bounds, those that would pass
+# it are not stored, so the message is still stored rather than refused and lost. The original
+# text and the rest of the item take well under the remaining 100 KB.
+MESSAGE_TRANSLATIONS_MAX_BYTES = 300_000
+# Redis keeps a key alive through its last millisecond: a retry that waits this much longer
+# than the back-off finds its turn free.
+_TURN_MARGIN_SECONDS = 0.01
 
 _background_tasks: set[asyncio.Task] = set()
 
@@ -285,6 +309,7 @@ async def _message_translate_and_commit(
         )
     finally:
         await announcement.settle()
+    translations = _translations_fitting(translations)
     draft = services.MessageDraft(
         chat_id=chat.chat_id,
         message_id=message_id,
@@ -331,6 +356,26 @@ class _CommitTurns:
 
 
 _commit_turns = _CommitTurns()
+
+
+def _translations_fitting(translations: dict[str, str | None]) -> dict[str, str | None]:
+    """The translations, the shortest first, while they fit in MESSAGE_TRANSLATIONS_MAX_BYTES;
+    None (owed) for the rest."""
+    fitting: dict[str, str | None] = {}
+    total = 0
+    for language, text in sorted(translations.items(), key=lambda item: len((item[1] or "").encode())):
+        size = len((text or "").encode())
+        if text is not None and total + size > MESSAGE_TRANSLATIONS_MAX_BYTES:
+            logger.warning("translation into %s does not fit in the message; owed", language)
+            text = None
+        else:
+            total += size
+        fitting[language] = text
+    return fitting
+
+
+def _translations_bytes(message: Message) -> int:
+    return sum(len(text.encode()) for text in map_as_dict(message.translations).values())
 
 
 def _languages_owed(message: Message, member_languages: dict[str, str]) -> set[str]:
@@ -472,10 +517,16 @@ def _background(coroutine) -> None:
 
 
 async def _translations_retry(*, message: Message, languages: set[str]) -> None:
-    """Keep asking the provider for owed translations; store and announce each one."""
+    """Keep asking the provider for owed translations, on the back-off schedule; store and
+    announce each one. A turn someone else took meanwhile (a history read) counts as this
+    step's attempt."""
+    if translation_configured():
+        # The send's attempt was the first: readers wait out its back-off too.
+        for language in languages:
+            await translation_turn_take(message_id=message.message_id, language=language)
     remaining = set(languages)
     for delay in RETRY_DELAYS_SECONDS:
-        await asyncio.sleep(delay * settings.TRANSLATION_RETRY_SCALE)
+        await asyncio.sleep(delay * settings.TRANSLATION_RETRY_SCALE + _TURN_MARGIN_SECONDS)
         for language in sorted(remaining):
             if await message_translation_fill(message=message, language=language):
                 remaining.discard(language)
@@ -509,8 +560,10 @@ ON_DEMAND_CONCURRENCY = 8
 
 async def messages_in_language(*, messages: list[Message], language: str) -> list[Message]:
     """Make sure each message has a translation for `language`, translating on demand the
-    ones written before this reader had that language; each is stored, so it happens once.
-    A message whose translation fails this time is returned untranslated."""
+    ones written before this reader had that language (or whose translation failed at send);
+    each is stored, so it happens once. A message is asked for only on its turn (one attempt
+    per back-off period whoever reads, see `translation_turn_take`): one whose turn it is not,
+    or whose translation fails this time, is returned untranslated."""
     owed = [
         message
         for message in messages
@@ -529,9 +582,42 @@ async def messages_in_language(*, messages: list[Message], language: str) -> lis
     return messages
 
 
+def _retry_delay(attempt: int) -> float:
+    """The wait after the `attempt`-th attempt (1 is the send's) before the next."""
+    index = min(attempt, len(RETRY_DELAYS_SECONDS)) - 1
+    return RETRY_DELAYS_SECONDS[index] * settings.TRANSLATION_RETRY_SCALE
+
+
+async def translation_turn_take(*, message_id: str, language: str) -> bool:
+    """Whether the caller may ask the provider for this translation now (and if so, counts
+    the attempt). The first caller takes the turn for the back-off that follows its attempt,
+    on every instance at once; until it ends, and once the attempts are used up, everyone else
+    is refused (and shows the message untranslated)."""
+    store = keyvalue_store()
+    key = f"{message_id}:{language}"
+    attempts = int(await store.get(f"translation_attempts:{key}") or 0)
+    if attempts >= OWED_TRANSLATION_MAX_ATTEMPTS:
+        return False
+    if not await store.put_if_absent(
+        f"translation_turn:{key}", "1", ttl_seconds=_retry_delay(attempts + 1)
+    ):
+        return False
+    await store.counter_hit(
+        f"translation_attempts:{key}", window_seconds=OWED_TRANSLATION_ATTEMPTS_WINDOW_SECONDS
+    )
+    return True
+
+
 async def message_translation_fill(*, message: Message, language: str) -> bool:
-    """Ask the provider for the message's translation into `language`; store it, announce it
-    and add it to `message`. False when the provider could not translate it this time."""
+    """Ask the provider for the message's translation into `language`, if it is this caller's
+    turn; store it, announce it and add it to `message`. False when it is not this caller's
+    turn, or the provider could not translate it this time."""
+    if not translation_configured():
+        # Nothing is asked, so nothing counts against the attempts: once a key is set, the
+        # owed translations are made.
+        return False
+    if not await translation_turn_take(message_id=message.message_id, language=language):
+        return False
     try:
         text = await translate_text(
             text=message.original_text,
@@ -539,6 +625,13 @@ async def message_translation_fill(*, message: Message, language: str) -> bool:
             target_language=language,
         )
     except TranslationUnavailable:
+        return False
+    if _translations_bytes(message) + len(text.encode()) > MESSAGE_TRANSLATIONS_MAX_BYTES:
+        logger.warning(
+            "translation into %s does not fit in a message in chat %s; not stored",
+            language,
+            message.chat_id,
+        )
         return False
     translations = map_as_dict(message.translations)
     translations[language] = text

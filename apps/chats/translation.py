@@ -2,8 +2,13 @@
 
 `translation_stream` yields the translation as it grows, so a caller can show it while the
 provider is still writing; `translate_text` waits for the whole of it. Every provider failure
-(no key, unreachable, an HTTP error, a timeout, an empty or cut-off reply) is raised as
-`TranslationUnavailable`; the caller decides what to do (retry, send the original text).
+(no key, unreachable, an HTTP error, a timeout, an empty, cut-off or overlong reply) is raised
+as `TranslationUnavailable`; the caller decides what to do (retry, send the original text).
+
+A reply is bounded (`translation_max_bytes`): a translation is about as long as its text, so
+a reply many times longer is the model running away (or obeying the text), not a translation.
+The request asks for no more tokens than that bound, and reading stops as soon as the reply
+passes it, before any of the excess is yielded.
 
 The message text goes only in the user message, verbatim, and the reply is used only as the
 translation text: nothing in either is interpreted. Logs carry languages, lengths and error
@@ -44,6 +49,24 @@ def translation_configured() -> bool:
     return bool(settings.OPENAI_API_KEY)
 
 
+def translation_max_bytes(*, text: str) -> int:
+    """The longest translation of `text` accepted, in UTF-8 bytes. Counted in bytes, not
+    characters, so one bound fits every pair of scripts (a Chinese text is a third as many
+    characters as its English translation, but about as many bytes), and so that at the
+    default settings a message with a translation into each of the other nine languages stays
+    below DynamoDB's 400 KB item limit (9 x (4 x 8,000 + 256) bytes for 2,000 characters)."""
+    return (
+        settings.TRANSLATION_REPLY_MAX_FACTOR * len(text.encode())
+        + settings.TRANSLATION_REPLY_MAX_FLOOR_BYTES
+    )
+
+
+def translation_max_tokens(*, text: str) -> int:
+    """The max_completion_tokens of a request for `text`. A token is at least one byte, so a
+    reply within `translation_max_bytes` is never cut by it; capped at the model's limit."""
+    return min(translation_max_bytes(text=text), settings.TRANSLATION_MAX_COMPLETION_TOKENS)
+
+
 async def translate_text(*, text: str, source_language: str, target_language: str) -> str:
     """The whole translation of `text` (stripped); raises TranslationUnavailable."""
     translation = ""
@@ -82,7 +105,9 @@ async def translation_stream(
     # Until the first token arrives, the (shorter) first-token deadline applies.
     deadline = min(overall_deadline, started + settings.TRANSLATION_FIRST_TOKEN_TIMEOUT_SECONDS)
     instructions = translation_instructions(source_language, target_language)
+    max_bytes = translation_max_bytes(text=text)
     translated = ""
+    translated_bytes = 0
     yielded = ""
     finish_reason: str | None = None
     done = False
@@ -97,6 +122,9 @@ async def translation_stream(
                 {"role": "user", "content": text},
             ],
             temperature=TRANSLATION_TEMPERATURE,
+            # max_completion_tokens, not the deprecated max_tokens: gpt-4o-mini takes both,
+            # newer model families only this one.
+            max_completion_tokens=translation_max_tokens(text=text),
             stream=True,
             timeout=settings.TRANSLATION_TIMEOUT_SECONDS,
         )
@@ -127,7 +155,12 @@ async def translation_stream(
                 content = (choice.get("delta") or {}).get("content")
                 if content:
                     translated += content
+                    translated_bytes += len(content.encode())
                     deadline = overall_deadline
+            if translated_bytes > max_bytes:
+                # Stop reading (closing the stream stops the provider writing) before any
+                # of it is yielded.
+                raise unavailable(f"reply longer than {max_bytes} bytes")
             partial = translated.strip()
             # Each value yielded extends the previous one (the stripped text only grows).
             if partial and partial != yielded:

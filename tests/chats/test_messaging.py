@@ -22,7 +22,8 @@ from apps.core.errors import Forbidden
 from apps.core.keyvalue import keyvalue_store
 from tests.support.accounts import user_create
 from tests.support.chat_clients import ChatSocket
-from tests.support.fake_openai import target_language
+from apps.chats.translation import translation_max_bytes
+from tests.support.fake_openai import target_language, user_text
 
 QUIET_SECONDS = 1.0
 
@@ -374,3 +375,150 @@ async def test_closing_the_partials_does_not_wait_out_the_interval(monkeypatch):
 
     assert asyncio.get_running_loop().time() - started < 0.5
     assert recorder.sent == []  # the finished message carries the translation instead
+
+
+# --- Translation replies that are no translation --------------------------------------------------
+
+
+@pytest.fixture
+async def owed_retries():
+    """The owed-translation retries this test starts; any still waiting at its end are ended."""
+    yield messaging._background_tasks
+    loop = asyncio.get_running_loop()
+    leftovers = [task for task in messaging._background_tasks if task.get_loop() is loop]
+    for task in leftovers:
+        task.cancel()
+    await asyncio.gather(*leftovers, return_exceptions=True)
+
+
+def _requests_for_text(translator, text):
+    return [body for body in translator.received() if user_text(body) == text]
+
+
+async def test_a_runaway_translation_is_delivered_untranslated_and_no_partial_passes_the_bound(
+    translator, sockets, owed_retries
+):
+    translator.honour_max_tokens = False
+    translator.translator = lambda text, target: "la " * 33_334  # 100,000 characters
+    translator.token_delay_seconds = 0.01  # slow enough for partials to go out
+    amy, eva, chat_id = await _amy_and_eva()
+    eva_socket = await sockets.open(eva)
+    text = "Hello there"  # 11 characters
+    bound = translation_max_bytes(text=text)
+
+    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text=text)
+
+    frames = await eva_socket.until(lambda f: f.get("type") == "message", timeout=10)
+    partials = _of_type(frames, "translation_partial")
+    assert partials, "the reply streamed long enough for partials to go out"
+    assert max(len(frame["text"].encode()) for frame in partials) <= bound
+    delivered = frames[-1]["message"]
+    assert delivered["message_id"] == outcome.message["message_id"]
+    assert (delivered["text"], delivered["language"], delivered["translated"]) == (text, "en", False)
+    (stored,) = await _stored(chat_id)
+    assert map_as_dict(stored.translations) == {}
+    assert stored.pending_languages == {"es"}
+
+
+async def test_a_500_kb_reply_neither_fails_the_send_nor_loses_the_message(
+    translator, sockets, owed_retries
+):
+    translator.honour_max_tokens = False
+    translator.tokens_per_chunk = 10**9  # all of it at once
+    translator.translator = lambda text, target: "x" * 500_000
+    amy, eva, chat_id = await _amy_and_eva()
+    eva_socket = await sockets.open(eva)
+
+    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text="Short one")
+
+    assert outcome.duplicate is False and outcome.message["seq"] == 1
+    delivered = (await eva_socket.until(lambda f: f.get("type") == "message", timeout=10))[-1]
+    assert delivered["message"]["message_id"] == outcome.message["message_id"]
+    assert (delivered["message"]["text"], delivered["message"]["translated"]) == ("Short one", False)
+    (stored,) = await _stored(chat_id)
+    assert stored.original_text == "Short one" and map_as_dict(stored.translations) == {}
+
+
+async def test_an_owed_translation_always_refused_gives_up_after_the_bounded_attempts(
+    translator, settings, owed_retries
+):
+    settings.TRANSLATION_RETRY_SCALE = 0.002  # the ~15 minute schedule in about 2 seconds
+    translator.honour_max_tokens = False
+    translator.tokens_per_chunk = 10**9
+    translator.translator = lambda text, target: "x" * 100_000
+    amy, eva, chat_id = await _amy_and_eva()
+
+    await messaging.message_send(user=amy, chat_id=chat_id, text="Never translated")
+    (retry,) = list(owed_retries)
+    await asyncio.wait_for(retry, timeout=30)
+
+    attempts = len(_requests_for_text(translator, "Never translated"))
+    assert attempts == messaging.OWED_TRANSLATION_MAX_ATTEMPTS == 12
+    # Readers find the attempts used up: nobody asks again (until the day's count expires).
+    (stored,) = await _stored(chat_id)
+    await messaging.messages_in_language(messages=[stored], language="es")
+    await asyncio.sleep(0.1)
+    assert len(_requests_for_text(translator, "Never translated")) == attempts
+    (stored,) = await _stored(chat_id)
+    assert map_as_dict(stored.translations) == {} and stored.pending_languages == {"es"}
+
+
+# --- Turns at an owed translation ---------------------------------------------------------------
+
+
+async def test_one_turn_per_back_off_period_then_none_once_the_attempts_are_used_up(settings):
+    take = messaging.translation_turn_take
+    message_id = "m" * 32
+    settings.TRANSLATION_RETRY_SCALE = 10.0  # the first back-off lasts 10 seconds
+
+    assert await take(message_id=message_id, language="es") is True
+    assert await take(message_id=message_id, language="es") is False
+    # Another instance (its own event loop and Redis connection) is refused too.
+    assert await asyncio.to_thread(asyncio.run, take(message_id=message_id, language="es")) is False
+    assert await take(message_id=message_id, language="fr") is True  # each language its own
+
+    settings.TRANSLATION_RETRY_SCALE = 0.001  # back-offs of 1 ms ... 300 ms
+    loop = asyncio.get_running_loop()
+    granted = 0
+    deadline = loop.time() + 10
+    while granted < messaging.OWED_TRANSLATION_MAX_ATTEMPTS and loop.time() < deadline:
+        granted += await take(message_id=message_id, language="ko")
+        await asyncio.sleep(0.002)
+    assert granted == messaging.OWED_TRANSLATION_MAX_ATTEMPTS
+    await asyncio.sleep(0.4)  # longer than the last back-off
+    assert await take(message_id=message_id, language="ko") is False
+
+
+async def test_translations_past_the_message_budget_are_owed_not_stored(
+    translator, settings, sockets, owed_retries, monkeypatch
+):
+    # Bounds raised past what the message can hold (as DynamoDB's 400 KB item limit is, here
+    # scaled down so the test moves little data).
+    monkeypatch.setattr(messaging, "MESSAGE_TRANSLATIONS_MAX_BYTES", 3000)
+    settings.TRANSLATION_REPLY_MAX_FLOOR_BYTES = 1_000_000
+    settings.TRANSLATION_RETRY_SCALE = 0.002
+    translator.honour_max_tokens = False
+    translator.translator = lambda text, target: f"[{target}] " + "x" * 2000
+    amy, eva, chat_id = await _amy_and_eva()
+    fio = await _user("fr")
+    await run_blocking(services.chat_member_add)(user=amy, chat_id=chat_id, username=fio.username)
+    eva_socket = await sockets.open(eva)
+
+    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text="Too big for both")
+
+    # One translation fits, the other is owed; the message is stored and delivered.
+    (stored,) = await _stored(chat_id)
+    (kept,) = map_as_dict(stored.translations)
+    assert stored.pending_languages == {"es", "fr"} - {kept}
+    delivered = (await eva_socket.until(lambda f: f.get("type") == "message", timeout=10))[-1]
+    assert delivered["message"]["message_id"] == outcome.message["message_id"]
+    assert delivered["message"]["translated"] is (kept == "es")
+    # The retries' translations do not fit either: never stored, and the retries give up.
+    (retry,) = list(owed_retries)
+    await asyncio.wait_for(retry, timeout=60)
+    assert retry.exception() is None
+    (stored,) = await _stored(chat_id)
+    assert list(map_as_dict(stored.translations)) == [kept]
+    owed = ({"es", "fr"} - {kept}).pop()
+    asked = [body for body in translator.received() if target_language(body) == owed]
+    assert len(asked) == messaging.OWED_TRANSLATION_MAX_ATTEMPTS

@@ -14,6 +14,7 @@ from apps.chats.translation import (
     translate_text,
     translation_clients_close,
     translation_configured,
+    translation_max_bytes,
     translation_stream,
 )
 from tests.support.fake_openai import FakeOpenAI
@@ -331,3 +332,99 @@ async def test_fake_runs_standalone(settings):
         returncode = process.wait(timeout=10)
         process.stdout.close()
     assert returncode == 0  # SIGTERM is a clean stop
+
+
+# --- Bounds on the reply ----------------------------------------------------------------------
+
+
+async def test_the_request_asks_for_no_more_tokens_than_the_bound(fake, settings):
+    settings.TRANSLATION_REPLY_MAX_FACTOR = 4
+    settings.TRANSLATION_REPLY_MAX_FLOOR_BYTES = 256
+    settings.TRANSLATION_MAX_COMPLETION_TOKENS = 16384
+
+    await _translate("hello there")  # 11 bytes
+    await _translate("你好，世界", source="zh")  # 5 characters, 15 bytes
+    settings.TRANSLATION_MAX_COMPLETION_TOKENS = 500
+    await _translate("a long text " * 100)  # 1,200 bytes: 5,056, capped at the model's limit
+
+    bodies = fake.received()
+    assert [body["max_completion_tokens"] for body in bodies] == [300, 316, 500]
+    assert all("max_tokens" not in body for body in bodies)  # deprecated; o-series refuse it
+    assert translation_max_bytes(text="hello there") == 300
+    assert translation_max_bytes(text="你好，世界") == 316
+
+
+async def test_a_runaway_reply_is_unavailable_and_nothing_past_the_bound_is_yielded(fake):
+    fake.honour_max_tokens = False  # a provider (or model) that ignores the limit
+    fake.translator = lambda text, target: "la la " * 50_000  # 300,000 characters
+    text = "hello there"
+    bound = translation_max_bytes(text=text)
+
+    partials = []
+    started = time.monotonic()
+    with pytest.raises(TranslationUnavailable, match=f"longer than {bound} bytes"):
+        await _partials(text, into=partials)
+
+    assert partials, "the reply streamed word by word until it passed the bound"
+    assert max(len(partial.encode()) for partial in partials) <= bound
+    assert time.monotonic() - started < 2  # reading stopped at the bound, not at the end
+
+
+async def test_a_huge_reply_in_one_chunk_yields_nothing(fake):
+    fake.honour_max_tokens = False
+    fake.tokens_per_chunk = 10**9  # the whole reply in one server-sent event
+    fake.translator = lambda text, target: "x" * 500_000
+
+    partials = []
+    with pytest.raises(TranslationUnavailable, match="longer than"):
+        await _partials("hello there", into=partials)
+    assert partials == []
+
+
+async def test_a_reply_the_provider_cuts_at_the_token_limit_is_unavailable(fake, settings):
+    # The model's limit, below the byte bound (264 bytes): the provider's cut comes first.
+    settings.TRANSLATION_MAX_COMPLETION_TOKENS = 10
+    fake.translator = lambda text, target: "bla " * 100_000
+
+    partials = []
+    with pytest.raises(TranslationUnavailable, match="finish_reason length"):
+        await _partials("hi", into=partials)
+
+    (body,) = fake.received()
+    assert body["max_completion_tokens"] == 10
+    assert partials[-1] == ("bla " * 10).strip()  # what the provider sent before it stopped
+
+
+async def test_a_reply_exactly_at_the_bound_is_a_translation(fake):
+    text = "你好"  # 6 bytes: replies of up to 4 x 6 + 256 = 280 bytes
+    fake.translator = lambda text, target: "é" * 140  # 280 bytes
+
+    assert await _translate(text, source="zh") == "é" * 140
+
+    fake.translator = lambda text, target: "é" * 140 + "!"
+    with pytest.raises(TranslationUnavailable, match="longer than 280 bytes"):
+        await _translate(text, source="zh")
+
+
+async def test_the_fake_honours_max_tokens_without_streaming_too(fake):
+    client = AsyncOpenAI(api_key=API_KEY, base_url=fake.base_url, max_retries=0)
+    fake.translator = lambda text, target: "one two three four five"
+    try:
+        cut = await client.chat.completions.create(
+            model="gpt-test-translate",
+            messages=[{"role": "user", "content": "five words"}],
+            max_tokens=3,
+        )
+        whole = await client.chat.completions.create(
+            model="gpt-test-translate",
+            messages=[{"role": "user", "content": "five words"}],
+            max_completion_tokens=5,
+        )
+    finally:
+        await client.close()
+
+    assert cut.choices[0].message.content == "one two three "
+    assert cut.choices[0].finish_reason == "length"
+    assert cut.usage.completion_tokens == 3
+    assert whole.choices[0].message.content == "one two three four five"
+    assert whole.choices[0].finish_reason == "stop"

@@ -18,6 +18,7 @@ from django.conf import settings as django_settings
 from apps.chats import messaging, selectors, services
 from apps.chats.translation import translation_clients_close
 from apps.core.concurrency import run_blocking
+from apps.core.keyvalue import keyvalue_store
 from tests.support.accounts import user_create, user_token
 from tests.support.fake_openai import target_language, user_text
 
@@ -421,6 +422,56 @@ async def test_a_message_sent_while_the_provider_is_down_is_translated_later(
     stored = await run_blocking(selectors.message_get)(chat_id=chat_id, seq=1)
     assert not stored.pending_languages
     assert selectors.map_as_dict(stored.translations) == {"es": "[es] Are you there"}
+
+
+async def test_history_reads_ask_for_an_owed_translation_once_per_back_off_period(
+    async_client, translator, settings
+):
+    ana, ana_token = await person("es")
+    bob, bob_token = await person("en")
+    chat_id = await open_chat(async_client, bob_token, ana)
+    await send(async_client, bob_token, chat_id, "Good morning")
+    await send(async_client, bob_token, chat_id, "How are you")
+    ok(await patch(async_client, ME, {"native_language": "fr"}, ana_token))
+    translator.fail_status = 500
+    settings.TRANSLATION_RETRY_SCALE = 60.0  # a back-off period longer than the test
+
+    pages = await asyncio.gather(*(history(async_client, ana_token, chat_id) for _ in range(25)))
+    for _ in range(25):
+        pages.append(await history(async_client, ana_token, chat_id))
+
+    def another_instance_reads() -> None:
+        async def read() -> None:
+            page = selectors.message_history(chat_id=chat_id, limit=50, before_seq=None)
+            await messaging.messages_in_language(messages=page.messages, language="fr")
+            await translation_clients_close()
+
+        asyncio.run(read())
+
+    await asyncio.to_thread(another_instance_reads)
+
+    # One call per message in the period, not one per message per read (2 x 51).
+    assert sorted(user_text(body) for body in requests_for(translator, target="fr")) == [
+        "Good morning",
+        "How are you",
+    ]
+    for page in pages:
+        assert [(m["text"], m["translated"]) for m in page["messages"]] == [
+            ("How are you", False),
+            ("Good morning", False),
+        ]
+
+    # The period over, the next read asks again, and this time the provider answers.
+    translator.fail_status = None
+    store = keyvalue_store()
+    for message in pages[0]["messages"]:
+        assert await store.take(f"translation_turn:{message['message_id']}:fr") is not None
+    page = await history(async_client, ana_token, chat_id)
+    assert [(m["text"], m["translated"]) for m in page["messages"]] == [
+        ("[fr] How are you", True),
+        ("[fr] Good morning", True),
+    ]
+    assert len(requests_for(translator, target="fr")) == 4
 
 
 # --- sending limits --------------------------------------------------------------------------

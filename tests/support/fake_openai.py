@@ -1,9 +1,17 @@
 """A loopback stand-in for OpenAI Chat Completions, speaking its wire format.
 
 POST /v1/chat/completions (or /chat/completions) answers a plain JSON completion, or with
-"stream": true Server-Sent Events: one `chat.completion.chunk` per word, then a last chunk
+"stream": true Server-Sent Events: one `chat.completion.chunk` per token, then a last chunk
 with finish_reason, then `data: [DONE]`. By default the reply is a fake translation,
 "[<target code>] <text>", the target read from the system prompt's "to <Language> (<code>)".
+
+A fake token is a word with the whitespace after it, a word longer than
+`TOKEN_MAX_CHARS` being cut into pieces of that length. Like the API, the fake honours the
+request's `max_completion_tokens` (or the older `max_tokens`): a reply that would be longer is
+cut there and ends with finish_reason "length". Set `honour_max_tokens = False` to play a
+provider that ignores the limit, and `translator` to a function returning a huge text to play
+one that runs away (`tokens_per_chunk` sends many tokens per chunk, so a huge reply streams
+quickly).
 
 In a test:
 
@@ -36,6 +44,11 @@ from tests.support.loopback_server import LoopbackServer
 
 # (text, target language code) -> reply
 Translator = Callable[[str, str], str]
+
+# Short enough that a text without spaces still counts as many tokens, long enough that the
+# words of the tests' texts are one token each.
+TOKEN_MAX_CHARS = 16
+_TOKEN = re.compile(r"\S{1,%d}\s*" % TOKEN_MAX_CHARS)
 
 _TARGET = re.compile(r"\bto\s+[^()\n]*?\(([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*)\)")
 
@@ -79,7 +92,9 @@ class FakeOpenAI(LoopbackServer):
         self.fail_status = fail_status  # answer every request with this HTTP error
         self.translator = translator
         self.api_key = api_key  # when set, requests without "Bearer <api_key>" get a 401
-        self.finish_reason = "stop"
+        self.finish_reason = "stop"  # of a reply that is not cut at the token limit
+        self.honour_max_tokens = True
+        self.tokens_per_chunk = 1
         self.requests: list[dict[str, Any]] = []  # JSON bodies received, in order
         self.client_ports: list[int] = []  # the client's port of each request's connection
         self._lock = threading.Lock()
@@ -121,7 +136,12 @@ class FakeOpenAI(LoopbackServer):
             return _error(self.fail_status, "server_error", "The fake server was told to fail")
 
         model = str(body.get("model") or "fake-model")
-        reply = self.translator(user_text(body), target_language(body))
+        tokens = _TOKEN.findall(self.translator(user_text(body), target_language(body)))
+        finish_reason = self.finish_reason
+        limit = _max_tokens(body) if self.honour_max_tokens else None
+        if limit is not None and len(tokens) > limit:
+            tokens, finish_reason = tokens[:limit], "length"
+        reply = "".join(tokens)
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         if self.delay_seconds:
@@ -138,7 +158,7 @@ class FakeOpenAI(LoopbackServer):
                             "index": 0,
                             "message": {"role": "assistant", "content": reply, "refusal": None},
                             "logprobs": None,
-                            "finish_reason": self.finish_reason,
+                            "finish_reason": finish_reason,
                         }
                     ],
                     "usage": _usage(body, reply),
@@ -161,15 +181,15 @@ class FakeOpenAI(LoopbackServer):
             }
             return f"data: {json.dumps(data)}\n\n".encode()
 
-        words = re.findall(r"\S+\s*", reply)
+        step = max(1, self.tokens_per_chunk)
         try:
             await response.prepare(request)
             await response.write(chunk({"role": "assistant", "content": ""}))
-            for position, word in enumerate(words):
+            for position in range(0, len(tokens), step):
                 if position and self.token_delay_seconds:
                     await asyncio.sleep(self.token_delay_seconds)
-                await response.write(chunk({"content": word}))
-            await response.write(chunk({}, self.finish_reason))
+                await response.write(chunk({"content": "".join(tokens[position : position + step])}))
+            await response.write(chunk({}, finish_reason))
             await response.write(b"data: [DONE]\n\n")
             await response.write_eof()
         except ConnectionError:
@@ -183,10 +203,18 @@ def _error(status: int, code: str, message: str) -> web.Response:
     )
 
 
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
 def _usage(body: dict[str, Any], reply: str) -> dict[str, int]:
     messages = body.get("messages") or ()
-    prompt = sum(len(str(message.get("content") or "").split()) for message in messages)
-    completion = len(reply.split())
+    prompt = sum(len(_TOKEN.findall(str(message.get("content") or ""))) for message in messages)
+    completion = len(_TOKEN.findall(reply))
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
