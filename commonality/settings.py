@@ -159,6 +159,8 @@ MIDDLEWARE = [
     # are answered before host validation and the HTTPS redirect (apps/core/middleware.py).
     "apps.core.middleware.request_id_middleware",
     "apps.core.middleware.health_middleware",
+    # Outside everything else, so redirects and refusals (400, 401, 404, 429) are covered too.
+    "apps.core.middleware.api_no_store_middleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
