@@ -47,6 +47,12 @@ if ENVIRONMENT not in ENVIRONMENTS:
 IS_DEVELOPMENT = ENVIRONMENT == "development"
 
 DEBUG = IS_DEVELOPMENT and env.bool("DEBUG", default=True)
+# The debug page and error reports never show a credential, not even REDIS_URL's password
+# (apps/core/exception_reporter.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = (
+    "apps.core.exception_reporter.CredentialHidingExceptionReporterFilter"
+)
+DEFAULT_EXCEPTION_REPORTER = "apps.core.exception_reporter.CredentialHidingExceptionReporter"
 
 # --- Secrets -----------------------------------------------------------------------------
 
