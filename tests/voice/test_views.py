@@ -88,8 +88,8 @@ async def test_token_is_for_members_only(livekit):
     client = AsyncClient()
 
     outsider = await _post_json(client, TOKEN, {"chat_id": chat_id}, user_token(eve))
-    assert outsider.status_code == 403
-    assert outsider.json() == {"detail": "Not a member of this chat"}
+    assert outsider.status_code == 404
+    assert outsider.json() == {"detail": "Chat not found"}
 
     unknown = await _post_json(client, TOKEN, {"chat_id": "no-such-chat"}, user_token(ana))
     assert unknown.status_code == 404
@@ -158,7 +158,7 @@ async def test_voice_note_refusals(speech, translator, settings):
     chat_id = await _direct_chat(ana, bob)
     client = AsyncClient()
 
-    assert (await _post_audio(client, chat_id, b"say:hola", user_token(eve))).status_code == 403
+    assert (await _post_audio(client, chat_id, b"say:hola", user_token(eve))).status_code == 404
     assert (await _post_audio(client, "nope", b"say:hola", user_token(ana))).status_code == 404
     too_big = await _post_audio(client, chat_id, b"x" * 1001, user_token(ana))
     assert too_big.status_code == 413 and "1000 bytes" in too_big.json()["detail"]
@@ -263,7 +263,7 @@ async def test_message_audio_refusals_and_provider_failure(speech, translator):
     client = AsyncClient()
     path = f"/api/chats/{chat_id}/messages/{seq}/audio"
 
-    assert (await client.get(path, **_auth(user_token(eve)))).status_code == 403
+    assert (await client.get(path, **_auth(user_token(eve)))).status_code == 404
     assert (await client.get(f"/api/chats/nope/messages/1/audio", **_auth(user_token(ana)))).status_code == 404
     missing = await client.get(f"/api/chats/{chat_id}/messages/99/audio", **_auth(user_token(ana)))
     assert missing.status_code == 404 and missing.json() == {"detail": "Message not found"}
