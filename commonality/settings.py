@@ -88,7 +88,7 @@ if not IS_DEVELOPMENT:
     # no 10-character run typed twice.
     weakness = secret_weakness(JWT_SECRET, known_defaults=KNOWN_DEFAULT_SECRETS)
     if weakness:
-        raise configuration_refused(f"JWT_SECRET {weakness}; {SECRET_ADVICE} (gives 44)")
+        raise configuration_refused(f"JWT_SECRET {weakness}; {SECRET_ADVICE}")
 elif not JWT_SECRET:
     JWT_SECRET = DEVELOPMENT_JWT_SECRET
 
