@@ -1,7 +1,8 @@
 """Settings, read from the environment (twelve-factor) with django-environ.
 
 Every variable is listed in README.md's configuration table. Outside development the
-process refuses to start when a secret is missing or left at a known default.
+process refuses to start when a secret is missing, weak or left at a known default; an unset
+ENVIRONMENT means production, so a forgotten variable fails closed.
 """
 
 import hashlib
@@ -10,6 +11,7 @@ from pathlib import Path
 import environ
 
 from commonality.config_errors import ConfigurationError
+from commonality.secret_strength import SECRET_MIN_LENGTH, secret_weakness
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,15 +20,39 @@ env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     env.read_env(str(BASE_DIR / ".env"), overwrite=False)
 
+# --- Fail-closed configuration -----------------------------------------------------------
+
 ENVIRONMENTS = ("development", "staging", "production")
-ENVIRONMENT = env.str("ENVIRONMENT", default="development").strip().lower()
+# Unset means production: development (DEBUG pages, a public JWT secret, open hosts) is only
+# ever chosen explicitly, by scripts/dev.py, docker-compose.yml, the tests, or .env.
+ENVIRONMENT_SET = bool(env.str("ENVIRONMENT", default="").strip())
+ENVIRONMENT = env.str("ENVIRONMENT", default="").strip().lower() or "production"
+
+
+def configuration_refused(message: str) -> ConfigurationError:
+    """The error for a refused setting; when ENVIRONMENT was left unset it also says that
+    production's rules applied and how to run locally instead."""
+    if not ENVIRONMENT_SET:
+        message += (
+            " (ENVIRONMENT is unset, so production rules apply; "
+            "for a local run set ENVIRONMENT=development)"
+        )
+    return ConfigurationError(message)
+
+
 if ENVIRONMENT not in ENVIRONMENTS:
-    raise ConfigurationError(
+    raise configuration_refused(
         f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)} (got {ENVIRONMENT!r})"
     )
 IS_DEVELOPMENT = ENVIRONMENT == "development"
 
 DEBUG = IS_DEVELOPMENT and env.bool("DEBUG", default=True)
+# The debug page and error reports never show a credential, not even REDIS_URL's password
+# (apps/core/exception_reporter.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = (
+    "apps.core.exception_reporter.CredentialHidingExceptionReporterFilter"
+)
+DEFAULT_EXCEPTION_REPORTER = "apps.core.exception_reporter.CredentialHidingExceptionReporter"
 
 # --- Secrets -----------------------------------------------------------------------------
 
@@ -49,25 +75,20 @@ KNOWN_DEFAULT_SECRETS = frozenset(
         "password",
     }
 )
-JWT_SECRET_MIN_LENGTH = 32
+JWT_SECRET_MIN_LENGTH = SECRET_MIN_LENGTH
+SECRET_ADVICE = "generate one with `openssl rand -base64 32`"
 
 JWT_SECRET = env.str("JWT_SECRET", default="").strip()
 if not IS_DEVELOPMENT:
     if not JWT_SECRET:
-        raise ConfigurationError(
-            f"JWT_SECRET is required when ENVIRONMENT={ENVIRONMENT}; "
-            "generate one with `openssl rand -base64 32`"
+        raise configuration_refused(
+            f"JWT_SECRET is required when ENVIRONMENT={ENVIRONMENT}; {SECRET_ADVICE}"
         )
-    if JWT_SECRET.lower() in KNOWN_DEFAULT_SECRETS:
-        raise ConfigurationError(
-            "JWT_SECRET is a known default value; set a random secret "
-            "(`openssl rand -base64 32`)"
-        )
-    if len(JWT_SECRET) < JWT_SECRET_MIN_LENGTH:
-        raise ConfigurationError(
-            f"JWT_SECRET must be at least {JWT_SECRET_MIN_LENGTH} characters "
-            "(`openssl rand -base64 32` gives 44)"
-        )
+    # commonality/secret_strength.py: known defaults, 32 characters, 128 estimated bits, and
+    # no 10-character run typed twice.
+    weakness = secret_weakness(JWT_SECRET, known_defaults=KNOWN_DEFAULT_SECRETS)
+    if weakness:
+        raise configuration_refused(f"JWT_SECRET {weakness}; {SECRET_ADVICE}")
 elif not JWT_SECRET:
     JWT_SECRET = DEVELOPMENT_JWT_SECRET
 
@@ -78,7 +99,15 @@ if JWT_EXPIRATION_MINUTES < 1:
 
 # Django signs nothing we rely on (no sessions or cookies), but it requires a key; derive one
 # from JWT_SECRET unless DJANGO_SECRET_KEY is given, so a deploy needs one secret, not two.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or hashlib.sha256(
+DJANGO_SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="").strip()
+if DJANGO_SECRET_KEY and not IS_DEVELOPMENT:
+    weakness = secret_weakness(DJANGO_SECRET_KEY, known_defaults=KNOWN_DEFAULT_SECRETS)
+    if weakness:
+        raise configuration_refused(
+            f"DJANGO_SECRET_KEY {weakness}; {SECRET_ADVICE}, or leave it unset to derive "
+            "one from JWT_SECRET"
+        )
+SECRET_KEY = DJANGO_SECRET_KEY or hashlib.sha256(
     f"commonality-django:{JWT_SECRET}".encode()
 ).hexdigest()
 
@@ -90,13 +119,23 @@ PASSWORD_MAX_LENGTH = 256
 BACKEND_PORT = env.int("BACKEND_PORT", default=8000)
 PORT = env.int("PORT", default=BACKEND_PORT)
 
-ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS",
-    default=["localhost", "127.0.0.1", "[::1]", "testserver"] if IS_DEVELOPMENT else [],
-)
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in env.list(
+        "ALLOWED_HOSTS",
+        default=["localhost", "127.0.0.1", "[::1]", "testserver"] if IS_DEVELOPMENT else [],
+    )
+    if host.strip()
+]
 if not IS_DEVELOPMENT and not ALLOWED_HOSTS:
-    raise ConfigurationError(
+    raise configuration_refused(
         "ALLOWED_HOSTS is required outside development "
+        "(for example your-app.up.railway.app)"
+    )
+# "*" would let any Host header through, and with it poisoned absolute URLs and redirects.
+if not IS_DEVELOPMENT and "*" in ALLOWED_HOSTS:
+    raise configuration_refused(
+        "ALLOWED_HOSTS must not contain * outside development; list the host names "
         "(for example your-app.up.railway.app)"
     )
 
@@ -126,6 +165,8 @@ MIDDLEWARE = [
     # are answered before host validation and the HTTPS redirect (apps/core/middleware.py).
     "apps.core.middleware.request_id_middleware",
     "apps.core.middleware.health_middleware",
+    # Outside everything else, so redirects and refusals (400, 401, 404, 429) are covered too.
+    "apps.core.middleware.api_no_store_middleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -157,7 +198,7 @@ TEMPLATES: list = []
 DYNAMODB_EMBEDDED = "embedded"
 DYNAMODB_ENDPOINT = env.str("DYNAMODB_ENDPOINT", default="").strip() or None
 if DYNAMODB_ENDPOINT == DYNAMODB_EMBEDDED and not IS_DEVELOPMENT:
-    raise ConfigurationError(
+    raise configuration_refused(
         "DYNAMODB_ENDPOINT=embedded keeps data in memory and is for development only; "
         "omit DYNAMODB_ENDPOINT to use AWS DynamoDB"
     )
@@ -171,7 +212,7 @@ AWS_SESSION_TOKEN = env.str("AWS_SESSION_TOKEN", default="") or None
 
 REDIS_URL = env.str("REDIS_URL", default="").strip() or None
 if REDIS_URL is None and not IS_DEVELOPMENT:
-    raise ConfigurationError(
+    raise configuration_refused(
         "REDIS_URL is required outside development "
         "(rediss://default:PASSWORD@HOST:6379 for Upstash)"
     )

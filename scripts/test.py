@@ -12,6 +12,7 @@ driving Debian's Chromium, installed when missing) run after the backend's.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -25,7 +26,10 @@ def main() -> int:
     python = python_environment_ensure()
     system_package_ensure("redis-server", "redis-server")
     say("running the backend tests")
-    code = subprocess.call([str(python), "-m", "pytest", *sys.argv[1:]], cwd=ROOT)
+    # Settings fail closed (unset means production); the tests mean development, and the
+    # ones about production set it for their own child processes.
+    environment = {**os.environ, "ENVIRONMENT": os.environ.get("ENVIRONMENT") or "development"}
+    code = subprocess.call([str(python), "-m", "pytest", *sys.argv[1:]], cwd=ROOT, env=environment)
     if code == PYTEST_NO_TESTS_COLLECTED:
         print("error: pytest collected no tests", file=sys.stderr)
         return 1

@@ -31,7 +31,7 @@ from apps.chats import events, services
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat, Message
 from apps.chats.selectors import (
-    NOT_A_MEMBER,
+    CHAT_NOT_FOUND,
     chat_get,
     map_as_dict,
     message_of_client_id,
@@ -45,7 +45,7 @@ from apps.chats.translation import (
 )
 from apps.core.concurrency import run_blocking
 from apps.core.errors import RateLimited  # noqa: F401  (re-exported for callers)
-from apps.core.errors import Forbidden, InvalidInput, ServiceError
+from apps.core.errors import InvalidInput, NotFound, ServiceError
 from apps.core.keyvalue import keyvalue_store
 from apps.core.ratelimit import RateLimit, rate_limit_hit
 
@@ -214,7 +214,7 @@ async def _chat_of_sender(*, chat_id: str, user_id: str) -> Chat:
         if chat is not None:
             chat_snapshots.put(chat)
     if chat is None or user_id not in chat.member_ids:
-        raise Forbidden(NOT_A_MEMBER)
+        raise NotFound(CHAT_NOT_FOUND)
     return chat
 
 

@@ -17,12 +17,15 @@ from apps.chats.models import (
     client_message_sort_key,
     message_sort_key,
 )
-from apps.core.errors import Forbidden, InvalidInput, NotFound
+from apps.core.errors import InvalidInput, NotFound
 
 PREVIEW_MAX_CHARS = 100
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 200
-NOT_A_MEMBER = "Not a member of this chat"
+CHAT_NOT_FOUND = "Chat not found"
+# A chat the reader is not in looks exactly like one that does not exist (404, same text):
+# chat ids can be derived, and a 403 would tell anyone who talks with whom.
+NOT_A_MEMBER = CHAT_NOT_FOUND
 
 
 def map_as_dict(value) -> dict:
@@ -42,12 +45,10 @@ def chat_get(*, chat_id: str) -> Chat | None:
 
 
 def chat_get_for_member(*, chat_id: str, user_id: str) -> Chat:
-    """The chat, if `user_id` belongs to it: 404 when there is no such chat, 403 otherwise."""
+    """The chat, if `user_id` belongs to it; otherwise 404, whether or not the chat exists."""
     chat = chat_get(chat_id=chat_id)
-    if chat is None:
-        raise NotFound("Chat not found")
-    if user_id not in chat.member_ids:
-        raise Forbidden(NOT_A_MEMBER)
+    if chat is None or user_id not in chat.member_ids:
+        raise NotFound(CHAT_NOT_FOUND)
     return chat
 
 

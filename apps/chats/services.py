@@ -30,7 +30,7 @@ from apps.chats.models import (
     message_sort_key,
 )
 from apps.chats.selectors import (
-    NOT_A_MEMBER,
+    CHAT_NOT_FOUND,
     chat_get,
     chat_get_for_member,
     chat_membership_get,
@@ -40,6 +40,7 @@ from apps.chats.selectors import (
 from apps.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 
 GROUP_TITLE_MAX_CHARS = 100
+AUTHOR_NOT_A_MEMBER = "Not a member of this chat"
 # A message is one transaction: chat, message, client id and one row per member (100 max).
 GROUP_MAX_MEMBERS = 50
 # Each failed attempt means another message got the sequence number first (or a transaction
@@ -249,7 +250,7 @@ def chat_leave(*, user: User, chat_id: str) -> Chat:
         _transact(write)
     except TransactWriteError as error:
         if "ConditionalCheckFailed" in _cancellation_codes(error):
-            raise Forbidden(NOT_A_MEMBER) from error
+            raise NotFound(CHAT_NOT_FOUND) from error
         raise
     chat_snapshots.forget(chat_id)
     return chat
@@ -315,7 +316,9 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
     """
     for attempt in range(COMMIT_ATTEMPTS):
         if draft.from_user_id not in chat.member_ids:
-            raise Forbidden(NOT_A_MEMBER)
+            # Every caller has already found the author in the chat, so this is an author who
+            # left meanwhile (they know the chat exists: no oracle). apps/voice catches it.
+            raise Forbidden(AUTHOR_NOT_A_MEMBER)
         member_languages = map_as_dict(chat.member_languages)
         seq = int(chat.last_seq) + 1
         message = Message(
@@ -346,7 +349,7 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
                     return duplicate
             refreshed = refusal.chat or chat_get(chat_id=draft.chat_id)
             if refreshed is None:
-                raise NotFound("Chat not found") from error
+                raise NotFound(CHAT_NOT_FOUND) from error
             unchanged = int(refreshed.last_seq) == int(chat.last_seq) and (
                 refreshed.roster_version == chat.roster_version
             )
@@ -521,9 +524,7 @@ def chat_mark_read(*, user: User, chat_id: str, seq: int) -> ChatMembership:
     """Record that the user has read up to `seq`; the mark only moves forward."""
     membership = chat_membership_get(user_id=user.user_id, chat_id=chat_id)
     if membership is None:
-        if chat_get(chat_id=chat_id) is None:
-            raise NotFound("Chat not found")
-        raise Forbidden(NOT_A_MEMBER)
+        raise NotFound(CHAT_NOT_FOUND)
     if seq < 1:
         raise InvalidInput("seq must be a positive message sequence number")
     seq = min(seq, int(membership.last_seq))
@@ -552,7 +553,7 @@ def chat_mark_read(*, user: User, chat_id: str, seq: int) -> ChatMembership:
         except UpdateError:
             refreshed = chat_membership_get(user_id=user.user_id, chat_id=chat_id)
             if refreshed is None:
-                raise Forbidden(NOT_A_MEMBER) from None
+                raise NotFound(CHAT_NOT_FOUND) from None
             if seq <= int(refreshed.last_read_seq):
                 return refreshed
             membership = refreshed

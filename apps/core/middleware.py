@@ -1,6 +1,7 @@
-"""HTTP middleware of the service itself: request ids and access lines, and liveness.
+"""HTTP middleware of the service itself: request ids and access lines, liveness, and
+no caching of API answers.
 
-Both are sync- and async-capable; under Daphne every request takes the async path.
+All are sync- and async-capable; under Daphne every request takes the async path.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import time
 
 from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.decorators import sync_and_async_middleware
 
 from apps.core.logging import REQUEST_ID_HEADER, request_id_from_header, request_id_var
@@ -17,6 +19,8 @@ from apps.core.logging import REQUEST_ID_HEADER, request_id_from_header, request
 access_logger = logging.getLogger("commonality.access")
 
 HEALTH_PATH = "/api/health"
+API_PREFIX = "/api/"
+API_CACHE_CONTROL = "no-store"
 # Platform probes hit this every few seconds; their access lines go out at DEBUG.
 QUIET_PATHS = frozenset({HEALTH_PATH})
 
@@ -101,5 +105,35 @@ def health_middleware(get_response):
 
         def middleware(request: HttpRequest) -> HttpResponse:
             return health(request) or get_response(request)
+
+    return middleware
+
+
+@sync_and_async_middleware
+def api_no_store_middleware(get_response):
+    """Every API answer is `Cache-Control: no-store` and `Vary: Authorization`.
+
+    Nearly every answer is one person's (chats, messages, tokens, errors that say who is
+    authenticated); no browser, proxy or CDN may keep or share it. A view that chose its own
+    policy (the voice audio's `private, max-age`) keeps it; `Vary: Authorization` then stops
+    a cache answering one user's request with another's.
+    """
+
+    def protect(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if request.path.startswith(API_PREFIX):
+            if not response.has_header("Cache-Control"):
+                response["Cache-Control"] = API_CACHE_CONTROL
+            patch_vary_headers(response, ("Authorization",))
+        return response
+
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request: HttpRequest) -> HttpResponse:
+            return protect(request, await get_response(request))
+
+    else:
+
+        def middleware(request: HttpRequest) -> HttpResponse:
+            return protect(request, get_response(request))
 
     return middleware

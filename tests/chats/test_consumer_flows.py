@@ -357,7 +357,7 @@ async def test_resume_reports_bad_entries_and_still_completes(translator, socket
 
     await outsider_socket.send({"type": "resume", "chats": {chat_id: 0}})
     frames = await outsider_socket.until(_is("resume_complete"))
-    assert {"error": "Not a member of this chat", "chat_id": chat_id} in frames
+    assert {"error": "Chat not found", "chat_id": chat_id} in frames
     assert frames[-1]["chats"] == {}
     assert not _messages(frames)
 
@@ -432,7 +432,7 @@ async def test_typing_reaches_the_other_member_only_and_non_members_get_an_error
     assert not [f for f in await bob_socket.collect(0.5) if f.get("type") == "typing"]
 
     await outsider_socket.send({"type": "typing", "chat_id": chat_id})
-    assert await outsider_socket.frame() == {"error": "Not a member of this chat", "chat_id": chat_id}
+    assert await outsider_socket.frame() == {"error": "Chat not found", "chat_id": chat_id}
     assert not [f for f in await ana_socket.collect(0.5) if f.get("type") == "typing"]
     await outsider_socket.ping()
 
@@ -642,7 +642,7 @@ async def test_ping_and_unknown_frame_types(translator, sockets):
     await bob_socket.send({"type": "dance"})
     assert await bob_socket.frame() == {"error": "unknown frame type: dance"}
     await bob_socket.send({"type": "read", "chat_id": "nope", "seq": 1})
-    assert await bob_socket.frame() == {"error": "Not a member of this chat", "chat_id": "nope"}
+    assert await bob_socket.frame() == {"error": "Chat not found", "chat_id": "nope"}
     await bob_socket.ping()
 
 
@@ -739,3 +739,37 @@ async def test_after_a_language_change_the_open_socket_replays_in_the_new_langua
     frames = await ana_socket.until(_is("resume_complete"))
     replayed = [f["message"] for f in frames if f.get("type") == "message"]
     assert [(m["text"], m["language"]) for m in replayed] == [("bonjour", "fr")]
+
+
+async def test_a_chat_one_is_not_in_gets_the_same_socket_errors_as_no_chat(translator, sockets):
+    ana = await _user("es")
+    bob = await _user("en")
+    outsider = await _user("fr")
+    chat_id = await _direct_chat(bob, ana)
+    missing_id = services.direct_chat_id(outsider.user_id, ana.user_id)
+    outsider_socket = await sockets.open(outsider)
+
+    def without_chat_id(frame: dict) -> dict:
+        return {key: value for key, value in frame.items() if key != "chat_id"}
+
+    for frame in (
+        {"type": "send", "text": "hi", "client_msg_id": "c1"},
+        {"type": "typing"},
+        {"type": "read", "seq": 1},
+    ):
+        replies = []
+        for target in (chat_id, missing_id):
+            await outsider_socket.send({**frame, "chat_id": target})
+            reply = await outsider_socket.frame()
+            assert reply.get("chat_id") == target
+            replies.append(without_chat_id(reply))
+        assert replies[0] == replies[1] and replies[0]["error"] == "Chat not found", replies
+
+    await outsider_socket.send({"type": "resume", "chats": {chat_id: 0, missing_id: 0}})
+    frames = await outsider_socket.until(_is("resume_complete"))
+    errors = [frame for frame in frames if "error" in frame]
+    assert sorted(errors, key=lambda f: f["chat_id"]) == sorted(
+        [{"error": "Chat not found", "chat_id": chat_id}, {"error": "Chat not found", "chat_id": missing_id}],
+        key=lambda f: f["chat_id"],
+    )
+    assert await _stored_seqs(chat_id) == []

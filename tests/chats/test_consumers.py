@@ -50,7 +50,7 @@ async def test_socket_with_valid_token_stays_open_and_reports_bad_frames():
     assert json.loads(await communicator.receive_from()) == {"error": "text is required"}
 
     await communicator.send_to(text_data=json.dumps({"chat_id": "nope", "text": "hi"}))
-    assert json.loads(await communicator.receive_from()) == {"error": "Not a member of this chat", "chat_id": "nope"}
+    assert json.loads(await communicator.receive_from()) == {"error": "Chat not found", "chat_id": "nope"}
 
     # Still open after every bad frame.
     await communicator.send_to(text_data="[]")

@@ -283,7 +283,7 @@ def test_member_add_only_by_a_member_only_to_groups_and_never_twice():
     ).membership.chat_id
     direct_id = direct_chat(me, bea)
 
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match="^Chat not found$"):
         services.chat_member_add(user=dan, chat_id=group_id, username=eve.username)
     with pytest.raises(services.BadRequest):
         services.chat_member_add(user=me, chat_id=direct_id, username=dan.username)
@@ -326,14 +326,14 @@ def test_leaving_a_group_removes_the_member_and_their_inbox_row():
 
     services.chat_leave(user=cal, chat_id=group_id)
 
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match="^Chat not found$"):
         selectors.chat_get_for_member(chat_id=group_id, user_id=cal.user_id)
     assert selectors.chat_membership_get(user_id=cal.user_id, chat_id=group_id) is None
     assert [r.chat_id for r in selectors.chat_inbox(user_id=cal.user_id)] == []
     stored = selectors.chat_get(chat_id=group_id)
     assert stored.member_ids == {me.user_id, bea.user_id}
     assert selectors.map_as_dict(stored.member_languages) == {me.user_id: "en", bea.user_id: "es"}
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match="^Chat not found$"):
         services.chat_leave(user=cal, chat_id=group_id)
 
     # The others keep chatting; nothing brings the leaver's row back.
@@ -604,7 +604,7 @@ def test_mark_read_only_moves_forward_and_recomputes_unread():
 
     with pytest.raises(InvalidInput):
         services.chat_mark_read(user=ana, chat_id=chat_id, seq=0)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match="^Chat not found$"):
         services.chat_mark_read(user=eve, chat_id=chat_id, seq=1)
     with pytest.raises(NotFound):
         services.chat_mark_read(user=ana, chat_id="no-such-chat", seq=1)

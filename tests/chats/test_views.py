@@ -223,7 +223,7 @@ async def test_inbox_is_most_recent_first_with_previews_in_the_readers_language(
     await send(async_client, bob_token, with_bob, "One more")
     assert inbox_row(await inbox(async_client, ana_token), with_bob)["unread_count"] == 1
     detail(await post(async_client, f"{CHATS}/{with_bob}/read", {"seq": "2"}, ana_token), 422)
-    detail(await post(async_client, f"{CHATS}/{with_bob}/read", {"seq": 1}, cat_token), 403)
+    detail(await post(async_client, f"{CHATS}/{with_bob}/read", {"seq": 1}, cat_token), 404)
 
 
 # --- history ---------------------------------------------------------------------------------
@@ -329,7 +329,7 @@ async def test_history_pages_through_every_message_with_an_opaque_cursor(async_c
     for cursor in ("not a cursor!", "zzzz", "c2VxOjA", "Zm9vOjU"):  # ..., "seq:0", "foo:5"
         detail(await get(async_client, path, ana_token, cursor=cursor), 422)
     detail(await get(async_client, f"{CHATS}/no-such-chat/messages", ana_token), 404)
-    detail(await get(async_client, path, eve_token), 403)
+    detail(await get(async_client, path, eve_token), 404)
     detail(await get(async_client, path), 401)
 
 
@@ -579,11 +579,11 @@ async def test_group_chats_over_rest(async_client, translator):
         (cleo.username, "fr"),
     }
     assert all("password_hash" not in m for m in shown["members"])
-    detail(await get(async_client, f"{CHATS}/{chat_id}", dirk_token), 403)
+    detail(await get(async_client, f"{CHATS}/{chat_id}", dirk_token), 404)
     detail(await get(async_client, f"{CHATS}/no-such-chat", dirk_token), 404)
 
     # Adding a member.
-    detail(await post(async_client, members, {"username": ana.username}, dirk_token), 403)
+    detail(await post(async_client, members, {"username": ana.username}, dirk_token), 404)
     added = ok(await post(async_client, members, {"username": dirk.username}, ana_token), 201)
     assert added["user_id"] == dirk.user_id
     detail(await post(async_client, members, {"username": dirk.username}, bob_token), 409)
@@ -597,10 +597,10 @@ async def test_group_chats_over_rest(async_client, translator):
     # Leaving.
     left = ok(await delete(async_client, f"{CHATS}/{chat_id}/members/me", cleo_token))
     assert left["chat_id"] == chat_id
-    detail(await get(async_client, f"{CHATS}/{chat_id}/messages", cleo_token), 403)
-    detail(await get(async_client, f"{CHATS}/{chat_id}", cleo_token), 403)
+    detail(await get(async_client, f"{CHATS}/{chat_id}/messages", cleo_token), 404)
+    detail(await get(async_client, f"{CHATS}/{chat_id}", cleo_token), 404)
     assert [row["chat_id"] for row in await inbox(async_client, cleo_token)] == []
-    detail(await delete(async_client, f"{CHATS}/{chat_id}/members/me", cleo_token), 403)
+    detail(await delete(async_client, f"{CHATS}/{chat_id}/members/me", cleo_token), 404)
     shown = ok(await get(async_client, f"{CHATS}/{chat_id}", bob_token))
     assert {m["user_id"] for m in shown["members"]} == {bob.user_id, ana.user_id, dirk.user_id}
 
@@ -615,7 +615,7 @@ async def test_group_chats_over_rest(async_client, translator):
     refused = await post(
         async_client, f"{CHATS}/{chat_id}/messages", {"text": "let me back"}, cleo_token
     )
-    detail(refused, 403)
+    detail(refused, 404)
 
     # A direct chat cannot be left, nor grown into a group.
     direct_id = await open_chat(async_client, bob_token, ana)
@@ -636,3 +636,51 @@ async def test_chat_detail_shows_each_members_read_mark(async_client, translator
     shown = ok(await get(async_client, f"{CHATS}/{chat_id}", bob_token))
     marks = {member["user_id"]: member["last_read_seq"] for member in shown["members"]}
     assert marks == {ana.user_id: 2, bob.user_id: 3}
+
+
+# --- no oracle: a chat one is not in looks like no chat at all --------------------------------
+
+
+async def test_a_chat_the_reader_is_not_in_answers_exactly_like_a_chat_that_does_not_exist(
+    async_client, translator
+):
+    bob, bob_token = await person("en")
+    ana, ana_token = await person("es")
+    cleo, _ = await person("de")
+    eve, eve_token = await person("fr")
+    direct_id = await open_chat(async_client, bob_token, ana)
+    # Direct chat ids follow from the two user ids, which anyone can learn.
+    assert direct_id == services.direct_chat_id(bob.user_id, ana.user_id)
+    group_id = ok(
+        await post(async_client, CHATS, {"title": "Trip", "usernames": [ana.username, cleo.username]}, bob_token),
+        201,
+    )["chat_id"]
+    await send(async_client, bob_token, direct_id, "Hello")
+    missing_ids = (services.direct_chat_id(eve.user_id, ana.user_id), uuid.uuid4().hex)
+
+    requests = {
+        "detail": lambda chat_id: get(async_client, f"{CHATS}/{chat_id}", eve_token),
+        "history": lambda chat_id: get(async_client, f"{CHATS}/{chat_id}/messages", eve_token),
+        "send": lambda chat_id: post(
+            async_client, f"{CHATS}/{chat_id}/messages", {"text": "hi"}, eve_token
+        ),
+        "add member": lambda chat_id: post(
+            async_client, f"{CHATS}/{chat_id}/members", {"username": eve.username}, eve_token
+        ),
+        "leave": lambda chat_id: delete(async_client, f"{CHATS}/{chat_id}/members/me", eve_token),
+        "read": lambda chat_id: post(async_client, f"{CHATS}/{chat_id}/read", {"seq": 1}, eve_token),
+    }
+    for name, request in requests.items():
+        answers = set()
+        for chat_id in (direct_id, group_id, *missing_ids):
+            response = await request(chat_id)
+            answers.add((response.status_code, response.content))
+        assert answers == {(404, b'{"detail": "Chat not found"}')}, (name, answers)
+
+    # Nothing changed for the members.
+    assert [m["text"] for m in (await history(async_client, ana_token, direct_id))["messages"]] == [
+        "[es] Hello"
+    ]
+    shown = ok(await get(async_client, f"{CHATS}/{group_id}", bob_token))
+    assert {m["user_id"] for m in shown["members"]} == {bob.user_id, ana.user_id, cleo.user_id}
+    assert await inbox(async_client, eve_token) == []

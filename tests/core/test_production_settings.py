@@ -198,6 +198,9 @@ def test_daphne_in_production_logs_json_lines_with_request_ids_and_no_credential
             headers={**https, "Authorization": f"Bearer {token}"},
         )
         assert status == 200 and body["username"] == "ana"
+        # One person's answer: no browser, proxy or CDN may keep it.
+        assert headers["Cache-Control"] == "no-store"
+        assert "Authorization" in headers["Vary"]
         generated = headers["X-Request-ID"]
         assert GENERATED_ID.fullmatch(generated), generated
 

@@ -239,9 +239,8 @@ def test_production_ignores_debug_true():
 
 
 def test_development_without_jwt_secret_starts_with_the_development_secret():
-    # ENVIRONMENT unset as well: development is the default.
-    environment = base_environment()
-    assert "ENVIRONMENT" not in environment and "JWT_SECRET" not in environment
+    environment = base_environment(ENVIRONMENT="development")
+    assert "JWT_SECRET" not in environment
     result = manage(environment, "check")
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
@@ -259,3 +258,87 @@ def test_development_without_jwt_secret_starts_with_the_development_secret():
     assert report.stdout.strip().splitlines()[-1] == (
         "development True True channels.layers.InMemoryChannelLayer"
     )
+
+
+# --- Fail closed: ENVIRONMENT unset means production ------------------------------------------
+
+
+def test_unset_environment_without_secrets_is_refused_and_says_how_to_run_locally():
+    environment = base_environment()
+    assert "ENVIRONMENT" not in environment and "JWT_SECRET" not in environment
+    line = assert_refused(manage(environment, "check"), "JWT_SECRET")
+    assert "ENVIRONMENT=production" in line
+    assert "ENVIRONMENT is unset" in line
+    assert "set ENVIRONMENT=development" in line
+
+
+def test_unset_environment_applies_production_settings_and_ignores_debug():
+    result = manage(
+        without(production_environment(DEBUG="true"), "ENVIRONMENT"),
+        "shell",
+        "-c",
+        SETTINGS_REPORT.format(secret=GOOD_SECRET),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        "production False False ['example.com'] True "
+        "channels_redis.pubsub.RedisPubSubChannelLayer True"
+    )
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_blank_environment_counts_as_unset(blank):
+    line = assert_refused(
+        manage(base_environment(ENVIRONMENT=blank), "check"), "JWT_SECRET"
+    )
+    assert "set ENVIRONMENT=development" in line
+
+
+def test_an_explicit_production_refusal_has_no_local_run_hint():
+    line = assert_refused(manage(without(production_environment(), "REDIS_URL"), "check"), "REDIS_URL")
+    assert "ENVIRONMENT is unset" not in line
+
+
+# --- Weak secrets and open hosts are refused outside development -------------------------------
+
+WEAK_SECRETS = {
+    "one character": "a" * 32,
+    "three characters": "abc" * 11,
+    "a word repeated": "password" * 4,
+    "a word repeated, then padded": "commonality" * 3 + "!",
+    "sixteen characters twice": "abcdefghijklmnop" * 2,
+}
+
+
+@pytest.mark.parametrize("secret", WEAK_SECRETS.values(), ids=WEAK_SECRETS.keys())
+@pytest.mark.parametrize("environment_name", ["production", "staging"])
+def test_a_low_entropy_jwt_secret_is_refused(environment_name, secret):
+    assert len(secret) >= 32  # the length rule alone would accept it
+    result = manage(production_environment(ENVIRONMENT=environment_name, JWT_SECRET=secret), "check")
+    line = assert_refused(result, "JWT_SECRET")
+    assert secret not in line
+    assert "openssl rand -base64 32" in line
+
+
+def test_a_low_entropy_jwt_secret_is_accepted_in_development():
+    environment = base_environment(ENVIRONMENT="development", JWT_SECRET="a" * 32)
+    assert manage(environment, "check").returncode == 0
+
+
+@pytest.mark.parametrize("secret", ["a" * 50, "short", "change-me"])
+def test_a_weak_django_secret_key_is_refused(secret):
+    result = manage(production_environment(DJANGO_SECRET_KEY=secret), "check")
+    line = assert_refused(result, "DJANGO_SECRET_KEY")
+    assert secret not in line
+
+
+def test_a_strong_django_secret_key_is_accepted():
+    key = "Zt7#pQ2@vL9!xR4$kM8%wN3^jB6&hF1*dG5(sC0)yU-e_a+o=iKlPmXcVbTnQrWz"
+    result = manage(production_environment(DJANGO_SECRET_KEY=key), "check")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("hosts", ["*", "example.com,*", " * "])
+def test_allowed_hosts_wildcard_is_refused_outside_development(hosts):
+    line = assert_refused(manage(production_environment(ALLOWED_HOSTS=hosts), "check"), "ALLOWED_HOSTS")
+    assert "*" in line

@@ -44,7 +44,7 @@ def test_signup_login_me_and_socket_over_daphne(daphne):
         async with websockets.connect(f"{ws_base}/api/ws/chat?token={token}") as socket:
             await socket.send(json.dumps({"chat_id": "missing", "text": "hola"}))
             reply = json.loads(await asyncio.wait_for(socket.recv(), 5))
-            assert reply == {"error": "Not a member of this chat", "chat_id": "missing"}
+            assert reply == {"error": "Chat not found", "chat_id": "missing"}
         async with websockets.connect(f"{ws_base}/api/ws/chat?token=bad") as socket:
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await asyncio.wait_for(socket.recv(), 5)

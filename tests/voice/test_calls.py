@@ -186,6 +186,7 @@ async def test_one_call_per_chat_and_members_only(sockets):
     assert busy["call"]["call_id"] == call_id and busy["call"]["state"] == "ringing"
 
     await eve_socket.send({"type": "call_start", "chat_id": chat_id})
+    # A chat one is not in looks like no chat at all (apps/chats/selectors.chat_get_for_member).
     assert (await eve_socket.until(lambda f: "error" in f))[-1] == {
         "error": "Chat not found",
         "chat_id": chat_id,
