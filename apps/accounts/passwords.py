@@ -28,6 +28,9 @@ from apps.core.errors import InvalidInput
 
 T = TypeVar("T")
 
+# Scheduling priority of the hashing threads (0 normal, 19 lowest; Linux).
+PASSWORD_HASH_NICENESS = 10
+
 # The account attributes a password must not resemble.
 SIMILARITY_ATTRIBUTES = ("username", "first_name", "last_name")
 
@@ -117,6 +120,9 @@ def _hash_pool(workers: int, max_waiting: int, wait_seconds: float) -> BoundedPo
         max_waiting=max_waiting,
         wait_seconds=wait_seconds,
         busy_detail="too many logins and signups at once",
+        # Hashing waits for the CPU rather than the event loop and DynamoDB calls waiting
+        # for hashing: a login burst slows logins, not every other request.
+        niceness=PASSWORD_HASH_NICENESS,
     )
 
 

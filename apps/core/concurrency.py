@@ -1,6 +1,7 @@
 """Running blocking calls (PynamoDB, password hashing) off the event loop."""
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +25,18 @@ def run_blocking(function: Callable[..., T]) -> Callable[..., Any]:
     return sync_to_async(function, thread_sensitive=False, executor=_blocking_pool)
 
 
+def _thread_niceness_set(niceness: int) -> None:
+    """Lower the scheduling priority of the calling thread (Linux schedules threads one by
+    one), so that its CPU-heavy work yields to the event loop and to I/O threads."""
+    if niceness <= 0:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError):
+        # Not Linux, or not permitted: the work runs at normal priority.
+        pass
+
+
 class BoundedPool:
     """A few threads of their own for CPU- and memory-heavy work (password hashing), with a
     bounded queue in front.
@@ -32,12 +45,21 @@ class BoundedPool:
     of it occupies the blocking pool that DynamoDB calls wait on. At most `max_waiting` more
     wait for a thread; a caller beyond that, or one whose job has not started within
     `wait_seconds`, is told to come back later (Unavailable, 503 with Retry-After) instead of
-    piling up. The bound is kept with a thread lock, not an asyncio primitive, so one pool
+    piling up. With a `niceness` the threads run at a lower CPU priority (Linux), so on a
+    small container the work yields the CPU to serving everything else. The bound is kept
+    with a thread lock, not an asyncio primitive, so one pool
     serves every event loop and thread of the process.
     """
 
     def __init__(
-        self, *, name: str, workers: int, max_waiting: int, wait_seconds: float, busy_detail: str
+        self,
+        *,
+        name: str,
+        workers: int,
+        max_waiting: int,
+        wait_seconds: float,
+        busy_detail: str,
+        niceness: int = 0,
     ) -> None:
         if workers < 1 or max_waiting < 0 or wait_seconds <= 0:
             raise ValueError("a pool needs at least one worker and a positive wait")
@@ -45,7 +67,12 @@ class BoundedPool:
         self.max_waiting = max_waiting
         self.wait_seconds = wait_seconds
         self.busy_detail = busy_detail
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers,
+            thread_name_prefix=name,
+            initializer=_thread_niceness_set,
+            initargs=(niceness,),
+        )
         self._lock = threading.Lock()
         self._admitted = 0
 

@@ -4,6 +4,7 @@ may wait, what a caller beyond that is told, and that the blocking pool stays fr
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 
@@ -131,3 +132,16 @@ def test_a_pool_without_workers_or_with_no_wait_is_refused():
         _pool(workers=0)
     with pytest.raises(ValueError):
         _pool(wait_seconds=0)
+
+
+async def test_a_pool_with_a_niceness_runs_its_jobs_at_lower_priority_and_nothing_else():
+    def own_niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    base = own_niceness()
+    assert base < 19
+    pool = _pool(niceness=19)
+
+    assert await pool.run(own_niceness) == 19
+    assert own_niceness() == base
+    assert await run_blocking(own_niceness)() == base
