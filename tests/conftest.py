@@ -101,10 +101,12 @@ CREDENTIAL_THROTTLE_KEYS = ("rl:login-*", "rl:signup-*", "rl:ws-ticket:*")
 
 @pytest.fixture(autouse=True)
 def credential_throttles_reset(settings):
+    # Read before the test runs: a test may point REDIS_URL elsewhere or unset it.
+    redis_url = settings.REDIS_URL
     yield
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
     try:
         for pattern in CREDENTIAL_THROTTLE_KEYS:
             keys = list(client.scan_iter(match=pattern, count=1000))

@@ -123,17 +123,23 @@ def client_address(request: HttpRequest) -> str:
     Behind TRUSTED_PROXY_HOPS proxies (Railway's edge: 1), each proxy appends the address it
     received the request from to X-Forwarded-For, so the entry that many places from the end
     was written by our own edge; anything before it came from the client and may be forged.
-    Without trusted proxies (development) it is the socket peer. An IPv6 address stands for
-    its /64.
+    (Daphne's --proxy-headers puts the FIRST entry in REMOTE_ADDR, which is why the header is
+    read here.) Without trusted proxies (development) it is the socket peer. An IPv6 address
+    stands for its /64.
     """
+    return client_address_from(
+        forwarded_for=request.headers.get("X-Forwarded-For", ""),
+        peer=request.META.get("REMOTE_ADDR", ""),
+    )
+
+
+def client_address_from(*, forwarded_for: str, peer: str) -> str:
+    """`client_address` from the X-Forwarded-For value and the socket peer (for callers that
+    have an ASGI scope rather than a request)."""
     hops = settings.TRUSTED_PROXY_HOPS
-    candidate = request.META.get("REMOTE_ADDR", "")
+    candidate = peer
     if hops > 0:
-        forwarded = [
-            entry.strip()
-            for entry in request.headers.get("X-Forwarded-For", "").split(",")
-            if entry.strip()
-        ]
+        forwarded = [entry.strip() for entry in forwarded_for.split(",") if entry.strip()]
         if len(forwarded) >= hops:
             candidate = forwarded[-hops]
     return _address_normalize(candidate)
