@@ -125,6 +125,7 @@ async def burst(stack: Stack, session: ClientSession, *, name: str, logins: list
     print(f"   GET /api/auth/me idle:   p50 {statistics.median(idle):.1f} ms, "
           f"p99 {percentile(idle, 0.99):.1f} ms ({len(idle)} requests)")
     print(f"   GET /api/auth/me during: p50 {statistics.median(latencies):.1f} ms, "
+          f"p90 {percentile(latencies, 0.9):.1f} ms, "
           f"p99 {percentile(latencies, 0.99):.1f} ms, max {max(latencies):.1f} ms "
           f"({len(latencies)} requests)")
 

@@ -77,8 +77,9 @@ class Stack:
             MESSAGE_RATE_LIMIT_COUNT="1000",
             # Every benchmark user signs up from 127.0.0.1.
             SIGNUP_RATE_LIMIT_PER_ADDRESS_COUNT="100000",
-            **settings,
         )
+        # A benchmark's own settings win over the defaults above.
+        environment.update(settings)
         subprocess.run([sys.executable, "manage.py", "create_dynamo_tables"], cwd=ROOT,
                        env=environment, check=True, stdout=subprocess.DEVNULL)
         self.port = free_port()

@@ -236,7 +236,7 @@ PASSWORD_HASHERS = ["apps.accounts.hashers.Argon2idPasswordHasher"]
 # (19 MiB each), at most MAX_WAITING more queued; beyond that, or after WAIT_SECONDS queued,
 # the client gets 503 with Retry-After. DynamoDB calls never wait behind hashes.
 PASSWORD_HASH_WORKERS = env.int("PASSWORD_HASH_WORKERS", default=2)
-PASSWORD_HASH_MAX_WAITING = env.int("PASSWORD_HASH_MAX_WAITING", default=32)
+PASSWORD_HASH_MAX_WAITING = env.int("PASSWORD_HASH_MAX_WAITING", default=64)
 PASSWORD_HASH_WAIT_SECONDS = env.float("PASSWORD_HASH_WAIT_SECONDS", default=5.0)
 if PASSWORD_HASH_WORKERS < 1 or PASSWORD_HASH_MAX_WAITING < 0 or PASSWORD_HASH_WAIT_SECONDS <= 0:
     raise ConfigurationError(

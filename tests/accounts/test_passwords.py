@@ -209,6 +209,7 @@ async def test_dynamodb_calls_do_not_wait_behind_a_queue_of_hashes(
     async_client, settings, monkeypatch
 ):
     settings.PASSWORD_HASH_WORKERS = 2
+    settings.PASSWORD_HASH_MAX_WAITING = 32
     settings.LOGIN_RATE_LIMIT_PER_ADDRESS_COUNT = 1000
     # Hashes that take as long as the test says: forty logins' worth of hashing is pending.
     release = threading.Event()
