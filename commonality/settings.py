@@ -188,8 +188,6 @@ USE_I18N = False
 # ORM use fail loudly instead of silently creating a SQLite file.
 DATABASES: dict = {}
 
-# Django's Argon2 hasher uses the argon2id variant.
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
 
 TEMPLATES: list = []
 
@@ -316,6 +314,66 @@ VOICE_SPEECH_DAILY_LIMIT_COUNT = env.int("VOICE_SPEECH_DAILY_LIMIT_COUNT", defau
 VOICE_SPEECH_CACHE_TTL_SECONDS = env.int("VOICE_SPEECH_CACHE_TTL_SECONDS", default=3600)
 VOICE_SPEECH_CACHE_MAX_BYTES = env.int("VOICE_SPEECH_CACHE_MAX_BYTES", default=256 * 1024)
 VOICE_SPEECH_CACHE_MAX_ENTRIES = env.int("VOICE_SPEECH_CACHE_MAX_ENTRIES", default=300)
+
+# --- Accounts: password hashing and credential throttles ---------------------------------
+
+# Argon2id at OWASP's m=19 MiB, t=2, p=1 (apps/accounts/hashers.py says why); older hashes
+# are upgraded at the next successful login.
+PASSWORD_HASHERS = ["apps.accounts.hashers.Argon2idPasswordHasher"]
+# Hashes (login, signup) run on a pool of their own: at most WORKERS at once per process
+# (19 MiB each), at most MAX_WAITING more queued; beyond that, or after WAIT_SECONDS queued,
+# the client gets 503 with Retry-After. DynamoDB calls never wait behind hashes.
+PASSWORD_HASH_WORKERS = env.int("PASSWORD_HASH_WORKERS", default=2)
+PASSWORD_HASH_MAX_WAITING = env.int("PASSWORD_HASH_MAX_WAITING", default=64)
+PASSWORD_HASH_WAIT_SECONDS = env.float("PASSWORD_HASH_WAIT_SECONDS", default=5.0)
+if PASSWORD_HASH_WORKERS < 1 or PASSWORD_HASH_MAX_WAITING < 0 or PASSWORD_HASH_WAIT_SECONDS <= 0:
+    raise ConfigurationError(
+        "PASSWORD_HASH_WORKERS must be at least 1, PASSWORD_HASH_MAX_WAITING at least 0 and "
+        "PASSWORD_HASH_WAIT_SECONDS positive"
+    )
+
+# Proxies in front of the app that append to X-Forwarded-For (Railway's edge: 1). The client
+# address for the limits below is the entry that many places from the end; 0 means the
+# socket peer, as in development where nothing is in front.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0 if IS_DEVELOPMENT else 1)
+if TRUSTED_PROXY_HOPS < 0:
+    raise ConfigurationError("TRUSTED_PROXY_HOPS must be 0 or more")
+
+# Sliding windows counted in Redis across instances (apps/accounts/throttles.py); 429 with
+# Retry-After beyond them. Every login attempt counts, whatever its outcome.
+LOGIN_RATE_LIMIT_PER_ADDRESS_COUNT = env.int("LOGIN_RATE_LIMIT_PER_ADDRESS_COUNT", default=30)
+LOGIN_RATE_LIMIT_PER_ADDRESS_WINDOW_SECONDS = env.int(
+    "LOGIN_RATE_LIMIT_PER_ADDRESS_WINDOW_SECONDS", default=60
+)
+# Per account from one address, and per account from all addresses, in one window.
+LOGIN_RATE_LIMIT_PER_ACCOUNT_COUNT = env.int("LOGIN_RATE_LIMIT_PER_ACCOUNT_COUNT", default=10)
+LOGIN_RATE_LIMIT_PER_ACCOUNT_ALL_ADDRESSES_COUNT = env.int(
+    "LOGIN_RATE_LIMIT_PER_ACCOUNT_ALL_ADDRESSES_COUNT", default=100
+)
+LOGIN_RATE_LIMIT_PER_ACCOUNT_WINDOW_SECONDS = env.int(
+    "LOGIN_RATE_LIMIT_PER_ACCOUNT_WINDOW_SECONDS", default=15 * 60
+)
+# Signups that pass validation, per address.
+SIGNUP_RATE_LIMIT_PER_ADDRESS_COUNT = env.int("SIGNUP_RATE_LIMIT_PER_ADDRESS_COUNT", default=10)
+SIGNUP_RATE_LIMIT_PER_ADDRESS_WINDOW_SECONDS = env.int(
+    "SIGNUP_RATE_LIMIT_PER_ADDRESS_WINDOW_SECONDS", default=3600
+)
+# Socket tickets (POST /api/ws/ticket) per user.
+WS_TICKET_RATE_LIMIT_COUNT = env.int("WS_TICKET_RATE_LIMIT_COUNT", default=30)
+WS_TICKET_RATE_LIMIT_WINDOW_SECONDS = env.int("WS_TICKET_RATE_LIMIT_WINDOW_SECONDS", default=60)
+for _name in (
+    "LOGIN_RATE_LIMIT_PER_ADDRESS_COUNT",
+    "LOGIN_RATE_LIMIT_PER_ADDRESS_WINDOW_SECONDS",
+    "LOGIN_RATE_LIMIT_PER_ACCOUNT_COUNT",
+    "LOGIN_RATE_LIMIT_PER_ACCOUNT_ALL_ADDRESSES_COUNT",
+    "LOGIN_RATE_LIMIT_PER_ACCOUNT_WINDOW_SECONDS",
+    "SIGNUP_RATE_LIMIT_PER_ADDRESS_COUNT",
+    "SIGNUP_RATE_LIMIT_PER_ADDRESS_WINDOW_SECONDS",
+    "WS_TICKET_RATE_LIMIT_COUNT",
+    "WS_TICKET_RATE_LIMIT_WINDOW_SECONDS",
+):
+    if globals()[_name] < 1:
+        raise ConfigurationError(f"{_name} must be at least 1")
 
 # --- Chat --------------------------------------------------------------------------------
 

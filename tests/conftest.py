@@ -91,3 +91,26 @@ async def sockets():
     for socket in opened:
         with contextlib.suppress(BaseException):
             await socket.close()
+
+
+# The credential throttles (apps/accounts/throttles.py) count per client address, and every
+# test's client is 127.0.0.1: like the tables, the counts start empty for each test, so each
+# test meets the real limits on its own.
+CREDENTIAL_THROTTLE_KEYS = ("rl:login-*", "rl:signup-*", "rl:ws-ticket:*")
+
+
+@pytest.fixture(autouse=True)
+def credential_throttles_reset(settings):
+    # Read before the test runs: a test may point REDIS_URL elsewhere or unset it.
+    redis_url = settings.REDIS_URL
+    yield
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for pattern in CREDENTIAL_THROTTLE_KEYS:
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            if keys:
+                client.delete(*keys)
+    finally:
+        client.close()

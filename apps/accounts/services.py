@@ -1,20 +1,31 @@
 """Writes and credential checks for accounts."""
 
+import logging
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from apps.accounts.languages import LANGUAGES_BY_CODE
 from apps.accounts.models import User, UsernameClaim
+from apps.accounts.passwords import (
+    PasswordCheck,
+    password_hash_make,
+    password_hash_run,
+    password_validate,
+    password_verify,
+)
 from apps.accounts.selectors import user_get_by_username
+from apps.accounts.throttles import login_throttle_hit, signup_throttle_hit
 from apps.accounts.tokens import access_token_issue
+from apps.core.concurrency import run_blocking
 from apps.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
+
+logger = logging.getLogger(__name__)
 
 USERNAME_MIN_LENGTH = 3
 USERNAME_MAX_LENGTH = 50
@@ -49,14 +60,40 @@ def _language_validate(code: str) -> str:
     return code
 
 
-def _password_validate(password: str) -> str:
-    if len(password) < settings.PASSWORD_MIN_LENGTH:
-        raise InvalidInput(
-            f"password must be at least {settings.PASSWORD_MIN_LENGTH} characters"
-        )
-    if len(password) > settings.PASSWORD_MAX_LENGTH:
-        raise InvalidInput(f"password must be at most {settings.PASSWORD_MAX_LENGTH} characters")
-    return password
+@dataclass(frozen=True)
+class NewAccount:
+    """A signup's fields, checked and cleaned; nothing stored yet."""
+
+    username: str
+    password: str
+    first_name: str
+    last_name: str
+    native_language: str
+
+
+def user_signup_check(
+    *,
+    username: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    native_language: str,
+) -> NewAccount:
+    """The signup's fields cleaned, or InvalidInput (422) naming what is wrong."""
+    username = _username_validate(username)
+    first_name = _name_validate("first_name", first_name)
+    last_name = _name_validate("last_name", last_name)
+    native_language = _language_validate(native_language)
+    password = password_validate(
+        password=password, username=username, first_name=first_name, last_name=last_name
+    )
+    return NewAccount(
+        username=username,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        native_language=native_language,
+    )
 
 
 def user_signup(
@@ -67,26 +104,58 @@ def user_signup(
     last_name: str,
     native_language: str,
 ) -> User:
-    username = _username_validate(username)
-    first_name = _name_validate("first_name", first_name)
-    last_name = _name_validate("last_name", last_name)
-    native_language = _language_validate(native_language)
-    password = _password_validate(password)
+    """Create an account, hashing in the calling thread (commands, tests); the request path
+    uses `user_signup_request`."""
+    account = user_signup_check(
+        username=username,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        native_language=native_language,
+    )
+    password_hash = password_hash_make(password=account.password)
+    return user_account_store(account=account, password_hash=password_hash)
 
+
+async def user_signup_request(
+    *,
+    username: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    native_language: str,
+    client_address: str,
+) -> User:
+    """A signup from a client: checked first (free, not counted), then counted against the
+    address's signup limit, hashed on the bounded pool, and stored."""
+    account = user_signup_check(
+        username=username,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        native_language=native_language,
+    )
+    await signup_throttle_hit(client_address=client_address)
+    password_hash = await password_hash_run(password_hash_make, password=account.password)
+    return await run_blocking(user_account_store)(account=account, password_hash=password_hash)
+
+
+def user_account_store(*, account: NewAccount, password_hash: str) -> User:
+    """Write a checked signup's account and username claim; Conflict if the name is taken."""
     user_id = uuid.uuid4().hex
     user = User(
         User.key_for(user_id),
         user_id=user_id,
-        username=username,
-        first_name=first_name,
-        last_name=last_name,
-        native_language=native_language,
-        password_hash=make_password(password),
+        username=account.username,
+        first_name=account.first_name,
+        last_name=account.last_name,
+        native_language=account.native_language,
+        password_hash=password_hash,
         created_at=datetime.now(UTC),
         is_active=True,
         token_version=0,
     )
-    claim = UsernameClaim(UsernameClaim.key_for(username), user_id=user_id)
+    claim = UsernameClaim(UsernameClaim.key_for(account.username), user_id=user_id)
     for attempt in range(SIGNUP_ATTEMPTS):
         try:
             with TransactWrite(connection=User._get_connection().connection) as transaction:
@@ -112,17 +181,50 @@ def _cancellation_codes(error: TransactWriteError) -> list[str]:
     return [reason.code for reason in error.cancellation_reasons or [] if reason is not None]
 
 
-def user_login(*, username: str, password: str) -> User:
-    """The user these credentials belong to; one answer for every kind of failure."""
+def _login_candidate(*, username: str) -> User | None:
     plausible = USERNAME_MIN_LENGTH <= len(username) <= USERNAME_MAX_LENGTH
-    user = user_get_by_username(username=username) if plausible else None
-    if user is None:
-        # Hash anyway, so an unknown username takes as long as a wrong password.
-        make_password(password)
+    return user_get_by_username(username=username) if plausible else None
+
+
+def _login_outcome(*, user: User | None, check: PasswordCheck) -> User:
+    if user is None or not check.matches or not user.is_active:
         raise Unauthorized(INVALID_CREDENTIALS)
-    if not check_password(password, user.password_hash) or not user.is_active:
-        raise Unauthorized(INVALID_CREDENTIALS)
+    if check.upgraded_hash is not None:
+        user_password_hash_upgrade(user=user, password_hash=check.upgraded_hash)
     return user
+
+
+def user_login(*, username: str, password: str) -> User:
+    """The user these credentials belong to; one answer for every kind of failure. Hashes
+    in the calling thread (commands, tests); the request path uses `user_login_request`."""
+    user = _login_candidate(username=username)
+    # Without an account a hash is computed all the same, so that answer takes as long.
+    check = password_verify(password=password, encoded=user.password_hash if user else None)
+    return _login_outcome(user=user, check=check)
+
+
+async def user_login_request(*, username: str, password: str, client_address: str) -> User:
+    """A login from a client: counted against the login limits (429) before anything else,
+    the password checked on the bounded hashing pool (503 when it is full)."""
+    await login_throttle_hit(username=username, client_address=client_address)
+    user = await run_blocking(_login_candidate)(username=username)
+    check = await password_hash_run(
+        password_verify, password=password, encoded=user.password_hash if user else None
+    )
+    return await run_blocking(_login_outcome)(user=user, check=check)
+
+
+def user_password_hash_upgrade(*, user: User, password_hash: str) -> None:
+    """Replace a hash made with older parameters by one made with the current ones, unless
+    the password was changed meanwhile."""
+    try:
+        user.update(
+            actions=[User.password_hash.set(password_hash)],
+            condition=User.password_hash == user.password_hash,
+        )
+    except UpdateError:
+        # The password was reset in between: the new password's hash stays.
+        logger.info("password hash of user %s changed before its upgrade", user.user_id)
 
 
 def user_access_token(*, user: User) -> str:
@@ -174,10 +276,18 @@ def user_enable(*, user: User) -> User:
 
 def user_password_reset(*, user: User, password: str) -> User:
     """Set a new password; every token issued so far stops working."""
-    password = _password_validate(password)
+    password = password_validate(
+        password=password,
+        username=user.username,
+        first_name=user.first_name,
+        last_name=user.last_name,
+    )
     return _user_update(
         user=user,
-        actions=[User.password_hash.set(make_password(password)), User.token_version.add(1)],
+        actions=[
+            User.password_hash.set(password_hash_make(password=password)),
+            User.token_version.add(1),
+        ],
     )
 
 

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from apps.accounts.models import User
 from apps.accounts.selectors import user_from_access_token, user_get
+from apps.accounts.throttles import socket_ticket_throttle_hit
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Unauthorized
 from apps.core.keyvalue import keyvalue_store
@@ -20,6 +21,9 @@ TICKET_KEY_PREFIX = "wsticket:"
 
 
 async def socket_ticket_issue(*, user: User) -> str:
+    """A one-time ticket for `user`'s next socket; RateLimited (429) beyond
+    WS_TICKET_RATE_LIMIT_COUNT per window, since each one is state kept in Redis."""
+    await socket_ticket_throttle_hit(user_id=user.user_id)
     ticket = secrets.token_urlsafe(32)
     await keyvalue_store().put(
         f"{TICKET_KEY_PREFIX}{ticket}", user.user_id, ttl_seconds=settings.WS_TICKET_TTL_SECONDS

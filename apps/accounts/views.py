@@ -7,7 +7,14 @@ from apps.accounts.models import User
 from apps.accounts.socket_auth import socket_ticket_issue
 from apps.accounts.tokens import TOKEN_TYPE, access_token_lifetime_seconds
 from apps.core.concurrency import run_blocking
-from apps.core.http import authenticated, endpoint, json_body, json_response, string_field
+from apps.core.http import (
+    authenticated,
+    client_address,
+    endpoint,
+    json_body,
+    json_response,
+    string_field,
+)
 
 
 def _token_reply(user: User, status: int) -> JsonResponse:
@@ -27,14 +34,16 @@ async def _signup(request: HttpRequest) -> JsonResponse:
         name: string_field(body, name)
         for name in ("username", "password", "first_name", "last_name", "native_language")
     }
-    user = await run_blocking(services.user_signup)(**fields)
+    user = await services.user_signup_request(**fields, client_address=client_address(request))
     return _token_reply(user, status=201)
 
 
 async def _login(request: HttpRequest) -> JsonResponse:
     body = json_body(request)
-    user = await run_blocking(services.user_login)(
-        username=string_field(body, "username"), password=string_field(body, "password")
+    user = await services.user_login_request(
+        username=string_field(body, "username"),
+        password=string_field(body, "password"),
+        client_address=client_address(request),
     )
     return _token_reply(user, status=200)
 

@@ -5,12 +5,14 @@ Every reply, success or failure, is JSON; every failure is `{"detail": "..."}`.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -108,3 +110,48 @@ def authenticated(handler: Handler) -> Handler:
         return await handler(request, user=user, **kwargs)
 
     return wrapper
+
+
+# A client with IPv6 usually holds a whole /64 and can pick any address in it; limits that
+# count per address count per /64.
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address of the client that sent `request`, for per-address limits.
+
+    Behind TRUSTED_PROXY_HOPS proxies (Railway's edge: 1), each proxy appends the address it
+    received the request from to X-Forwarded-For, so the entry that many places from the end
+    was written by our own edge; anything before it came from the client and may be forged.
+    (Daphne's --proxy-headers puts the FIRST entry in REMOTE_ADDR, which is why the header is
+    read here.) Without trusted proxies (development) it is the socket peer. An IPv6 address
+    stands for its /64.
+    """
+    return client_address_from(
+        forwarded_for=request.headers.get("X-Forwarded-For", ""),
+        peer=request.META.get("REMOTE_ADDR", ""),
+    )
+
+
+def client_address_from(*, forwarded_for: str, peer: str) -> str:
+    """`client_address` from the X-Forwarded-For value and the socket peer (for callers that
+    have an ASGI scope rather than a request)."""
+    hops = settings.TRUSTED_PROXY_HOPS
+    candidate = peer
+    if hops > 0:
+        forwarded = [entry.strip() for entry in forwarded_for.split(",") if entry.strip()]
+        if len(forwarded) >= hops:
+            candidate = forwarded[-hops]
+    return _address_normalize(candidate)
+
+
+def _address_normalize(text: str) -> str:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return "unknown"
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(address)

@@ -240,3 +240,17 @@ def test_every_account_command_has_help():
     ):
         description = command_help_description(command, child_environment())
         assert len(description.split()) > 8, (command, description)
+
+
+def test_reset_password_refuses_weak_passwords_with_the_reasons(monkeypatch):
+    user = user_create(username="hugobert")
+    for weak, reason in (
+        ("12345678", "too common"),
+        (" " * 10, "only whitespace"),
+        ("Hugobert!", "too similar to the username"),
+    ):
+        monkeypatch.setattr("sys.stdin", StringIO(weak + "\n"))
+        with pytest.raises(CommandError, match=reason):
+            run("user_reset_password", "hugobert", "--password-stdin")
+    assert user_get(user_id=user.user_id).password_hash == user.password_hash
+    assert services.user_login(username="hugobert", password=PASSWORD)

@@ -342,3 +342,33 @@ def test_a_strong_django_secret_key_is_accepted():
 def test_allowed_hosts_wildcard_is_refused_outside_development(hosts):
     line = assert_refused(manage(production_environment(ALLOWED_HOSTS=hosts), "check"), "ALLOWED_HOSTS")
     assert "*" in line
+
+
+# --- Accounts: password hashing and credential throttles -------------------------------------
+
+
+def _setting(environment: dict[str, str], name: str) -> str:
+    result = manage(
+        environment, "shell", "-c", f"from django.conf import settings; print(settings.{name})"
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_one_trusted_proxy_hop_outside_development_and_none_in_development():
+    assert _setting(production_environment(), "TRUSTED_PROXY_HOPS") == "1"
+    assert _setting(base_environment(ENVIRONMENT="development"), "TRUSTED_PROXY_HOPS") == "0"
+    assert _setting(production_environment(TRUSTED_PROXY_HOPS="2"), "TRUSTED_PROXY_HOPS") == "2"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("LOGIN_RATE_LIMIT_PER_ACCOUNT_COUNT", "0"),
+        ("WS_TICKET_RATE_LIMIT_WINDOW_SECONDS", "-5"),
+        ("PASSWORD_HASH_WORKERS", "0"),
+        ("TRUSTED_PROXY_HOPS", "-1"),
+    ],
+)
+def test_a_throttle_or_hashing_setting_out_of_range_is_refused(variable, value):
+    assert_refused(manage(base_environment(**{variable: value}), "check"), variable)
