@@ -371,4 +371,4 @@ def test_one_trusted_proxy_hop_outside_development_and_none_in_development():
     ],
 )
 def test_a_throttle_or_hashing_setting_out_of_range_is_refused(variable, value):
-    assert_refused(manage(base_environment(**{variable: value}), "check"), variable)
+    assert_refused(manage(base_environment(ENVIRONMENT="development", **{variable: value}), "check"), variable)
