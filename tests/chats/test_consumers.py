@@ -146,3 +146,15 @@ async def test_an_unknown_socket_path_is_refused_at_the_handshake():
     communicator = WebsocketCommunicator(application, "/api/ws/nothing-here")
     connected, _ = await communicator.connect(timeout=5)
     assert connected is False
+
+
+async def test_voice_frames_with_oversized_ids_are_refused_without_echoing_them(sockets):
+    user = await run_blocking(user_create)()
+    socket = await sockets.open(user)
+    for kind in ("call_start", "call_status", "ptt_start", "ptt_stop"):
+        await socket.send({"type": kind, "chat_id": "c" * 5000})
+        assert await socket.frame() == {"error": "chat_id must be at most 64 characters"}
+    await socket.send({"type": "call_accept", "chat_id": "c", "call_id": "k" * 5000})
+    frame = await socket.frame()
+    assert frame == {"error": "call_id must be at most 64 characters", "chat_id": "c"}
+    await socket.ping()
