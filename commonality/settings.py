@@ -384,6 +384,18 @@ MESSAGE_RATE_LIMIT_WINDOW_SECONDS = env.int("MESSAGE_RATE_LIMIT_WINDOW_SECONDS",
 TRANSLATION_RETRY_SCALE = env.float("TRANSLATION_RETRY_SCALE", default=1.0)
 WS_TICKET_TTL_SECONDS = 60
 
+# --- Sockets: revocation and per-user caps ---
+# Open chat sockets one account may hold across every instance; the next one is closed 4029.
+SOCKETS_PER_USER_MAX = env.int("SOCKETS_PER_USER_MAX", default=20)
+# Each socket re-reads its account this often: a disable, password reset or "log out
+# everywhere" whose broadcast it missed still closes it within this time. It also renews the
+# socket's place under SOCKETS_PER_USER_MAX; a place not renewed for 2.5 times this long
+# (an instance that died) is given up.
+SOCKET_RECHECK_SECONDS = env.float("SOCKET_RECHECK_SECONDS", default=60.0)
+# `resume` frames per account (all its sockets together) in a sliding window.
+SOCKET_RESUME_RATE_LIMIT_COUNT = env.int("SOCKET_RESUME_RATE_LIMIT_COUNT", default=30)
+SOCKET_RESUME_RATE_LIMIT_WINDOW_SECONDS = env.int("SOCKET_RESUME_RATE_LIMIT_WINDOW_SECONDS", default=60)
+
 # --- Logging -----------------------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from asgiref.sync import async_to_sync
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
@@ -34,6 +35,8 @@ USERNAME_PATTERN = re.compile(r"[\w.\-]+")
 INVALID_CREDENTIALS = "Invalid username or password"
 PROFILE_FIELDS = ("first_name", "last_name", "native_language")
 SIGNUP_ATTEMPTS = 3
+
+logger = logging.getLogger(__name__)
 
 
 def _username_validate(username: str) -> str:
@@ -264,9 +267,25 @@ def _user_update(*, user: User, actions: list) -> User:
     return user
 
 
+def _sessions_close(*, user: User) -> None:
+    """Close the user's open sockets on every instance, now that their token version moved
+    on. A socket that misses this (Redis unreachable) closes at its next periodic check."""
+    from apps.chats.events import session_revoked_broadcast
+
+    try:
+        async_to_sync(session_revoked_broadcast)(
+            user_id=user.user_id, token_version=int(user.token_version)
+        )
+    except Exception:
+        logger.exception("telling the sockets of user %s to close failed", user.user_id)
+
+
 def user_disable(*, user: User) -> User:
-    """No more logins or sockets, and every token issued so far stops working at once."""
-    return _user_update(user=user, actions=[User.is_active.set(False), User.token_version.add(1)])
+    """No more logins or sockets, and every token issued so far stops working at once; open
+    sockets close."""
+    user = _user_update(user=user, actions=[User.is_active.set(False), User.token_version.add(1)])
+    _sessions_close(user=user)
+    return user
 
 
 def user_enable(*, user: User) -> User:
@@ -275,20 +294,30 @@ def user_enable(*, user: User) -> User:
 
 
 def user_password_reset(*, user: User, password: str) -> User:
-    """Set a new password; every token issued so far stops working."""
+    """Set a new password; every token issued so far stops working, and open sockets close."""
     password = password_validate(
         password=password,
         username=user.username,
         first_name=user.first_name,
         last_name=user.last_name,
     )
-    return _user_update(
+    user = _user_update(
         user=user,
         actions=[
             User.password_hash.set(password_hash_make(password=password)),
             User.token_version.add(1),
         ],
     )
+    _sessions_close(user=user)
+    return user
+
+
+def user_logout_all(*, user: User) -> User:
+    """Log out everywhere: every token and socket ticket issued so far stops working, and
+    open sockets close."""
+    user = _user_update(user=user, actions=[User.token_version.add(1)])
+    _sessions_close(user=user)
+    return user
 
 
 def user_account_delete(*, user: User) -> None:

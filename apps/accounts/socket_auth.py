@@ -25,19 +25,27 @@ async def socket_ticket_issue(*, user: User) -> str:
     WS_TICKET_RATE_LIMIT_COUNT per window, since each one is state kept in Redis."""
     await socket_ticket_throttle_hit(user_id=user.user_id)
     ticket = secrets.token_urlsafe(32)
+    # The token version travels with the ticket: a password reset or "log out everywhere"
+    # after it was issued makes it worthless, like the token it was issued for.
     await keyvalue_store().put(
-        f"{TICKET_KEY_PREFIX}{ticket}", user.user_id, ttl_seconds=settings.WS_TICKET_TTL_SECONDS
+        f"{TICKET_KEY_PREFIX}{ticket}",
+        f"{user.user_id}:{int(user.token_version)}",
+        ttl_seconds=settings.WS_TICKET_TTL_SECONDS,
     )
     return ticket
 
 
 async def socket_ticket_redeem(*, ticket: str) -> User | None:
-    """The ticket's user; a ticket works once, and only before it expires."""
-    user_id = await keyvalue_store().take(f"{TICKET_KEY_PREFIX}{ticket}")
-    if user_id is None:
+    """The ticket's user; a ticket works once, only before it expires, and only while the
+    user's tokens issued before it still do."""
+    value = await keyvalue_store().take(f"{TICKET_KEY_PREFIX}{ticket}")
+    if value is None:
+        return None
+    user_id, _, token_version = value.partition(":")
+    if not token_version.isdigit():
         return None
     user = await run_blocking(user_get)(user_id=user_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or int(user.token_version) != int(token_version):
         return None
     return user
 

@@ -70,6 +70,14 @@ async def _me_update(request: HttpRequest, *, user: User) -> JsonResponse:
     return json_response(profile)
 
 
+@authenticated
+async def _logout_all(request: HttpRequest, *, user: User) -> JsonResponse:
+    """Every access token and socket ticket of the user stops working (this request's
+    included) and their open sockets close, on every instance."""
+    await run_blocking(services.user_logout_all)(user=user)
+    return json_response({"logged_out": True})
+
+
 async def _languages(request: HttpRequest) -> JsonResponse:
     return json_response(
         [
@@ -91,4 +99,5 @@ signup = endpoint(post=_signup)
 socket_ticket = endpoint(post=_socket_ticket)
 login = endpoint(post=_login)
 me = endpoint(get=_me, patch=_me_update)
+logout_all = endpoint(post=_logout_all)
 languages = endpoint(get=_languages)

@@ -11,6 +11,17 @@ Client frames (JSON objects):
 Messages reach a socket in sequence order per chat, without gaps or repeats: when a live
 message arrives ahead of the last one this socket delivered, the missing ones are read from
 DynamoDB and delivered first.
+
+Every frame gets an answer, an error frame if it is malformed in any way, and the socket
+stays open. Close codes: 1008 bad credentials (a missing or bad token at the handshake, or
+later the account disabled, its password reset or all its sessions logged out: the
+`session.revoked` event, or the periodic re-check of the account every
+SOCKET_RECHECK_SECONDS); 4001 a used or expired ticket; 4003 an Origin that is not allowed;
+4029 more than SOCKETS_PER_USER_MAX sockets open for the account (an error frame with
+`"code": "too_many_sockets"` comes first).
+
+Access to a chat (typing, read, resume) is checked against the member's inbox row each time,
+never a cached member list, so leaving a group ends it at once.
 """
 
 from __future__ import annotations
@@ -22,18 +33,23 @@ import time
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from apps.chats import events, messaging, services
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.selectors import (
     NOT_A_MEMBER,
     chat_get,
+    chat_membership_exists,
+    chat_memberships_of,
     message_range,
     message_view,
 )
 from apps.accounts.selectors import user_get
 from apps.core.concurrency import run_blocking
-from apps.core.errors import ServiceError
+from apps.core.errors import Forbidden, InvalidInput, NotFound, ServiceError
+from apps.core.keyvalue import keyvalue_store
+from apps.core.ratelimit import RateLimit, rate_limit_hit
 from apps.voice.sockets import VoiceSocket
 
 logger = logging.getLogger(__name__)
@@ -42,10 +58,60 @@ logger = logging.getLogger(__name__)
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TICKET_INVALID = 4001
 CLOSE_ORIGIN_NOT_ALLOWED = 4003
+CLOSE_TOO_MANY_SOCKETS = 4029
+TOO_MANY_SOCKETS_CODE = "too_many_sockets"
+# Member lists cached for fan-out (who gets a typing or read frame), never for access checks.
 MEMBERS_CACHE_SECONDS = 30
+MEMBERS_CACHE_KEPT = 256
 TYPING_MIN_INTERVAL_SECONDS = 2.0
 RESUME_MAX_CHATS = 200
 SENT_SEQS_KEPT = 512
+# Chat ids are 32 hex digits; anything much longer is not one, and DynamoDB would refuse it.
+CHAT_ID_MAX_CHARS = 64
+FRAME_TYPE_ECHO_MAX_CHARS = 40
+SOCKET_LEASE_KEY_PREFIX = "wsocks:"
+# A socket renews its place every SOCKET_RECHECK_SECONDS; a place left this many periods
+# without renewal belonged to an instance that died.
+SOCKET_LEASE_PERIODS = 2.5
+SOMETHING_WENT_WRONG = "Something went wrong; try again"
+
+
+def _resume_limit() -> RateLimit:
+    return RateLimit(
+        name="resume",
+        count=settings.SOCKET_RESUME_RATE_LIMIT_COUNT,
+        window_seconds=settings.SOCKET_RESUME_RATE_LIMIT_WINDOW_SECONDS,
+        detail="too many resumes",
+    )
+
+
+def _is_chat_id(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= CHAT_ID_MAX_CHARS
+
+
+def _frame_chat_id(frame: dict) -> str:
+    chat_id = frame.get("chat_id")
+    if not _is_chat_id(chat_id):
+        raise InvalidInput("chat_id is required")
+    return chat_id
+
+
+def _unknown_type_detail(kind) -> str:
+    # Echo the type only when it is a short plain string: never a client's arbitrary text.
+    if isinstance(kind, str) and len(kind) <= FRAME_TYPE_ECHO_MAX_CHARS and kind.isprintable():
+        return f"unknown frame type: {kind}"
+    return "unknown frame type"
+
+
+def _json_text(payload: dict) -> str:
+    text = json.dumps(payload, ensure_ascii=False)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate (a client's "\ud800") has no UTF-8 form; escaped, it has.
+            return json.dumps(payload)
+    return text
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -60,6 +126,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.user = None
+        self.ended = False
+        self.lease_held = False
+        self.recheck: asyncio.Task | None = None
         if not self.scope.get("origin_allowed", True):
             # A page from another site gets no socket. Accepting only to close with a code of
             # our own lets a misconfigured front end see why, instead of a bare 1006.
@@ -84,45 +153,127 @@ class ChatConsumer(AsyncWebsocketConsumer):
             ticket_failed = self.scope.get("auth_method") == "ticket"
             await self.close(code=CLOSE_TICKET_INVALID if ticket_failed else CLOSE_POLICY_VIOLATION)
             return
+        # The version of the credentials this socket was opened with: a later one (logout
+        # everywhere, a password reset, a disable) ends it.
+        self.token_version = int(self.user.token_version)
+        self.lease_key = f"{SOCKET_LEASE_KEY_PREFIX}{self.user.user_id}"
+        self.lease_held = await keyvalue_store().lease_acquire(
+            self.lease_key,
+            self.channel_name,
+            limit=settings.SOCKETS_PER_USER_MAX,
+            ttl_seconds=self._lease_seconds(),
+        )
+        if not self.lease_held:
+            await self._send_json(
+                {
+                    "error": f"too many open sockets for this account (at most "
+                    f"{settings.SOCKETS_PER_USER_MAX}); close another tab or window",
+                    "code": TOO_MANY_SOCKETS_CODE,
+                }
+            )
+            self.user = None
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
         self.group = events.user_group(self.user.user_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.voice = VoiceSocket(user=lambda: self.user, send_json=self._send_json)
+        self.recheck = asyncio.get_running_loop().create_task(self._recheck_periodically())
 
     async def disconnect(self, code: int) -> None:
+        if self.recheck is not None:
+            self.recheck.cancel()
         if getattr(self, "user", None) is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.lease_held:
+            self.lease_held = False
+            try:
+                await keyvalue_store().lease_release(self.lease_key, self.channel_name)
+            except Exception:
+                # The place lapses by itself once nobody renews it.
+                logger.exception("releasing a socket's place failed")
         if getattr(self, "voice", None) is not None:
             await self.voice.disconnect()
         # Sends already under way finish: their messages are stored and delivered to the
         # other members even though this socket cannot be told.
 
+    # --- Revocation and the socket's place ---------------------------------------------------
+
+    @staticmethod
+    def _lease_seconds() -> float:
+        return settings.SOCKET_RECHECK_SECONDS * SOCKET_LEASE_PERIODS
+
+    async def _recheck_periodically(self) -> None:
+        """Renew this socket's place and re-read the account: a revocation whose broadcast
+        never arrived (Redis unreachable at that moment) still ends the socket."""
+        while not self.ended:
+            await asyncio.sleep(settings.SOCKET_RECHECK_SECONDS)
+            try:
+                await keyvalue_store().lease_renew(
+                    self.lease_key, self.channel_name, ttl_seconds=self._lease_seconds()
+                )
+                user = await run_blocking(user_get)(user_id=self.user.user_id)
+            except Exception:
+                logger.exception("re-checking a socket's account failed; trying again later")
+                continue
+            if user is None or not user.is_active or int(user.token_version) != self.token_version:
+                await self._end(code=CLOSE_POLICY_VIOLATION)
+                return
+
+    async def session_revoked(self, event: dict) -> None:
+        token_version = event.get("token_version")
+        if isinstance(token_version, int) and token_version > self.token_version:
+            await self._end(code=CLOSE_POLICY_VIOLATION)
+
+    async def _end(self, *, code: int) -> None:
+        """Close from the server side; frames and events still queued are ignored."""
+        if self.ended:
+            return
+        self.ended = True
+        await self.close(code=code)
+
     # --- Frames from the client -------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if getattr(self, "user", None) is None:
+        if getattr(self, "user", None) is None or self.ended:
             return
+        try:
+            await self._receive(text_data, bytes_data)
+        except Exception:
+            # Whatever a frame does, the socket outlives it.
+            logger.exception("chat socket frame failed")
+            await self._error(SOMETHING_WENT_WRONG)
+
+    async def _receive(self, text_data: str | None, bytes_data: bytes | None) -> None:
         if bytes_data is not None and text_data is None and self.voice.takes_audio(bytes_data):
             await self.voice.on_audio(bytes_data)
             return
         try:
             frame = json.loads(text_data if text_data is not None else bytes_data or b"")
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):
+            # ValueError: bad UTF-8, bad JSON, an integer too long to convert;
+            # RecursionError: nesting too deep.
             await self._error("invalid JSON")
             return
         if not isinstance(frame, dict):
             await self._error("frame must be a JSON object")
             return
+        try:
+            json.dumps(frame, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            await self._error("frame contains invalid Unicode (a lone surrogate)")
+            return
         kind = frame.get("type", "send")
-        handler = {
+        handlers = {
             "send": self._on_send,
             "typing": self._on_typing,
             "read": self._on_read,
             "resume": self._on_resume,
             "ping": self._on_ping,
             **self.voice.frame_handlers(),
-        }.get(kind)
+        }
+        handler = handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
-            await self._error(f"unknown frame type: {kind}")
+            await self._error(_unknown_type_detail(kind))
             return
         try:
             await handler(frame)
@@ -133,7 +284,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         chat_id = frame.get("chat_id")
         text = frame.get("text")
         client_msg_id = frame.get("client_msg_id")
-        if not isinstance(chat_id, str) or not chat_id:
+        if not _is_chat_id(chat_id):
             await self._error("chat_id is required", client_msg_id=client_msg_id)
             return
         if not isinstance(text, str):
@@ -205,48 +356,48 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     async def _member_ids(self, chat_id: str) -> frozenset[str]:
+        """Who a typing or read frame goes to; access is checked elsewhere, fresh."""
         cached = self.members_cache.get(chat_id)
         now = time.monotonic()
         if cached and cached[1] > now:
             return cached[0]
         chat = await run_blocking(chat_get)(chat_id=chat_id)
         members = frozenset(chat.member_ids) if chat else frozenset()
+        self.members_cache.pop(chat_id, None)
         self.members_cache[chat_id] = (members, now + MEMBERS_CACHE_SECONDS)
+        while len(self.members_cache) > MEMBERS_CACHE_KEPT:
+            del self.members_cache[next(iter(self.members_cache))]
         return members
 
-    async def _chat_id_of_member(self, frame: dict) -> str | None:
-        chat_id = frame.get("chat_id")
-        if not isinstance(chat_id, str) or not chat_id:
-            await self._error("chat_id is required")
-            return None
-        if self.user.user_id not in await self._member_ids(chat_id):
-            await self._error(NOT_A_MEMBER, chat_id=chat_id)
-            return None
-        return chat_id
-
     async def _on_typing(self, frame: dict) -> None:
-        chat_id = await self._chat_id_of_member(frame)
-        if chat_id is None:
-            return
+        chat_id = _frame_chat_id(frame)
         now = time.monotonic()
-        if now - self.typing_sent.get(chat_id, 0.0) < TYPING_MIN_INTERVAL_SECONDS:
+        # Only chats this socket was a member of two seconds ago are throttled here, so the
+        # map stays as small as the user's chats; a dropped frame reaches nobody.
+        if now - self.typing_sent.get(chat_id, float("-inf")) < TYPING_MIN_INTERVAL_SECONDS:
             return
+        if not await run_blocking(chat_membership_exists)(user_id=self.user.user_id, chat_id=chat_id):
+            self.typing_sent.pop(chat_id, None)
+            raise Forbidden(NOT_A_MEMBER)
         self.typing_sent[chat_id] = now
         await events.typing_broadcast(
             chat_id=chat_id, user_id=self.user.user_id, member_ids=await self._member_ids(chat_id)
         )
 
     async def _on_read(self, frame: dict) -> None:
-        chat_id = await self._chat_id_of_member(frame)
-        if chat_id is None:
-            return
+        chat_id = _frame_chat_id(frame)
         seq = frame.get("seq")
         if not isinstance(seq, int) or isinstance(seq, bool):
             await self._error("seq must be an integer", chat_id=chat_id)
             return
-        membership = await run_blocking(services.chat_mark_read)(
-            user=self.user, chat_id=chat_id, seq=seq
-        )
+        try:
+            # Checks membership itself, against the inbox row.
+            membership = await run_blocking(services.chat_mark_read)(
+                user=self.user, chat_id=chat_id, seq=seq
+            )
+        except NotFound as error:
+            # Whether a chat exists is nobody's business but its members'.
+            raise Forbidden(NOT_A_MEMBER) from error
         await events.read_broadcast(
             chat_id=chat_id,
             user_id=self.user.user_id,
@@ -259,19 +410,33 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not isinstance(chats, dict) or len(chats) > RESUME_MAX_CHATS:
             await self._error(f"chats must map up to {RESUME_MAX_CHATS} chat ids to sequence numbers")
             return
-        latest = {}
+        await rate_limit_hit(limit=_resume_limit(), subject=self.user.user_id)
+        wanted: dict[str, int] = {}
         for chat_id, last_seen in chats.items():
+            if not _is_chat_id(chat_id):
+                await self._error("each chat id must be a non-empty string")
+                continue
             if not isinstance(last_seen, int) or isinstance(last_seen, bool) or last_seen < 0:
                 await self._error("each last seen sequence number must be an integer >= 0", chat_id=chat_id)
                 continue
-            if self.user.user_id not in await self._member_ids(chat_id):
+            wanted[chat_id] = last_seen
+        # Membership for every chat in one read; each inbox row also says how far its chat
+        # has got, so only chats with something missed are queried for messages.
+        memberships = await run_blocking(chat_memberships_of)(
+            user_id=self.user.user_id, chat_ids=list(wanted)
+        )
+        latest = {}
+        for chat_id, last_seen in wanted.items():
+            membership = memberships.get(chat_id)
+            if membership is None:
                 await self._error(NOT_A_MEMBER, chat_id=chat_id)
                 continue
             # Live messages may have reached this socket before the client asked to resume;
             # replay everything after what the client saw, except those.
             already_sent = self.sent_seqs.get(chat_id, set())
             self.delivered_seq[chat_id] = last_seen
-            await self._catch_up(chat_id, up_to_seq=None, skip=already_sent)
+            if int(membership.last_seq) > last_seen:
+                await self._catch_up(chat_id, up_to_seq=None, skip=already_sent)
             latest[chat_id] = max(self.delivered_seq[chat_id], max(already_sent, default=0))
             self.delivered_seq[chat_id] = latest[chat_id]
         await self._send_json({"type": "resume_complete", "chats": latest})
@@ -282,10 +447,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- Events from the channel layer -------------------------------------------------------
 
     async def voice_signal(self, event: dict) -> None:
+        if self.ended:
+            return
         await self.voice.on_signal(event)
 
     async def chat_frame(self, event: dict) -> None:
+        if self.ended:
+            return
         frame = event["frame"]
+        if frame.get("type") in ("member_added", "member_left"):
+            # The roster changed: typing and read frames go to the new one.
+            self.members_cache.pop(frame.get("chat_id"), None)
         if frame.get("type") == "profile_updated":
             # Messages this socket replays from storage must follow the new language.
             refreshed = await run_blocking(user_get)(user_id=self.user.user_id)
@@ -343,7 +515,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- Helpers ------------------------------------------------------------------------------
 
     async def _send_json(self, payload: dict) -> None:
-        await self.send(text_data=json.dumps(payload, ensure_ascii=False))
+        await self.send(text_data=_json_text(payload))
 
     async def _error(
         self, detail: str, *, chat_id=None, client_msg_id=None, retry_after: int | None = None
@@ -351,8 +523,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         payload: dict = {"error": detail}
         if retry_after is not None:
             payload["retry_after"] = retry_after
-        if isinstance(chat_id, str):
+        if _is_chat_id(chat_id):
             payload["chat_id"] = chat_id
-        if isinstance(client_msg_id, str):
+        if isinstance(client_msg_id, str) and len(client_msg_id) <= messaging.CLIENT_MSG_ID_MAX_CHARS:
             payload["client_msg_id"] = client_msg_id
         await self._send_json(payload)

@@ -18,6 +18,11 @@ follows a successful write.
 | `member_added`        | the existing members        | a group gained a member |
 | `member_left`         | the remaining members       | a member left a group |
 | `profile_updated`     | the user's own sockets      | the user changed their profile (names, language) |
+
+One event is for the sockets themselves, never a frame: `session.revoked` (to the user's own
+sockets, after the account was disabled, its password reset or all its sessions logged out)
+carries the account's new token version; a socket that authenticated with an older one
+closes with 1008.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from apps.chats.models import Message
 from apps.chats.selectors import message_view
 
 FRAME_HANDLER = "chat.frame"
+SESSION_REVOKED_HANDLER = "session.revoked"
 
 
 def user_group(user_id: str) -> str:
@@ -140,3 +146,9 @@ async def member_left_broadcast(*, chat_id: str, user_id: str, member_ids) -> No
 
 async def profile_updated_broadcast(*, user_id: str, profile: dict) -> None:
     await _deliver([user_id], {"type": "profile_updated", "user": profile})
+
+
+async def session_revoked_broadcast(*, user_id: str, token_version: int) -> None:
+    await get_channel_layer().group_send(
+        user_group(user_id), {"type": SESSION_REVOKED_HANDLER, "token_version": token_version}
+    )

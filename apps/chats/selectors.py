@@ -63,6 +63,17 @@ def chat_membership_exists(*, user_id: str, chat_id: str) -> bool:
     return chat_membership_get(user_id=user_id, chat_id=chat_id) is not None
 
 
+def chat_memberships_of(*, user_id: str, chat_ids: list[str]) -> dict[str, ChatMembership]:
+    """The user's inbox rows for those of `chat_ids` they belong to, by chat id: one
+    BatchGetItem per 100 chats instead of a GetItem each."""
+    if not chat_ids:
+        return {}
+    rows = ChatMembership.batch_get(
+        [(user_id, chat_id) for chat_id in dict.fromkeys(chat_ids)], consistent_read=True
+    )
+    return {row.chat_id: row for row in rows}
+
+
 def chat_inbox(*, user_id: str) -> list[ChatMembership]:
     """The user's chats, most recent activity first (one Query on the activity index)."""
     return list(

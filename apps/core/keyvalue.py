@@ -1,5 +1,5 @@
 """Small shared state with expiry: rate-limit counters and sliding windows, one-time tickets, voice call and turn
-state.
+state, and leases (how many sockets a user holds open).
 
 Backed by Redis (`REDIS_URL`) so every instance sees the same counts and a ticket can be used
 once across instances; without `REDIS_URL` (development, one process) by process memory.
@@ -38,6 +38,14 @@ class KeyValueStore(Protocol):
     ) -> bool: ...
 
     async def delete_if_value(self, key: str, expected: str) -> bool: ...
+
+    async def lease_acquire(
+        self, key: str, holder: str, *, limit: int, ttl_seconds: float
+    ) -> bool: ...
+
+    async def lease_renew(self, key: str, holder: str, *, ttl_seconds: float) -> None: ...
+
+    async def lease_release(self, key: str, holder: str) -> None: ...
 
 
 def _milliseconds(ttl_seconds: float) -> int:
@@ -78,6 +86,21 @@ return math.max(1, tonumber(oldest[2]) + window - now)
 """
 
 
+# Leases: KEYS[1] is a sorted set of holders scored by when their lease runs out (ms).
+# ARGV: now, limit, holder, lease (ms). Forgets lapsed holders (an instance that died never
+# released its own), then adds the holder if fewer than `limit` remain. 1 if added.
+_LEASE_ACQUIRE = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+
 class RedisStore:
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
@@ -87,6 +110,7 @@ class RedisStore:
         self._replace_if_value = self._redis.register_script(_REPLACE_IF_VALUE)
         self._delete_if_value = self._redis.register_script(_DELETE_IF_VALUE)
         self._sliding_window_hit = self._redis.register_script(_SLIDING_WINDOW_HIT)
+        self._lease_acquire = self._redis.register_script(_LEASE_ACQUIRE)
 
     async def counter_hit(self, key: str, *, window_seconds: int) -> int:
         async with self._redis.pipeline(transaction=False) as pipeline:
@@ -126,11 +150,31 @@ class RedisStore:
     async def delete_if_value(self, key: str, expected: str) -> bool:
         return bool(await self._delete_if_value(keys=[key], args=[expected]))
 
+    async def lease_acquire(
+        self, key: str, holder: str, *, limit: int, ttl_seconds: float
+    ) -> bool:
+        acquired = await self._lease_acquire(
+            keys=[key], args=[int(time.time() * 1000), limit, holder, _milliseconds(ttl_seconds)]
+        )
+        return bool(acquired)
+
+    async def lease_renew(self, key: str, holder: str, *, ttl_seconds: float) -> None:
+        lease_ms = _milliseconds(ttl_seconds)
+        async with self._redis.pipeline(transaction=True) as pipeline:
+            # XX: a lease that lapsed (or was released) is not brought back by a late renewal.
+            pipeline.zadd(key, {holder: int(time.time() * 1000) + lease_ms}, xx=True)
+            pipeline.pexpire(key, lease_ms)
+            await pipeline.execute()
+
+    async def lease_release(self, key: str, holder: str) -> None:
+        await self._redis.zrem(key, holder)
+
 
 class MemoryStore:
     def __init__(self) -> None:
         self._values: dict[str, tuple[str, float]] = {}
         self._hits: dict[str, deque[float]] = {}
+        self._leases: dict[str, dict[str, float]] = {}
 
     def _live(self, key: str) -> str | None:
         entry = self._values.get(key)
@@ -191,6 +235,31 @@ class MemoryStore:
             return False
         del self._values[key]
         return True
+
+    def _lease_holders(self, key: str) -> dict[str, float]:
+        now = time.monotonic()
+        holders = {
+            holder: until for holder, until in self._leases.get(key, {}).items() if until > now
+        }
+        self._leases[key] = holders
+        return holders
+
+    async def lease_acquire(
+        self, key: str, holder: str, *, limit: int, ttl_seconds: float
+    ) -> bool:
+        holders = self._lease_holders(key)
+        if len(holders) >= limit:
+            return False
+        holders[holder] = time.monotonic() + ttl_seconds
+        return True
+
+    async def lease_renew(self, key: str, holder: str, *, ttl_seconds: float) -> None:
+        holders = self._lease_holders(key)
+        if holder in holders:
+            holders[holder] = time.monotonic() + ttl_seconds
+
+    async def lease_release(self, key: str, holder: str) -> None:
+        self._lease_holders(key).pop(holder, None)
 
 
 _stores: dict[tuple[asyncio.AbstractEventLoop, str | None], KeyValueStore] = {}

@@ -66,14 +66,24 @@ def _replying(handler):
     return wrapper
 
 
+# Chat and call ids are 32 hex digits; a longer string is not one, and is never echoed back.
+ID_MAX_CHARS = 64
+
+
 def _ids(frame: Frame) -> dict:
-    return {name: frame[name] for name in ("chat_id", "call_id") if isinstance(frame.get(name), str)}
+    return {
+        name: frame[name]
+        for name in ("chat_id", "call_id")
+        if isinstance(frame.get(name), str) and len(frame[name]) <= ID_MAX_CHARS
+    }
 
 
-def _string(frame: Frame, name: str) -> str:
+def _string(frame: Frame, name: str, *, max_chars: int | None = ID_MAX_CHARS) -> str:
     value = frame.get(name)
     if not isinstance(value, str) or not value:
         raise InvalidInput(f"{name} is required")
+    if max_chars is not None and len(value) > max_chars:
+        raise InvalidInput(f"{name} must be at most {max_chars} characters")
     return value
 
 
@@ -175,7 +185,7 @@ class VoiceSocket:
     async def on_ptt_audio(self, frame: Frame) -> None:
         turn = self._recording(_string(frame, "chat_id"))
         try:
-            data = base64.b64decode(_string(frame, "data"), validate=True)
+            data = base64.b64decode(_string(frame, "data", max_chars=None), validate=True)
         except binascii.Error as error:
             raise InvalidInput("data must be base64") from error
         await self._audio_add(turn, data)

@@ -146,6 +146,21 @@ async def test_a_disabled_user_cannot_log_in_use_tokens_or_open_a_socket():
     assert (await sync_to_async(user_from_access_token)(token=new_token)).user_id == user.user_id
 
 
+async def test_user_disable_closes_the_users_open_sockets():
+    from asgiref.sync import sync_to_async
+
+    user = await sync_to_async(user_create)(username="carla")
+    other = await sync_to_async(user_create)(username="cosmo")
+    socket, other_socket = await ChatSocket.open(user), await ChatSocket.open(other)
+    try:
+        await socket.ping()
+        await sync_to_async(run)("user_disable", "carla")
+        assert await socket.close_code(timeout=1) == 1008
+        await other_socket.ping()
+    finally:
+        await other_socket.close()
+
+
 def test_disable_and_enable_are_idempotent_and_say_so():
     user_create(username="dave")
     assert "disabled" in run("user_disable", "dave")

@@ -587,6 +587,45 @@ async def test_me_refuses_the_token_of_a_disabled_user(async_client, bob):
     assert_detail(await get_me(async_client, token), 401)
 
 
+# --- POST logout_all ----------------------------------------------------------------------------
+
+LOGOUT_ALL = "/api/auth/logout_all"
+
+
+async def test_logout_all_kills_every_token_and_ticket_issued_so_far(async_client, bob, make_user):
+    user, token = bob
+    other, other_token = make_user(username="carol")
+    second_token = user_access_token(user=user)
+    ticket = (await async_client.post("/api/ws/ticket", headers=_auth(token))).json()["ticket"]
+
+    response = await async_client.post(LOGOUT_ALL, headers=_auth(token))
+    assert response.status_code == 200
+    assert response.json() == {"logged_out": True}
+
+    for dead in (token, second_token):
+        assert_detail(await get_me(async_client, dead), 401)
+    assert (await asyncio.to_thread(stored_user, user.user_id)).token_version == 1
+    # Someone else's session is untouched.
+    assert (await get_me(async_client, other_token)).status_code == 200
+    # A ticket issued before opens no socket (4001: the client asks for a new one, with a
+    # token that no longer works, and so logs out).
+    from tests.support.chat_clients import ChatSocket
+
+    socket, _, _ = await ChatSocket.attempt(f"?ticket={ticket}")
+    assert await socket.close_code() == 4001
+    # A new login works as usual.
+    login = await post_json(async_client, LOGIN, {"username": "bob", "password": PASSWORD})
+    assert (await get_me(async_client, login.json()["access_token"])).status_code == 200
+
+
+async def test_logout_all_needs_a_valid_token_and_post(async_client, bob):
+    user, token = bob
+    assert_detail(await async_client.post(LOGOUT_ALL), 401)
+    assert_detail(await async_client.post(LOGOUT_ALL, headers=_auth("not-a-token")), 401)
+    assert_detail(await async_client.get(LOGOUT_ALL, headers=_auth(token)), 405)
+    assert (await asyncio.to_thread(stored_user, user.user_id)).token_version == 0
+
+
 # --- PATCH me --------------------------------------------------------------------------------
 
 

@@ -773,3 +773,242 @@ async def test_a_chat_one_is_not_in_gets_the_same_socket_errors_as_no_chat(trans
         key=lambda f: f["chat_id"],
     )
     assert await _stored_seqs(chat_id) == []
+
+
+# --- Revocation: disable, password reset, log out everywhere --------------------------------
+
+REVOKED_WITHIN_SECONDS = 1.0
+
+
+async def _closes_within(socket: ChatSocket, seconds: float) -> int:
+    started = asyncio.get_running_loop().time()
+    code = await socket.close_code(timeout=seconds + 1)
+    assert asyncio.get_running_loop().time() - started <= seconds
+    return code
+
+
+async def test_log_out_everywhere_closes_every_open_socket_and_kills_the_token(translator, sockets):
+    ana = await _user("es")
+    first, second = await sockets.open(ana), await sockets.open(ana)
+    await first.ping()
+    token = user_token(ana)
+
+    response = await AsyncClient().post(
+        "/api/auth/logout_all", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert (response.status_code, response.json()) == (200, {"logged_out": True})
+
+    assert await _closes_within(first, REVOKED_WITHIN_SECONDS) == 1008
+    assert await _closes_within(second, REVOKED_WITHIN_SECONDS) == 1008
+    me = await AsyncClient().get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 401
+    again, _, _ = await sockets.attempt(f"?token={token}")
+    assert await again.close_code() == 1008
+
+
+async def test_a_socket_opened_after_log_out_everywhere_stays_open(translator, sockets):
+    from apps.accounts import services as account_services
+
+    ana = await _user("es")
+    ana = await run_blocking(account_services.user_logout_all)(user=ana)
+    fresh = await sockets.open(ana)
+    assert not await fresh.collect(0.5)
+    await fresh.ping()
+
+
+@pytest.mark.parametrize("revoke", ["disable", "password reset"])
+async def test_disable_and_password_reset_close_open_sockets(translator, sockets, revoke):
+    from apps.accounts import services as account_services
+
+    ana = await _user("es")
+    bob = await _user("en")
+    chat_id = await _direct_chat(bob, ana)
+    ana_socket = await sockets.open(ana)
+    bob_socket = await sockets.open(bob)
+    await ana_socket.ping()
+
+    if revoke == "disable":
+        await run_blocking(account_services.user_disable)(user=ana)
+    else:
+        await run_blocking(account_services.user_password_reset)(user=ana, password="a new passphrase")
+
+    assert await _closes_within(ana_socket, REVOKED_WITHIN_SECONDS) == 1008
+    # Only that user's sockets.
+    await _send_and_ack(bob_socket, chat_id, "still here", "r1")
+
+
+async def test_a_revocation_the_socket_missed_still_closes_it_at_the_next_check(translator, sockets, settings):
+    from apps.accounts.models import User
+
+    settings.SOCKET_RECHECK_SECONDS = 0.3
+    ana = await _user("es")
+    socket = await sockets.open(ana)
+    await socket.ping()
+    # The token version moves on with no broadcast at all (as if Redis had dropped it).
+    await run_blocking(ana.update)(actions=[User.token_version.add(1)])
+    assert await _closes_within(socket, 1.5) == 1008
+
+
+async def test_a_ticket_issued_before_a_password_reset_opens_no_socket(translator, sockets):
+    from apps.accounts import services as account_services
+
+    ana = await _user("es")
+    ticket = await _ticket(ana)
+    await run_blocking(account_services.user_password_reset)(user=ana, password="a new passphrase")
+    refused, _, _ = await sockets.attempt(f"?ticket={ticket}")
+    assert await refused.close_code() == 4001
+
+
+# --- Membership changes -----------------------------------------------------------------------
+
+
+async def _group(owner, *others) -> str:
+    created = await run_blocking(services.chat_group_create)(
+        user=owner, title="Group", usernames=[other.username for other in others]
+    )
+    return created.membership.chat_id
+
+
+async def _leave(user, chat_id) -> None:
+    response = await AsyncClient().delete(
+        f"/api/chats/{chat_id}/members/me", headers={"Authorization": f"Bearer {user_token(user)}"}
+    )
+    assert response.status_code == 200, response.content
+
+
+async def test_after_leaving_a_group_resume_and_typing_are_refused_at_once(translator, sockets, monkeypatch):
+    from apps.chats import consumers
+
+    monkeypatch.setattr(consumers, "TYPING_MIN_INTERVAL_SECONDS", 0.0)
+    ana = await _user("es")
+    bob = await _user("en")
+    cid = await _user("fr")
+    chat_id = await _group(ana, bob, cid)
+    ana_socket = await sockets.open(ana)
+    cid_socket = await sockets.open(cid)
+    # Cid's socket has used the chat (and so knows its members) before leaving.
+    await cid_socket.send({"type": "resume", "chats": {chat_id: 0}})
+    await cid_socket.until(_is("resume_complete"))
+    await cid_socket.send({"type": "typing", "chat_id": chat_id})
+    await ana_socket.until(_is("typing"))
+    await ana_socket.send({"type": "typing", "chat_id": chat_id})
+    await cid_socket.until(_is("typing"))
+
+    await _leave(cid, chat_id)
+    await _send_and_ack(ana_socket, chat_id, "after cid left", "l1")
+
+    await cid_socket.send({"type": "resume", "chats": {chat_id: 0}})
+    frames = await cid_socket.until(_is("resume_complete"))
+    assert {"error": "Chat not found", "chat_id": chat_id} in frames
+    assert not _messages(frames)
+    assert frames[-1]["chats"] == {}
+
+    await cid_socket.send({"type": "typing", "chat_id": chat_id})
+    assert (await cid_socket.until(lambda f: "error" in f))[-1] == {
+        "error": "Chat not found", "chat_id": chat_id,
+    }
+    await cid_socket.send({"type": "read", "chat_id": chat_id, "seq": 1})
+    assert (await cid_socket.until(lambda f: "error" in f))[-1] == {
+        "error": "Chat not found", "chat_id": chat_id,
+    }
+    # Nor do the others' typing frames reach the one who left.
+    await ana_socket.send({"type": "typing", "chat_id": chat_id})
+    assert not [f for f in await cid_socket.collect(QUIET_SECONDS) if f.get("type") in ("typing", "message")]
+    assert not [f for f in await ana_socket.collect(0.2) if f.get("type") == "typing" and f["user_id"] == cid.user_id]
+
+
+# --- Per-user socket cap ------------------------------------------------------------------------
+
+
+async def test_sockets_over_the_per_user_cap_are_closed_with_4029_until_one_closes(translator, sockets, settings):
+    settings.SOCKETS_PER_USER_MAX = 2
+    ana = await _user("es")
+    bob = await _user("en")
+    first, second = await sockets.open(ana), await sockets.open(ana)
+
+    third, _, _ = await sockets.attempt(f"?token={user_token(ana)}")
+    frame = await third.frame()
+    assert frame["code"] == "too_many_sockets" and "at most 2" in frame["error"]
+    assert await third.close_code() == 4029
+    # Another user is not affected.
+    await (await sockets.open(bob)).ping()
+
+    await first.close()
+    fourth = await sockets.open(ana)
+    await fourth.ping()
+    await second.ping()
+
+
+async def test_a_place_nobody_renews_is_given_up(translator, sockets, settings):
+    """An instance that died never releases its sockets' places; they lapse."""
+    from apps.core.keyvalue import keyvalue_store
+
+    settings.SOCKETS_PER_USER_MAX = 1
+    settings.SOCKET_RECHECK_SECONDS = 0.2
+    ana = await _user("es")
+    await keyvalue_store().lease_acquire(
+        f"wsocks:{ana.user_id}", "dead-instance-channel", limit=1, ttl_seconds=0.5
+    )
+    refused, _, _ = await sockets.attempt(f"?token={user_token(ana)}")
+    assert await refused.close_code() == 4029
+    await asyncio.sleep(0.6)
+    socket = await sockets.open(ana)
+    # Its own place is renewed while it is open.
+    await asyncio.sleep(1.0)
+    await socket.ping()
+    refused, _, _ = await sockets.attempt(f"?token={user_token(ana)}")
+    assert await refused.close_code() == 4029
+
+
+# --- Resume cost --------------------------------------------------------------------------------
+
+
+async def test_resumes_are_rate_limited_per_user(translator, sockets, settings):
+    settings.SOCKET_RESUME_RATE_LIMIT_COUNT = 2
+    ana = await _user("es")
+    bob = await _user("en")
+    chat_id = await _direct_chat(bob, ana)
+    first, second = await sockets.open(ana), await sockets.open(ana)
+    for socket in (first, second):
+        await socket.send({"type": "resume", "chats": {chat_id: 0}})
+        await socket.until(_is("resume_complete"))
+    await first.send({"type": "resume", "chats": {chat_id: 0}})
+    refused = await first.frame()
+    assert refused["error"].startswith("too many resumes") and refused["retry_after"] >= 1
+    await first.ping()
+
+
+async def test_a_resume_of_200_chats_reads_only_the_chats_with_missed_messages(translator, sockets):
+    from apps.chats.models import Message
+
+    ana = await _user("es")
+    bob = await _user("en")
+    cid = await _user("fr")
+    chat_ids = [await _group(bob, ana, cid) for _ in range(RESUME_CHATS)]
+    bob_socket = await sockets.open(bob)
+    await _send_and_ack(bob_socket, chat_ids[0], "missed", "m1")
+
+    queries = []
+    original_query = Message.query.__func__
+
+    def counting_query(cls, *args, **kwargs):
+        queries.append(args[0] if args else kwargs.get("hash_key"))
+        return original_query(cls, *args, **kwargs)
+
+    ana_socket = await sockets.open(ana)
+    Message.query = classmethod(counting_query)
+    try:
+        started = asyncio.get_running_loop().time()
+        await ana_socket.send({"type": "resume", "chats": {chat_id: 0 for chat_id in chat_ids}})
+        frames = await ana_socket.until(_is("resume_complete"), timeout=30)
+        elapsed = asyncio.get_running_loop().time() - started
+    finally:
+        Message.query = classmethod(original_query)
+    assert [f["message"]["text"] for f in _messages(frames)] == ["[es] missed"]
+    assert frames[-1]["chats"] == {chat_id: (1 if chat_id == chat_ids[0] else 0) for chat_id in chat_ids}
+    assert not [f for f in frames if "error" in f]
+    assert queries == [chat_ids[0]]
+    assert elapsed < 5, elapsed
+
+
+RESUME_CHATS = 200

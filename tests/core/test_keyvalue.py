@@ -74,3 +74,34 @@ async def test_only_one_of_racing_deletes_wins(store):
     await store.put_if_absent(key, "turn", ttl_seconds=5)
     results = await asyncio.gather(*(store.delete_if_value(key, "turn") for _ in range(10)))
     assert results.count(True) == 1
+
+
+async def test_leases_admit_up_to_the_limit_and_a_release_frees_a_place(store):
+    key = _key()
+    assert [await store.lease_acquire(key, f"h{n}", limit=3, ttl_seconds=5) for n in range(4)] == [
+        True, True, True, False,
+    ]
+    await store.lease_release(key, "h1")
+    assert await store.lease_acquire(key, "h4", limit=3, ttl_seconds=5) is True
+    assert await store.lease_acquire(key, "h5", limit=3, ttl_seconds=5) is False
+
+
+async def test_a_lease_nobody_renews_lapses_and_a_renewed_one_does_not(store):
+    key = _key()
+    assert await store.lease_acquire(key, "kept", limit=2, ttl_seconds=0.4)
+    assert await store.lease_acquire(key, "abandoned", limit=2, ttl_seconds=0.4)
+    assert await store.lease_acquire(key, "third", limit=2, ttl_seconds=5) is False
+    await asyncio.sleep(0.25)
+    await store.lease_renew(key, "kept", ttl_seconds=0.4)
+    await asyncio.sleep(0.25)
+    # "abandoned" (an instance that died without releasing) has lapsed; "kept" has not.
+    assert await store.lease_acquire(key, "third", limit=2, ttl_seconds=5) is True
+    assert await store.lease_acquire(key, "fourth", limit=2, ttl_seconds=5) is False
+
+
+async def test_renewing_a_released_lease_does_not_bring_it_back(store):
+    key = _key()
+    assert await store.lease_acquire(key, "gone", limit=1, ttl_seconds=5)
+    await store.lease_release(key, "gone")
+    await store.lease_renew(key, "gone", ttl_seconds=5)
+    assert await store.lease_acquire(key, "next", limit=1, ttl_seconds=5) is True

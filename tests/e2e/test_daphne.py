@@ -51,3 +51,57 @@ def test_signup_login_me_and_socket_over_daphne(daphne):
             assert closed.value.rcvd.code == 1008
 
     asyncio.run(socket_checks())
+
+
+def test_an_unknown_socket_path_is_refused_with_403_not_500(daphne):
+    ws_base = daphne.url.replace("http://", "ws://")
+
+    async def attempt(path: str) -> int:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(f"{ws_base}{path}"):
+                pass
+        return refused.value.response.status_code
+
+    async def checks():
+        assert await attempt("/api/ws/nothing-here") == 403
+        assert await attempt("/") == 403
+
+    asyncio.run(checks())
+
+
+def test_malformed_frames_over_daphne_are_answered_and_the_socket_lives(daphne):
+    base = daphne.url
+    signup = {
+        "username": "malformed",
+        "password": "una clave larga",
+        "first_name": "Mal",
+        "last_name": "Formed",
+        "native_language": "es",
+    }
+    status, body = http_json(base, "POST", "/api/auth/signup", signup)
+    assert status == 201
+    token = body["access_token"]
+
+    frames = [
+        "[" * 100_000,
+        '{"type": "read", "chat_id": "c", "seq": ' + "9" * 5000 + "}",
+        '{"type": ["send"]}',
+        # A lone surrogate must not break the UTF-8 encoding of the error frame that follows.
+        '{"type": "\\ud800"}',
+        '{"chat_id": "\\udfff", "text": "hi"}',
+        '{"type": "call_start", "chat_id": "\\ud800"}',
+        '{"type": "resume", "chats": {"": 0}}',
+    ]
+
+    async def checks():
+        ws_base = base.replace("http://", "ws://")
+        async with websockets.connect(f"{ws_base}/api/ws/chat?token={token}") as socket:
+            for frame in frames:
+                await socket.send(frame)
+                reply = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                assert "error" in reply, (frame[:40], reply)
+            await socket.send(json.dumps({"type": "ping"}))
+            while json.loads(await asyncio.wait_for(socket.recv(), 10)) != {"type": "pong"}:
+                pass
+
+    asyncio.run(checks())

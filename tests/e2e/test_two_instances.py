@@ -2,13 +2,16 @@
 
 import asyncio
 import json
+import time
 from types import SimpleNamespace
 
 import pytest
 import websockets
 
+from tests.support.commands import manage_py
 from tests.support.daphne import daphne_running
-from tests.support.http import http_post, signup
+from tests.support.http import http_json, http_post, signup
+from tests.support.servers import child_environment
 from tests.support.fake_openai import FakeOpenAI
 
 
@@ -35,6 +38,10 @@ def two_instances(dynamo_tables, translator):
         chat_id = http_post(first.url, "/api/chats", {"username": "bob"}, token=ana)["chat_id"]
         yield SimpleNamespace(
             chat_id=chat_id,
+            first_url=first.url,
+            second_url=second.url,
+            ana_token=ana,
+            bob_token=bob,
             ana_socket_url=f"{first.url.replace('http', 'ws')}/api/ws/chat?token={ana}",
             bob_socket_url=f"{second.url.replace('http', 'ws')}/api/ws/chat?token={bob}",
         )
@@ -103,3 +110,65 @@ async def _messages(socket, count: int) -> list[dict]:
         if frame.get("type") == "message":
             messages.append(frame)
     return messages
+
+
+# --- Revocation reaches every instance --------------------------------------------------------
+
+REVOKED_WITHIN_SECONDS = 1.0
+
+
+def _socket_url(base: str, token: str) -> str:
+    return f"{base.replace('http', 'ws')}/api/ws/chat?token={token}"
+
+
+async def _close_time(socket) -> tuple[int, float]:
+    """The close code and when it arrived (time.monotonic), skipping any frames before it."""
+    try:
+        while True:
+            await asyncio.wait_for(socket.recv(), 30)
+    except websockets.ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None, time.monotonic()
+
+
+@pytest.mark.parametrize("revoke", ["logout_all", "user_disable", "user_reset_password"])
+def test_revocation_closes_the_users_sockets_on_both_instances_within_a_second(
+    two_instances, dynamo_tables, revoke
+):
+    instances = two_instances
+    ana_token = instances.ana_token
+
+    def revoke_now() -> float:
+        if revoke == "logout_all":
+            status, body = http_json(instances.second_url, "POST", "/api/auth/logout_all", token=ana_token)
+            assert (status, body) == (200, {"logged_out": True})
+        else:
+            # As an operator would: manage.py in a process of its own.
+            arguments = [revoke, "ana"] + (["--password-stdin"] if revoke == "user_reset_password" else [])
+            result = manage_py(
+                *arguments,
+                environment=child_environment({"DYNAMODB_TABLE_PREFIX": dynamo_tables}),
+                stdin="a brand new passphrase\n",
+            )
+            assert result.returncode == 0, result.stderr
+        return time.monotonic()
+
+    async def scenario():
+        async with websockets.connect(_socket_url(instances.first_url, ana_token)) as on_first, \
+                websockets.connect(_socket_url(instances.second_url, ana_token)) as on_second, \
+                websockets.connect(instances.bob_socket_url) as bob_socket:
+            for socket in (on_first, on_second):
+                await socket.send(json.dumps({"type": "ping"}))
+                assert json.loads(await asyncio.wait_for(socket.recv(), 10)) == {"type": "pong"}
+            closes = [asyncio.ensure_future(_close_time(s)) for s in (on_first, on_second)]
+            revoked_at = await asyncio.to_thread(revoke_now)
+            for code, closed_at in await asyncio.gather(*closes):
+                assert code == 1008
+                assert closed_at - revoked_at <= REVOKED_WITHIN_SECONDS
+            # Someone else's socket is untouched.
+            await bob_socket.send(json.dumps({"type": "ping"}))
+            assert json.loads(await asyncio.wait_for(bob_socket.recv(), 10)) == {"type": "pong"}
+
+    asyncio.run(scenario())
+    # The old token is dead everywhere.
+    for base in (instances.first_url, instances.second_url):
+        assert http_json(base, "GET", "/api/auth/me", token=ana_token)[0] == 401

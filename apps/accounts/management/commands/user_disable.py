@@ -8,8 +8,8 @@ from apps.core.commands import command_errors
 class Command(BaseCommand):
     help = (
         "Disable an account: it can no longer log in or open a socket, and every access token "
-        "issued to it stops working at once (its token version is raised). Sockets already "
-        "open are not closed by this command. Undo with user_enable."
+        "issued to it stops working at once (its token version is raised); its open sockets "
+        "close within a second, on every instance. Undo with user_enable."
     )
 
     def add_arguments(self, parser):

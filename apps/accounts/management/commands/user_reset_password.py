@@ -12,7 +12,7 @@ class Command(BaseCommand):
     help = (
         "Set a new password for an account, typed at a prompt (twice), or read from the first "
         "line of standard input with --password-stdin. Every access token issued so far stops "
-        "working. The password never appears in arguments, output or logs."
+        "working and open sockets close. The password never appears in arguments, output or logs."
     )
 
     def add_arguments(self, parser):
