@@ -1,6 +1,5 @@
 """Writes and credential checks for accounts."""
 
-import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -15,11 +14,11 @@ from apps.accounts.models import User, UsernameClaim
 from apps.accounts.selectors import user_get_by_username
 from apps.accounts.tokens import access_token_issue
 from apps.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from apps.core.text import display_text_clean, username_normalize
 
 USERNAME_MIN_LENGTH = 3
 USERNAME_MAX_LENGTH = 50
 NAME_MAX_LENGTH = 100
-USERNAME_PATTERN = re.compile(r"[\w.\-]+")
 INVALID_CREDENTIALS = "Invalid username or password"
 PROFILE_FIELDS = ("first_name", "last_name", "native_language")
 SIGNUP_ATTEMPTS = 3
@@ -30,13 +29,16 @@ def _username_validate(username: str) -> str:
         raise InvalidInput(
             f"username must be {USERNAME_MIN_LENGTH} to {USERNAME_MAX_LENGTH} characters"
         )
-    if not USERNAME_PATTERN.fullmatch(username):
-        raise InvalidInput("username may contain only letters, digits, '.', '-' and '_'")
-    return username
+    # New names are lower-case ASCII (apps/core/text.py); existing ones keep their spelling
+    # and log in as before, by their case-folded claim.
+    normalized = username_normalize(value=username)
+    if normalized is None:
+        raise InvalidInput("username may contain only letters a-z, digits, '.', '-' and '_'")
+    return normalized
 
 
 def _name_validate(field: str, value: str) -> str:
-    value = value.strip()
+    value = display_text_clean(value=value, field=field)
     if not 1 <= len(value) <= NAME_MAX_LENGTH:
         raise InvalidInput(f"{field} must be 1 to {NAME_MAX_LENGTH} characters")
     return value
