@@ -18,11 +18,14 @@ from apps.chats.models import (
     message_sort_key,
 )
 from apps.core.errors import Forbidden, InvalidInput, NotFound
+from apps.core.text import text_problem
 
 PREVIEW_MAX_CHARS = 100
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 200
 NOT_A_MEMBER = "Not a member of this chat"
+# Chat ids are 32 hex digits; anything much longer is no chat's.
+CHAT_ID_MAX_CHARS = 200
 
 
 def map_as_dict(value) -> dict:
@@ -35,6 +38,9 @@ def map_as_dict(value) -> dict:
 
 
 def chat_get(*, chat_id: str) -> Chat | None:
+    if not chat_id or len(chat_id) > CHAT_ID_MAX_CHARS or text_problem(chat_id) is not None:
+        # Not an id any chat has; DynamoDB would answer such a key with an error.
+        return None
     try:
         return Chat.get(chat_id, consistent_read=True)
     except Chat.DoesNotExist:

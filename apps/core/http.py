@@ -102,13 +102,25 @@ def _unpaired_surrogates_refuse(body: dict[str, Any]) -> None:
             raise InvalidInput("Request body must not contain unpaired surrogates")
 
 
+def id_valid(value: str) -> bool:
+    """Could this be an id (a chat id is 32 hex digits)? Empty, overlong or control-character
+    strings cannot, and DynamoDB answers them with an error rather than "not found"."""
+    return 1 <= len(value) <= PATH_PARAMETER_MAX_CHARS and text_problem(value) is None
+
+
 def path_parameters_validate(parameters: dict[str, Any]) -> None:
-    """Ids taken from the URL: 422 for an empty, overlong or control-character one."""
+    """Ids taken from the URL: 422 for one that cannot be an id."""
     for name, value in parameters.items():
-        if not isinstance(value, str):
-            continue
-        if not 1 <= len(value) <= PATH_PARAMETER_MAX_CHARS or text_problem(value) is not None:
+        if isinstance(value, str) and not id_valid(value):
             raise InvalidInput(f"{name} is not valid")
+
+
+def id_field(body: dict[str, Any], name: str) -> str:
+    """A required id from a JSON body: 422 unless it is a string that could be an id."""
+    value = string_field(body, name)
+    if not id_valid(value):
+        raise InvalidInput(f"{name} is not valid")
+    return value
 
 
 class BadRequest(ServiceError):
