@@ -14,14 +14,16 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from apps.accounts.socket_auth import AccessTokenAuthMiddleware  # noqa: E402
 from apps.core.daphne_close_codes import daphne_close_codes_install  # noqa: E402
 from apps.core.logging import daphne_access_log_install  # noqa: E402
+from apps.core.request_limits import RequestBodyLimit, daphne_body_limit_install  # noqa: E402
 from apps.chats.routing import websocket_urlpatterns  # noqa: E402
 
 daphne_close_codes_install()
 daphne_access_log_install()
+daphne_body_limit_install()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_http_application,
+        "http": RequestBodyLimit(django_http_application),
         "websocket": AccessTokenAuthMiddleware(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -277,7 +277,7 @@ VOICE_CALL_MAX_SECONDS = env.int("VOICE_CALL_MAX_SECONDS", default=4 * 3600)
 # A push-to-talk turn not complete this long after it started returns everyone to idle.
 VOICE_TURN_TIMEOUT_SECONDS = env.float("VOICE_TURN_TIMEOUT_SECONDS", default=30.0)
 VOICE_TURN_MAX_AUDIO_BYTES = env.int("VOICE_TURN_MAX_AUDIO_BYTES", default=2_000_000)
-# At most Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), which guards every request body.
+# The body of POST /api/chats/<id>/voice_notes is the recording; larger ones get 413.
 VOICE_NOTE_MAX_BYTES = env.int("VOICE_NOTE_MAX_BYTES", default=2_000_000)
 # Each speech-to-text or text-to-speech request gives up after this long.
 VOICE_PROVIDER_TIMEOUT_SECONDS = env.float("VOICE_PROVIDER_TIMEOUT_SECONDS", default=10.0)
@@ -374,6 +374,15 @@ for _name in (
 ):
     if globals()[_name] < 1:
         raise ConfigurationError(f"{_name} must be at least 1")
+
+# --- Request limits (apps/core/request_limits.py) -----------------------------------------
+
+# Largest request body any other API route accepts (JSON); larger ones get 413 before they are
+# read. A 2000-character message is at most ~24 KB of JSON even fully \u-escaped.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=64 * 1024)
+# Django's own check (on a declared Content-Length) must never fire below the caps above,
+# or a body they allow would fail inside a view.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(REQUEST_BODY_MAX_BYTES, VOICE_NOTE_MAX_BYTES)
 
 # --- Chat --------------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ The table's only key is the string `pk`, and it holds two kinds of item:
 
 A signup writes both in one transaction, each on condition that its key is new, so two
 concurrent signups for one username cannot both succeed. Usernames are unique regardless of
-case; the User item keeps the spelling the person chose.
+case. New ones are lower-case ASCII (apps/core/text.py); accounts made before that keep the
+spelling they chose on the User item and still log in by their case-folded claim.
 """
 
 from pynamodb.attributes import (

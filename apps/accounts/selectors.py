@@ -3,6 +3,10 @@
 from apps.accounts.models import User, UsernameClaim
 from apps.accounts.tokens import access_token_decode
 from apps.core.errors import Unauthorized
+from apps.core.text import text_problem
+
+# Longer than any username signup has ever accepted (50).
+USERNAME_LOOKUP_MAX_CHARS = 100
 
 
 def user_get(*, user_id: str) -> User | None:
@@ -13,6 +17,10 @@ def user_get(*, user_id: str) -> User | None:
 
 
 def user_get_by_username(*, username: str) -> User | None:
+    if len(username) > USERNAME_LOOKUP_MAX_CHARS or text_problem(username) is not None:
+        # No such name was ever accepted, and DynamoDB would refuse the key (over 2048 bytes,
+        # or not encodable) with an error rather than "not found".
+        return None
     try:
         claim = UsernameClaim.get(UsernameClaim.key_for(username), consistent_read=True)
     except UsernameClaim.DoesNotExist:

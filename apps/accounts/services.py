@@ -1,7 +1,6 @@
 """Writes and credential checks for accounts."""
 
 import logging
-import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,13 +24,13 @@ from apps.accounts.throttles import login_throttle_hit, signup_throttle_hit
 from apps.accounts.tokens import access_token_issue
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from apps.core.text import display_text_clean, username_normalize
 
 logger = logging.getLogger(__name__)
 
 USERNAME_MIN_LENGTH = 3
 USERNAME_MAX_LENGTH = 50
 NAME_MAX_LENGTH = 100
-USERNAME_PATTERN = re.compile(r"[\w.\-]+")
 INVALID_CREDENTIALS = "Invalid username or password"
 PROFILE_FIELDS = ("first_name", "last_name", "native_language")
 SIGNUP_ATTEMPTS = 3
@@ -44,13 +43,16 @@ def _username_validate(username: str) -> str:
         raise InvalidInput(
             f"username must be {USERNAME_MIN_LENGTH} to {USERNAME_MAX_LENGTH} characters"
         )
-    if not USERNAME_PATTERN.fullmatch(username):
-        raise InvalidInput("username may contain only letters, digits, '.', '-' and '_'")
-    return username
+    # New names are lower-case ASCII (apps/core/text.py); existing ones keep their spelling
+    # and log in as before, by their case-folded claim.
+    normalized = username_normalize(value=username)
+    if normalized is None:
+        raise InvalidInput("username may contain only letters a-z, digits, '.', '-' and '_'")
+    return normalized
 
 
 def _name_validate(field: str, value: str) -> str:
-    value = value.strip()
+    value = display_text_clean(value=value, field=field)
     if not 1 <= len(value) <= NAME_MAX_LENGTH:
         raise InvalidInput(f"{field} must be 1 to {NAME_MAX_LENGTH} characters")
     return value

@@ -45,9 +45,10 @@ from apps.chats.translation import (
 )
 from apps.core.concurrency import run_blocking
 from apps.core.errors import RateLimited  # noqa: F401  (re-exported for callers)
-from apps.core.errors import InvalidInput, NotFound, ServiceError
+from apps.core.errors import InvalidInput, NotFound
 from apps.core.keyvalue import keyvalue_store
 from apps.core.ratelimit import RateLimit, rate_limit_hit
+from apps.core.text import text_problem, text_validate
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class SendOutcome:
 
 
 def message_text_validate(text: str) -> str:
+    text_validate(value=text, field="text")
     if not text.strip():
         raise InvalidInput("text must not be empty")
     if len(text) > settings.MESSAGE_MAX_CHARS:
@@ -95,9 +97,14 @@ def message_text_validate(text: str) -> str:
 def client_msg_id_validate(client_msg_id: str | None) -> str | None:
     if client_msg_id is None:
         return None
-    if not 1 <= len(client_msg_id) <= CLIENT_MSG_ID_MAX_CHARS or "#" in client_msg_id:
+    if (
+        not 1 <= len(client_msg_id) <= CLIENT_MSG_ID_MAX_CHARS
+        or "#" in client_msg_id
+        or text_problem(client_msg_id) is not None
+    ):
         raise InvalidInput(
-            f"client_msg_id must be 1 to {CLIENT_MSG_ID_MAX_CHARS} characters without '#'"
+            f"client_msg_id must be 1 to {CLIENT_MSG_ID_MAX_CHARS} characters without '#' "
+            "or control characters"
         )
     return client_msg_id
 

@@ -18,6 +18,7 @@ from apps.chats.models import (
     message_sort_key,
 )
 from apps.core.errors import InvalidInput, NotFound
+from apps.core.text import text_problem
 
 PREVIEW_MAX_CHARS = 100
 HISTORY_DEFAULT_LIMIT = 50
@@ -26,6 +27,8 @@ CHAT_NOT_FOUND = "Chat not found"
 # A chat the reader is not in looks exactly like one that does not exist (404, same text):
 # chat ids can be derived, and a 403 would tell anyone who talks with whom.
 NOT_A_MEMBER = CHAT_NOT_FOUND
+# Chat ids are 32 hex digits; anything much longer is no chat's.
+CHAT_ID_MAX_CHARS = 200
 
 
 def map_as_dict(value) -> dict:
@@ -38,6 +41,9 @@ def map_as_dict(value) -> dict:
 
 
 def chat_get(*, chat_id: str) -> Chat | None:
+    if not chat_id or len(chat_id) > CHAT_ID_MAX_CHARS or text_problem(chat_id) is not None:
+        # Not an id any chat has; DynamoDB would answer such a key with an error.
+        return None
     try:
         return Chat.get(chat_id, consistent_read=True)
     except Chat.DoesNotExist:

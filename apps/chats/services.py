@@ -38,6 +38,7 @@ from apps.chats.selectors import (
     message_preview,
 )
 from apps.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from apps.core.text import display_text_clean
 
 GROUP_TITLE_MAX_CHARS = 100
 AUTHOR_NOT_A_MEMBER = "Not a member of this chat"
@@ -164,10 +165,14 @@ def _users_by_username(usernames: list[str]) -> list[User]:
 
 
 def chat_group_create(*, user: User, title: str, usernames: list[str]) -> ChatCreated:
-    title = title.strip()
+    title = display_text_clean(value=title, field="title")
     if not 1 <= len(title) <= GROUP_TITLE_MAX_CHARS:
         raise InvalidInput(f"title must be 1 to {GROUP_TITLE_MAX_CHARS} characters")
     distinct = list(dict.fromkeys(name.casefold() for name in usernames))
+    # Even with the creator among them, more names than this cannot fit: refuse before
+    # looking any up, so a long list costs no reads.
+    if len(distinct) > GROUP_MAX_MEMBERS:
+        raise InvalidInput(f"a group has at most {GROUP_MAX_MEMBERS} members")
     others = [other for other in _users_by_username(distinct) if other.user_id != user.user_id]
     if len(others) < 2:
         raise InvalidInput("a group needs at least two other members")

@@ -4,7 +4,14 @@ from apps.accounts.models import User
 from apps.chats import events, messaging, selectors, services
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput
-from apps.core.http import authenticated, endpoint, json_body, json_response, string_field
+from apps.core.http import (
+    authenticated,
+    endpoint,
+    json_body,
+    json_response,
+    string_field,
+    string_list_field,
+)
 
 
 def _limit(request: HttpRequest) -> int:
@@ -33,9 +40,7 @@ async def _summaries_for_members(chat_id: str, member_ids) -> dict[str, dict]:
 async def _chat_create(request: HttpRequest, *, user: User) -> JsonResponse:
     body = json_body(request)
     if "usernames" in body or "title" in body:
-        usernames = body.get("usernames")
-        if not isinstance(usernames, list) or not all(isinstance(n, str) for n in usernames):
-            raise InvalidInput("usernames must be a list of usernames")
+        usernames = string_list_field(body, "usernames", what="usernames")
         created = await run_blocking(services.chat_group_create)(
             user=user, title=string_field(body, "title"), usernames=usernames
         )

@@ -13,15 +13,21 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput, ServiceError, Unauthorized
+from apps.core.text import has_unpaired_surrogate, text_problem, text_validate
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[JsonResponse]]
+
+# Every id in a URL (a chat id is 32 hex digits) fits easily; DynamoDB refuses keys over
+# 2048 bytes with an error, so longer ones are refused here.
+PATH_PARAMETER_MAX_CHARS = 200
 
 
 def error_response(status: int, detail: str) -> JsonResponse:
@@ -49,7 +55,11 @@ def endpoint(**handlers: Handler) -> Callable[[HttpRequest], Awaitable[JsonRespo
             response["Allow"] = allow_header
             return response
         try:
+            path_parameters_validate(kwargs)
             return await handler(request, **kwargs)
+        except RequestDataTooBig:
+            # Only if a server without apps/core/request_limits.py lets such a body through.
+            return error_response(413, "Request body is too large")
         except ServiceError as error:
             response = error_response(error.status, error.detail)
             if error.retry_after is not None:
@@ -73,7 +83,46 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
         raise BadRequest("Request body is not valid JSON") from error
     if not isinstance(body, dict):
         raise BadRequest("Request body must be a JSON object")
+    _unpaired_surrogates_refuse(body)
     return body
+
+
+def _unpaired_surrogates_refuse(body: dict[str, Any]) -> None:
+    """json.loads turns "\\ud800" into a string no encoder can write: refuse it wherever it
+    is (a key, a value, a list item), so no later step meets one."""
+    pending: list[Any] = [body]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if has_unpaired_surrogate(key):
+                    raise InvalidInput("Request body must not contain unpaired surrogates")
+                pending.append(item)
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and has_unpaired_surrogate(value):
+            raise InvalidInput("Request body must not contain unpaired surrogates")
+
+
+def id_valid(value: str) -> bool:
+    """Could this be an id (a chat id is 32 hex digits)? Empty, overlong or control-character
+    strings cannot, and DynamoDB answers them with an error rather than "not found"."""
+    return 1 <= len(value) <= PATH_PARAMETER_MAX_CHARS and text_problem(value) is None
+
+
+def path_parameters_validate(parameters: dict[str, Any]) -> None:
+    """Ids taken from the URL: 422 for one that cannot be an id."""
+    for name, value in parameters.items():
+        if isinstance(value, str) and not id_valid(value):
+            raise InvalidInput(f"{name} is not valid")
+
+
+def id_field(body: dict[str, Any], name: str) -> str:
+    """A required id from a JSON body: 422 unless it is a string that could be an id."""
+    value = string_field(body, name)
+    if not id_valid(value):
+        raise InvalidInput(f"{name} is not valid")
+    return value
 
 
 class BadRequest(ServiceError):
@@ -88,6 +137,15 @@ def string_field(body: dict[str, Any], name: str, *, required: bool = True) -> s
         return None
     if not isinstance(value, str):
         raise InvalidInput(f"{name} must be a string")
+    return text_validate(value=value, field=name)
+
+
+def string_list_field(body: dict[str, Any], name: str, *, what: str) -> list[str]:
+    value = body.get(name)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidInput(f"{name} must be a list of {what}")
+    for item in value:
+        text_validate(value=item, field=name)
     return value
 
 

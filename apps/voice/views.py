@@ -3,7 +3,7 @@ from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from apps.accounts.models import User
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput
-from apps.core.http import authenticated, endpoint, json_body, json_response, string_field
+from apps.core.http import authenticated, endpoint, id_field, json_body, json_response
 from apps.voice import notes, services
 from apps.voice.speech import AUDIO_FORMATS, audio_format_from_content_type
 
@@ -15,7 +15,7 @@ AUDIO_CACHE_CONTROL = "private, max-age=86400"
 async def _token(request: HttpRequest, *, user: User) -> JsonResponse:
     body = json_body(request)
     issued = await run_blocking(services.call_token_issue)(
-        user=user, chat_id=string_field(body, "chat_id")
+        user=user, chat_id=id_field(body, "chat_id")
     )
     return json_response(issued)
 

@@ -53,11 +53,12 @@ def test_users_lists_everyone_by_username_and_searches_by_prefix_in_any_case():
     output = run("users")
     lines = output.splitlines()
     assert lines[0].split() == ["USERNAME", "USER", "ID", "LANGUAGE", "ACTIVE", "CREATED"]
-    assert [line.split()[0] for line in lines[1:-1]] == ["Alfred", "alice", "bob", "Zoe"]
+    # Signup stores usernames lower-case.
+    assert [line.split()[0] for line in lines[1:-1]] == ["alfred", "alice", "bob", "zoe"]
     assert lines[-1] == "4 user(s)"
 
     found = run("users", "AL")
-    assert [line.split()[0] for line in found.splitlines()[1:-1]] == ["Alfred", "alice"]
+    assert [line.split()[0] for line in found.splitlines()[1:-1]] == ["alfred", "alice"]
     assert run("users", "nobody").splitlines()[-1] == "0 user(s)"
 
 

@@ -56,7 +56,7 @@ def test_signup_stores_the_user_and_its_username_claim():
     assert user.pk == f"USER#{user.user_id}"
     stored = user_get(user_id=user.user_id)
     assert stored is not None
-    assert stored.username == "Alice"  # the spelling the person chose
+    assert stored.username == "alice"  # new usernames are stored lower-case
     assert stored.is_active is True
     assert stored.token_version == 0
     assert stored.created_at.utcoffset().total_seconds() == 0

@@ -229,6 +229,7 @@ async def test_signup_accepts_the_boundary_lengths(async_client):
 
 
 async def test_signup_with_a_taken_username_answers_409_regardless_of_case(async_client):
+    # New usernames are stored lower-case; the first name keeps its capital.
     first = await post_json(async_client, SIGNUP, signup_body(username="Alice"))
     assert first.status_code == 201
 
@@ -240,7 +241,7 @@ async def test_signup_with_a_taken_username_answers_409_regardless_of_case(async
         assert second.json() == {"detail": "Username already taken"}, duplicate
 
     users = await asyncio.to_thread(stored_users)
-    assert [(user.username, user.first_name) for user in users] == [("Alice", "Alice")]
+    assert [(user.username, user.first_name) for user in users] == [("alice", "Alice")]
     assert len(await asyncio.to_thread(users_table_items)) == 2  # one User, one claim
     assert access_token_decode(token=first.json()["access_token"]).user_id == users[0].user_id
 
@@ -269,8 +270,39 @@ async def test_signup_refuses_usernames_of_the_wrong_length_or_characters(async_
             ({"username": "bad\U0001f600"}, "username"),
             ({"username": "alice\n"}, "username"),
             ({"username": " alice"}, "username"),
+            # Look-alikes of "alice": Cyrillic a, full-width letters, the Kelvin sign.
+            ({"username": "\u0430lice"}, "username"),
+            ({"username": "\uff41\uff4c\uff49\uff43\uff45"}, "username"),
+            ({"username": "\u212aate"}, "username"),
+            ({"username": "jos\u00e9"}, "username"),
+            ({"username": "alice\u0000"}, "username"),
+            ({"username": "ali\u202ece"}, "username"),
         ],
     )
+
+
+async def test_a_look_alike_of_an_existing_username_cannot_sign_up(async_client, make_user):
+    await asyncio.to_thread(make_user, username="alice")
+    for look_alike, status in (
+        ("\u0430lice", 422),
+        ("\uff41\uff4c\uff49\uff43\uff45", 422),
+        ("ALICE", 409),
+    ):
+        response = await post_json(async_client, SIGNUP, signup_body(username=look_alike))
+        assert response.status_code == status, (look_alike, response.content)
+    assert [user.username for user in await asyncio.to_thread(stored_users)] == ["alice"]
+
+
+async def test_existing_usernames_outside_the_new_rule_still_log_in(async_client, make_user):
+    # Accounts made before usernames were lower-case ASCII keep their spelling and log in by
+    # their case-folded claim, whatever case the person types.
+    await asyncio.to_thread(make_user, username="Alice")
+    await asyncio.to_thread(make_user, username="Jos\u00e9")
+    for typed, stored in (("Alice", "Alice"), ("alice", "Alice"), ("jos\u00e9", "Jos\u00e9")):
+        response = await post_json(async_client, LOGIN, {"username": typed, "password": PASSWORD})
+        assert response.status_code == 200, (typed, response.content)
+        me = await get_me(async_client, response.json()["access_token"])
+        assert me.json()["username"] == stored
 
 
 async def test_signup_refuses_passwords_shorter_than_the_minimum(async_client, settings):
@@ -301,6 +333,51 @@ async def test_signup_refuses_empty_blank_or_overlong_names(async_client):
             ({"last_name": "L" * 101}, "last_name"),
         ],
     )
+
+
+async def test_signup_refuses_control_characters_and_unpaired_surrogates_in_any_field(
+    async_client,
+):
+    await _refused_signups(
+        async_client,
+        [
+            ({"first_name": "Al\u0000ice"}, "first_name"),
+            ({"last_name": "Lid\u0007dell"}, "last_name"),
+            ({"first_name": "Al\u0085ice"}, "first_name"),
+            ({"first_name": "\ud800"}, "surrogates"),
+            ({"last_name": "x\udfffy"}, "surrogates"),
+            ({"password": "a long password\ud83d"}, "surrogates"),
+            ({"password": "a long\u0000password"}, "password"),
+            ({"username": "\udc00bob"}, "surrogates"),
+            ({"native_language": "en\u0000"}, "native_language"),
+        ],
+    )
+    # A surrogate in a key the view never reads is refused too.
+    raw = '{"username": "alice", "\\udead": 1}'
+    response = await post_json(async_client, SIGNUP, raw)
+    assert assert_detail(response, 422) == "Request body must not contain unpaired surrogates"
+
+
+async def test_names_lose_bidi_overrides_and_line_breaks_but_keep_their_letters(async_client):
+    response = await post_json(
+        async_client,
+        SIGNUP,
+        signup_body(
+            first_name="\u202eecilA\u202c",
+            last_name="Lid\u2066dell\u2069\nJr",
+        ),
+    )
+    assert response.status_code == 201, response.content
+    token = response.json()["access_token"]
+    me = (await get_me(async_client, token)).json()
+    assert (me["first_name"], me["last_name"]) == ("ecilA", "Liddell Jr")
+    # An Arabic name keeps its right-to-left mark.
+    changed = await patch_json(async_client, ME, {"first_name": "\u0639\u0644\u064a\u200f"}, token=token)
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["first_name"] == "\u0639\u0644\u064a\u200f"
+    refused = await patch_json(async_client, ME, {"last_name": "\u202e\u202d"}, token=token)
+    assert refused.status_code == 422
+    assert (await get_me(async_client, token)).json()["last_name"] == "Liddell Jr"
 
 
 async def test_signup_refuses_unsupported_languages(async_client):
@@ -413,7 +490,7 @@ async def test_login_answers_200_with_a_token_that_works_on_me(async_client):
     assert isinstance(body["access_token"], str) and body["access_token"]
     me = await get_me(async_client, body["access_token"])
     assert me.status_code == 200
-    assert me.json()["username"] == "Alice"
+    assert me.json()["username"] == "alice"
     assert me.json()["first_name"] == "Alice"
     assert me.json()["user_id"] == access_token_decode(token=signup.json()["access_token"]).user_id
 

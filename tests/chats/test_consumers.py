@@ -62,7 +62,6 @@ async def test_socket_with_valid_token_stays_open_and_reports_bad_frames():
 
 # --- Malformed frames: each answered with an error, and the socket lives ------------------------
 
-from tests.support.chat_clients import ChatSocket  # noqa: E402
 
 MALFORMED_TEXT_FRAMES = {
     "deep nesting": "[" * 100_000,

@@ -684,3 +684,70 @@ async def test_a_chat_the_reader_is_not_in_answers_exactly_like_a_chat_that_does
     shown = ok(await get(async_client, f"{CHATS}/{group_id}", bob_token))
     assert {m["user_id"] for m in shown["members"]} == {bob.user_id, ana.user_id, cleo.user_id}
     assert await inbox(async_client, eve_token) == []
+
+
+# --- hostile input ---------------------------------------------------------------------------
+
+
+async def test_broken_text_and_ids_answer_422_and_change_nothing(async_client, translator):
+    ana, ana_token = await person("es")
+    bob, bob_token = await person("en")
+    chat_id = await open_chat(async_client, bob_token, ana)
+    path = f"{CHATS}/{chat_id}/messages"
+
+    for body in (
+        {"text": "\ud800"},
+        {"text": "hi \udc00 there"},
+        {"text": "nul\x00"},
+        {"text": "escape \x1b[2J"},
+        {"text": "hi", "client_msg_id": "id\x00"},
+        {"text": "hi", "client_msg_id": "\ud83d"},
+    ):
+        detail(await post(async_client, path, body, bob_token), 422)
+    assert await stored_count(chat_id) == 0
+    # Line breaks and tabs are ordinary message text.
+    assert (await send(async_client, bob_token, chat_id, "a\n\tb"))["message"]["text"] == "a\n\tb"
+
+    # Ids in the URL: control characters or absurd lengths are not ids.
+    for bad_id in ("%00", "a%1Fb", "x" * 201):
+        for method, target in (
+            ("get", f"{CHATS}/{bad_id}"),
+            ("get", f"{CHATS}/{bad_id}/messages"),
+            ("post", f"{CHATS}/{bad_id}/read"),
+        ):
+            if method == "get":
+                response = await get(async_client, target, bob_token)
+            else:
+                response = await post(async_client, target, {"seq": 1}, bob_token)
+            assert detail(response, 422) == "chat_id is not valid", target
+    # Cursors that are not ours.
+    for cursor in ("%00", "\u00e9", "seq:1"):
+        detail(await get(async_client, path, bob_token, cursor=cursor), 422)
+    # UTF-8 for a surrogate, and bytes that are not UTF-8 at all.
+    for raw_query in ("cursor=%ED%A0%80", "cursor=%FF%FE", "limit=%ED%A0%80"):
+        detail(await get(async_client, f"{path}?{raw_query}", bob_token), 422)
+
+
+async def test_group_titles_lose_bidi_overrides_and_bad_member_lists_are_refused(
+    async_client, translator
+):
+    bob, bob_token = await person("en")
+    ana, _ = await person("es")
+    cleo, _ = await person("fr")
+    names = [ana.username, cleo.username]
+
+    for body in (
+        {"title": "\u202e\u2066", "usernames": names},
+        {"title": "Trip\x00", "usernames": names},
+        {"title": "Trip", "usernames": [ana.username, "\ud800"]},
+        {"title": "Trip", "usernames": [ana.username, "x\x00y"]},
+        {"title": "Trip", "usernames": [f"user{n}" for n in range(51)]},
+    ):
+        detail(await post(async_client, CHATS, body, bob_token), 422)
+    assert await inbox(async_client, bob_token) == []
+
+    created = ok(
+        await post(async_client, CHATS, {"title": "\u202eTrip\u202c\n", "usernames": names}, bob_token),
+        201,
+    )
+    assert created["title"] == "Trip"

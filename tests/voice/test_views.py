@@ -106,6 +106,11 @@ async def test_token_is_for_members_only(livekit):
     wrong_method = await client.get(TOKEN, **_auth(user_token(ana)))
     assert wrong_method.status_code == 405
 
+    # Strings that cannot be a chat id are refused as such, never a 500.
+    for bad_id in ("", "\x00", "x" * 5000, "\ud800"):
+        refused = await _post_json(client, TOKEN, {"chat_id": bad_id}, user_token(ana))
+        assert refused.status_code == 422, (bad_id[:10], refused.content)
+
 
 async def test_token_without_livekit_keys_is_503_with_a_clear_detail(settings):
     settings.LIVEKIT_API_KEY = None
@@ -170,6 +175,9 @@ async def test_voice_note_refusals(speech, translator, settings):
     not_audio = await _post_audio(client, chat_id, b"say:hola", user_token(ana), content_type="text/plain")
     assert not_audio.status_code == 422
     assert (await _post_audio(client, chat_id, b"say:hola", None)).status_code == 401
+    for query in ("?client_msg_id=a%00b", "?client_msg_id=%1B"):
+        bad_id = await _post_audio(client, chat_id, b"say:hola", user_token(ana), query=query)
+        assert bad_id.status_code == 422 and "client_msg_id" in bad_id.json()["detail"]
     # None of these reached the provider.
     assert speech.received("stt") == []
 
