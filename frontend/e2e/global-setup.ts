@@ -260,6 +260,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         LIVEKIT_API_SECRET: "",
         LIVEKIT_URL: "",
         TRANSLATION_RETRY_SCALE: "2",
+        // Every browser here signs up and logs in from 127.0.0.1, one address for all of them.
+        SIGNUP_RATE_LIMIT_PER_ADDRESS_COUNT: "1000",
+        LOGIN_RATE_LIMIT_PER_ADDRESS_COUNT: "1000",
         REDIS_URL: "",
         PYTHONUNBUFFERED: "1",
       },
