@@ -131,6 +131,8 @@ export function apiFor(token: string) {
     me: () => request<Me>("/api/auth/me", { token }),
     updateMe: (changes: Partial<Pick<Me, "first_name" | "last_name" | "native_language">>) =>
       request<Me>("/api/auth/me", { method: "PATCH", body: changes, token }),
+    /** Ends every session of the user, this one included (every token and socket ticket). */
+    logoutAll: () => request<{ logged_out: boolean }>("/api/auth/logout_all", { method: "POST", body: {}, token }),
     wsTicket: () => request<{ ticket: string; expires_in?: number }>("/api/ws/ticket", { method: "POST", body: {}, token }),
     chats: () => request<ChatSummary[]>("/api/chats", { token }),
     chat: (chatId: string) => request<ChatDetail>(`/api/chats/${encodeURIComponent(chatId)}`, { token }),

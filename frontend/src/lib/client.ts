@@ -33,7 +33,18 @@ export interface ClientSnapshot {
 
 export type ClientApi = Pick<
   Api,
-  "chats" | "chat" | "history" | "wsTicket" | "me" | "markRead" | "createDirect" | "createGroup" | "leave" | "addMember" | "voiceNote"
+  | "chats"
+  | "chat"
+  | "history"
+  | "wsTicket"
+  | "me"
+  | "markRead"
+  | "createDirect"
+  | "createGroup"
+  | "leave"
+  | "addMember"
+  | "voiceNote"
+  | "logoutAll"
 >;
 
 export interface ChatClientOptions {
@@ -526,6 +537,24 @@ export class ChatClient {
   // locally to show "Seen" after a reload too.
 
   /** Logging out on purpose: nothing of this user stays in the browser. */
+  /**
+   * Log out on every device, this tab included. The socket stops first: the server closes
+   * every socket of the user with 1008 while answering, and this tab must not take that for
+   * an expired session (it would log out with the wrong reason). When the call fails the
+   * client starts again (unless the session is already over) and the error is thrown; when it
+   * works, this browser's unsent messages and read marks are forgotten.
+   */
+  async logoutEverywhere(): Promise<void> {
+    this.stop();
+    try {
+      await this.api.logoutAll();
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) this.start();
+      throw error;
+    }
+    this.forgetLocalData();
+  }
+
   forgetLocalData(): void {
     for (const item of [...this.outbox.items()]) this.outbox.discard(item.client_msg_id);
     try {

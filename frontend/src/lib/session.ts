@@ -28,6 +28,9 @@ export function clearToken(): void {
   storage()?.removeItem(TOKEN_KEY);
 }
 
+/** The reason shown after "Log out everywhere" in this tab. */
+export const LOGGED_OUT_EVERYWHERE = "You logged out on every device.";
+
 /** Why the user was sent back to log in; shown once on the landing page. */
 export function setLogoutReason(reason: string): void {
   try {

@@ -307,3 +307,84 @@ describe("ChatClient: typing, reads, session", () => {
     client.stop();
   });
 });
+
+describe("ChatClient: log out everywhere", () => {
+  it("stops the socket before asking, so the server's 1008 close is not taken for an expired session", async () => {
+    const storage = new MemoryStorage();
+    let ws: FakeSocket | null = null;
+    const api = apiWithTheChat({
+      // Revoked by now: had the close been handled, the session check would end the session.
+      me: vi.fn(async () => {
+        throw new ApiError(401, "Invalid token");
+      }),
+      logoutAll: vi.fn(async () => {
+        expect(client.getSnapshot().connection.status).toBe("stopped");
+        ws?.serverClose(1008);
+        return { logged_out: true };
+      }),
+    });
+    const { client, onSessionExpired } = makeClient({ api, storage });
+    ws = await connect(client);
+    await settle();
+    client.send("c1", "never sent");
+    storage.setItem("commonality.reads.me", JSON.stringify({ c1: 3 }));
+
+    await client.logoutEverywhere();
+    await settle();
+    await settle();
+
+    expect(api.logoutAll).toHaveBeenCalledTimes(1);
+    expect(ws.closedWith).toBe(1000);
+    expect(api.me).not.toHaveBeenCalled();
+    expect(onSessionExpired).not.toHaveBeenCalled();
+    expect(client.getSnapshot().connection.status).toBe("stopped");
+    expect(client.getSnapshot().outbox).toHaveLength(0);
+    expect(storage.getItem("commonality.outbox.me")).toBeNull();
+    expect(storage.getItem("commonality.reads.me")).toBeNull();
+    vi.advanceTimersByTime(60_000);
+    await settle();
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it("when the call fails, starts again, keeps unsent messages and throws the server's words", async () => {
+    const storage = new MemoryStorage();
+    const api = apiWithTheChat({
+      logoutAll: vi.fn(async () => {
+        throw new ApiError(503, "Try again in a moment.");
+      }),
+    });
+    const { client, onSessionExpired } = makeClient({ api, storage });
+    await connect(client);
+    await settle();
+    client.send("c1", "still queued");
+
+    await expect(client.logoutEverywhere()).rejects.toMatchObject({ status: 503, detail: "Try again in a moment." });
+    await settle();
+
+    expect(onSessionExpired).not.toHaveBeenCalled();
+    expect(FakeSocket.all).toHaveLength(2);
+    FakeSocket.latest().open();
+    expect(client.getSnapshot().connection.status).toBe("connected");
+    expect(client.getSnapshot().outbox.map((item) => item.text)).toEqual(["still queued"]);
+    expect(storage.getItem("commonality.outbox.me")).toContain("still queued");
+    client.stop();
+  });
+
+  it("stays stopped when the session was already over (401)", async () => {
+    const api = apiWithTheChat({
+      logoutAll: vi.fn(async () => {
+        throw new ApiError(401, "Invalid token");
+      }),
+    });
+    const { client } = makeClient({ api });
+    await connect(client);
+    await settle();
+
+    await expect(client.logoutEverywhere()).rejects.toMatchObject({ status: 401 });
+    vi.advanceTimersByTime(60_000);
+    await settle();
+
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(client.getSnapshot().connection.status).toBe("stopped");
+  });
+});

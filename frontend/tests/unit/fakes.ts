@@ -20,6 +20,7 @@ export function fakeApi(overrides: Partial<ClientApi> = {}): ClientApi {
     leave: vi.fn(),
     addMember: vi.fn(),
     voiceNote: vi.fn(),
+    logoutAll: vi.fn(async () => ({ logged_out: true })),
     ...overrides,
   } as ClientApi;
 }

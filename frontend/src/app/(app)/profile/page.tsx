@@ -7,8 +7,14 @@ import { Avatar } from "@/components/Avatar";
 import { Brand } from "@/components/Brand";
 import { ConnectionStatus } from "@/components/ConnectionStatus";
 import { Field } from "@/components/Field";
+import { FormError } from "@/components/FormError";
 import { ApiError } from "@/lib/api";
 import { languageName, useLanguages } from "@/lib/languages";
+import { LOGGED_OUT_EVERYWHERE } from "@/lib/session";
+
+function unsentWarning(pending: number): string {
+  return `${pending === 1 ? "1 message hasn't" : `${pending} messages haven't`} been sent yet`;
+}
 
 export default function ProfilePage() {
   const { me, api, client, setMe, logout } = useSession();
@@ -17,6 +23,8 @@ export default function ProfilePage() {
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [loggingOutEverywhere, setLoggingOutEverywhere] = useState(false);
+  const [logoutAllError, setLogoutAllError] = useState<string | null>(null);
 
   const changed =
     form.first_name.trim() !== me.first_name || form.last_name.trim() !== me.last_name || form.native_language !== me.native_language;
@@ -47,6 +55,26 @@ export default function ProfilePage() {
       setError(err instanceof ApiError ? err.detail : String(err));
     } finally {
       setBusy(false);
+    }
+  }
+
+  async function logoutEverywhere() {
+    setLogoutAllError(null);
+    const pending = client.outbox.items().length;
+    const question =
+      "Log out on every device? Every browser and phone signed in to your account, this one included, will have to log in again." +
+      (pending ? ` ${unsentWarning(pending)}; unsent messages are deleted from this browser.` : "");
+    if (!window.confirm(question)) return;
+    setLoggingOutEverywhere(true);
+    try {
+      await client.logoutEverywhere();
+      logout(LOGGED_OUT_EVERYWHERE);
+    } catch (err) {
+      // A 401 has already ended the session (api.ts); anything else is said here.
+      setLogoutAllError(
+        `Couldn't log out on every device: ${err instanceof ApiError ? err.detail : err instanceof Error ? err.message : String(err)}`,
+      );
+      setLoggingOutEverywhere(false);
     }
   }
 
@@ -135,7 +163,7 @@ export default function ProfilePage() {
               if (
                 pending &&
                 !window.confirm(
-                  `${pending === 1 ? "1 message hasn't" : `${pending} messages haven't`} been sent yet. Log out anyway? Unsent messages are deleted from this browser.`,
+                  `${unsentWarning(pending)}. Log out anyway? Unsent messages are deleted from this browser.`,
                 )
               )
                 return;
@@ -145,6 +173,10 @@ export default function ProfilePage() {
           >
             Log out
           </button>
+          <button type="button" className="btn block" onClick={logoutEverywhere} disabled={loggingOutEverywhere}>
+            {loggingOutEverywhere ? "Logging out everywhere…" : "Log out everywhere"}
+          </button>
+          <FormError message={logoutAllError} testId="logout-all-error" />
         </section>
       </main>
     </div>
