@@ -41,6 +41,7 @@ ENDPOINTS = [
     ("GET", "/api/auth/me", True, ()),
     ("PATCH", "/api/auth/me", True, ("first_name", "last_name", "native_language")),
     ("POST", "/api/ws/ticket", True, ()),
+    ("POST", "/api/auth/logout_all", True, ()),
     ("GET", "/api/chats", True, ()),
     ("POST", "/api/chats", True, ("username", "title", "usernames")),
     ("GET", "/api/chats/{chat_id}", True, ()),
