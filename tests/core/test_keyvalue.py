@@ -3,42 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-
-import pytest
-
-from apps.core.keyvalue import MemoryStore, RedisStore
 
 
-@pytest.fixture(params=["redis", "memory"])
-async def store(request, settings):
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    redis_store = RedisStore(settings.REDIS_URL)
-    yield redis_store
-    await redis_store._redis.aclose()
-
-
-def _key() -> str:
-    return f"test:{uuid.uuid4().hex}"
-
-
-async def test_put_if_absent_lets_one_writer_win(store):
-    key = _key()
+async def test_put_if_absent_lets_one_writer_win(store, key):
     assert await store.put_if_absent(key, "first", ttl_seconds=5) is True
     assert await store.put_if_absent(key, "second", ttl_seconds=5) is False
     assert await store.get(key) == "first"
 
 
-async def test_put_if_absent_under_contention_has_one_winner(store):
-    key = _key()
+async def test_put_if_absent_under_contention_has_one_winner(store, key):
     results = await asyncio.gather(*(store.put_if_absent(key, f"v{n}", ttl_seconds=5) for n in range(20)))
     assert results.count(True) == 1
 
 
-async def test_values_expire_after_a_fractional_ttl(store):
-    key = _key()
+async def test_values_expire_after_a_fractional_ttl(store, key):
     await store.put_if_absent(key, "brief", ttl_seconds=0.2)
     assert await store.get(key) == "brief"
     await asyncio.sleep(0.35)
@@ -46,8 +24,7 @@ async def test_values_expire_after_a_fractional_ttl(store):
     assert await store.put_if_absent(key, "again", ttl_seconds=5) is True
 
 
-async def test_replace_if_value_is_a_compare_and_set(store):
-    key = _key()
+async def test_replace_if_value_is_a_compare_and_set(store, key):
     await store.put_if_absent(key, "ringing", ttl_seconds=5)
     assert await store.replace_if_value(key, "stale", "active", ttl_seconds=5) is False
     assert await store.get(key) == "ringing"
@@ -59,8 +36,7 @@ async def test_replace_if_value_is_a_compare_and_set(store):
     assert await store.replace_if_value(key, "active", "again", ttl_seconds=5) is False
 
 
-async def test_delete_if_value_deletes_only_the_expected_value(store):
-    key = _key()
+async def test_delete_if_value_deletes_only_the_expected_value(store, key):
     await store.put_if_absent(key, "mine", ttl_seconds=5)
     assert await store.delete_if_value(key, "theirs") is False
     assert await store.get(key) == "mine"
@@ -69,15 +45,13 @@ async def test_delete_if_value_deletes_only_the_expected_value(store):
     assert await store.delete_if_value(key, "mine") is False
 
 
-async def test_only_one_of_racing_deletes_wins(store):
-    key = _key()
+async def test_only_one_of_racing_deletes_wins(store, key):
     await store.put_if_absent(key, "turn", ttl_seconds=5)
     results = await asyncio.gather(*(store.delete_if_value(key, "turn") for _ in range(10)))
     assert results.count(True) == 1
 
 
-async def test_leases_admit_up_to_the_limit_and_a_release_frees_a_place(store):
-    key = _key()
+async def test_leases_admit_up_to_the_limit_and_a_release_frees_a_place(store, key):
     assert [await store.lease_acquire(key, f"h{n}", limit=3, ttl_seconds=5) for n in range(4)] == [
         True, True, True, False,
     ]
@@ -86,8 +60,7 @@ async def test_leases_admit_up_to_the_limit_and_a_release_frees_a_place(store):
     assert await store.lease_acquire(key, "h5", limit=3, ttl_seconds=5) is False
 
 
-async def test_a_lease_nobody_renews_lapses_and_a_renewed_one_does_not(store):
-    key = _key()
+async def test_a_lease_nobody_renews_lapses_and_a_renewed_one_does_not(store, key):
     assert await store.lease_acquire(key, "kept", limit=2, ttl_seconds=0.4)
     assert await store.lease_acquire(key, "abandoned", limit=2, ttl_seconds=0.4)
     assert await store.lease_acquire(key, "third", limit=2, ttl_seconds=5) is False
@@ -99,8 +72,7 @@ async def test_a_lease_nobody_renews_lapses_and_a_renewed_one_does_not(store):
     assert await store.lease_acquire(key, "fourth", limit=2, ttl_seconds=5) is False
 
 
-async def test_renewing_a_released_lease_does_not_bring_it_back(store):
-    key = _key()
+async def test_renewing_a_released_lease_does_not_bring_it_back(store, key):
     assert await store.lease_acquire(key, "gone", limit=1, ttl_seconds=5)
     await store.lease_release(key, "gone")
     await store.lease_renew(key, "gone", ttl_seconds=5)

@@ -8,33 +8,18 @@ import uuid
 import pytest
 
 from apps.core.errors import RateLimited
-from apps.core.keyvalue import MemoryStore, RedisStore
 from apps.core.ratelimit import RateLimit, rate_limit_hit
 
 
-@pytest.fixture(params=["redis", "memory"])
-async def store(request, settings):
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    redis_store = RedisStore(settings.REDIS_URL)
-    yield redis_store
-    await redis_store._redis.aclose()
 
 
-def _key() -> str:
-    return f"test:{uuid.uuid4().hex}"
-
-
-async def test_a_window_admits_its_count_then_says_how_long_to_wait(store):
-    key = _key()
+async def test_a_window_admits_its_count_then_says_how_long_to_wait(store, key):
     waits = [await store.sliding_window_hit(key, limit=3, window_seconds=10) for _ in range(5)]
     assert waits[:3] == [0, 0, 0]
     assert all(9 < wait <= 10 for wait in waits[3:])
 
 
-async def test_the_window_slides_rather_than_resetting_at_a_boundary(store):
-    key = _key()
+async def test_the_window_slides_rather_than_resetting_at_a_boundary(store, key):
     assert await store.sliding_window_hit(key, limit=2, window_seconds=0.6) == 0
     await asyncio.sleep(0.35)
     assert await store.sliding_window_hit(key, limit=2, window_seconds=0.6) == 0
@@ -46,8 +31,7 @@ async def test_the_window_slides_rather_than_resetting_at_a_boundary(store):
     assert await store.sliding_window_hit(key, limit=2, window_seconds=0.6) == 0
 
 
-async def test_refused_hits_do_not_extend_the_wait(store):
-    key = _key()
+async def test_refused_hits_do_not_extend_the_wait(store, key):
     assert await store.sliding_window_hit(key, limit=1, window_seconds=0.4) == 0
     for _ in range(10):
         assert await store.sliding_window_hit(key, limit=1, window_seconds=0.4) > 0
@@ -55,8 +39,7 @@ async def test_refused_hits_do_not_extend_the_wait(store):
     assert await store.sliding_window_hit(key, limit=1, window_seconds=0.4) == 0
 
 
-async def test_concurrent_hits_never_exceed_the_count(store):
-    key = _key()
+async def test_concurrent_hits_never_exceed_the_count(store, key):
     waits = await asyncio.gather(
         *(store.sliding_window_hit(key, limit=5, window_seconds=10) for _ in range(40))
     )
