@@ -5,6 +5,7 @@ use, so the long-lived token never sits in a URL), or `?token=` with an access t
 client contract. A handshake that carries an Origin must come from one of `CORS_ORIGINS`.
 """
 
+import logging
 import secrets
 from urllib.parse import parse_qs
 
@@ -16,6 +17,9 @@ from apps.accounts.throttles import socket_ticket_throttle_hit
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Unauthorized
 from apps.core.keyvalue import keyvalue_store
+from apps.core.outages import outage_caused
+
+logger = logging.getLogger(__name__)
 
 TICKET_KEY_PREFIX = "wsticket:"
 
@@ -67,11 +71,22 @@ class AccessTokenAuthMiddleware:
 
     async def __call__(self, scope, receive, send):
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        unavailable = False
+        try:
+            user = await self._user(query)
+        except Exception as error:
+            if not outage_caused(error):
+                raise
+            # Redis or DynamoDB is down: the consumer closes with a code clients retry on,
+            # instead of the handshake failing with an HTTP 500.
+            logger.warning("socket handshake: a dependency is unavailable (%s)", type(error).__name__)
+            user, unavailable = None, True
         scope = dict(
             scope,
-            user=await self._user(query),
+            user=user,
             auth_method="ticket" if (query.get("ticket") or [""])[0] else "token",
             origin_allowed=socket_origin_allowed(scope),
+            dependencies_unavailable=unavailable,
         )
         return await self.inner(scope, receive, send)
 

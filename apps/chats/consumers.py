@@ -49,6 +49,7 @@ from apps.accounts.selectors import user_get
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Forbidden, InvalidInput, NotFound, ServiceError
 from apps.core.keyvalue import keyvalue_store
+from apps.core.outages import outage_caused
 from apps.core.ratelimit import RateLimit, rate_limit_hit
 from apps.voice.sockets import VoiceSocket
 
@@ -57,6 +58,9 @@ logger = logging.getLogger(__name__)
 # RFC 6455 "policy violation": what the client contract promises for a missing or bad token.
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TICKET_INVALID = 4001
+# Redis or DynamoDB is down at the handshake: nothing is wrong with the client, which retries
+# (as it does on any close but 1008) once the service is back. Mirrors HTTP 503.
+CLOSE_TRY_AGAIN_LATER = 4503
 CLOSE_ORIGIN_NOT_ALLOWED = 4003
 CLOSE_TOO_MANY_SOCKETS = 4029
 TOO_MANY_SOCKETS_CODE = "too_many_sockets"
@@ -147,6 +151,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Accept before closing so the client sees the close code; a refused handshake
         # would only show an HTTP 403.
         await self.accept()
+        if self.scope.get("dependencies_unavailable"):
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         if self.user is None:
             # A ticket that is used up or expired says so, so the client fetches a new one
             # instead of treating the session as over; a bad token closes as the contract says.
@@ -157,12 +164,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # everywhere, a password reset, a disable) ends it.
         self.token_version = int(self.user.token_version)
         self.lease_key = f"{SOCKET_LEASE_KEY_PREFIX}{self.user.user_id}"
-        self.lease_held = await keyvalue_store().lease_acquire(
-            self.lease_key,
-            self.channel_name,
-            limit=settings.SOCKETS_PER_USER_MAX,
-            ttl_seconds=self._lease_seconds(),
-        )
+        try:
+            self.lease_held = await keyvalue_store().lease_acquire(
+                self.lease_key,
+                self.channel_name,
+                limit=settings.SOCKETS_PER_USER_MAX,
+                ttl_seconds=self._lease_seconds(),
+            )
+        except Exception as error:
+            if not outage_caused(error):
+                raise
+            logger.warning("socket handshake: Redis is unavailable (%s)", type(error).__name__)
+            self.user = None
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         if not self.lease_held:
             await self._send_json(
                 {

@@ -19,6 +19,11 @@ from django.views.decorators.csrf import csrf_exempt
 
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput, ServiceError, Unauthorized
+from apps.core.outages import (
+    UNAVAILABLE_DETAIL,
+    UNAVAILABLE_RETRY_AFTER_SECONDS,
+    outage_caused,
+)
 from apps.core.text import has_unpaired_surrogate, text_problem, text_validate
 
 logger = logging.getLogger(__name__)
@@ -65,7 +70,17 @@ def endpoint(**handlers: Handler) -> Callable[[HttpRequest], Awaitable[JsonRespo
             if error.retry_after is not None:
                 response["Retry-After"] = str(error.retry_after)
             return response
-        except Exception:
+        except Exception as error:
+            if outage_caused(error):
+                logger.warning(
+                    "%s %s: a dependency is unavailable (%s)",
+                    request.method,
+                    request.path,
+                    type(error).__name__,
+                )
+                response = error_response(503, UNAVAILABLE_DETAIL)
+                response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+                return response
             logger.exception("unhandled error in %s %s", request.method, request.path)
             return error_response(500, "Internal server error")
 

@@ -101,11 +101,23 @@ return 1
 """
 
 
+REDIS_CONNECT_TIMEOUT_SECONDS = 2.0
+REDIS_COMMAND_TIMEOUT_SECONDS = 3.0
+
+
 class RedisStore:
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
 
-        self._redis = redis.from_url(url, decode_responses=True)
+        # A paused or unreachable Redis holds every request that touches it until these
+        # run out (redis-py's defaults are 5 s); then the caller answers 503
+        # (apps/core/outages.py).
+        self._redis = redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_COMMAND_TIMEOUT_SECONDS,
+        )
         # Sent once, then run by their SHA1 (EVALSHA).
         self._replace_if_value = self._redis.register_script(_REPLACE_IF_VALUE)
         self._delete_if_value = self._redis.register_script(_DELETE_IF_VALUE)
