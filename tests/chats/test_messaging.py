@@ -24,6 +24,7 @@ from tests.support.accounts import user_create
 from tests.support.chat_clients import ChatSocket
 from apps.chats.translation import translation_max_bytes
 from tests.support.fake_openai import target_language, user_text
+from tests.support.loops import owed_translation_retries_cancel
 
 QUIET_SECONDS = 1.0
 
@@ -384,11 +385,7 @@ async def test_closing_the_partials_does_not_wait_out_the_interval(monkeypatch):
 async def owed_retries():
     """The owed-translation retries this test starts; any still waiting at its end are ended."""
     yield messaging._background_tasks
-    loop = asyncio.get_running_loop()
-    leftovers = [task for task in messaging._background_tasks if task.get_loop() is loop]
-    for task in leftovers:
-        task.cancel()
-    await asyncio.gather(*leftovers, return_exceptions=True)
+    await owed_translation_retries_cancel()
 
 
 def _requests_for_text(translator, text):

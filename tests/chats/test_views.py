@@ -21,6 +21,7 @@ from apps.core.concurrency import run_blocking
 from apps.core.keyvalue import keyvalue_store
 from tests.support.accounts import user_create, user_token
 from tests.support.fake_openai import target_language, user_text
+from tests.support.loops import owed_translation_retries_cancel
 
 CHATS = "/api/chats"
 ME = "/api/auth/me"
@@ -33,11 +34,7 @@ UTC_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
 async def _tidy_event_loop():
     """Close this loop's OpenAI clients and any owed-translation task still waiting."""
     yield
-    loop = asyncio.get_running_loop()
-    leftovers = [task for task in messaging._background_tasks if task.get_loop() is loop]
-    for task in leftovers:
-        task.cancel()
-    await asyncio.gather(*leftovers, return_exceptions=True)
+    await owed_translation_retries_cancel()
     await translation_clients_close()
 
 

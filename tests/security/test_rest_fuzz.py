@@ -28,6 +28,7 @@ from apps.core.dynamo import dynamo_table_models
 from apps.voice.speech import speech_clients_close
 from tests.support.accounts import user_create, user_token
 from tests.support.fake_elevenlabs import FakeElevenLabs
+from tests.support.loops import owed_translation_retries_cancel
 
 # (method, path with {chat_id} / {seq}, needs a token, the body fields its view reads)
 ENDPOINTS = [
@@ -183,11 +184,7 @@ def livekit(settings):
 @pytest.fixture(autouse=True)
 async def _tidy_event_loop():
     yield
-    loop = asyncio.get_running_loop()
-    leftovers = [task for task in messaging._background_tasks if task.get_loop() is loop]
-    for task in leftovers:
-        task.cancel()
-    await asyncio.gather(*leftovers, return_exceptions=True)
+    await owed_translation_retries_cancel()
     await translation_clients_close()
     await speech_clients_close()
 

@@ -4,15 +4,13 @@ are closed, with everything they started settled, when a test ends."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from apps.chats import messaging
 from apps.chats.translation import translation_clients_close
 from apps.voice.background import background_tasks_cancel, background_tasks_settle
 from apps.voice.speech import speech_clients_close
 from tests.support.fake_elevenlabs import FakeElevenLabs
+from tests.support.loops import owed_translation_retries_cancel
 
 ELEVENLABS_TEST_KEY = "test-elevenlabs-key"
 LIVEKIT_TEST_KEY = "APItestkey"
@@ -54,11 +52,7 @@ async def tidy_event_loop():
     yield
     await background_tasks_settle(timeout=5)
     background_tasks_cancel()
-    loop = asyncio.get_running_loop()
-    leftovers = [task for task in messaging._background_tasks if task.get_loop() is loop]
-    for task in leftovers:
-        task.cancel()
-    await asyncio.gather(*leftovers, return_exceptions=True)
+    await owed_translation_retries_cancel()
     await speech_clients_close()
     await translation_clients_close()
 
