@@ -405,6 +405,30 @@ SOCKET_RECHECK_SECONDS = env.float("SOCKET_RECHECK_SECONDS", default=60.0)
 SOCKET_RESUME_RATE_LIMIT_COUNT = env.int("SOCKET_RESUME_RATE_LIMIT_COUNT", default=30)
 SOCKET_RESUME_RATE_LIMIT_WINDOW_SECONDS = env.int("SOCKET_RESUME_RATE_LIMIT_WINDOW_SECONDS", default=60)
 
+# --- Sockets: a client that falls behind (apps/core/socket_backlog.py) ---
+# Bytes sent to one socket and not yet taken by its client (Daphne's buffer plus the kernel's
+# send queue) past which it is closed with 4008, "reconnect and resume". A message frame is
+# 1-16 KB (2,000 characters, text and original), so 1 MiB is hundreds of messages: a busy
+# group's traffic for many seconds on a slow link, never a live reader's normal lag. `resume`
+# replays from DynamoDB, so nothing is lost by closing; keeping more only costs memory.
+SOCKET_OUTBOUND_BACKLOG_MAX_BYTES = env.int("SOCKET_OUTBOUND_BACKLOG_MAX_BYTES", default=1024 * 1024)
+# After that close, a client that reads nothing cannot see the close frame: its connection is
+# dropped this long after, freeing the backlog; a slow but live reader gets to the 4008 first.
+SOCKET_OUTBOUND_CLOSE_GRACE_SECONDS = env.float("SOCKET_OUTBOUND_CLOSE_GRACE_SECONDS", default=5.0)
+# A resume or a gap fill reads missed messages this many at a time, and reads the next page
+# only once the client has taken all but a quarter of the bound above; a client that takes
+# nothing for this many seconds meanwhile is closed with 4008 as well.
+SOCKET_CATCH_UP_PAGE_MESSAGES = env.int("SOCKET_CATCH_UP_PAGE_MESSAGES", default=100)
+SOCKET_CATCH_UP_STALL_SECONDS = env.float("SOCKET_CATCH_UP_STALL_SECONDS", default=10.0)
+if SOCKET_OUTBOUND_BACKLOG_MAX_BYTES < 64 * 1024:
+    raise ConfigurationError("SOCKET_OUTBOUND_BACKLOG_MAX_BYTES must be at least 65536")
+if SOCKET_CATCH_UP_PAGE_MESSAGES < 1:
+    raise ConfigurationError("SOCKET_CATCH_UP_PAGE_MESSAGES must be at least 1")
+if SOCKET_OUTBOUND_CLOSE_GRACE_SECONDS <= 0 or SOCKET_CATCH_UP_STALL_SECONDS <= 0:
+    raise ConfigurationError(
+        "SOCKET_OUTBOUND_CLOSE_GRACE_SECONDS and SOCKET_CATCH_UP_STALL_SECONDS must be positive"
+    )
+
 # --- Logging -----------------------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

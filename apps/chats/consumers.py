@@ -10,7 +10,8 @@ Client frames (JSON objects):
 
 Messages reach a socket in sequence order per chat, without gaps or repeats: when a live
 message arrives ahead of the last one this socket delivered, the missing ones are read from
-DynamoDB and delivered first.
+DynamoDB and delivered first. Missed messages (a resume, a gap) are read a page at a time,
+each page once the client has taken most of the one before (apps/core/socket_backlog.py).
 
 Every frame gets an answer, an error frame if it is malformed in any way, and the socket
 stays open. Close codes: 1008 bad credentials (a missing or bad token at the handshake, or
@@ -18,7 +19,9 @@ later the account disabled, its password reset or all its sessions logged out: t
 `session.revoked` event, or the periodic re-check of the account every
 SOCKET_RECHECK_SECONDS); 4001 a used or expired ticket; 4003 an Origin that is not allowed;
 4029 more than SOCKETS_PER_USER_MAX sockets open for the account (an error frame with
-`"code": "too_many_sockets"` comes first).
+`"code": "too_many_sockets"` comes first); 4008 the client fell too far behind in reading
+(SOCKET_OUTBOUND_BACKLOG_MAX_BYTES unsent, or a catch-up it did not take for
+SOCKET_CATCH_UP_STALL_SECONDS): reconnect and resume.
 
 Access to a chat (typing, read, resume) is checked against the member's inbox row each time,
 never a cached member list, so leaving a group ends it at once.
@@ -51,6 +54,7 @@ from apps.core.errors import Forbidden, InvalidInput, NotFound, ServiceError
 from apps.core.keyvalue import keyvalue_store
 from apps.core.outages import outage_caused
 from apps.core.ratelimit import RateLimit, rate_limit_hit
+from apps.core.socket_backlog import CLOSE_TOO_FAR_BEHIND, socket_outbound
 from apps.voice.sockets import VoiceSocket
 
 logger = logging.getLogger(__name__)
@@ -78,6 +82,10 @@ SOCKET_LEASE_KEY_PREFIX = "wsocks:"
 # without renewal belonged to an instance that died.
 SOCKET_LEASE_PERIODS = 2.5
 SOMETHING_WENT_WRONG = "Something went wrong; try again"
+# A catch-up sends on while the client has left at most this share of
+# SOCKET_OUTBOUND_BACKLOG_MAX_BYTES unread, so catching up never trips that bound.
+CATCH_UP_BACKLOG_SHARE = 4
+CATCH_UP_DRAIN_POLL_SECONDS = 0.02
 
 
 def _resume_limit() -> RateLimit:
@@ -451,7 +459,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             already_sent = self.sent_seqs.get(chat_id, set())
             self.delivered_seq[chat_id] = last_seen
             if int(membership.last_seq) > last_seen:
-                await self._catch_up(chat_id, up_to_seq=None, skip=already_sent)
+                if not await self._catch_up(chat_id, up_to_seq=None, skip=already_sent):
+                    return
             latest[chat_id] = max(self.delivered_seq[chat_id], max(already_sent, default=0))
             self.delivered_seq[chat_id] = latest[chat_id]
         await self._send_json({"type": "resume_complete", "chats": latest})
@@ -490,8 +499,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if delivered is not None:
             if seq <= delivered:
                 return
-            if seq > delivered + 1:
-                await self._catch_up(chat_id, up_to_seq=seq - 1)
+            if seq > delivered + 1 and not await self._catch_up(chat_id, up_to_seq=seq - 1):
+                return
         await self._send_message_frame(frame)
         self.delivered_seq[chat_id] = seq
         # A send from this process into the chat can then take the next number at once.
@@ -499,25 +508,68 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _catch_up(
         self, chat_id: str, *, up_to_seq: int | None, skip: set[int] = frozenset()
-    ) -> None:
-        """Deliver the stored messages after the last one this socket delivered."""
-        after = self.delivered_seq.get(chat_id, 0)
-        missed = await run_blocking(message_range)(
-            chat_id=chat_id, after_seq=after, up_to_seq=up_to_seq
-        )
-        for message in missed:
-            seq = int(message.seq)
-            if seq not in skip:
-                await self._send_message_frame(
-                    {
-                        "type": "message",
-                        "chat_id": chat_id,
-                        "message": message_view(
-                            message=message, language=self.user.native_language
-                        ),
-                    }
+    ) -> bool:
+        """Deliver the stored messages after the last one this socket delivered, a page at a
+        time, each message once the client has taken most of what came before: a socket
+        however far behind costs one page of memory. False if the socket is going away."""
+        page_size = settings.SOCKET_CATCH_UP_PAGE_MESSAGES
+        while True:
+            after = self.delivered_seq.get(chat_id, 0)
+            if up_to_seq is not None and after >= up_to_seq:
+                return True
+            if not await self._outbound_room():
+                return False
+            page = await run_blocking(message_range)(
+                chat_id=chat_id, after_seq=after, up_to_seq=up_to_seq, limit=page_size
+            )
+            for message in page:
+                seq = int(message.seq)
+                if seq not in skip:
+                    if not await self._outbound_room():
+                        return False
+                    await self._send_message_frame(
+                        {
+                            "type": "message",
+                            "chat_id": chat_id,
+                            "message": message_view(
+                                message=message, language=self.user.native_language
+                            ),
+                        }
+                    )
+                self.delivered_seq[chat_id] = seq
+            if len(page) < page_size:
+                return True
+
+    async def _outbound_room(self) -> bool:
+        """Wait until the client has read all but a little of what this socket sent. False
+        if the socket is going away, or if the client read nothing for
+        SOCKET_CATCH_UP_STALL_SECONDS: then it is closed as too far behind, to resume later
+        (meanwhile this socket's events wait in the channel layer, in memory)."""
+        outbound = socket_outbound(self.scope)
+        if outbound is None:  # not under Daphne: nothing to measure
+            return not self.ended
+        allowed = settings.SOCKET_OUTBOUND_BACKLOG_MAX_BYTES // CATCH_UP_BACKLOG_SHARE
+        unsent = outbound["unsent_bytes"]()
+        stalled_since = time.monotonic()
+        while not self.ended:
+            if outbound["closing"]():
+                # Daphne closed it (too far behind) or the client did: nothing more to do.
+                self.ended = True
+                return False
+            if unsent <= allowed:
+                return True
+            await asyncio.sleep(CATCH_UP_DRAIN_POLL_SECONDS)
+            now, before, unsent = time.monotonic(), unsent, outbound["unsent_bytes"]()
+            if unsent < before:
+                stalled_since = now
+            elif now - stalled_since >= settings.SOCKET_CATCH_UP_STALL_SECONDS:
+                logger.warning(
+                    "socket took nothing of its catch-up for %.0f s; closing it with %d",
+                    now - stalled_since,
+                    CLOSE_TOO_FAR_BEHIND,
                 )
-            self.delivered_seq[chat_id] = seq
+                await self._end(code=CLOSE_TOO_FAR_BEHIND)
+        return False
 
     async def _send_message_frame(self, frame: dict) -> None:
         await self._send_json(frame)

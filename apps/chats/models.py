@@ -4,7 +4,7 @@
 |--------------|-----------------|----------------------------------------|----------------|
 | `chats`      | Chat            | `chat_id`                              | GetItem before a send when this process holds no recent copy (chat_snapshots.py: members, their languages, last sequence number); written in the same transaction as each message |
 | `user_chats` | ChatMembership  | `user_id` + `chat_id`                  | GetItem: is this user a member; inbox: Query the LSI `activity_index` (`user_id` + `activity_at`) newest first |
-| `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`  | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number |
+| `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`  | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number, a page at a time |
 | `messages`   | ClientMessageId | `chat_id` + `sk = c#<sender>#<client_msg_id>` | written with its message, on condition it is new: a resent `client_msg_id` never makes a second message |
 
 Sequence numbers are per chat, gapless and in commit order: a message is written in one

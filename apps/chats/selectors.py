@@ -208,8 +208,12 @@ def message_history(*, chat_id: str, limit: int, before_seq: int | None) -> Mess
     return MessagePage(messages=messages, next_cursor=next_cursor)
 
 
-def message_range(*, chat_id: str, after_seq: int, up_to_seq: int | None = None) -> list[Message]:
-    """Messages with after_seq < seq <= up_to_seq (or every later one), oldest first."""
+def message_range(
+    *, chat_id: str, after_seq: int, up_to_seq: int | None = None, limit: int | None = None
+) -> list[Message]:
+    """Messages with after_seq < seq <= up_to_seq (or every later one), oldest first; only
+    the first `limit` of them when given: a page, whose successor starts after its last seq.
+    Without a limit, all of them: for operations commands and tests, never a request path."""
     upper = message_sort_key(up_to_seq) if up_to_seq is not None else f"{MESSAGE_KEY_PREFIX}~"
     return list(
         Message.query(
@@ -217,6 +221,7 @@ def message_range(*, chat_id: str, after_seq: int, up_to_seq: int | None = None)
             Message.sk.between(message_sort_key(after_seq + 1), upper),
             scan_index_forward=True,
             consistent_read=True,
+            limit=limit,
         )
     )
 

@@ -526,7 +526,13 @@ def membership_previews_refresh(
 
 
 def chat_mark_read(*, user: User, chat_id: str, seq: int) -> ChatMembership:
-    """Record that the user has read up to `seq`; the mark only moves forward."""
+    """Record that the user has read up to `seq`; the mark only moves forward.
+
+    The unread count is arithmetic, never a read of the messages: every message after a
+    member's read mark is someone else's, since sending one moves the sender's mark to it
+    in the message's own transaction. So after the mark moves to `seq`, the count is
+    `last_seq - seq`, worked out by DynamoDB from the row as it is at the write: a message
+    committed meanwhile is counted too."""
     membership = chat_membership_get(user_id=user.user_id, chat_id=chat_id)
     if membership is None:
         raise NotFound(CHAT_NOT_FOUND)
@@ -535,34 +541,33 @@ def chat_mark_read(*, user: User, chat_id: str, seq: int) -> ChatMembership:
     seq = min(seq, int(membership.last_seq))
     if seq <= int(membership.last_read_seq):
         return membership
-    from apps.chats.selectors import message_range
-
-    for _ in range(COMMIT_ATTEMPTS):
-        observed_last_seq = int(membership.last_seq)
-        unread = sum(
-            1
-            for message in message_range(chat_id=chat_id, after_seq=seq)
-            if message.from_user_id != user.user_id and int(message.seq) <= observed_last_seq
-        )
+    for attempt in range(COMMIT_ATTEMPTS):
         try:
-            # The count holds only if no message landed since it was taken.
             membership.update(
                 actions=[
                     ChatMembership.last_read_seq.set(seq),
-                    ChatMembership.unread_count.set(unread),
+                    ChatMembership.unread_count.set(ChatMembership.last_seq - seq),
                 ],
-                condition=(ChatMembership.last_read_seq < seq)
-                & (ChatMembership.last_seq == observed_last_seq),
+                # Also false once the row is gone (the user left the chat).
+                condition=ChatMembership.last_read_seq < seq,
             )
             return membership
-        except UpdateError:
-            refreshed = chat_membership_get(user_id=user.user_id, chat_id=chat_id)
-            if refreshed is None:
-                raise NotFound(CHAT_NOT_FOUND) from None
-            if seq <= int(refreshed.last_read_seq):
-                return refreshed
-            membership = refreshed
-    raise Conflict("The chat is busy; try again")
+        except UpdateError as error:
+            code = getattr(error, "cause_response_code", None)
+            if code == "TransactionConflictException":
+                # A message's transaction holds the row; it ends in milliseconds.
+                time.sleep(random.uniform(0.002, 0.01) * min(attempt + 1, 10))
+                continue
+            if code != "ConditionalCheckFailedException":
+                raise
+            break
+    else:
+        raise Conflict("The chat is busy; try again")
+    refreshed = chat_membership_get(user_id=user.user_id, chat_id=chat_id)
+    if refreshed is None:
+        raise NotFound(CHAT_NOT_FOUND)
+    # A send or another read moved the mark to `seq` or past it meanwhile.
+    return refreshed
 
 
 # --- Account deletion (management command delete_user) -------------------------------------

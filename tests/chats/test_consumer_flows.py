@@ -413,6 +413,92 @@ async def test_a_gap_is_filled_from_dynamodb_before_a_later_live_message(transla
     assert _messages(bob_frames)[1]["message"]["text"] == "stored quietly"
 
 
+def _counting_message_queries(monkeypatch) -> list[dict]:
+    """Every Message.query from now on, as its keyword arguments."""
+    from apps.chats.models import Message
+
+    queries: list[dict] = []
+    original_query = Message.query.__func__
+
+    def counting_query(cls, *args, **kwargs):
+        queries.append(kwargs)
+        return original_query(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Message, "query", classmethod(counting_query))
+    return queries
+
+
+async def _store_quietly(chat_id, sender, count: int) -> None:
+    """`count` messages stored without any broadcast, as if their broadcasts were lost."""
+
+    def store():
+        for number in range(count):
+            draft = services.MessageDraft(
+                chat_id=chat_id,
+                message_id=uuid.uuid4().hex,
+                from_user_id=sender.user_id,
+                original_text=f"quiet {number}",
+                original_language=sender.native_language,
+                translations={"es": f"[es] quiet {number}"},
+                pending_languages=frozenset(),
+                client_msg_id=None,
+                created_at=datetime.now(UTC),
+            )
+            services.message_commit(draft=draft, chat=chat_get(chat_id=chat_id))
+
+    await run_blocking(store)()
+
+
+async def test_a_resume_over_several_pages_delivers_every_missed_message_once_in_order(
+    translator, sockets, settings, monkeypatch
+):
+    settings.SOCKET_CATCH_UP_PAGE_MESSAGES = 3
+    ana = await _user("es")
+    bob = await _user("en")
+    chat_id = await _direct_chat(bob, ana)
+    await _store_quietly(chat_id, bob, 11)
+    ana_socket = await sockets.open(ana)
+    queries = _counting_message_queries(monkeypatch)
+
+    await ana_socket.send({"type": "resume", "chats": {chat_id: 1}})
+    frames = await ana_socket.until(_is("resume_complete"))
+    frames += await ana_socket.collect(QUIET_SECONDS)
+
+    assert _seqs(frames) == list(range(2, 12))
+    assert [f["message"]["text"] for f in _messages(frames)] == [
+        f"[es] quiet {number}" for number in range(1, 11)
+    ]
+    assert frames[len(_messages(frames))] == {"type": "resume_complete", "chats": {chat_id: 11}}
+    # Pages of 3: seqs 2-4, 5-7, 8-10, then 11 alone, which ends it.
+    assert [query["limit"] for query in queries] == [3, 3, 3, 3]
+
+
+async def test_a_gap_of_several_pages_is_filled_in_order_before_the_live_message(
+    translator, sockets, settings, monkeypatch
+):
+    settings.SOCKET_CATCH_UP_PAGE_MESSAGES = 2
+    ana = await _user("es")
+    bob = await _user("en")
+    chat_id = await _direct_chat(bob, ana)
+    bob_socket = await sockets.open(bob)
+    ana_socket = await sockets.open(ana)
+    await _send_and_ack(bob_socket, chat_id, "first", "p1")
+    assert (await ana_socket.until(_is("message")))[-1]["message"]["seq"] == 1
+    await _store_quietly(chat_id, bob, 5)
+    queries = _counting_message_queries(monkeypatch)
+
+    await _send_and_ack(bob_socket, chat_id, "live", "p7")
+
+    frames = await ana_socket.until(lambda f: f.get("type") == "message" and f["message"]["seq"] == 7)
+    frames += await ana_socket.collect(QUIET_SECONDS)
+    assert _seqs(frames) == [2, 3, 4, 5, 6, 7]
+    assert _messages(frames)[-1]["message"]["text"] == "[es] live"
+    # Each socket fills its gap up to seq 6 in pages of 2: 2-3, 4-5, then 6, which ends it.
+    pages = [query for query in queries if query.get("limit") == 2]
+    assert len(pages) == 6  # three for Ana's socket, three for Bob's
+    assert len(queries) == len(pages)
+
+
 # --- Typing and read marks ------------------------------------------------------------------
 
 

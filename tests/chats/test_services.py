@@ -612,30 +612,66 @@ def test_mark_read_only_moves_forward_and_recomputes_unread():
 
 
 def test_a_message_committed_while_marking_read_stays_unread(monkeypatch):
-    """chat_mark_read counts the unread messages, then writes that count. A message committed
-    in between (which adds 1 to unread_count) must not be wiped out by the write."""
+    """chat_mark_read reads the inbox row, then writes the mark and the count. A message
+    committed in between (which adds 1 to unread_count) must not be wiped out by the write."""
     ana = user_create(language="es")
     bob = user_create(language="en")
     chat_id = direct_chat(bob, ana)
     for i in range(3):
         commit(chat_id, bob, f"m{i}")
-    original_range = selectors.message_range
+    original_get = services.chat_membership_get
     interleaved = []
 
-    def message_range_then_a_new_message(**kwargs):
-        counted = original_range(**kwargs)
-        if not interleaved:  # once: seq 4, committed after the count
+    def row_then_a_new_message(**kwargs):
+        row = original_get(**kwargs)
+        if not interleaved:  # once: seq 4, committed after the row was read
             interleaved.append(commit(chat_id, bob, "arrives meanwhile"))
-        return counted
+        return row
 
-    monkeypatch.setattr(selectors, "message_range", message_range_then_a_new_message)
+    monkeypatch.setattr(services, "chat_membership_get", row_then_a_new_message)
 
     services.chat_mark_read(user=ana, chat_id=chat_id, seq=3)
 
+    assert interleaved
     row = membership(ana, chat_id)
     assert int(row.last_seq) == 4
     assert int(row.last_read_seq) == 3
     assert int(row.unread_count) == 1  # seq 4 from bob is after the read mark
+
+
+def test_marking_read_in_a_long_chat_counts_unread_without_reading_messages(settings, monkeypatch):
+    """The unread count after a read mark comes from the row's sequence numbers: marking a
+    chat of many pages read reads no message at all."""
+    settings.SOCKET_CATCH_UP_PAGE_MESSAGES = 4
+    ana = user_create(language="es")
+    bob = user_create(language="en")
+    chat_id = direct_chat(bob, ana)
+    for i in range(9):
+        commit(chat_id, bob, f"m{i}")
+    commit(chat_id, ana, "mine")  # seq 10: ana's own mark moves to 10
+    for i in range(9, 14):
+        commit(chat_id, bob, f"m{i}")  # seq 11..15
+    assert int(membership(ana, chat_id).unread_count) == 5
+    queries = []
+    original_query = Message.query.__func__
+
+    def counting_query(cls, *args, **kwargs):
+        queries.append(args)
+        return original_query(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Message, "query", classmethod(counting_query))
+
+    row = services.chat_mark_read(user=ana, chat_id=chat_id, seq=12)
+    assert (int(row.last_read_seq), int(row.unread_count)) == (12, 3)
+    row = services.chat_mark_read(user=bob, chat_id=chat_id, seq=3)
+    # Bob's own messages from seq 11 on reset his mark to 15: nothing moves.
+    assert (int(row.last_read_seq), int(row.unread_count)) == (15, 0)
+    row = services.chat_mark_read(user=ana, chat_id=chat_id, seq=15)
+    assert (int(row.last_read_seq), int(row.unread_count)) == (15, 0)
+
+    assert queries == []
+    stored = membership(ana, chat_id)
+    assert (int(stored.last_read_seq), int(stored.unread_count)) == (15, 0)
 
 
 def test_languages_refresh_updates_every_chat_of_the_user():

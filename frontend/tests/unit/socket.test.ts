@@ -100,6 +100,23 @@ describe("ChatSocket", () => {
     expect(options.getTicket).toHaveBeenCalledTimes(4);
   });
 
+  it("reconnects after close 4008 (too far behind) so the owner resumes on open", async () => {
+    const { socket, options, last } = setup();
+    socket.start();
+    await settle();
+    FakeSocket.latest().open();
+    expect(options.onOpen).toHaveBeenCalledTimes(1);
+
+    FakeSocket.latest().serverClose(4008);
+    expect(last()).toBe("reconnecting");
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(FakeSocket.all).toHaveLength(2);
+    FakeSocket.latest().open();
+    expect(last()).toBe("connected");
+    // onOpen is where the chat client sends `resume` from the last seq it holds.
+    expect(options.onOpen).toHaveBeenCalledTimes(2);
+  });
+
   it("keeps retrying when the ticket cannot be fetched (server down)", async () => {
     let calls = 0;
     const { socket, last } = setup({
