@@ -23,17 +23,45 @@ One event is for the sockets themselves, never a frame: `session.revoked` (to th
 sockets, after the account was disabled, its password reset or all its sessions logged out)
 carries the account's new token version; a socket that authenticated with an older one
 closes with 1008.
+
+`message` and `message_updated` say what was stored, and must not be lost to a Redis fault:
+they are handed to this process's broadcaster (`_Broadcaster`), which publishes them in order
+from a task of its own (nobody waits for Redis) and keeps trying those Redis did not take.
+The frames about a message still being translated (`message_started`, `translation_partial`,
+`message_withdrawn`) are hints the `message` frame supersedes: each is tried once, briefly,
+and a failure is logged, never raised into the send.
 """
 
 from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
 
 from channels.layers import get_channel_layer
 
 from apps.chats.models import Message
 from apps.chats.selectors import message_view
+from apps.core.outages import outage_caused
+
+logger = logging.getLogger(__name__)
 
 FRAME_HANDLER = "chat.frame"
 SESSION_REVOKED_HANDLER = "session.revoked"
+# A publish takes well under a millisecond; one that has not been answered in this long is
+# taken as Redis not answering (paused, or a connection gone silent) and is tried again.
+BROADCAST_ATTEMPT_TIMEOUT_SECONDS = 1.0
+# While Redis is unreachable the oldest pending frame is tried this often, so readers get
+# what was stored during the fault within moments of its end, without reconnecting.
+BROADCAST_RETRY_INTERVAL_SECONDS = 0.2
+# Bounds on what waits: a frame older than this, or beyond this many, is dropped (logged).
+# Readers still get those from storage: by `resume`, or with the chat's next message.
+BROADCAST_KEPT_SECONDS = 180.0
+BROADCASTS_PENDING_MAX = 5_000
+# A hint about a message being translated is not worth holding up the send for.
+HINT_TIMEOUT_SECONDS = 0.5
 
 
 def user_group(user_id: str) -> str:
@@ -46,10 +74,120 @@ async def _deliver(user_ids, frame: dict) -> None:
         await layer.group_send(user_group(user_id), {"type": FRAME_HANDLER, "frame": frame})
 
 
+def _redis_trouble(error: BaseException) -> bool:
+    return isinstance(error, (TimeoutError, OSError)) or outage_caused(error)
+
+
+async def _deliver_hint(user_ids, frame: dict) -> None:
+    try:
+        async with asyncio.timeout(HINT_TIMEOUT_SECONDS):
+            await _deliver(user_ids, frame)
+    except Exception as error:
+        if not _redis_trouble(error):
+            raise
+        logger.warning(
+            "a %s frame for chat %s was not broadcast (%s)",
+            frame["type"],
+            frame.get("chat_id"),
+            type(error).__name__,
+        )
+
+
+@dataclass
+class _Pending:
+    user_id: str
+    frame: dict
+    expires_at: float
+
+
+class _Broadcaster:
+    """The frames that follow a write, published in the order they were handed over (a
+    reader gets a message before its `message_updated`), from one task that runs while any
+    are waiting. One Redis failed or did not answer is tried again every
+    BROADCAST_RETRY_INTERVAL_SECONDS, the frames behind it waiting their turn; within the
+    bounds above. A frame whose publish timed out may still have reached Redis: a socket
+    drops a `message` whose seq it has already delivered, and a repeated `message_updated`
+    changes nothing."""
+
+    def __init__(self) -> None:
+        self._pending: deque[_Pending] = deque()
+        self._task: asyncio.Task | None = None
+        self._dropped = 0
+
+    def put(self, user_id: str, frame: dict) -> None:
+        self._pending.append(_Pending(user_id, frame, time.monotonic() + BROADCAST_KEPT_SECONDS))
+        if len(self._pending) > BROADCASTS_PENDING_MAX:
+            self._drop(self._pending.popleft(), reason="too many are waiting")
+        loop = asyncio.get_running_loop()
+        # A task of a loop that has ended (a test's) never runs again: start one on this one.
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._run())
+
+    async def settle(self, *, timeout: float) -> bool:
+        """Wait until every frame handed over has gone out (for a process about to end);
+        False if some are still waiting after `timeout` seconds."""
+        task = self._task
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            await asyncio.wait([task], timeout=timeout)
+        return not self._pending
+
+    async def _run(self) -> None:
+        failing_since: float | None = None
+        while self._pending:
+            head = self._pending[0]
+            if head.expires_at <= time.monotonic():
+                self._pending.popleft()
+                self._drop(head, reason="Redis did not take it in time")
+                continue
+            try:
+                async with asyncio.timeout(BROADCAST_ATTEMPT_TIMEOUT_SECONDS):
+                    await _deliver([head.user_id], head.frame)
+            except Exception as error:
+                if _redis_trouble(error):
+                    if failing_since is None:
+                        failing_since = time.monotonic()
+                        logger.warning(
+                            "broadcasts wait for Redis (%s); retrying every %.1f s",
+                            type(error).__name__,
+                            BROADCAST_RETRY_INTERVAL_SECONDS,
+                        )
+                    await asyncio.sleep(BROADCAST_RETRY_INTERVAL_SECONDS)
+                    continue
+                logger.exception("a %s frame could not be broadcast", head.frame["type"])
+            if self._pending and self._pending[0] is head:
+                self._pending.popleft()
+            if failing_since is not None:
+                logger.warning(
+                    "broadcasts resumed after %.1f s; %d waiting",
+                    time.monotonic() - failing_since,
+                    len(self._pending),
+                )
+                failing_since = None
+
+    def _drop(self, pending: _Pending, *, reason: str) -> None:
+        self._dropped += 1
+        logger.warning(
+            "dropped a pending %s frame for chat %s: %s (%d dropped in all)",
+            pending.frame["type"],
+            pending.frame.get("chat_id"),
+            reason,
+            self._dropped,
+        )
+
+
+_broadcaster = _Broadcaster()
+
+
+async def broadcasts_settle(*, timeout: float) -> bool:
+    """Wait for this process's pending `message` and `message_updated` frames to go out."""
+    return await _broadcaster.settle(timeout=timeout)
+
+
 async def message_broadcast(*, message: Message, member_languages: dict[str, str]) -> None:
+    """Hands each member's `message` frame to the broadcaster; returns at once."""
     for member_id, language in member_languages.items():
-        await _deliver(
-            [member_id],
+        _broadcaster.put(
+            member_id,
             {
                 "type": "message",
                 "chat_id": message.chat_id,
@@ -68,7 +206,7 @@ async def message_started_broadcast(
     timestamp: str,
     member_ids,
 ) -> None:
-    await _deliver(
+    await _deliver_hint(
         member_ids,
         {
             "type": "message_started",
@@ -83,7 +221,7 @@ async def message_started_broadcast(
 
 
 async def message_withdrawn_broadcast(*, chat_id: str, message_id: str, member_ids) -> None:
-    await _deliver(
+    await _deliver_hint(
         member_ids, {"type": "message_withdrawn", "chat_id": chat_id, "message_id": message_id}
     )
 
@@ -91,7 +229,7 @@ async def message_withdrawn_broadcast(*, chat_id: str, message_id: str, member_i
 async def translation_partial_broadcast(
     *, chat_id: str, message_id: str, language: str, text: str, member_ids
 ) -> None:
-    await _deliver(
+    await _deliver_hint(
         member_ids,
         {
             "type": "translation_partial",
@@ -106,10 +244,11 @@ async def translation_partial_broadcast(
 async def message_updated_broadcast(
     *, message: Message, member_languages: dict[str, str], languages: set[str]
 ) -> None:
+    """Hands the `message_updated` frames to the broadcaster; returns at once."""
     for member_id, language in member_languages.items():
         if language in languages:
-            await _deliver(
-                [member_id],
+            _broadcaster.put(
+                member_id,
                 {
                     "type": "message_updated",
                     "chat_id": message.chat_id,

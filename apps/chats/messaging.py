@@ -34,6 +34,7 @@ from apps.chats.selectors import (
     CHAT_NOT_FOUND,
     chat_get,
     map_as_dict,
+    message_get,
     message_of_client_id,
     message_view,
 )
@@ -47,6 +48,7 @@ from apps.core.concurrency import run_blocking
 from apps.core.errors import RateLimited  # noqa: F401  (re-exported for callers)
 from apps.core.errors import InvalidInput, NotFound
 from apps.core.keyvalue import keyvalue_store
+from apps.core.outages import outage_caused
 from apps.core.ratelimit import RateLimit, rate_limit_hit
 from apps.core.text import text_problem, text_validate
 
@@ -56,6 +58,9 @@ CLIENT_MSG_ID_MAX_CHARS = 64
 # Clients resend an unacknowledged message within minutes; a later resend still makes no
 # duplicate (the commit checks), it only costs a translation.
 CLIENT_MSG_ID_CLAIM_SECONDS = 3600
+# A resend answered from storage broadcasts the message again at most this often (resends
+# are not rate-limited: resending one client id in a loop must cost its readers nothing).
+RESENT_BROADCAST_INTERVAL_SECONDS = 5.0
 # Partial translations go out at most this often per language, to spare the channel layer.
 PARTIAL_INTERVAL_SECONDS = 0.08
 # Waits between attempts at an owed translation (times TRANSLATION_RETRY_SCALE), the first
@@ -178,17 +183,21 @@ async def message_send(
             kind=kind,
             commit_after=commit_after,
         )
-    except BaseException:
+    except BaseException as error:
         _withdraw_if_announced(announcement, chat_id=chat_id, message_id=message_id, readers=readers)
+        if isinstance(error, services.CommitOutcomeUnknown):
+            _background(_unanswered_commit_settle(unanswered=error))
         raise
     if committed.chat is not None:
         chat_snapshots.put(committed.chat)
+    # A resend too: the first broadcast of what it repeats may never have gone out (sockets
+    # that have the message drop it by its seq). The broadcast is not waited for.
+    await events.message_broadcast(
+        message=committed.message, member_languages=committed.member_languages
+    )
     if committed.duplicate:
         _withdraw_if_announced(announcement, chat_id=chat_id, message_id=message_id, readers=readers)
     else:
-        await events.message_broadcast(
-            message=committed.message, member_languages=committed.member_languages
-        )
         owed = _languages_owed(committed.message, committed.member_languages)
         if owed:
             _background(_translations_retry(message=committed.message, languages=owed))
@@ -244,17 +253,58 @@ async def message_resent_outcome(
     *, chat_id: str, user: User, client_msg_id: str
 ) -> SendOutcome | None:
     """A resend of a message already stored under this client id: acknowledged again with
-    the stored message, announcing nothing. None when nothing is stored under it."""
+    the stored message, which is broadcast again (the first broadcast may have been lost,
+    or the sender never heard that it was stored; sockets that have it drop it by its seq).
+    None when nothing is stored under it."""
     original = await run_blocking(message_of_client_id)(
         chat_id=chat_id, sender_id=user.user_id, client_msg_id=client_msg_id
     )
     if original is None:
         return None
+    if await keyvalue_store().put_if_absent(
+        f"resent_broadcast:{original.message_id}", "1", ttl_seconds=RESENT_BROADCAST_INTERVAL_SECONDS
+    ):
+        chat = chat_snapshots.get(chat_id) or await run_blocking(chat_get)(chat_id=chat_id)
+        if chat is not None:
+            await events.message_broadcast(
+                message=original, member_languages=map_as_dict(chat.member_languages)
+            )
     return SendOutcome(
         chat_id=chat_id,
         message=message_view(message=original, language=user.native_language),
         duplicate=True,
     )
+
+
+# After a commit DynamoDB did not answer, its sequence number is looked at after these waits
+# (about two minutes in all, past the longest DynamoDB stalls seen): the message there is
+# delivered if it is the one sent. The sender was told to try again meanwhile; its resend
+# finds the message too, and a reader's socket keeps one copy.
+UNANSWERED_COMMIT_CHECKS_SECONDS = (1, 2, 4, 8, 15, 30, 60)
+
+
+async def _unanswered_commit_settle(*, unanswered: services.CommitOutcomeUnknown) -> None:
+    """Deliver the message of a commit that was not answered, if it was stored after all."""
+    tried = unanswered.message
+    for delay in UNANSWERED_COMMIT_CHECKS_SECONDS:
+        await asyncio.sleep(delay)
+        try:
+            stored = await run_blocking(message_get)(chat_id=tried.chat_id, seq=int(tried.seq))
+        except Exception as error:
+            if outage_caused(error):
+                continue
+            raise
+        if stored is None:
+            continue  # not yet, or not at all
+        if stored.message_id == tried.message_id:
+            logger.info("an unanswered commit in chat %s was stored: delivering it", tried.chat_id)
+            await events.message_broadcast(
+                message=stored, member_languages=unanswered.member_languages
+            )
+            owed = _languages_owed(stored, unanswered.member_languages)
+            if owed:
+                await _translations_retry(message=stored, languages=owed)
+        return
 
 
 class _Announcement:

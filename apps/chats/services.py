@@ -20,6 +20,7 @@ from apps.accounts.selectors import user_get_by_username
 from apps.chats.chat_snapshots import chat_snapshots, chat_with_last_seq
 from apps.chats.models import (
     CLIENT_ID_KEY_PREFIX,
+    MESSAGE_KEY_PREFIX,
     CHAT_KIND_DIRECT,
     CHAT_KIND_GROUP,
     Chat,
@@ -34,10 +35,13 @@ from apps.chats.selectors import (
     chat_get,
     chat_get_for_member,
     chat_membership_get,
+    client_message_get,
     map_as_dict,
+    message_get,
     message_preview,
 )
 from apps.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from apps.core.outages import outage_caused
 from apps.core.text import display_text_clean
 
 GROUP_TITLE_MAX_CHARS = 100
@@ -305,10 +309,23 @@ class MessageDraft:
 class CommittedMessage:
     message: Message
     member_languages: dict[str, str]
+    # True only for a resend: the client id was already used by another message.
     duplicate: bool
     # The chat as the message was committed against it (last_seq is the message's), for
     # the next send's copy. None for a duplicate.
     chat: Chat | None = None
+
+
+class CommitOutcomeUnknown(Exception):
+    """DynamoDB did not answer a message's transaction (it timed out, or the connection
+    failed, after botocore's own retries): it may have been applied or not. `message` is
+    what the last attempt tried to write, at its sequence number. Raised from the outage,
+    so it still counts as one (apps/core/outages.py)."""
+
+    def __init__(self, *, message: Message, member_languages: dict[str, str]) -> None:
+        super().__init__("the message's transaction was not answered")
+        self.message = message
+        self.member_languages = member_languages
 
 
 def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
@@ -318,6 +335,12 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
     `last_seq = seq - 1` as a condition makes sequence numbers gapless and in commit order.
     A concurrent writer makes the transaction fail; then the chat is read again and the
     write retried. A client id that was already used returns the first message instead.
+
+    A transaction can be applied while its reply is lost (DynamoDB stalled past the read
+    timeout); botocore's retry of it, or a later attempt, is then refused by our own write.
+    A refusal that shows this draft's message id (on the message at the sequence number
+    tried, or on the client id marker) is that: the message is returned as new, not as a
+    duplicate, and is not written a second time.
     """
     for attempt in range(COMMIT_ATTEMPTS):
         if draft.from_user_id not in chat.member_ids:
@@ -346,15 +369,40 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
         except TransactWriteError as error:
             codes = _cancellation_codes(error)
             if "ConditionalCheckFailed" not in codes and "TransactionConflict" not in codes:
+                if outage_caused(error):
+                    raise CommitOutcomeUnknown(
+                        message=message, member_languages=member_languages
+                    ) from error
                 raise
             refusal = _Refusal.of(error)
+            if refusal.message_id_at_seq == draft.message_id:
+                return _committed_earlier(
+                    message=message, member_languages=member_languages, chat=refusal.chat or chat
+                )
             if draft.client_msg_id and (refusal.client_id_used or not refusal.explained):
-                duplicate = _duplicate(draft)
-                if duplicate is not None:
-                    return duplicate
+                stored = _message_of_client_id(draft)
+                if stored is not None and stored.message_id == draft.message_id:
+                    return _committed_earlier(
+                        message=stored, member_languages=member_languages, chat=refusal.chat or chat
+                    )
+                if stored is not None:
+                    chat_now = chat_get(chat_id=draft.chat_id)
+                    return CommittedMessage(
+                        message=stored,
+                        member_languages=map_as_dict(chat_now.member_languages) if chat_now else {},
+                        duplicate=True,
+                    )
             refreshed = refusal.chat or chat_get(chat_id=draft.chat_id)
             if refreshed is None:
                 raise NotFound(CHAT_NOT_FOUND) from error
+            if refusal.message_id_at_seq is None and int(refreshed.last_seq) >= seq:
+                # Someone took this sequence number, and the refusal does not say who (a
+                # conflict, or a server that returns no items): was it our own write?
+                stored = message_get(chat_id=draft.chat_id, seq=seq)
+                if stored is not None and stored.message_id == draft.message_id:
+                    return _committed_earlier(
+                        message=stored, member_languages=member_languages, chat=refreshed
+                    )
             unchanged = int(refreshed.last_seq) == int(chat.last_seq) and (
                 refreshed.roster_version == chat.roster_version
             )
@@ -372,11 +420,26 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
     raise Conflict("The chat is busy; try again")
 
 
+def _committed_earlier(
+    *, message: Message, member_languages: dict[str, str], chat: Chat
+) -> CommittedMessage:
+    """This draft's own message, found stored by a later attempt: new to everyone but the
+    lost reply."""
+    seq = int(message.seq)
+    latest = chat if int(chat.last_seq) >= seq else chat_with_last_seq(chat, seq)
+    return CommittedMessage(
+        message=message, member_languages=member_languages, duplicate=False, chat=latest
+    )
+
+
 def _message_transaction(*, message: Message, chat: Chat, member_languages: dict[str, str]) -> None:
     seq = int(message.seq)
     moment = message.created_at
     activity = _activity_key(moment, message.chat_id)
-    with TransactWrite(connection=_connection()) as transaction:
+    # A token of its own per attempt: botocore's retries of this attempt send it again, and
+    # DynamoDB then answers them with this attempt's outcome instead of refusing the write
+    # it already made. (moto ignores the token; the refusal's message id tells it then.)
+    with TransactWrite(connection=_connection(), client_request_token=uuid.uuid4().hex) as transaction:
         transaction.update(
             Chat(message.chat_id),
             actions=[Chat.last_seq.set(seq)],
@@ -434,6 +497,9 @@ class _Refusal:
     explained: bool
     chat: Chat | None
     client_id_used: bool
+    # The id of the message already at the sequence number tried, if the refusal shows
+    # one: this draft's own when an earlier send of the same transaction was applied.
+    message_id_at_seq: str | None = None
 
     @classmethod
     def of(cls, error: TransactWriteError) -> _Refusal:
@@ -449,6 +515,14 @@ class _Refusal:
                 for item in items
                 if "sk" in item
             ),
+            message_id_at_seq=next(
+                (
+                    item.get("message_id", {}).get("S")
+                    for item in items
+                    if item.get("sk", {}).get("S", "").startswith(MESSAGE_KEY_PREFIX)
+                ),
+                None,
+            ),
         )
 
 
@@ -459,10 +533,9 @@ def _roster_unchanged(chat: Chat):
     return Chat.roster_version == int(version)
 
 
-def _duplicate(draft: MessageDraft) -> CommittedMessage | None:
-    """The message first written with this draft's client id, if there is one."""
-    from apps.chats.selectors import client_message_get, message_get
-
+def _message_of_client_id(draft: MessageDraft) -> Message | None:
+    """The message first written with this draft's client id (maybe this draft's own), if
+    there is one."""
     marker = client_message_get(
         chat_id=draft.chat_id, sender_id=draft.from_user_id, client_msg_id=draft.client_msg_id
     )
@@ -471,9 +544,7 @@ def _duplicate(draft: MessageDraft) -> CommittedMessage | None:
     original = message_get(chat_id=draft.chat_id, seq=int(marker.seq))
     if original is None:
         raise Conflict("client_msg_id was already used")
-    chat = chat_get(chat_id=draft.chat_id)
-    languages = map_as_dict(chat.member_languages) if chat else {}
-    return CommittedMessage(message=original, member_languages=languages, duplicate=True)
+    return original
 
 
 def message_translations_add(

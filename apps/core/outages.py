@@ -40,7 +40,7 @@ def outage_caused(error: BaseException) -> bool:
         if isinstance(current, _TRANSPORT_FAILURES):
             return True
         if isinstance(current, PynamoDBException):
-            if current.cause_response_code in DYNAMODB_TRANSIENT_CODES:
+            if _response_code(current) in DYNAMODB_TRANSIENT_CODES:
                 return True
             cause = getattr(current, "cause", None)
             if isinstance(cause, BaseException) and id(cause) not in seen:
@@ -48,3 +48,10 @@ def outage_caused(error: BaseException) -> bool:
                 continue
         current = current.__cause__ or current.__context__
     return False
+
+
+def _response_code(error: PynamoDBException) -> str | None:
+    """DynamoDB's error code behind a PynamoDB error. (PynamoDB's own `cause_response_code`
+    fails on a cause whose `response` is None, as a botocore read timeout's is.)"""
+    response = getattr(error.cause, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None

@@ -357,7 +357,9 @@ def test_a_commit_from_a_stale_chat_retries_from_the_refusal_without_reading(mon
     commit(chat_id, bea, "dos")
     reads = []
     monkeypatch.setattr(services, "chat_get", lambda **kwargs: reads.append("chat") or None)
-    monkeypatch.setattr(services, "_duplicate", lambda draft: reads.append("marker") or None)
+    monkeypatch.setattr(
+        services, "_message_of_client_id", lambda draft: reads.append("marker") or None
+    )
 
     committed = services.message_commit(
         draft=draft(chat_id, me, "three", client_msg_id="fresh"), chat=stale_chat

@@ -13,7 +13,7 @@ import pytest
 import redis.exceptions
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient
-from pynamodb.exceptions import GetError
+from pynamodb.exceptions import GetError, TransactWriteError
 
 from apps.core.outages import outage_caused
 from tests.support.accounts import user_create, user_token
@@ -95,6 +95,8 @@ def _pynamodb_error(code: str) -> GetError:
         botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
         botocore.exceptions.ReadTimeoutError(endpoint_url="http://127.0.0.1:1"),
         GetError("Failed", botocore.exceptions.EndpointConnectionError(endpoint_url="http://x")),
+        # A timeout's `response` is None, which PynamoDB's cause_response_code trips over.
+        TransactWriteError("Failed", botocore.exceptions.ReadTimeoutError(endpoint_url="http://x")),
         _pynamodb_error("ProvisionedThroughputExceededException"),
         _pynamodb_error("ThrottlingException"),
         _pynamodb_error("InternalServerError"),

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.selectors import user_get_by_username
 from apps.accounts.services import user_signup
-from apps.chats import messaging
+from apps.chats import events, messaging
 from apps.chats.models import CHAT_KIND_GROUP
 from apps.chats.selectors import chat_get, chat_inbox
 from apps.chats.services import chat_direct_create, chat_group_create, chat_member_add
@@ -152,4 +152,6 @@ class Command(BaseCommand):
                 existing += 1
             else:
                 sent += 1
+        # Open sockets see the messages arrive; the broadcasts go out from a task of their own.
+        await events.broadcasts_settle(timeout=5)
         return sent, existing
