@@ -391,6 +391,9 @@ MESSAGE_RATE_LIMIT_COUNT = env.int("MESSAGE_RATE_LIMIT_COUNT", default=30)
 MESSAGE_RATE_LIMIT_WINDOW_SECONDS = env.int("MESSAGE_RATE_LIMIT_WINDOW_SECONDS", default=10)
 # Multiplies the waits between attempts at an owed translation (1, 2, 4 ... seconds).
 TRANSLATION_RETRY_SCALE = env.float("TRANSLATION_RETRY_SCALE", default=1.0)
+# Each serving process looks for owed translations that are due this often (seconds) and
+# makes the attempts, whichever instance the messages were sent through; 0 turns it off.
+OWED_TRANSLATION_SWEEP_SECONDS = max(0.0, env.float("OWED_TRANSLATION_SWEEP_SECONDS", default=5.0))
 WS_TICKET_TTL_SECONDS = 60
 
 # --- Sockets: revocation and per-user caps ---

@@ -9,9 +9,12 @@ out, the message is stored and delivered at once in its original language, marke
 untranslated, and the translation follows as `message_updated` once the provider answers.
 
 An owed translation (one that failed at send, or that a reader's new language asks for) is
-tried at most once per message and language per back-off period, whoever asks: the sender's
-retries, history reads and voice-note playback on any instance take turns through the
-key-value store (`translation_turn_take`), and give up after `OWED_TRANSLATION_MAX_ATTEMPTS`.
+tried at most once per message and language per back-off period, whoever asks: the retries,
+history reads and voice-note playback on any instance take turns through the key-value store
+(`translation_turn_take`), and give up after `OWED_TRANSLATION_MAX_ATTEMPTS`. What a message
+still owes is stored with it (apps/chats/owed_translations.py), so the retries survive the
+instance: the sending instance follows its message for the first short waits, and every
+instance's sweeper (apps/chats/owed_sweeper.py) works off whatever is due after that.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,7 +33,16 @@ from django.conf import settings
 from apps.accounts.models import User
 from apps.chats import events, services
 from apps.chats.chat_snapshots import chat_snapshots
-from apps.chats.models import Chat, Message
+from apps.chats.models import Chat, Message, OwedTranslation
+from apps.chats.owed_translations import (
+    OWED_TRANSLATION_MAX_ATTEMPTS,
+    owed_retry_delay,
+    owed_translation_claim,
+    owed_translation_get,
+    owed_translation_key,
+    owed_translation_reschedule,
+    owed_translation_settle,
+)
 from apps.chats.selectors import (
     CHAT_NOT_FOUND,
     chat_get,
@@ -63,10 +76,6 @@ CLIENT_MSG_ID_CLAIM_SECONDS = 3600
 RESENT_BROADCAST_INTERVAL_SECONDS = 5.0
 # Partial translations go out at most this often per language, to spare the channel layer.
 PARTIAL_INTERVAL_SECONDS = 0.08
-# Waits between attempts at an owed translation (times TRANSLATION_RETRY_SCALE), the first
-# after the send's own attempt: 1 + 11 attempts over about 15 minutes.
-RETRY_DELAYS_SECONDS = (1, 2, 4, 8, 15, 30, 60, 60, 120, 300, 300)
-OWED_TRANSLATION_MAX_ATTEMPTS = 1 + len(RETRY_DELAYS_SECONDS)
 # The attempts are counted afresh after this long, so a provider outage longer than the
 # schedule does not leave a message untranslated for good, and a text the provider never
 # translates costs at most OWED_TRANSLATION_MAX_ATTEMPTS calls a day.
@@ -573,25 +582,125 @@ def _background(coroutine) -> None:
     task.add_done_callback(_background_tasks.discard)
 
 
+# Sending instances follow at most this many of their messages' owed translations at once;
+# the sweepers take care of any more (memory stays bounded through a long provider outage).
+LOCAL_FOLLOW_UPS_MAX = 500
+_local_follow_ups = 0
+
+
+def _followed_here(wait: float) -> bool:
+    """Whether the sending instance makes the next attempt itself: only while the wait is
+    shorter than a sweep interval (a sweep would come late), or when nothing sweeps."""
+    interval = settings.OWED_TRANSLATION_SWEEP_SECONDS
+    return interval <= 0 or wait < interval
+
+
 async def _translations_retry(*, message: Message, languages: set[str]) -> None:
-    """Keep asking the provider for owed translations, on the back-off schedule; store and
-    announce each one. A turn someone else took meanwhile (a history read) counts as this
-    step's attempt."""
-    if translation_configured():
+    """The sending instance's quick follow-up of the message's owed translations: attempts
+    on the back-off schedule through the message's stored record, as long as they are
+    `_followed_here`; the sweepers take over from there, or if this process ends."""
+    global _local_follow_ups
+    if not translation_configured() or _local_follow_ups >= LOCAL_FOLLOW_UPS_MAX:
+        return
+    _local_follow_ups += 1
+    try:
         # The send's attempt was the first: readers wait out its back-off too.
         for language in languages:
             await translation_turn_take(message_id=message.message_id, language=language)
-    remaining = set(languages)
-    for delay in RETRY_DELAYS_SECONDS:
-        await asyncio.sleep(delay * settings.TRANSLATION_RETRY_SCALE + _TURN_MARGIN_SECONDS)
-        for language in sorted(remaining):
-            if await message_translation_fill(message=message, language=language):
-                remaining.discard(language)
-        if not remaining:
-            return
-    logger.warning(
-        "gave up on %d owed translations for a message in chat %s", len(remaining), message.chat_id
+        due = time.time() + owed_retry_delay(1)
+        while due is not None and _followed_here(due - time.time()):
+            await asyncio.sleep(max(0.0, due - time.time()) + _TURN_MARGIN_SECONDS)
+            due = await _owed_translation_follow(chat_id=message.chat_id, seq=int(message.seq))
+    except Exception as error:
+        _owed_failure_log(error, chat_id=message.chat_id)
+    finally:
+        _local_follow_ups -= 1
+
+
+async def _owed_translation_follow(*, chat_id: str, seq: int) -> float | None:
+    """Claim the message's record and make the attempt. When it is due again later (seconds
+    since the epoch), or None: done, given up, or in another instance's hands."""
+    shard, message_key = owed_translation_key(chat_id=chat_id, seq=seq)
+    record = await run_blocking(owed_translation_claim)(shard=shard, message_key=message_key)
+    if record is not None:
+        return await owed_translation_attempt(record=record)
+    current = await run_blocking(owed_translation_get)(chat_id=chat_id, seq=seq)
+    if current is None or current.claim is not None:
+        return None
+    return int(current.due_at) / 1000
+
+
+async def owed_translation_attempt(*, record: OwedTranslation) -> float | None:
+    """One attempt at what a claimed record owes: each translation the message still lacks is
+    asked for on its turn (`message_translation_fill`: stored, announced). Then the record is
+    deleted (nothing owed, or the attempts used up) or due again after the back-off. Returns
+    when it is due again (seconds since the epoch), or None."""
+    attempts = int(record.attempts)
+    if attempts > OWED_TRANSLATION_MAX_ATTEMPTS:
+        # Its last holder gave up but could not delete it.
+        await run_blocking(owed_translation_settle)(record=record)
+        return None
+    try:
+        remaining = await _owed_translations_fill(record=record)
+    except Exception as error:
+        _owed_failure_log(error, chat_id=record.chat_id)
+        # An outage stopped it before the provider was paid (or stopped the storing of what
+        # was paid for: the turn in the key-value store still spaces the calls): not counted.
+        due = time.time() + owed_retry_delay(attempts)
+        with contextlib.suppress(Exception):  # else the lease runs out and it is due then
+            if await run_blocking(owed_translation_reschedule)(
+                record=record, due=due, attempt_back=outage_caused(error)
+            ):
+                return due
+        return None
+    if remaining and attempts < OWED_TRANSLATION_MAX_ATTEMPTS:
+        due = time.time() + owed_retry_delay(attempts) + _TURN_MARGIN_SECONDS
+        if await run_blocking(owed_translation_reschedule)(record=record, due=due, attempt_back=False):
+            return due
+        return None
+    if remaining:
+        logger.warning(
+            "gave up on %d owed translations for a message in chat %s",
+            len(remaining),
+            record.chat_id,
+        )
+    await run_blocking(owed_translation_settle)(record=record)
+    return None
+
+
+async def _owed_translations_fill(*, record: OwedTranslation) -> set[str]:
+    """Ask for the translations the record names that the message still lacks; the languages
+    still lacking afterwards."""
+    message = await run_blocking(message_get)(chat_id=record.chat_id, seq=int(record.seq))
+    if message is None:
+        return set()  # deleted with its chat
+    stored = map_as_dict(message.translations)
+    recorded = set(record.languages) - {message.original_language}
+    if recorded & set(stored):
+        # Stored since, by a reader's history or by an attempt that stopped before telling
+        # the readers (it failed, or its process died): they are told now, perhaps again.
+        await _message_translations_announce(message=message, languages=recorded & set(stored))
+    owed = sorted(recorded - set(stored))
+    filled = await asyncio.gather(
+        *(message_translation_fill(message=message, language=language) for language in owed)
     )
+    return {language for language, done in zip(owed, filled, strict=True) if not done}
+
+
+def _owed_failure_log(error: BaseException, *, chat_id: str) -> None:
+    if outage_caused(error):
+        logger.warning(
+            "an attempt at owed translations for a message in chat %s was cut short (%s); "
+            "trying again later",
+            chat_id,
+            type(error).__name__,
+        )
+    else:
+        logger.error(
+            "owed translations for a message in chat %s failed; trying again later",
+            chat_id,
+            exc_info=error,
+        )
 
 
 async def message_translations_store(*, message: Message, translations: dict[str, str]) -> None:
@@ -600,15 +709,20 @@ async def message_translations_store(*, message: Message, translations: dict[str
     )
     if updated is None:
         return
+    await _message_translations_announce(message=updated, languages=set(translations))
+
+
+async def _message_translations_announce(*, message: Message, languages: set[str]) -> None:
+    """The inbox previews and `message_updated` for readers of `languages`."""
     chat = await run_blocking(chat_get)(chat_id=message.chat_id)
     if chat is None:
         return
     member_languages = map_as_dict(chat.member_languages)
     await run_blocking(services.membership_previews_refresh)(
-        message=updated, member_languages=member_languages, languages=set(translations)
+        message=message, member_languages=member_languages, languages=languages
     )
     await events.message_updated_broadcast(
-        message=updated, member_languages=member_languages, languages=set(translations)
+        message=message, member_languages=member_languages, languages=languages
     )
 
 
@@ -639,12 +753,6 @@ async def messages_in_language(*, messages: list[Message], language: str) -> lis
     return messages
 
 
-def _retry_delay(attempt: int) -> float:
-    """The wait after the `attempt`-th attempt (1 is the send's) before the next."""
-    index = min(attempt, len(RETRY_DELAYS_SECONDS)) - 1
-    return RETRY_DELAYS_SECONDS[index] * settings.TRANSLATION_RETRY_SCALE
-
-
 async def translation_turn_take(*, message_id: str, language: str) -> bool:
     """Whether the caller may ask the provider for this translation now (and if so, counts
     the attempt). The first caller takes the turn for the back-off that follows its attempt,
@@ -656,7 +764,7 @@ async def translation_turn_take(*, message_id: str, language: str) -> bool:
     if attempts >= OWED_TRANSLATION_MAX_ATTEMPTS:
         return False
     if not await store.put_if_absent(
-        f"translation_turn:{key}", "1", ttl_seconds=_retry_delay(attempts + 1)
+        f"translation_turn:{key}", "1", ttl_seconds=owed_retry_delay(attempts + 1)
     ):
         return False
     await store.counter_hit(

@@ -1,4 +1,4 @@
-"""Chat items: the `chats`, `user_chats` and `messages` tables.
+"""Chat items: the `chats`, `user_chats`, `messages` and `owed_translations` tables.
 
 | table        | item            | keys                                   | access pattern |
 |--------------|-----------------|----------------------------------------|----------------|
@@ -6,6 +6,7 @@
 | `user_chats` | ChatMembership  | `user_id` + `chat_id`                  | GetItem: is this user a member; inbox: Query the LSI `activity_index` (`user_id` + `activity_at`) newest first |
 | `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`  | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number, a page at a time |
 | `messages`   | ClientMessageId | `chat_id` + `sk = c#<sender>#<client_msg_id>` | written with its message, on condition it is new: a resent `client_msg_id` never makes a second message |
+| `owed_translations` | OwedTranslation | `shard` + `message_key = <chat_id>#<seq, 12 digits>`; LSI `due_index`: `shard` + `due_at` | written with a message that is stored lacking a member language; the sweep Queries `due_index` for `due_at <= now` in each of the few shards; claimed, rescheduled and deleted by key (apps/chats/owed_translations.py) |
 
 Sequence numbers are per chat, gapless and in commit order: a message is written in one
 transaction with `Chat.last_seq = seq` on condition that `last_seq` was `seq - 1` and that
@@ -110,7 +111,8 @@ class Message(Model):
     # language code -> text, for every language present among the members when written,
     # and any added later on demand. The original language is not repeated here.
     translations = MapAttribute(default=dict)
-    # Languages whose translation failed at write time and is still owed.
+    # Languages whose translation failed at write time and is still owed (the durable record
+    # of the debt, which whichever instance is alive works off, is an OwedTranslation).
     pending_languages = UnicodeSetAttribute(null=True)
     client_msg_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
@@ -128,3 +130,45 @@ class ClientMessageId(Model):
     message_id = UnicodeAttribute()
     seq = NumberAttribute()
     is_marker = BooleanAttribute(default=True)
+
+
+class OwedTranslationDueIndex(LocalSecondaryIndex):
+    class Meta:
+        index_name = "due_index"
+        projection = AllProjection()
+
+    shard = UnicodeAttribute(hash_key=True)
+    due_at = NumberAttribute(range_key=True)
+
+
+@dynamo_table("owed_translations")
+class OwedTranslation(Model):
+    """Translations a stored message still lacks, until they are stored or given up on.
+
+    Keys: `shard` ("0" to "<OWED_SHARDS - 1>", from a hash of the message key) +
+    `message_key` (`<chat_id>#<seq, 12 digits>`, one item per message). Access patterns:
+    written in the message's own transaction; the sweep Queries the LSI `due_index`
+    (`shard` + `due_at`) for `due_at <= now`, one Query per shard (never a Scan); a claim,
+    a reschedule and the final delete address the item by its key, each on a condition
+    (apps/chats/owed_translations.py). Few shards spread the writes of a provider outage over
+    several partitions while a sweep stays a handful of Queries.
+    """
+
+    class Meta:
+        table_name = "owed_translations"
+
+    shard = UnicodeAttribute(hash_key=True)
+    message_key = UnicodeAttribute(range_key=True)
+    # When the next attempt is due, in milliseconds since the epoch. A claim moves it to the
+    # end of the claim's lease, so an instance that dies mid-attempt leaves it due again then.
+    due_at = NumberAttribute()
+    due_index = OwedTranslationDueIndex()
+    chat_id = UnicodeAttribute()
+    seq = NumberAttribute()
+    # The member languages the message lacked when it was stored.
+    languages = UnicodeSetAttribute()
+    # Attempts made or under way, the send's own included; counted when claimed.
+    attempts = NumberAttribute(default=1)
+    # The current claim's token; absent while nobody holds it.
+    claim = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()

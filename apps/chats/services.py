@@ -30,6 +30,7 @@ from apps.chats.models import (
     client_message_sort_key,
     message_sort_key,
 )
+from apps.chats.owed_translations import owed_translation_new
 from apps.chats.selectors import (
     CHAT_NOT_FOUND,
     chat_get,
@@ -461,6 +462,18 @@ def _message_transaction(*, message: Message, chat: Chat, member_languages: dict
                 return_values="ALL_OLD",
             )
         translations = map_as_dict(message.translations)
+        lacking = {
+            language
+            for language in member_languages.values()
+            if language != message.original_language and language not in translations
+        }
+        if lacking:
+            # The debt is stored with the message, so no restart can lose it.
+            transaction.save(
+                owed_translation_new(
+                    chat_id=message.chat_id, seq=seq, languages=lacking, created_at=moment
+                )
+            )
         for member_id, language in member_languages.items():
             text = (
                 message.original_text

@@ -61,6 +61,7 @@ APP_VARIABLES = (
     "MESSAGE_RATE_LIMIT_COUNT",
     "MESSAGE_RATE_LIMIT_WINDOW_SECONDS",
     "TRANSLATION_RETRY_SCALE",
+    "OWED_TRANSLATION_SWEEP_SECONDS",
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "LOG_LEVEL",
@@ -449,6 +450,7 @@ def test_readme_deploy_guide_covers_every_step():
     for needed in (
         "dynamodb:CreateTable",
         "user_chats/index/*",
+        "owed_translations/index/*",
         "upstash",
         "LiveKit Cloud",
         "railway.json",
@@ -466,7 +468,7 @@ def test_readme_deploy_guide_covers_every_step():
     resources = [
         resource for statement in policy["Statement"] for resource in statement["Resource"]
     ]
-    for table in ("users", "chats", "user_chats", "messages"):
+    for table in ("users", "chats", "user_chats", "messages", "owed_translations"):
         assert any(resource.endswith(f":table/PREFIX{table}") for resource in resources), table
     actions = {action for statement in policy["Statement"] for action in statement["Action"]}
     assert not any(action.endswith("*") for action in actions), "no wildcard actions"

@@ -11,7 +11,7 @@ import pytest
 from pynamodb.models import Model
 
 from apps.accounts.models import User, UsernameClaim
-from apps.chats.models import Chat, ChatMembership, Message
+from apps.chats.models import Chat, ChatMembership, Message, OwedTranslation
 from apps.core import dynamo
 from apps.core.dynamo import (
     EMBEDDED_CREDENTIALS,
@@ -26,7 +26,7 @@ from apps.core.dynamo import (
 )
 from tests.support.servers import free_port
 
-TABLES = ("users", "chats", "user_chats", "messages")
+TABLES = ("users", "chats", "user_chats", "messages", "owed_translations")
 
 
 def registered_models() -> list[type[Model]]:
@@ -106,7 +106,7 @@ def test_switching_prefix_moves_every_model_to_other_tables(restore_target, sett
             item["pk"]["S"] for item in client.scan(TableName=f"{second_prefix}users")["Items"]
         ] == ["USERNAME#second"]
         assert client.scan(TableName=f"{first_prefix}users")["Count"] == 1
-        for name in ("chats", "user_chats", "messages"):
+        for name in ("chats", "user_chats", "messages", "owed_translations"):
             put_key_only_item(client, f"{second_prefix}{name}", "second")
         for model in registered_models():
             assert model.count() == 1, model
@@ -168,6 +168,7 @@ class TestWithoutSuiteTables:
             "chats": Chat,
             "user_chats": ChatMembership,
             "messages": Message,
+            "owed_translations": OwedTranslation,
         }
         # UsernameClaim shares `users` without owning its schema.
         assert UsernameClaim.Meta.base_table_name == "users"

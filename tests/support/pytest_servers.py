@@ -15,6 +15,9 @@ def pytest_load_initial_conftests(early_config, parser, args):
     # A wrapper's first half runs before every plain implementation, pytest-django's included,
     # and pytest-django imports the settings there.
     os.environ.setdefault("ENVIRONMENT", "development")
+    # No sweeper for owed translations (apps/chats/owed_sweeper.py) in the app the tests run,
+    # nor in the Daphne processes they start, unless a test asks for one.
+    os.environ.setdefault("OWED_TRANSLATION_SWEEP_SECONDS", "0")
     dynamo = dynamo_server_start()
     _servers.append(dynamo)
     os.environ["DYNAMODB_ENDPOINT"] = dynamo.url

@@ -8,8 +8,9 @@ from apps.core.dynamo import dynamo_tables_create
 
 class Command(BaseCommand):
     help = (
-        "Create the DynamoDB tables (users, chats, user_chats, messages) and their indexes, "
-        "then wait until they are ACTIVE. Tables that exist are reported and left alone. "
+        "Create the DynamoDB tables (users, chats, user_chats, messages, owed_translations) "
+        "and their indexes, then wait until they are ACTIVE. Tables that exist are reported "
+        "and left alone. "
         "On-demand billing outside development, provisioned throughput in development."
     )
 
