@@ -176,6 +176,9 @@ class Person:
     # client_msg_id -> seqs it arrived under (more than one means stored twice)
     received_ids: dict[str, set[int]] = field(default_factory=dict)
     received_at: dict[str, float] = field(default_factory=dict)  # client_msg_id -> monotonic
+    # client_msg_ids of others' messages this reader has been shown in its own language
+    translated: set[str] = field(default_factory=set)
+    message_ids: dict[str, str] = field(default_factory=dict)  # message_id -> client_msg_id
     repeats: int = 0  # a seq this socket had already delivered, delivered again
     connects: int = 0
     refused: Counter = field(default_factory=Counter)  # close codes seen
@@ -246,6 +249,14 @@ class Soak:
             if client_msg_id and message.get("from_user_id") != person.user_id:
                 person.received_ids.setdefault(client_msg_id, set()).add(seq)
                 person.received_at.setdefault(client_msg_id, time.monotonic())
+                person.message_ids[message["message_id"]] = client_msg_id
+                if message.get("translated"):
+                    person.translated.add(client_msg_id)
+        elif kind == "message_updated":
+            message = frame["message"]
+            client_msg_id = person.message_ids.get(message.get("message_id"))
+            if client_msg_id and message.get("translated"):
+                person.translated.add(client_msg_id)
         elif kind == "ack":
             sent = person.outbox.pop(frame.get("client_msg_id"), None)
             if sent is not None:
@@ -451,19 +462,14 @@ class Soak:
         return len(self.untranslated())
 
     def untranslated(self) -> list[str]:
-        """Messages whose reader's history still lacks the reader's language."""
-        missing = []
-        for person in self.people[::2] + self.people[1::2]:
-            status, reply = http_json(
-                self.live_instance().http, "GET",
-                f"/api/chats/{person.chat_id}/messages?limit=100", token=person.token,
-            )
-            if status != 200:
-                continue
-            for message in reply.get("messages", []):
-                if message.get("from_user_id") != person.user_id and not message.get("translated"):
-                    missing.append(message.get("client_msg_id") or "?")
-        return missing
+        """Messages delivered to their reader that never reached it translated, neither in the
+        `message` frame nor in a `message_updated` (what the reader's screen shows; history
+        would translate on demand and hide what the sockets missed)."""
+        return [
+            sent.client_msg_id
+            for sent in self.sent.values()
+            if self.reader_has(sent) and sent.client_msg_id not in self.person(sent.reader).translated
+        ]
 
     def live_instance(self) -> Instance:
         return next(instance for instance in self.instances if instance.alive())
@@ -482,21 +488,26 @@ class Soak:
                         break
                     await self.on_frame(person, frame)
 
-    def stored(self) -> Counter:
-        """client_msg_id -> messages stored under it, from a raw scan of the table."""
+    def stored(self) -> tuple[Counter, set[str]]:
+        """client_msg_id -> messages stored under it, from a raw scan of the table; and the
+        client_msg_ids of messages stored without a translation (every pair is English and
+        Spanish, so a message owes exactly one)."""
         client = boto3.client(
             "dynamodb", endpoint_url=self.dynamo.url, region_name="us-east-1",
             aws_access_key_id="soak", aws_secret_access_key="soak",
         )
         counts: Counter = Counter()
+        untranslated: set[str] = set()
         for page in client.get_paginator("scan").paginate(TableName="messages"):
             for item in page["Items"]:
                 if item["sk"]["S"].startswith("m#") and "client_msg_id" in item:
                     counts[item["client_msg_id"]["S"]] += 1
-        return counts
+                    if not item.get("translations", {}).get("M"):
+                        untranslated.add(item["client_msg_id"]["S"])
+        return counts, untranslated
 
     def report(self) -> None:
-        stored = self.stored()
+        stored, untranslated_stored = self.stored()
         live = after_resume = lost = not_stored = 0
         for sent in self.sent.values():
             reader = self.person(sent.reader)
@@ -521,7 +532,8 @@ class Soak:
               f"duplicated {duplicated}")
         print(f"delivered live {live}  delivered after resume {after_resume}  lost {lost} "
               f"(never stored {not_stored})")
-        print(f"untranslated at the end {len(untranslated)}  "
+        print(f"untranslated at the end: in storage {len(untranslated_stored & set(self.sent))}, "
+              f"on the reader's socket {len(untranslated)}  "
               f"frames repeated on one socket {sum(person.repeats for person in self.people)}  "
               f"seen under two seqs {seen_twice}")
         print(f"client resends {resends}  acks saying duplicate {acked_duplicate}  "
