@@ -15,11 +15,14 @@ from apps.accounts.socket_auth import AccessTokenAuthMiddleware  # noqa: E402
 from apps.core.daphne_close_codes import daphne_close_codes_install  # noqa: E402
 from apps.core.logging import daphne_access_log_install  # noqa: E402
 from apps.core.request_limits import RequestBodyLimit, daphne_body_limit_install  # noqa: E402
+from apps.core.warmup import instance_warm_up_when_serving  # noqa: E402
 from apps.chats.routing import websocket_urlpatterns  # noqa: E402
 
 daphne_close_codes_install()
 daphne_access_log_install()
 daphne_body_limit_install()
+# Connections to DynamoDB, Redis and the translator are made before the first client needs them.
+instance_warm_up_when_serving()
 
 application = ProtocolTypeRouter(
     {
