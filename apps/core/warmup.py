@@ -3,7 +3,8 @@
 A fresh process pays once for what every request needs: the DynamoDB client's first
 connection, the Redis connections of the key-value store and of the channel layer (both
 belong to the event loop that serves requests), the translation client. Paid by the first
-requests of a reconnect storm, that made hundreds of handshakes time out. So the server
+requests of a reconnect storm, that made most handshakes of a 200-socket storm time out
+(bench/reconnect_storm.py). So the server
 process pays it as soon as it starts serving (`instance_warm_up_when_serving`, called by
 commonality/asgi.py), retrying until every dependency answers, and `GET /api/ready` says
 whether they all do. Its checks are the warm-up itself: a probe that answers 200 has made
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 WARM_UP_FIRST_RETRY_SECONDS = 0.5
 WARM_UP_MAX_RETRY_SECONDS = 10.0
 
+# Held so that the running warm-up is not garbage-collected (the loop keeps only a weak one).
 _startup_task: asyncio.Task | None = None
 
 
@@ -48,7 +50,11 @@ async def instance_warm_up() -> None:
     started = time.monotonic()
     delay = WARM_UP_FIRST_RETRY_SECONDS
     while True:
-        problems = await instance_readiness()
+        try:
+            problems = await instance_readiness()
+        except Exception as error:  # a bug here must not end the warm-up for good
+            logger.exception("instance warm-up failed")
+            problems = {"warm-up": type(error).__name__}
         down = {name: problem for name, problem in problems.items() if problem is not None}
         if not down:
             logger.info("instance warm and ready after %.2fs", time.monotonic() - started)
