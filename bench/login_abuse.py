@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Login abuse benchmark: bursts of concurrent logins against one Daphne (moto's DynamoDB,
-redis-server, all on loopback). Prints Daphne's memory growth, GET /api/auth/me latency
-during each burst, and how the logins were answered.
+redis-server, all on loopback). Prints Daphne's memory growth, GET /api/auth/me latency and
+chat send-to-ack latency during each burst, and how the logins were answered.
 
     .venv/bin/python bench/login_abuse.py
     .venv/bin/python bench/login_abuse.py --logins 50 --accounts 25
@@ -18,6 +18,10 @@ bursts, both with the production defaults for hashing and throttles:
   limit answers 429 beyond LOGIN_RATE_LIMIT_PER_ADDRESS_COUNT.
 
 The accounts are made with signups from distinct addresses too, so no limit is raised.
+Two probes run through each burst and before it (idle): a GET
+/api/auth/me loop, and a chat socket (bench0, in a 1:1 chat with bench1) that sends a
+message, waits for its `ack`, and sends the next. The idle figures come from the 3 s before
+each burst.
 RSS is Daphne's resident memory (VmRSS), sampled every 10 ms; growth is measured from
 after a warm-up (one signup, one login, one /me), as a running server would be.
 """
@@ -26,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import json
 import statistics
 import subprocess
 import sys
@@ -36,11 +42,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import websockets  # noqa: E402
 from aiohttp import ClientSession  # noqa: E402
 
 from bench.stack import Stack, stack_running  # noqa: E402
 
 PASSWORD = "a long and unguessable passphrase"
+# How long the probes run before each burst, for the idle figures.
+IDLE_SECONDS = 3.0
 
 
 def process_rss_mb(pid: int) -> float:
@@ -55,8 +64,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def post(session: ClientSession, url: str, body: dict, *, address: str | None) -> tuple[int, dict]:
+async def post(session: ClientSession, url: str, body: dict, *, address: str | None,
+               token: str | None = None) -> tuple[int, dict]:
     headers = {"X-Forwarded-For": address} if address else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     async with session.post(url, json=body, headers=headers) as response:
         return response.status, await response.json()
 
@@ -79,28 +91,61 @@ async def me_prober(session: ClientSession, url: str, token: str, latencies: lis
         await asyncio.sleep(0.005)
 
 
+_message_numbers = itertools.count()
+
+
+async def chat_prober(socket, chat_id: str, latencies: list[float], stop: asyncio.Event) -> None:
+    """Send a message, wait for its ack, repeat: chat's latency as its sender sees it."""
+    while not stop.is_set():
+        client_msg_id = f"probe-{next(_message_numbers)}"
+        started = time.perf_counter()
+        await socket.send(json.dumps({"chat_id": chat_id, "text": "are you there?",
+                                      "client_msg_id": client_msg_id}))
+        while True:
+            frame = json.loads(await socket.recv())
+            if frame.get("client_msg_id") == client_msg_id:
+                assert frame.get("type") == "ack", frame
+                break
+        latencies.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(0.02)
+
+
+def figures(values: list[float]) -> str:
+    return (f"p50 {statistics.median(values):.1f} ms, p90 {percentile(values, 0.9):.1f} ms, "
+            f"p99 {percentile(values, 0.99):.1f} ms ({len(values)})")
+
+
 async def get_me(session: ClientSession, url: str, token: str) -> tuple[int, dict]:
     async with session.get(url, headers={"Authorization": f"Bearer {token}"}) as response:
         return response.status, await response.json()
 
 
 async def burst(stack: Stack, session: ClientSession, *, name: str, logins: list[tuple[dict, str | None]],
-                token: str, control_tokens: list[str] | None = None) -> None:
+                token: str, chat: tuple, control_tokens: list[str] | None = None) -> None:
     pid = stack.daphne.pid
-    # Unloaded /me first, for comparison.
+    socket, chat_id = chat
+    # Unloaded first, for comparison.
     idle: list[float] = []
+    chat_idle: list[float] = []
     stop = asyncio.Event()
-    prober = asyncio.create_task(me_prober(session, f"{stack.http}/api/auth/me", token, idle, stop))
-    await asyncio.sleep(1.0)
+    probers = [
+        asyncio.create_task(me_prober(session, f"{stack.http}/api/auth/me", token, idle, stop)),
+        asyncio.create_task(chat_prober(socket, chat_id, chat_idle, stop)),
+    ]
+    await asyncio.sleep(IDLE_SECONDS)
     stop.set()
-    await prober
+    await asyncio.gather(*probers)
 
     before = process_rss_mb(pid)
     peak = [before]
     latencies: list[float] = []
+    chat_during: list[float] = []
     stop = asyncio.Event()
     sampler = asyncio.create_task(rss_sampler(pid, peak, stop))
-    prober = asyncio.create_task(me_prober(session, f"{stack.http}/api/auth/me", token, latencies, stop))
+    probers = [
+        asyncio.create_task(me_prober(session, f"{stack.http}/api/auth/me", token, latencies, stop)),
+        asyncio.create_task(chat_prober(socket, chat_id, chat_during, stop)),
+    ]
     started = time.perf_counter()
     if control_tokens is not None:
         # The control: as many concurrent requests that each read DynamoDB but hash nothing.
@@ -114,7 +159,7 @@ async def burst(stack: Stack, session: ClientSession, *, name: str, logins: list
         )
     elapsed = time.perf_counter() - started
     stop.set()
-    await asyncio.gather(sampler, prober)
+    await asyncio.gather(sampler, *probers)
     after = process_rss_mb(pid)
 
     statuses = Counter(status for status, _ in results)
@@ -128,6 +173,9 @@ async def burst(stack: Stack, session: ClientSession, *, name: str, logins: list
           f"p90 {percentile(latencies, 0.9):.1f} ms, "
           f"p99 {percentile(latencies, 0.99):.1f} ms, max {max(latencies):.1f} ms "
           f"({len(latencies)} requests)")
+    print(f"   chat send->ack idle:     {figures(chat_idle)}")
+    print(f"   chat send->ack during:   {figures(chat_during)}; p50 "
+          f"{statistics.median(chat_during) / statistics.median(chat_idle):.2f}x idle")
 
 
 async def run(options: argparse.Namespace) -> None:
@@ -156,9 +204,14 @@ async def run(options: argparse.Namespace) -> None:
             print(f"Daphne pid {pid}: RSS {fresh:.1f} MB fresh, "
                   f"{process_rss_mb(pid):.1f} MB after {options.accounts} signups and a login")
 
+            chat_id = (await post(session, f"{stack.http}/api/chats", {"username": "bench1"},
+                                  address=None, token=tokens[0]))[1]["chat_id"]
+            socket = await websockets.connect(f"{stack.ws}/api/ws/chat?token={tokens[0]}")
+            chat = (socket, chat_id)
+
             control = [tokens[index % len(tokens)] for index in range(options.logins)]
             await burst(stack, session, name="control: GET /api/auth/me (DynamoDB reads, no hashing)",
-                        logins=[], token=tokens[0], control_tokens=control)
+                        logins=[], token=tokens[0], chat=chat, control_tokens=control)
 
             many = [
                 (
@@ -170,11 +223,13 @@ async def run(options: argparse.Namespace) -> None:
                 for index in range(options.logins)
             ]
             await burst(stack, session, name="many clients (distinct X-Forwarded-For)", logins=many,
-                        token=tokens[0])
+                        token=tokens[0], chat=chat)
 
             one = [({"username": f"stranger{index}", "password": "a wrong guess"}, "198.18.3.1")
                    for index in range(options.logins)]
-            await burst(stack, session, name="one client (one address)", logins=one, token=tokens[0])
+            await burst(stack, session, name="one client (one address)", logins=one, token=tokens[0],
+                        chat=chat)
+            await socket.close()
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from apps.core.daphne_close_codes import daphne_close_codes_install  # noqa: E40
 from apps.core.logging import daphne_access_log_install  # noqa: E402
 from apps.core.request_limits import RequestBodyLimit, daphne_body_limit_install  # noqa: E402
 from apps.core.socket_backlog import daphne_outbound_backlog_install  # noqa: E402
+from apps.core.warmup import instance_warm_up_when_serving  # noqa: E402
 from apps.chats.owed_sweeper import OwedTranslationSweeping  # noqa: E402
 from apps.chats.routing import websocket_urlpatterns  # noqa: E402
 
@@ -23,6 +24,8 @@ daphne_close_codes_install()
 daphne_access_log_install()
 daphne_body_limit_install()
 daphne_outbound_backlog_install()
+# Connections to DynamoDB, Redis and the translator are made before the first client needs them.
+instance_warm_up_when_serving()
 
 application = OwedTranslationSweeping(
     ProtocolTypeRouter(

@@ -253,6 +253,13 @@ def _client() -> AsyncOpenAI:
     return client
 
 
+def translation_client_prepare() -> None:
+    """Build the running loop's client now (at start), so that the first message after a
+    deploy does not pay for it. Sends nothing to the provider."""
+    if translation_configured():
+        _client()
+
+
 async def translation_clients_close() -> None:
     """Close the clients of the running event loop (at shutdown, or after a test)."""
     loop = asyncio.get_running_loop()

@@ -4,6 +4,13 @@ Every table model registers itself with `@dynamo_table("users")`. The connection
 (host, region, credentials, table prefix) come from Django settings and are applied to every
 registered model by `dynamo_configure`, which also resets PynamoDB's cached connection so a
 test or the embedded server can point the models somewhere new.
+
+Every model talks to DynamoDB through one botocore client, built by `dynamo_configure` (at
+process start). Left to itself, PynamoDB 6.1 builds a client per model class, lazily and
+without a lock, from a botocore session per thread: on a fresh process each blocking-pool
+thread that makes a first call at the same moment builds one more (a reconnect storm built
+dozens, for seconds of CPU and hundreds of MB). A botocore client is thread-safe; a session
+is not, so the one session here is only used under a lock, to build the client.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import botocore.config
+import botocore.session
 from django.conf import settings
 from pynamodb.models import Model
 
@@ -30,6 +39,10 @@ _table_models: dict[str, type[Model]] = {}
 _all_models: list[type[Model]] = []
 
 EMBEDDED_CREDENTIALS = ("embedded", "embedded")
+DYNAMO_CONNECT_TIMEOUT_SECONDS = 5
+DYNAMO_READ_TIMEOUT_SECONDS = 10
+# PynamoDB's default: a call is tried at most 1 + 3 times (botocore's standard retry mode).
+DYNAMO_MAX_RETRY_ATTEMPTS = 3
 # Provisioned capacity for development tables (DynamoDB Local ignores it; AWS would bill it).
 DEVELOPMENT_CAPACITY_UNITS = 5
 
@@ -54,8 +67,9 @@ def dynamo_table(base_name: str, *, owns_schema: bool = True) -> Callable[[Model
                 raise RuntimeError(f"table {base_name!r} already has a schema owner")
             _table_models[base_name] = model
         _all_models.append(model)
-        if _current_target is not None:
-            _apply_target(model, _current_target)
+        with _configure_lock:
+            if _current_target is not None:
+                _apply_target(model, _current_target, _current_client)
         return model
 
     return register
@@ -66,11 +80,46 @@ def dynamo_table_models() -> dict[str, type[Model]]:
 
 
 _current_target: DynamoTarget | None = None
+_current_client = None
+_configure_lock = threading.Lock()
+_botocore_session: botocore.session.Session | None = None
 _embedded_lock = threading.Lock()
 _embedded_server = None
 
 
-def _apply_target(model: type[Model], target: DynamoTarget) -> None:
+def _client_build(target: DynamoTarget):
+    """A botocore DynamoDB client for `target`, configured as PynamoDB would configure it
+    from the models' Meta. Called with _configure_lock held."""
+    global _botocore_session
+    if _botocore_session is None:
+        # One session for the process: it caches the service model, so building a client
+        # for another target (tests do) does not read botocore's data files again.
+        _botocore_session = botocore.session.get_session()
+    credentials = {}
+    if target.access_key_id and target.secret_access_key:
+        # Otherwise botocore's usual chain (environment, IAM role) finds them.
+        credentials = {
+            "aws_access_key_id": target.access_key_id,
+            "aws_secret_access_key": target.secret_access_key,
+            "aws_session_token": target.session_token,
+        }
+    return _botocore_session.create_client(
+        "dynamodb",
+        target.region,
+        endpoint_url=target.host,
+        config=botocore.config.Config(
+            parameter_validation=False,  # as PynamoDB: the models validate
+            connect_timeout=DYNAMO_CONNECT_TIMEOUT_SECONDS,
+            read_timeout=DYNAMO_READ_TIMEOUT_SECONDS,
+            # One pooled HTTP connection per blocking-pool thread: every DynamoDB call runs there.
+            max_pool_connections=BLOCKING_POOL_SIZE,
+            retries={"total_max_attempts": 1 + DYNAMO_MAX_RETRY_ATTEMPTS, "mode": "standard"},
+        ),
+        **credentials,
+    )
+
+
+def _apply_target(model: type[Model], target: DynamoTarget, client) -> None:
     meta = model.Meta
     meta.table_name = f"{target.table_prefix}{meta.base_table_name}"
     meta.host = target.host
@@ -79,20 +128,31 @@ def _apply_target(model: type[Model], target: DynamoTarget) -> None:
     meta.aws_secret_access_key = target.secret_access_key
     meta.aws_session_token = target.session_token
     meta.max_pool_connections = BLOCKING_POOL_SIZE
-    meta.connect_timeout_seconds = 5
-    meta.read_timeout_seconds = 10
+    meta.connect_timeout_seconds = DYNAMO_CONNECT_TIMEOUT_SECONDS
+    meta.read_timeout_seconds = DYNAMO_READ_TIMEOUT_SECONDS
+    meta.max_retry_attempts = DYNAMO_MAX_RETRY_ATTEMPTS
     model._connection = None
+    # PynamoDB builds the model's connection from Meta (sending nothing); it then uses the
+    # shared client instead of building one of its own. Transactions take this connection.
+    model._get_connection().connection._client = client
 
 
 def dynamo_configure(target: DynamoTarget) -> None:
-    """Point every registered model at `target` (a no-op when they already are: building
-    botocore clients anew is slow)."""
-    global _current_target
-    if target == _current_target:
-        return
-    _current_target = target
-    for model in _all_models:
-        _apply_target(model, target)
+    """Point every registered model at `target`, through one shared botocore client (a
+    no-op when they already are: building a client anew is slow)."""
+    global _current_target, _current_client
+    with _configure_lock:
+        if target == _current_target:
+            return
+        client = _client_build(target)
+        for model in _all_models:
+            _apply_target(model, target, client)
+        _current_target, _current_client = target, client
+
+
+def dynamo_client():
+    """The botocore client every model uses (None before `dynamo_configure`)."""
+    return _current_client
 
 
 def dynamo_target_from_settings() -> DynamoTarget:

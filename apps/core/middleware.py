@@ -9,20 +9,22 @@ from __future__ import annotations
 import logging
 import time
 
-from asgiref.sync import iscoroutinefunction
+from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import sync_and_async_middleware
 
 from apps.core.logging import REQUEST_ID_HEADER, request_id_from_header, request_id_var
+from apps.core.views import ready
 
 access_logger = logging.getLogger("commonality.access")
 
 HEALTH_PATH = "/api/health"
+READY_PATH = "/api/ready"
 API_PREFIX = "/api/"
 API_CACHE_CONTROL = "no-store"
-# Platform probes hit this every few seconds; their access lines go out at DEBUG.
-QUIET_PATHS = frozenset({HEALTH_PATH})
+# Platform probes hit these every few seconds; their access lines go out at DEBUG.
+QUIET_PATHS = frozenset({HEALTH_PATH, READY_PATH})
 
 
 @sync_and_async_middleware
@@ -84,11 +86,13 @@ def request_id_middleware(get_response):
 
 @sync_and_async_middleware
 def health_middleware(get_response):
-    """Answer `GET`/`HEAD /api/health` before host validation and the HTTPS redirect.
+    """Answer `GET`/`HEAD /api/health` and `GET /api/ready` before host validation and the
+    HTTPS redirect.
 
-    Liveness probes reach the container by an address that is not one of ALLOWED_HOSTS
-    (Docker's HEALTHCHECK uses 127.0.0.1; Railway's probe its own host name), and the
-    answer is the same constant the health view gives. Other methods go on to the view.
+    Platform probes reach the container by an address that is not one of ALLOWED_HOSTS
+    (Docker's HEALTHCHECK uses 127.0.0.1; Railway's probe its own host name), over plain
+    HTTP. Liveness is the same constant the health view gives; readiness is the ready view's
+    answer, which builds no URL from the Host. Other methods go on to the views.
     """
 
     def health(request: HttpRequest) -> HttpResponse | None:
@@ -96,14 +100,25 @@ def health_middleware(get_response):
             return JsonResponse({"status": "ok"})
         return None
 
+    def is_ready_probe(request: HttpRequest) -> bool:
+        return request.path == READY_PATH and request.method == "GET"
+
+    def uncached(response: HttpResponse) -> HttpResponse:
+        response["Cache-Control"] = API_CACHE_CONTROL
+        return response
+
     if iscoroutinefunction(get_response):
 
         async def middleware(request: HttpRequest) -> HttpResponse:
+            if is_ready_probe(request):
+                return uncached(await ready(request))
             return health(request) or await get_response(request)
 
     else:
 
         def middleware(request: HttpRequest) -> HttpResponse:
+            if is_ready_probe(request):
+                return uncached(async_to_sync(ready)(request))
             return health(request) or get_response(request)
 
     return middleware

@@ -7,10 +7,13 @@ from channels.layers import get_channel_layer
 
 from apps.core.concurrency import run_blocking
 from apps.core.dynamo import dynamo_table_models
+from apps.core.keyvalue import keyvalue_store
 
 logger = logging.getLogger(__name__)
 
 DEPENDENCY_TIMEOUT_SECONDS = 3.0
+# Read, never written: a GET is a full round trip on the store's connection.
+KEYVALUE_PROBE_KEY = "readiness:probe"
 
 
 def _dynamo_check() -> None:
@@ -52,4 +55,17 @@ async def channel_layer_readiness() -> str | None:
         return type(error).__name__
     if message.get("type") != "readiness.probe":
         return "unexpected reply"
+    return None
+
+
+async def keyvalue_readiness() -> str | None:
+    """None when the key-value store (Redis: rate limits, tickets, socket places) answers,
+    else why not."""
+    try:
+        await asyncio.wait_for(keyvalue_store().get(KEYVALUE_PROBE_KEY), DEPENDENCY_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return "timed out"
+    except Exception as error:
+        logger.warning("key-value store readiness check failed: %s", type(error).__name__)
+        return type(error).__name__
     return None

@@ -1,10 +1,9 @@
-import asyncio
-
 from django.http import HttpRequest, JsonResponse
 
 from apps.core.errors import NotFound
 from apps.core.http import endpoint, json_response
-from apps.core.selectors import channel_layer_readiness, dynamo_readiness
+from apps.core.outages import UNAVAILABLE_RETRY_AFTER_SECONDS
+from apps.core.warmup import instance_readiness
 
 
 async def _health(request: HttpRequest) -> JsonResponse:
@@ -14,16 +13,20 @@ async def _health(request: HttpRequest) -> JsonResponse:
 
 
 async def _ready(request: HttpRequest) -> JsonResponse:
-    dynamo, channel_layer = await asyncio.gather(dynamo_readiness(), channel_layer_readiness())
-    problems = {"dynamodb": dynamo, "channel_layer": channel_layer}
+    # Readiness: 200 only once this process holds a working connection to every dependency
+    # (the probe makes them), so a platform routes clients to it only then. The reply names
+    # dependencies and kinds of failure, never addresses or tracebacks.
+    problems = await instance_readiness()
     checks = {name: "ok" if problem is None else "down" for name, problem in problems.items()}
     down = [name for name, problem in problems.items() if problem is not None]
     if not down:
-        return json_response({"status": "ok", "checks": checks})
+        return json_response({"ready": True, "status": "ok", "checks": checks})
     detail = "; ".join(f"{name} is down ({problems[name]})" for name in down)
-    return json_response(
-        {"status": "unavailable", "detail": detail, "checks": checks}, status=503
+    response = json_response(
+        {"ready": False, "status": "unavailable", "detail": detail, "checks": checks}, status=503
     )
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+    return response
 
 
 async def _not_found(request: HttpRequest, **kwargs: object) -> JsonResponse:

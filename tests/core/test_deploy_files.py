@@ -319,7 +319,9 @@ def test_railway_config_builds_the_dockerfile_and_creates_tables_before_deployin
     assert config["build"]["builder"] == "DOCKERFILE"
     assert config["build"]["dockerfilePath"] == "Dockerfile"
     deploy = config["deploy"]
-    assert deploy["healthcheckPath"] == "/api/health"
+    # Railway routes to a new deployment once this answers 200, and never probes it again:
+    # readiness (warm, DynamoDB and Redis answering), not liveness.
+    assert deploy["healthcheckPath"] == "/api/ready"
     assert deploy["preDeployCommand"] == ["python manage.py create_dynamo_tables"]
     assert deploy["restartPolicyType"] == "ON_FAILURE"
     retries = deploy["restartPolicyMaxRetries"]
@@ -478,7 +480,20 @@ def test_readme_deploy_guide_covers_every_step():
 # --- The image's command and health check, run here ---------------------------------------------
 
 
-def test_the_images_command_serves_and_its_health_check_passes(dynamo_tables):
+@pytest.fixture
+def suite_tables(settings) -> str:
+    """The suite's tables (tests/conftest.py), which the image's readiness probe reads; their
+    prefix."""
+    from apps.core.dynamo import dynamo_configure, dynamo_tables_create, dynamo_target_from_settings
+    from tests.conftest import SESSION_PREFIX
+
+    settings.DYNAMODB_TABLE_PREFIX = SESSION_PREFIX
+    dynamo_configure(dynamo_target_from_settings())
+    dynamo_tables_create(development=True, wait_seconds=30)
+    return SESSION_PREFIX
+
+
+def test_the_images_command_serves_and_its_health_check_passes(suite_tables):
     """Runs the Dockerfile's CMD (bound to loopback instead of 0.0.0.0) with this venv's
     daphne first on PATH and production settings, then its HEALTHCHECK script."""
     import os
@@ -500,6 +515,7 @@ def test_the_images_command_serves_and_its_health_check_passes(dynamo_tables):
             "JWT_SECRET": "q9Xv2mB7rT4kL1pZ8wN3sC6yH0dF5gJaE2uR7iO4tYw=",
             "ALLOWED_HOSTS": "commonality.example",  # not 127.0.0.1: the probe must still pass
             "AWS_EC2_METADATA_DISABLED": "true",
+            "DYNAMODB_TABLE_PREFIX": suite_tables,
         }
     )
     server = subprocess.Popen(
@@ -515,6 +531,9 @@ def test_the_images_command_serves_and_its_health_check_passes(dynamo_tables):
             [sys.executable, "-c", script], env=environment, capture_output=True, timeout=30
         )
         assert probe.returncode == 0, probe.stderr
+        # Railway's deploy probe: plain HTTP, its own host name, production settings.
+        status, body = ready_probe(port, host="healthcheck.railway.app")
+        assert (status, body["ready"]) == (200, True), body
         # With nothing listening, the same probe fails (so Docker would mark it unhealthy).
         closed = subprocess.run(
             [sys.executable, "-c", script],
@@ -532,3 +551,23 @@ def test_the_images_command_serves_and_its_health_check_passes(dynamo_tables):
             server.wait()
     log = server.stderr.read().decode()
     assert '"logger": "daphne.cli"' in log and f"port={port}" in log
+
+
+def ready_probe(port: int, *, host: str, seconds: float = 20) -> tuple[int, dict]:
+    """GET /api/ready as a platform probe sends it, until it answers 200 (the instance warms
+    up as it starts) or `seconds` pass; the last answer."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while True:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/ready", headers={"Host": host})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            answer = error.code, json.loads(error.read())
+        if time.monotonic() > deadline:
+            return answer
+        time.sleep(0.2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 from urllib.parse import urlparse
@@ -16,6 +17,7 @@ from apps.core import dynamo
 from apps.core.dynamo import (
     EMBEDDED_CREDENTIALS,
     DynamoTarget,
+    dynamo_client,
     dynamo_configure,
     dynamo_configure_from_settings,
     dynamo_table,
@@ -118,6 +120,46 @@ def test_switching_prefix_moves_every_model_to_other_tables(restore_target, sett
             model.delete_table()
 
 
+def test_every_model_shares_one_botocore_client_from_every_pool_thread(restore_target):
+    """A fresh process: many blocking-pool threads make their first DynamoDB call at once
+    (a reconnect storm). Every model, on every thread, goes through one client."""
+    from apps.core.concurrency import BLOCKING_POOL_SIZE, run_blocking
+
+    # The same server by another name: a target the models have not used yet, as at start.
+    port = urlparse(restore_target.host).port
+    dynamo_configure(dataclasses.replace(restore_target, host=f"http://localhost:{port}"))
+    models = registered_models()
+    start_line = threading.Barrier(BLOCKING_POOL_SIZE)
+
+    def first_call(model: type[Model]) -> int:
+        start_line.wait(timeout=10)  # every thread's first call at the same moment
+        model._get_connection().describe_table()  # a real request
+        return id(model._get_connection().connection.client)
+
+    async def storm() -> set[int]:
+        calls = [
+            run_blocking(first_call)(models[index % len(models)])
+            for index in range(BLOCKING_POOL_SIZE)
+        ]
+        return set(await asyncio.gather(*calls))
+
+    clients = asyncio.run(storm())
+    assert len(clients) == 1, f"{len(clients)} botocore clients for {len(models)} models"
+    assert clients == {id(dynamo_client())}
+
+
+def test_transactions_go_through_the_shared_client(dynamo_tables):
+    from pynamodb.transactions import TransactWrite
+
+    # The connection the services hand to TransactWrite (apps/chats, apps/accounts).
+    for model in (Chat, User):
+        connection = model._get_connection().connection
+        assert connection.client is dynamo_client()
+        with TransactWrite(connection=connection) as transaction:
+            transaction.save(UsernameClaim(UsernameClaim.key_for(model.__name__), user_id="u"))
+    assert UsernameClaim.get(UsernameClaim.key_for("Chat")).user_id == "u"
+
+
 def test_embedded_endpoint_setting_configures_and_creates_the_tables(settings, restore_target):
     settings.DYNAMODB_ENDPOINT = settings.DYNAMODB_EMBEDDED
     prefix = restore_target.table_prefix
@@ -206,14 +248,14 @@ class TestWithoutSuiteTables:
             assert LateReader.Meta.host == "http://127.0.0.1:1"
             assert LateReader.Meta.region == "eu-west-1"
             assert LateReader.Meta.aws_access_key_id == "late-key"
+            assert LateReader._get_connection().connection.client is dynamo_client()
             assert dynamo_table_models()["users"] is User
         finally:
             dynamo._all_models.remove(LateReader)
 
     def test_configure_applies_prefix_host_and_credentials_to_every_model(self, restore_target):
         models = registered_models()
-        for model in models:
-            model._get_connection()  # cache a connection that configure must drop
+        cached = {model: model._get_connection() for model in models}  # configure must drop these
         host = f"http://127.0.0.1:{free_port()}"
         target = DynamoTarget(
             host=host,
@@ -233,12 +275,23 @@ class TestWithoutSuiteTables:
             assert meta.aws_access_key_id == "key-id"
             assert meta.aws_secret_access_key == "secret-key"
             assert meta.aws_session_token == "session-token"
-            assert model._connection is None, model
-            # The next connection is built from the new settings (building it sends nothing).
+            # A new connection, built from the new settings (building it sends nothing)...
             connection = model._get_connection()
+            assert connection is not cached[model], model
             assert connection.table_name == f"unit_{model.Meta.base_table_name}"
             assert connection.connection.host == host
             assert connection.connection.region == "eu-west-2"
+            # ...through the one client, which has the new endpoint, region and credentials.
+            client = connection.connection.client
+            assert client is dynamo_client()
+            assert client.meta.endpoint_url == host
+            assert client.meta.region_name == "eu-west-2"
+            credentials = client._request_signer._credentials
+            assert (credentials.access_key, credentials.secret_key, credentials.token) == (
+                "key-id",
+                "secret-key",
+                "session-token",
+            )
         assert User.Meta.table_name == UsernameClaim.Meta.table_name == "unit_users"
 
     def test_without_an_endpoint_the_models_use_aws_defaults(self, settings, restore_target):

@@ -294,7 +294,7 @@ async def test_access_lines_carry_the_request_id_and_never_the_query(async_clien
 
 
 async def test_the_request_id_follows_the_request_onto_the_blocking_pool(async_client, monkeypatch):
-    from apps.core import views
+    from apps.core import warmup
     from apps.core.concurrency import run_blocking
 
     seen = []
@@ -309,7 +309,7 @@ async def test_the_request_id_follows_the_request_onto_the_blocking_pool(async_c
         await run_blocking(blocking)()
         return None
 
-    monkeypatch.setattr(views, "dynamo_readiness", dynamo_readiness)
+    monkeypatch.setattr(warmup, "dynamo_readiness", dynamo_readiness)
     response = await async_client.get("/api/ready", headers={"X-Request-ID": "inside-1"})
     assert response["X-Request-ID"] == "inside-1"
     assert seen == ["inside-1"]
@@ -329,6 +329,18 @@ async def test_health_answers_whatever_the_host(async_client):
     # Other methods on /api/health still reach the view (405, as before).
     response = await async_client.post("/api/health")
     assert response.status_code == 405
+
+
+async def test_ready_answers_whatever_the_host(async_client):
+    # Railway's deploy probe reaches the container by its own host name.
+    for host in ("127.0.0.1:8080", "healthcheck.railway.app"):
+        response = await async_client.get("/api/ready", headers={"Host": host})
+        assert response.status_code == 200, host
+        assert response.json()["ready"] is True
+        assert response["Cache-Control"] == "no-store"
+    # Other methods still reach the view (405) and validate the host.
+    response = await async_client.post("/api/ready", headers={"Host": "unexpected.example"})
+    assert response.status_code == 400
 
 
 # --- Formatters and redaction --------------------------------------------------------------------

@@ -144,9 +144,11 @@ async def test_ready_answers_ok_when_every_dependency_answers(async_client, fres
     response = await get_ready(async_client)
     assert response.status_code == 200
     assert response.json() == {
+        "ready": True,
         "status": "ok",
-        "checks": {"dynamodb": "ok", "channel_layer": "ok"},
+        "checks": {"dynamodb": "ok", "channel_layer": "ok", "keyvalue_store": "ok"},
     }
+    assert "Retry-After" not in response
 
 
 async def test_ready_answers_ok_with_the_in_memory_layer(
@@ -155,7 +157,9 @@ async def test_ready_answers_ok_with_the_in_memory_layer(
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     response = await get_ready(async_client)
     assert response.status_code == 200
-    assert response.json()["checks"] == {"dynamodb": "ok", "channel_layer": "ok"}
+    assert response.json()["checks"] == {
+        "dynamodb": "ok", "channel_layer": "ok", "keyvalue_store": "ok"
+    }
 
 
 async def test_ready_is_503_naming_dynamodb_when_it_is_unreachable(
@@ -163,9 +167,11 @@ async def test_ready_is_503_naming_dynamodb_when_it_is_unreachable(
 ):
     response = await get_ready(async_client)
     assert response.status_code == 503
+    assert response["Retry-After"] == "2"
     body = response.json()
+    assert body["ready"] is False
     assert body["status"] == "unavailable"
-    assert body["checks"] == {"dynamodb": "down", "channel_layer": "ok"}
+    assert body["checks"] == {"dynamodb": "down", "channel_layer": "ok", "keyvalue_store": "ok"}
     assert body["detail"].startswith("dynamodb is down (")
     assert "channel_layer" not in body["detail"]
     # The reply says which kind of failure, never the endpoint or a traceback.
@@ -183,7 +189,9 @@ async def test_ready_is_503_naming_dynamodb_when_a_table_is_missing(
         response = await get_ready(async_client)
         assert response.status_code == 503
         body = response.json()
-        assert body["checks"] == {"dynamodb": "down", "channel_layer": "ok"}
+        assert body["checks"] == {
+            "dynamodb": "down", "channel_layer": "ok", "keyvalue_store": "ok"
+        }
         assert body["detail"].startswith("dynamodb is down (")
     finally:
         # dynamo_tables deletes every table afterwards, so put this one back.
@@ -200,7 +208,7 @@ async def test_ready_is_503_naming_channel_layer_when_redis_is_unreachable(
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unavailable"
-    assert body["checks"] == {"dynamodb": "ok", "channel_layer": "down"}
+    assert body["checks"] == {"dynamodb": "ok", "channel_layer": "down", "keyvalue_store": "ok"}
     assert body["detail"].startswith("channel_layer is down (")
     assert "dynamodb" not in body["detail"]
 
@@ -212,7 +220,7 @@ async def test_ready_is_503_naming_both_when_both_are_unreachable(
     response = await get_ready(async_client)
     assert response.status_code == 503
     body = response.json()
-    assert body["checks"] == {"dynamodb": "down", "channel_layer": "down"}
+    assert body["checks"] == {"dynamodb": "down", "channel_layer": "down", "keyvalue_store": "ok"}
     assert "dynamodb is down (" in body["detail"]
     assert "channel_layer is down (" in body["detail"]
 
@@ -229,7 +237,7 @@ async def test_ready_is_503_within_its_timeout_when_redis_hangs(
     elapsed = loop.time() - started
     assert response.status_code == 503
     body = response.json()
-    assert body["checks"] == {"dynamodb": "ok", "channel_layer": "down"}
+    assert body["checks"] == {"dynamodb": "ok", "channel_layer": "down", "keyvalue_store": "ok"}
     assert body["detail"].startswith("channel_layer is down (")
     assert elapsed < DEPENDENCY_TIMEOUT_SECONDS + 1.5, (
         f"/api/ready took {elapsed:.1f}s with a hung Redis; "

@@ -1,0 +1,87 @@
+"""An instance is ready before it is routed to.
+
+A fresh process pays once for what every request needs: the DynamoDB client's first
+connection, the Redis connections of the key-value store and of the channel layer (both
+belong to the event loop that serves requests), the translation client. Paid by the first
+requests of a reconnect storm, that made most handshakes of a 200-socket storm time out
+(bench/reconnect_storm.py). So the server
+process pays it as soon as it starts serving (`instance_warm_up_when_serving`, called by
+commonality/asgi.py), retrying until every dependency answers, and `GET /api/ready` says
+whether they all do. Its checks are the warm-up itself: a probe that answers 200 has made
+each connection on the serving loop.
+
+Daphne sends no ASGI lifespan events, hence the hook on its Twisted reactor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+
+from apps.core.selectors import channel_layer_readiness, dynamo_readiness, keyvalue_readiness
+
+logger = logging.getLogger(__name__)
+
+# Between two warm-up attempts while a dependency does not answer: doubling up to the cap.
+WARM_UP_FIRST_RETRY_SECONDS = 0.5
+WARM_UP_MAX_RETRY_SECONDS = 10.0
+
+# Held so that the running warm-up is not garbage-collected (the loop keeps only a weak one).
+_startup_task: asyncio.Task | None = None
+
+
+async def instance_readiness() -> dict[str, str | None]:
+    """Make (or check) every connection a request needs, on the running loop: dependency
+    name -> None when it answers, else why not."""
+    # The per-loop translation client; built, not called (nothing is sent to the provider).
+    from apps.chats.translation import translation_client_prepare
+
+    translation_client_prepare()
+    dynamo, channel_layer, keyvalue = await asyncio.gather(
+        dynamo_readiness(), channel_layer_readiness(), keyvalue_readiness()
+    )
+    return {"dynamodb": dynamo, "channel_layer": channel_layer, "keyvalue_store": keyvalue}
+
+
+async def instance_warm_up() -> None:
+    """Until every dependency answers: warm, wait, warm again."""
+    started = time.monotonic()
+    delay = WARM_UP_FIRST_RETRY_SECONDS
+    while True:
+        try:
+            problems = await instance_readiness()
+        except Exception as error:  # a bug here must not end the warm-up for good
+            logger.exception("instance warm-up failed")
+            problems = {"warm-up": type(error).__name__}
+        down = {name: problem for name, problem in problems.items() if problem is not None}
+        if not down:
+            logger.info("instance warm and ready after %.2fs", time.monotonic() - started)
+            return
+        logger.warning(
+            "instance not ready yet (%s); warming again in %.1fs",
+            ", ".join(f"{name}: {problem}" for name, problem in down.items()),
+            delay,
+        )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, WARM_UP_MAX_RETRY_SECONDS)
+
+
+def _warm_up_begin() -> None:
+    global _startup_task
+    _startup_task = asyncio.get_running_loop().create_task(instance_warm_up())
+
+
+def instance_warm_up_when_serving() -> None:
+    """Warm up on the serving event loop as soon as a Daphne server runs this application.
+
+    Daphne's server module installs Twisted's asyncio reactor, whose loop serves every
+    request; a call scheduled on that reactor runs only once it serves. Other processes that
+    load the application (manage.py, tests) never run the reactor, so nothing happens there.
+    """
+    if "daphne.server" not in sys.modules:
+        return
+    from twisted.internet import reactor
+
+    reactor.callLater(0, _warm_up_begin)
