@@ -14,7 +14,9 @@ and restarted on the same port (measured; tests/core/test_channel_layer.py):
   paused, publishes queued on the shard's lock, each waiting out redis-py's 5 s socket
   timeout in turn (three at once gave up after 5, 10 and 15 s).
 - core: a consumer's receive (BZPOPMIN) raised ConnectionError, which ends the consumer and
-  closes its socket; and a restarted Redis has forgotten every group membership.
+  closes its socket; and a restarted Redis has forgotten every group membership. Even with
+  Redis up, an idle receive raised TimeoutError after 5 s: BZPOPMIN waits 5 s, and so does
+  redis-py 8's default socket timeout, so every socket quiet for 5 s closed.
 
 Here a layer keeps what this process wants subscribed (channels and groups) apart from what
 the current connection has, and after any connection failure makes a new connection match
@@ -62,7 +64,7 @@ def _with_connect_timeout(host: dict) -> dict:
     5 s socket timeout by default, and with one set it sends every command inside
     asyncio.wait_for, which on Python 3.11 can swallow a cancellation: a core-layer receive,
     cancelled (as Channels does when a socket closes) while it sent a command, carried on
-    waiting in BZPOPMIN (measured). The same 5 s also bounds BZPOPMIN's own 5 s wait."""
+    waiting in BZPOPMIN (measured). The same 5 s cut BZPOPMIN's own 5 s wait short."""
     return {"socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS, "socket_timeout": None, **host}
 
 
@@ -225,6 +227,8 @@ class _PubSubShard(RedisSingleShardConnection):
             # Idle pooled connections from before a restart look open until used: the new
             # PubSub took one and lost it again at once (measured). Fresh ones are opened.
             await self._redis.connection_pool.disconnect(inuse_connections=False)
+            # Asked first, so that "back" is true even with nothing to subscribe.
+            await _answered(self._redis.ping())
             wanted = set(self._subscribed_to)
             if wanted:
                 await _answered(self._pubsub.subscribe(*wanted))

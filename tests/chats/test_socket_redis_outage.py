@@ -5,6 +5,7 @@ test's own, killed while the sockets use it."""
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 import redis
@@ -12,6 +13,7 @@ import redis
 from apps.chats import services
 from apps.chats.consumers import SOCKET_LEASE_KEY_PREFIX
 from apps.core.concurrency import run_blocking
+from apps.core.keyvalue import REDIS_COMMAND_TIMEOUT_SECONDS
 from apps.core.outages import UNAVAILABLE_DETAIL, UNAVAILABLE_RETRY_AFTER_SECONDS
 from tests.support.accounts import user_create, user_token
 
@@ -61,6 +63,21 @@ async def test_typing_and_read_during_a_redis_outage_answer_a_wait_and_the_socke
     await socket.send({"type": "read", "chat_id": chat_id, "seq": 1})
     assert await socket.frame() == _unavailable(chat_id)
 
+    await socket.ping()
+
+
+async def test_a_typing_frame_while_redis_is_paused_answers_a_wait_after_the_command_timeout(
+    layer_redis, sockets
+):
+    ana, _, chat_id = await _pair()
+    socket = await sockets.open(ana)
+    await socket.ping()
+
+    layer_redis.pause()
+    started = time.monotonic()
+    await socket.send({"type": "typing", "chat_id": chat_id})
+    assert await socket.frame(timeout=REDIS_COMMAND_TIMEOUT_SECONDS + 3) == _unavailable(chat_id)
+    assert time.monotonic() - started < REDIS_COMMAND_TIMEOUT_SECONDS + 1.5
     await socket.ping()
 
 
