@@ -215,9 +215,11 @@ if REDIS_URL is None and not IS_DEVELOPMENT:
         "(rediss://default:PASSWORD@HOST:6379 for Upstash)"
     )
 # Redis pub/sub by default: README.md ("Channel layer") gives the measurements behind it.
+# channels-redis's layers, made to reconnect and resubscribe by themselves after Redis goes
+# down or restarts (apps/core/channel_layer.py).
 REDIS_CHANNEL_LAYERS = {
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
-    "core": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "apps.core.channel_layer.ReconnectingPubSubChannelLayer",
+    "core": "apps.core.channel_layer.ReconnectingRedisChannelLayer",
 }
 REDIS_CHANNEL_LAYER = env.str("REDIS_CHANNEL_LAYER", default="pubsub")
 if REDIS_CHANNEL_LAYER not in REDIS_CHANNEL_LAYERS:

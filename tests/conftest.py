@@ -114,3 +114,14 @@ def credential_throttles_reset(settings):
                 client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture
+def faulty_redis():
+    """A redis-server for this test alone (tests/support/redis_faults.py), so killing, pausing
+    or restarting it harms no other test."""
+    from tests.support.redis_faults import FaultyRedis
+
+    server = FaultyRedis()
+    yield server
+    server.stop()

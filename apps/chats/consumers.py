@@ -52,7 +52,11 @@ from apps.accounts.selectors import user_get
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Forbidden, InvalidInput, NotFound, ServiceError
 from apps.core.keyvalue import keyvalue_store
-from apps.core.outages import outage_caused
+from apps.core.outages import (
+    UNAVAILABLE_DETAIL,
+    UNAVAILABLE_RETRY_AFTER_SECONDS,
+    outage_caused,
+)
 from apps.core.ratelimit import RateLimit, rate_limit_hit
 from apps.core.socket_backlog import CLOSE_TOO_FAR_BEHIND, socket_outbound
 from apps.voice.sockets import VoiceSocket
@@ -86,6 +90,14 @@ SOMETHING_WENT_WRONG = "Something went wrong; try again"
 # SOCKET_OUTBOUND_BACKLOG_MAX_BYTES unread, so catching up never trips that bound.
 CATCH_UP_BACKLOG_SHARE = 4
 CATCH_UP_DRAIN_POLL_SECONDS = 0.02
+
+
+def _log_failure(what: str, error: Exception) -> None:
+    # An outage is expected and says all in one line; anything else is a bug worth a traceback.
+    if outage_caused(error):
+        logger.warning("%s: a dependency is unavailable (%s)", what, type(error).__name__)
+    else:
+        logger.error("%s", what, exc_info=error)
 
 
 def _resume_limit() -> RateLimit:
@@ -138,6 +150,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.user = None
+        self.group: str | None = None
         self.ended = False
         self.lease_held = False
         self.recheck: asyncio.Task | None = None
@@ -197,23 +210,38 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.user = None
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
+        # Set before joining: a join that fails part-way is undone in disconnect().
         self.group = events.user_group(self.user.user_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        except Exception as error:
+            if not outage_caused(error):
+                raise
+            # Without the group the socket would get nothing live: refuse it like any other
+            # handshake during an outage.
+            logger.warning("socket handshake: the channel layer is unavailable (%s)", type(error).__name__)
+            self.user = None
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         self.voice = VoiceSocket(user=lambda: self.user, send_json=self._send_json)
         self.recheck = asyncio.get_running_loop().create_task(self._recheck_periodically())
 
     async def disconnect(self, code: int) -> None:
         if self.recheck is not None:
             self.recheck.cancel()
-        if getattr(self, "user", None) is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if getattr(self, "group", None) is not None:
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception as error:
+                # The layer forgets the membership either way; Redis's copy expires.
+                _log_failure("leaving the user's group failed", error)
         if self.lease_held:
             self.lease_held = False
             try:
                 await keyvalue_store().lease_release(self.lease_key, self.channel_name)
-            except Exception:
+            except Exception as error:
                 # The place lapses by itself once nobody renews it.
-                logger.exception("releasing a socket's place failed")
+                _log_failure("releasing a socket's place failed", error)
         if getattr(self, "voice", None) is not None:
             await self.voice.disconnect()
         # Sends already under way finish: their messages are stored and delivered to the
@@ -235,8 +263,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     self.lease_key, self.channel_name, ttl_seconds=self._lease_seconds()
                 )
                 user = await run_blocking(user_get)(user_id=self.user.user_id)
-            except Exception:
-                logger.exception("re-checking a socket's account failed; trying again later")
+            except Exception as error:
+                _log_failure("re-checking a socket's account failed; trying again later", error)
                 continue
             if user is None or not user.is_active or int(user.token_version) != self.token_version:
                 await self._end(code=CLOSE_POLICY_VIOLATION)
@@ -302,6 +330,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await handler(frame)
         except ServiceError as error:
             await self._error(error.detail, chat_id=frame.get("chat_id"), retry_after=error.retry_after)
+        except Exception as error:
+            if not outage_caused(error):
+                raise
+            # Redis or DynamoDB is down: a wait, like REST's 503, not a bug; the socket stays.
+            logger.warning("chat socket %s frame: a dependency is unavailable (%s)", kind, type(error).__name__)
+            await self._error(
+                UNAVAILABLE_DETAIL,
+                chat_id=frame.get("chat_id"),
+                retry_after=UNAVAILABLE_RETRY_AFTER_SECONDS,
+            )
 
     async def _on_send(self, frame: dict) -> None:
         chat_id = frame.get("chat_id")

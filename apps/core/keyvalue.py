@@ -108,6 +108,9 @@ REDIS_COMMAND_TIMEOUT_SECONDS = 3.0
 class RedisStore:
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
 
         # A paused or unreachable Redis holds every request that touches it until these
         # run out (redis-py's defaults are 5 s); then the caller answers 503
@@ -117,6 +120,10 @@ class RedisStore:
             decode_responses=True,
             socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
             socket_timeout=REDIS_COMMAND_TIMEOUT_SECONDS,
+            # After Redis restarts, each pooled connection fails on first use ("Connection
+            # closed by server"): one more try on a fresh connection, so the first requests
+            # after a restart do not get 503s. Not on a timeout: a paused Redis would double it.
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
         # Sent once, then run by their SHA1 (EVALSHA).
         self._replace_if_value = self._redis.register_script(_REPLACE_IF_VALUE)

@@ -34,6 +34,16 @@ async def dynamo_readiness() -> str | None:
     return None
 
 
+async def _channel_release(layer, channel: str) -> None:
+    # The layers let a channel go (channels-redis unsubscribes it) only when a receive on it
+    # is cancelled, as Channels does when a consumer ends. Without this every probe, passed
+    # or failed, left a subscription behind for the life of the process.
+    receiving = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0)
+    receiving.cancel()
+    await asyncio.gather(receiving, return_exceptions=True)
+
+
 async def channel_layer_readiness() -> str | None:
     """None when a message sent through the channel layer comes back, else why not."""
     layer = get_channel_layer()
@@ -42,8 +52,11 @@ async def channel_layer_readiness() -> str | None:
 
     async def round_trip() -> dict:
         channel = await layer.new_channel()
-        await layer.send(channel, {"type": "readiness.probe"})
-        return await layer.receive(channel)
+        try:
+            await layer.send(channel, {"type": "readiness.probe"})
+            return await layer.receive(channel)
+        finally:
+            await _channel_release(layer, channel)
 
     try:
         # One deadline for the whole probe: connecting to a hung Redis counts too.

@@ -4,6 +4,7 @@ own, killed or paused (SIGSTOP) while requests arrive."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -80,6 +81,19 @@ async def test_a_socket_handshake_during_a_redis_outage_closes_with_4503(own_red
 
     assert await by_ticket.close_code() == 4503
     assert await by_token.close_code() == 4503
+
+
+async def test_the_first_requests_after_redis_restarts_are_answered(settings, faulty_redis):
+    settings.REDIS_URL = faulty_redis.url
+    token = user_token(await sync_to_async(user_create)())
+    # Enough at once that the store's pool holds several connections, all stale after this.
+    replies = await asyncio.gather(*(_ticket_request(token) for _ in range(3)))
+    assert [reply.status_code for reply in replies] == [201] * 3
+
+    faulty_redis.restart()
+    replies = await asyncio.gather(*(_ticket_request(token) for _ in range(3)))
+
+    assert [reply.status_code for reply in replies] == [201] * 3
 
 
 def _pynamodb_error(code: str) -> GetError:

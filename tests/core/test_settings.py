@@ -223,7 +223,7 @@ def test_a_good_production_environment_runs_without_debug():
     report = result.stdout.strip().splitlines()[-1]
     assert report == (
         "production False False ['example.com'] True "
-        "channels_redis.pubsub.RedisPubSubChannelLayer True"
+        "apps.core.channel_layer.ReconnectingPubSubChannelLayer True"
     )
 
 
@@ -282,7 +282,7 @@ def test_unset_environment_applies_production_settings_and_ignores_debug():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == (
         "production False False ['example.com'] True "
-        "channels_redis.pubsub.RedisPubSubChannelLayer True"
+        "apps.core.channel_layer.ReconnectingPubSubChannelLayer True"
     )
 
 

@@ -49,7 +49,7 @@ def redis_layer_on(settings, fresh_channel_layers):
     def point_at(url: str) -> None:
         settings.CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "BACKEND": settings.REDIS_CHANNEL_LAYERS["pubsub"],
                 "CONFIG": {"hosts": [url]},
             }
         }
@@ -139,7 +139,7 @@ async def test_ready_answers_ok_when_every_dependency_answers(async_client, fres
 
     # The suite's default layer is the real redis-server the test plugin started.
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == (
-        "channels_redis.pubsub.RedisPubSubChannelLayer"
+        "apps.core.channel_layer.ReconnectingPubSubChannelLayer"
     )
     response = await get_ready(async_client)
     assert response.status_code == 200

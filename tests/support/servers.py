@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,14 +80,14 @@ def dynamo_server_start() -> RunningServer:
     return RunningServer(url=url, process=process)
 
 
-def redis_server_start() -> RunningServer:
+def redis_server_start(*, port: int | None = None) -> RunningServer:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError(
             "redis-server is not installed; run the README's test command (scripts/test.py), "
             "which installs it, or set REDIS_URL to a running Redis"
         )
-    port = free_port()
+    port = port or free_port()
     workdir = tempfile.mkdtemp(prefix="commonality-redis-")
     process = subprocess.Popen(
         [
@@ -102,6 +103,17 @@ def redis_server_start() -> RunningServer:
     )
     wait_for_port(port, process=process)
     return RunningServer(url=f"redis://127.0.0.1:{port}/0", process=process, workdir=workdir)
+
+
+def redis_server_restart(server: RunningServer) -> RunningServer:
+    """A new, empty redis-server on `server`'s port (so clients holding its URL reach the new
+    one), after killing `server` if it still runs: no keys and no subscriptions survive, as
+    after a crash or a managed Redis's restart."""
+    if server.process.poll() is None:
+        server.process.kill()
+        server.process.wait()
+    server.stop()
+    return redis_server_start(port=urlsplit(server.url).port)
 
 
 def child_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
