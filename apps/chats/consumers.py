@@ -21,7 +21,8 @@ SOCKET_RECHECK_SECONDS); 4001 a used or expired ticket; 4003 an Origin that is n
 4029 more than SOCKETS_PER_USER_MAX sockets open for the account (an error frame with
 `"code": "too_many_sockets"` comes first); 4008 the client fell too far behind in reading
 (SOCKET_OUTBOUND_BACKLOG_MAX_BYTES unsent, or a catch-up it did not take for
-SOCKET_CATCH_UP_STALL_SECONDS): reconnect and resume.
+SOCKET_CATCH_UP_STALL_SECONDS), or a live message arrived after a gap this socket could not
+fill because DynamoDB was unavailable: reconnect and resume.
 
 Access to a chat (typing, read, resume) is checked against the member's inbox row each time,
 never a cached member list, so leaving a group ends it at once.
@@ -398,11 +399,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 retry_after=error.retry_after,
             )
             return
-        except Exception:
-            logger.exception("message send failed in chat %s", chat_id)
-            await self._error(
-                "message could not be sent; try again", chat_id=chat_id, client_msg_id=client_msg_id
-            )
+        except Exception as error:
+            _log_failure(f"message send failed in chat {chat_id}", error)
+            if outage_caused(error):
+                # A wait, as REST's 503 says: the client resends the same client_msg_id,
+                # which is never stored twice.
+                await self._error(
+                    UNAVAILABLE_DETAIL,
+                    chat_id=chat_id,
+                    client_msg_id=client_msg_id,
+                    retry_after=UNAVAILABLE_RETRY_AFTER_SECONDS,
+                )
+            else:
+                await self._error(
+                    "message could not be sent; try again", chat_id=chat_id, client_msg_id=client_msg_id
+                )
             return
         await self._send_json(
             {
@@ -516,7 +527,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_frame(self, event: dict) -> None:
         if self.ended:
             return
-        frame = event["frame"]
+        try:
+            await self._chat_frame(event["frame"])
+        except Exception as error:
+            # A gap fill (or a profile re-read) failed, DynamoDB being unavailable: this
+            # socket can no longer promise every message in order. Raised, it would end the
+            # socket with 1011; closed with 4008, the client reconnects and `resume` replays
+            # what it missed, once DynamoDB answers.
+            _log_failure("delivering an event to a chat socket failed", error)
+            await self._end(code=CLOSE_TOO_FAR_BEHIND)
+
+    async def _chat_frame(self, frame: dict) -> None:
         if frame.get("type") in ("member_added", "member_left"):
             # The roster changed: typing and read frames go to the new one.
             self.members_cache.pop(frame.get("chat_id"), None)

@@ -95,7 +95,7 @@ def layer_redis(settings):
     server = redis_server_start()
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "apps.core.channel_layer.ReconnectingPubSubChannelLayer",
             "CONFIG": {"hosts": [server.url]},
         }
     }
@@ -311,3 +311,44 @@ async def test_a_broadcast_refused_by_redis_is_retried_until_redis_takes_it(laye
     )
     frames += await bob_socket.collect(QUIET_SECONDS)
     assert _message_texts(frames) == ["second"]
+
+
+# --- DynamoDB failing around a delivery ---------------------------------------------------------
+
+
+async def test_a_gap_that_cannot_be_filled_closes_the_socket_with_resume_not_an_error(
+    dynamo_proxy, sockets
+):
+    amy, bob = await _user(), await _user("es")
+    chat_id = await _direct_chat(amy, bob)
+    bob_socket = await sockets.open(bob)
+    await bob_socket.send({"type": "resume", "chats": {chat_id: 0}})
+    await bob_socket.until(lambda frame: frame.get("type") == "resume_complete")
+    # Stored without a broadcast, so bob's socket misses it and must read it to keep order.
+    chat = await run_blocking(chat_get)(chat_id=chat_id)
+    missed = services.MessageDraft(
+        chat_id=chat_id, message_id=uuid.uuid4().hex, from_user_id=amy.user_id,
+        original_text="missed", original_language="en", translations={"es": "perdido"},
+        pending_languages=frozenset(), client_msg_id=None, created_at=datetime.now(UTC),
+    )
+    await run_blocking(services.message_commit)(draft=missed, chat=chat)
+
+    dynamo_proxy.reply_lose("Query", times=1 + RETRY_ATTEMPTS)
+    amy_socket = await sockets.open(amy)
+    await amy_socket.send({"chat_id": chat_id, "text": "after the gap", "client_msg_id": "gap-1"})
+
+    assert await bob_socket.close_code(timeout=15) == 4008
+    assert "Query" in dynamo_proxy.lost  # the gap fill did meet the fault
+
+
+async def test_a_send_dynamodb_never_answers_is_answered_as_a_wait(dynamo_proxy, sockets):
+    amy, bob = await _user(), await _user()
+    chat_id = await _direct_chat(amy, bob)
+    amy_socket = await sockets.open(amy)
+
+    dynamo_proxy.reply_lose("TransactWriteItems", times=1 + RETRY_ATTEMPTS)
+    await amy_socket.send({"chat_id": chat_id, "text": "into the void", "client_msg_id": "void-1"})
+    (reply,) = (await amy_socket.until(_ack_or_error("void-1"), timeout=20))[-1:]
+
+    assert reply.get("error") == "The service is briefly unavailable; try again in a moment", reply
+    assert reply["retry_after"] == 2
