@@ -13,7 +13,8 @@ other instance when theirs is gone), `resume` from the last sequence number they
 resend what was not acknowledged.
 
 The faults, in this order, spread over the run (`--faults` picks some):
-- sockets: a random client's TCP connection is cut every few seconds, all run long;
+- sockets: a random client's TCP connection is cut every few seconds, all run long but
+  while another fault is under way (and 5 s after), so each message meets one fault;
 - instance: `kill -9` of one Daphne, restarted on its port 5 s later;
 - redis: redis-server killed and restarted empty on its port 5 s later;
 - dynamo: moto paused (SIGSTOP) for 10 s;
@@ -195,6 +196,7 @@ class Soak:
         self.errors = Counter()
         # (fault, began, ended), monotonic: the report groups messages by the fault they met
         self.windows: list[tuple[str, float, float]] = []
+        self.active: set[str] = set()
 
     def say(self, text: str) -> None:
         log(self.started, text)
@@ -264,6 +266,13 @@ class Soak:
                 sent.ack_duplicate = bool(frame.get("duplicate"))
         elif "error" in frame:
             self.errors[frame["error"][:60]] += 1
+            sent = person.outbox.get(frame.get("client_msg_id"))
+            retry_after = frame.get("retry_after")
+            if sent is not None and isinstance(retry_after, (int, float)):
+                # As the front end does: the same client_msg_id again once told to.
+                asyncio.get_running_loop().call_later(
+                    retry_after, lambda: asyncio.ensure_future(self.transmit(person, sent))
+                )
 
     async def transmit(self, person: Person, sent: Sent) -> None:
         socket = person.socket
@@ -319,9 +328,17 @@ class Soak:
             tasks.append(asyncio.create_task(self.fault_at(name, at)))
         await asyncio.gather(*tasks)
 
+    def fault_recent(self) -> bool:
+        """Whether another fault is under way or ended within 5 s: socket kills wait, so that
+        what a message met is one fault, not two."""
+        now = time.monotonic()
+        return bool(self.active) or any(now - ended < 5 for _, _, ended in self.windows)
+
     async def socket_kills(self) -> None:
         while not self.stopping:
             await asyncio.sleep(self.options.socket_kill_every)
+            if self.fault_recent():
+                continue
             open_ones = [person for person in self.people if person.socket is not None]
             if open_ones:
                 victim = random.choice(open_ones)
@@ -333,9 +350,11 @@ class Soak:
         if self.stopping:
             return
         began = time.monotonic()
+        self.active.add(name)
         try:
             await self.fault_do(name)
         finally:
+            self.active.discard(name)
             self.windows.append((name, began, time.monotonic()))
 
     async def fault_do(self, name: str) -> None:
