@@ -18,7 +18,9 @@ The faults, in this order, spread over the run (`--faults` picks some):
 - instance: `kill -9` of one Daphne, restarted on its port 5 s later;
 - redis: redis-server killed and restarted empty on its port 5 s later;
 - dynamo: moto paused (SIGSTOP) for 10 s;
-- translator: every translation fails (HTTP 503) for 20 s.
+- translator: every translation fails (HTTP 503) for 20 s;
+- translator+restart: the same, and 10 s into it one instance is killed (`kill -9`) and
+  restarted 5 s later: the translations its messages owe must not die with it.
 
 At the end every message sent is looked up in a raw scan of the messages table and in what
 its reader received:
@@ -57,7 +59,7 @@ from tests.support.fake_openai import FakeOpenAI  # noqa: E402
 from tests.support.http import http_json, http_post, signup  # noqa: E402
 from tests.support.servers import dynamo_server_start, free_port, wait_for_port  # noqa: E402
 
-FAULTS = ("sockets", "instance", "redis", "dynamo", "translator")
+FAULTS = ("sockets", "instance", "redis", "dynamo", "translator", "translator+restart")
 RECONNECT_DELAY_SECONDS = 0.5
 ACK_TIMEOUT_SECONDS = 15.0
 
@@ -205,10 +207,11 @@ class Soak:
 
     async def session(self, person: Person) -> None:
         """Keep a socket open for `person` until the soak ends, as the front end does."""
-        attempt = 0
+        failures = 0
         while not self.stopping:
-            instance = self.instances[(person.home + attempt) % len(self.instances)]
-            attempt += 1
+            # Home first, the other instance after a failed try (as a load balancer would).
+            instance = self.instances[(person.home + failures) % len(self.instances)]
+            failures += 1
             try:
                 async with websockets.connect(
                     f"{instance.ws}/api/ws/chat?token={person.token}",
@@ -216,7 +219,7 @@ class Soak:
                 ) as socket:
                     person.socket = socket
                     person.connects += 1
-                    attempt -= 1  # this instance works: come back to it first
+                    failures = 0
                     person.resuming = True
                     await socket.send(json.dumps({"type": "resume", "chats": dict(person.last_seen)}))
                     async for raw in socket:
@@ -381,6 +384,19 @@ class Soak:
             self.say("fault: the translator answers 503")
             self.translator.fail_status = 503
             await asyncio.sleep(20)
+            self.translator.fail_status = None
+            self.say("fault over: the translator answers again")
+        elif name == "translator+restart":
+            victim = self.instances[-1]
+            self.say("fault: the translator answers 503")
+            self.translator.fail_status = 503
+            await asyncio.sleep(10)
+            self.say(f"fault: kill -9 instance {victim.name} while translations are owed")
+            victim.kill()
+            await asyncio.sleep(5)
+            await asyncio.to_thread(victim.start)
+            self.say(f"instance {victim.name} restarted")
+            await asyncio.sleep(5)
             self.translator.fail_status = None
             self.say("fault over: the translator answers again")
 
