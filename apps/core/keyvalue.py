@@ -105,6 +105,12 @@ REDIS_CONNECT_TIMEOUT_SECONDS = 2.0
 REDIS_COMMAND_TIMEOUT_SECONDS = 3.0
 
 
+# Connections to Redis per process for the store; a command beyond them waits (up to the
+# command timeout) for one to be free. Commands take well under a millisecond, so a few
+# dozen serve thousands per second, and Upstash's per-database connection cap is not approached.
+REDIS_POOL_CONNECTIONS = 50
+
+
 class RedisStore:
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
@@ -115,8 +121,13 @@ class RedisStore:
         # A paused or unreachable Redis holds every request that touches it until these
         # run out (redis-py's defaults are 5 s); then the caller answers 503
         # (apps/core/outages.py).
-        self._redis = redis.from_url(
+        # A burst beyond the pool (every client reconnecting at once after a deploy) waits
+        # for a connection instead of failing: redis-py's default pool raises
+        # MaxConnectionsError at its 101st concurrent command, which read as an outage.
+        pool = redis.BlockingConnectionPool.from_url(
             url,
+            max_connections=REDIS_POOL_CONNECTIONS,
+            timeout=REDIS_COMMAND_TIMEOUT_SECONDS,
             decode_responses=True,
             socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
             socket_timeout=REDIS_COMMAND_TIMEOUT_SECONDS,
@@ -125,6 +136,7 @@ class RedisStore:
             # after a restart do not get 503s. Not on a timeout: a paused Redis would double it.
             retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
+        self._redis = redis.Redis(connection_pool=pool)
         # Sent once, then run by their SHA1 (EVALSHA).
         self._replace_if_value = self._redis.register_script(_REPLACE_IF_VALUE)
         self._delete_if_value = self._redis.register_script(_DELETE_IF_VALUE)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from apps.core.keyvalue import REDIS_POOL_CONNECTIONS
+
 
 async def test_put_if_absent_lets_one_writer_win(store, key):
     assert await store.put_if_absent(key, "first", ttl_seconds=5) is True
@@ -77,3 +79,14 @@ async def test_renewing_a_released_lease_does_not_bring_it_back(store, key):
     await store.lease_release(key, "gone")
     await store.lease_renew(key, "gone", ttl_seconds=5)
     assert await store.lease_acquire(key, "next", limit=1, ttl_seconds=5) is True
+
+
+async def test_a_burst_beyond_the_connection_pool_waits_for_connections_instead_of_failing(store, key):
+    # Every client reconnecting to a fresh instance at once: each handshake takes a socket's
+    # place (a lease) in the same moment, far more than the pool's connections.
+    burst = 4 * REDIS_POOL_CONNECTIONS
+    outcomes = await asyncio.gather(
+        *(store.lease_acquire(f"{key}:{n}", f"holder-{n}", limit=1, ttl_seconds=30) for n in range(burst)),
+        return_exceptions=True,
+    )
+    assert outcomes == [True] * burst
