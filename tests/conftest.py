@@ -125,3 +125,19 @@ def faulty_redis():
     server = FaultyRedis()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def own_redis(settings):
+    """A redis-server for this test's key-value store alone, so stopping or pausing it harms
+    no other test."""
+    import signal
+
+    from tests.support.servers import redis_server_start
+
+    server = redis_server_start()
+    settings.REDIS_URL = server.url
+    yield server
+    if server.process.poll() is None:
+        os.kill(server.process.pid, signal.SIGCONT)
+    server.stop()

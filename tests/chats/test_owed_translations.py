@@ -40,7 +40,7 @@ from apps.core.keyvalue import keyvalue_store
 from tests.support.accounts import user_create
 from tests.support.fake_openai import target_language, user_text
 from tests.support.loops import owed_translation_retries_cancel
-from tests.support.servers import free_port, redis_server_start
+from tests.support.servers import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -354,17 +354,6 @@ async def test_a_claim_whose_lease_ran_out_is_taken_over_and_its_holder_changes_
 
 
 # --- Outages during a sweep ------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_redis(settings):
-    """A Redis server for this test alone, so pausing it harms no other test."""
-    server = redis_server_start()
-    settings.REDIS_URL = server.url
-    yield server
-    if server.process.poll() is None:
-        os.kill(server.process.pid, signal.SIGCONT)
-    server.stop()
 
 
 async def test_a_sweep_while_redis_is_paused_counts_no_attempt_and_a_later_one_succeeds(

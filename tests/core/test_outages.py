@@ -18,20 +18,8 @@ from pynamodb.exceptions import GetError, TransactWriteError
 
 from apps.core.outages import outage_caused
 from tests.support.accounts import user_create, user_token
-from tests.support.servers import redis_server_start
 
 TICKET_PATH = "/api/ws/ticket"
-
-
-@pytest.fixture
-def own_redis(settings):
-    """A Redis server for this test alone, so stopping it harms no other test."""
-    server = redis_server_start()
-    settings.REDIS_URL = server.url
-    yield server
-    if server.process.poll() is None:
-        os.kill(server.process.pid, signal.SIGCONT)
-    server.stop()
 
 
 async def _ticket_request(token: str):

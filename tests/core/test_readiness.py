@@ -33,7 +33,7 @@ def paused(server):
 
 
 @pytest.fixture
-def own_redis(settings):
+def redis_for_store_and_layer(settings):
     """A Redis server for this test alone, used by the key-value store and the channel layer."""
     from channels.layers import channel_layers
 
@@ -41,7 +41,7 @@ def own_redis(settings):
     settings.REDIS_URL = server.url
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "apps.core.channel_layer.ReconnectingPubSubChannelLayer",
             "CONFIG": {"hosts": [server.url]},
         }
     }
@@ -68,18 +68,18 @@ async def ready_get() -> tuple[int, dict, str | None]:
     return response.status_code, response.json(), response.get("Retry-After")
 
 
-async def test_ready_is_503_while_redis_is_paused_and_200_once_it_answers(own_redis):
+async def test_ready_is_503_while_redis_is_paused_and_200_once_it_answers(redis_for_store_and_layer):
     status, body, _ = await ready_get()
     assert (status, body["ready"]) == (200, True)
 
-    with paused(own_redis):
+    with paused(redis_for_store_and_layer):
         status, body, retry_after = await ready_get()
     assert status == 503
     assert retry_after == "2"
     assert body["ready"] is False
     assert body["checks"] == {"dynamodb": "ok", "channel_layer": "down", "keyvalue_store": "down"}
     assert "keyvalue_store is down (" in body["detail"]
-    assert own_redis.url not in body["detail"]
+    assert redis_for_store_and_layer.url not in body["detail"]
 
     status, body, retry_after = await ready_get()
     assert (status, body["ready"], retry_after) == (200, True, None)
