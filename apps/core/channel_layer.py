@@ -54,6 +54,8 @@ RECONNECT_FIRST_WAIT_SECONDS = 0.1
 RECONNECT_MAX_WAIT_SECONDS = 1.0
 # How long the pub/sub receive loop waits for a message before looking at its state again.
 RECEIVE_POLL_SECONDS = 0.1
+# Publishes under way at once per Redis host and event loop.
+PUBLISHES_AT_ONCE = 4
 
 
 def _with_connect_timeout(host: dict) -> dict:
@@ -165,12 +167,16 @@ class _PubSubShard(RedisSingleShardConnection):
         self._stale = False
         self._retry_now = asyncio.Event()
         self._outage = _Outage("channel layer (pub/sub)")
+        self._publishing = asyncio.Semaphore(PUBLISHES_AT_ONCE)
 
     async def publish(self, channel, message):
-        # No lock (channels-redis takes the subscriptions' lock): the connection pool is safe
-        # to share, and a slow publish must not hold up subscriptions or other publishes.
+        # Not the subscriptions' lock (channels-redis takes it): a slow publish must not hold
+        # up subscriptions. But a few at a time: unbounded, a burst of broadcasts opened a
+        # pool connection each and cut throughput at 75 msg/s by a fifth (bench/chat_load.py).
+        # The wait counts against the caller's command timeout (`_answered`).
         self._ensure_redis()
-        await self._redis.publish(channel, message)
+        async with self._publishing:
+            await self._redis.publish(channel, message)
 
     async def subscribe(self, channel):
         self._subscribed_to.add(channel)
