@@ -78,8 +78,11 @@ async def _sent_while_the_provider_fails(translator, user, chat_id, text) -> int
 
 
 def _asked(translator, text) -> list[str]:
-    """The target language of every request for `text` so far."""
-    return [target_language(body) for body in translator.received() if user_text(body) == text]
+    """The target language of every request for `text` so far, sorted: a message's languages
+    are asked for at once, so they reach the translator in any order."""
+    return sorted(
+        target_language(body) for body in translator.received() if user_text(body) == text
+    )
 
 
 async def _record(chat_id, seq) -> OwedTranslation | None:
@@ -160,7 +163,7 @@ async def test_owed_translations_of_a_process_that_died_are_made_by_another(tran
         "fr": "[fr] See you at noon",
     }
     assert not stored.pending_languages
-    assert sorted(_asked(translator, "See you at noon")) == ["es", "es", "fr", "fr"]
+    assert _asked(translator, "See you at noon") == ["es", "es", "fr", "fr"]
 
 
 async def test_two_sweepers_at_once_ask_the_provider_once_per_owed_translation(translator):
@@ -180,7 +183,7 @@ async def test_two_sweepers_at_once_ask_the_provider_once_per_owed_translation(t
     assert sum(claimed) == len(texts)  # each record claimed once, by one of the two
     for text, seq in zip(texts, seqs, strict=True):
         # The send's attempt per language, then exactly one more.
-        assert sorted(_asked(translator, text)) == ["es", "es", "fr", "fr"], text
+        assert _asked(translator, text) == ["es", "es", "fr", "fr"], text
         assert await _record(chat_id, seq) is None
         stored = await run_blocking(message_get)(chat_id=chat_id, seq=seq)
         assert set(map_as_dict(stored.translations)) == {"es", "fr"}
@@ -230,7 +233,7 @@ async def test_a_translation_a_reader_got_first_is_not_asked_for_again(translato
 
     await _sweep_until_settled(OwedTranslationSweeper(interval_seconds=1), chat_id, [seq])
 
-    assert sorted(_asked(translator, "Read it first")) == ["es", "es", "fr", "fr"]
+    assert _asked(translator, "Read it first") == ["es", "es", "fr", "fr"]
 
 
 async def test_a_translation_stored_by_an_attempt_that_died_before_telling_is_announced(
@@ -249,7 +252,7 @@ async def test_a_translation_stored_by_an_attempt_that_died_before_telling_is_an
 
     updated = (await eva_socket.until(lambda f: f.get("type") == "message_updated", timeout=10))[-1]
     assert (updated["message"]["seq"], updated["message"]["text"]) == (seq, "[es] Told late")
-    assert sorted(_asked(translator, "Told late")) == ["es", "fr", "fr"]
+    assert _asked(translator, "Told late") == ["es", "fr", "fr"]
 
 
 # --- The sending process's own follow-up ------------------------------------------------------
@@ -267,7 +270,7 @@ async def test_the_sending_process_makes_the_attempts_due_sooner_than_a_sweep_th
     (follow_up,) = list(messaging._background_tasks)
     await asyncio.wait_for(follow_up, timeout=10)
 
-    assert sorted(_asked(translator, "Follow me")) == ["es"] * 3 + ["fr"] * 3
+    assert _asked(translator, "Follow me") == ["es"] * 3 + ["fr"] * 3
     record = await _record(chat_id, int(outcome.message["seq"]))
     assert int(record.attempts) == 3 and record.claim is None  # left for the sweepers
 
