@@ -1,5 +1,6 @@
 """Access tokens: JWT HS256 signed with JWT_SECRET, subject = user id."""
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +25,9 @@ def access_token_issue(*, user_id: str, token_version: int) -> str:
         "iat": now,
         "exp": now + timedelta(minutes=settings.JWT_EXPIRATION_MINUTES),
         "tv": token_version,
+        # Two logins in the same second would otherwise get the same token: each device's
+        # session is its own.
+        "jti": secrets.token_urlsafe(12),
     }
     return jwt.encode(payload, settings.JWT_SECRET, algorithm=settings.JWT_ALGORITHM)
 

@@ -66,6 +66,13 @@ def test_issue_then_decode_round_trips():
     assert access_token_decode(token=token) == AccessTokenClaims(user_id=USER_ID, token_version=3)
 
 
+def test_two_logins_in_the_same_second_get_different_tokens():
+    """Two devices logging in at once are two sessions; a CI run saw them handed one token."""
+    tokens = {access_token_issue(user_id=USER_ID, token_version=0) for _ in range(20)}
+
+    assert len(tokens) == 20
+
+
 def test_token_claims_and_header_follow_the_contract(settings):
     settings.JWT_EXPIRATION_MINUTES = 37
     before = int(datetime.now(UTC).timestamp())
