@@ -67,14 +67,19 @@ class CountingProxy:
         operation = request.headers.get("X-Amz-Target", "?").split(".")[-1]
         self.counts[operation] += 1
         body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        headers = {
+            k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")
+        }
         started = time.perf_counter()
-        async with self.session.post(self.upstream + request.path_qs, data=body, headers=headers) as reply:
+        async with self.session.post(
+            self.upstream + request.path_qs, data=body, headers=headers
+        ) as reply:
             payload = await reply.read()
             if operation == "TransactWriteItems":
                 self.write_seconds.append(time.perf_counter() - started)
             return web.Response(
-                body=payload, status=reply.status,
+                body=payload,
+                status=reply.status,
                 headers={"Content-Type": reply.headers.get("Content-Type", "application/json")},
             )
 
@@ -131,7 +136,10 @@ async def reader(participant: Participant, delivered: dict[str, float]) -> None:
         frame = json.loads(raw)
         if frame.get("type") == "message":
             original = frame["message"].get("original_text", "")
-            if original.startswith("bench-") and frame["message"]["from_user_id"] != participant.name:
+            if (
+                original.startswith("bench-")
+                and frame["message"]["from_user_id"] != participant.name
+            ):
                 delivered.setdefault(original, time.perf_counter())
 
 
@@ -169,22 +177,30 @@ async def run(options: argparse.Namespace) -> None:
 
 async def measure(options: argparse.Namespace, stack: Stack, proxy: CountingProxy) -> None:
     base, ws_base, daphne = stack.http, stack.ws, stack.daphne
-    print(f"setup: {options.pairs} pairs, translator delay {options.translator_delay * 1000:.0f} ms",
-          flush=True)
+    print(
+        f"setup: {options.pairs} pairs, translator delay {options.translator_delay * 1000:.0f} ms",
+        flush=True,
+    )
     pairs = []
     stamp = int(time.time())
     for index in range(options.pairs):
         english = Participant(f"en{index}_{stamp}", signup(base, f"en{index}_{stamp}", "en"))
         spanish = Participant(f"es{index}_{stamp}", signup(base, f"es{index}_{stamp}", "es"))
-        chat_id = http_post(base, "/api/chats", {"username": spanish.name}, token=english.token)["chat_id"]
+        chat_id = http_post(base, "/api/chats", {"username": spanish.name}, token=english.token)[
+            "chat_id"
+        ]
         pairs.append((english, spanish, chat_id))
     delivered: dict[str, float] = {}
     participants = [person for english, spanish, _ in pairs for person in (english, spanish)]
     user_ids = {}
     for person in participants:
-        user_ids[person.name] = http_json(base, "GET", "/api/auth/me", token=person.token)[1]["user_id"]
+        user_ids[person.name] = http_json(base, "GET", "/api/auth/me", token=person.token)[1][
+            "user_id"
+        ]
     for person in participants:
-        person.socket = await websockets.connect(f"{ws_base}/api/ws/chat?token={person.token}", max_queue=None)
+        person.socket = await websockets.connect(
+            f"{ws_base}/api/ws/chat?token={person.token}", max_queue=None
+        )
         person.name = user_ids[person.name]
         person.reader = asyncio.create_task(reader(person, delivered))
 
@@ -210,8 +226,13 @@ def redis_commands(url: str) -> Counter[str]:
         connection.ping()
     stats = connection.info("commandstats")
     # The benchmark's own INFO calls are not the application's.
-    return Counter({name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()
-                    if name not in ("cmdstat_info", "cmdstat_ping")})
+    return Counter(
+        {
+            name.removeprefix("cmdstat_"): value["calls"]
+            for name, value in stats.items()
+            if name not in ("cmdstat_info", "cmdstat_ping")
+        }
+    )
 
 
 async def load_phase(options, pairs, delivered, proxy, daphne, redis_url) -> None:
@@ -234,7 +255,9 @@ async def load_phase(options, pairs, delivered, proxy, daphne, redis_url) -> Non
         if delay > 0:
             await asyncio.sleep(delay)
         sent[text] = time.perf_counter()
-        await sender.socket.send(json.dumps({"chat_id": chat_id, "text": text, "client_msg_id": f"b{number}"}))
+        await sender.socket.send(
+            json.dumps({"chat_id": chat_id, "text": text, "client_msg_id": f"b{number}"})
+        )
     send_elapsed = time.perf_counter() - started
     drain_deadline = time.perf_counter() + options.drain
     while len(delivered) < total and time.perf_counter() < drain_deadline:
@@ -246,24 +269,40 @@ async def load_phase(options, pairs, delivered, proxy, daphne, redis_url) -> Non
     last_delivery = max(delivered.values(), default=started)
     lost = total - len(latencies)
     dynamo_requests = sum(proxy.counts.values())
-    print(f"load: {total} messages sent in {send_elapsed:.1f} s (target {options.rate}/s across {len(pairs)} pairs)")
+    print(
+        f"load: {total} messages sent in {send_elapsed:.1f} s (target {options.rate}/s across {len(pairs)} pairs)"
+    )
     print(f"delivered {len(latencies)}  lost {lost}")
-    print(f"throughput {len(latencies) / max(last_delivery - started, 1e-9):.1f} messages/s delivered")
-    print("send-to-delivery latency ms: "
-          f"p50 {percentile(latencies, 0.50):.1f}  p95 {percentile(latencies, 0.95):.1f}  "
-          f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies, default=float('nan')):.1f}")
-    print(f"daphne CPU {cpu_used:.2f} s = {cpu_used * 1000 / max(len(latencies), 1):.2f} ms per delivered message; "
-          f"RSS {process_rss_mb(daphne.pid):.0f} MB")
-    print(f"moto (the DynamoDB stand-in) CPU {dynamo_cpu_used:.2f} s "
-          f"= {dynamo_cpu_used * 1000 / max(total, 1):.2f} ms per message")
-    print(f"DynamoDB requests {dynamo_requests} = {dynamo_requests / max(total, 1):.2f} per message: "
-          + ", ".join(f"{name} {count}" for name, count in proxy.counts.most_common()))
+    print(
+        f"throughput {len(latencies) / max(last_delivery - started, 1e-9):.1f} messages/s delivered"
+    )
+    print(
+        "send-to-delivery latency ms: "
+        f"p50 {percentile(latencies, 0.50):.1f}  p95 {percentile(latencies, 0.95):.1f}  "
+        f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies, default=float('nan')):.1f}"
+    )
+    print(
+        f"daphne CPU {cpu_used:.2f} s = {cpu_used * 1000 / max(len(latencies), 1):.2f} ms per delivered message; "
+        f"RSS {process_rss_mb(daphne.pid):.0f} MB"
+    )
+    print(
+        f"moto (the DynamoDB stand-in) CPU {dynamo_cpu_used:.2f} s "
+        f"= {dynamo_cpu_used * 1000 / max(total, 1):.2f} ms per message"
+    )
+    print(
+        f"DynamoDB requests {dynamo_requests} = {dynamo_requests / max(total, 1):.2f} per message: "
+        + ", ".join(f"{name} {count}" for name, count in proxy.counts.most_common())
+    )
     writes_ms = [seconds * 1000 for seconds in proxy.write_seconds]
-    print(f"DynamoDB stand-in time per TransactWriteItems (inside the latency above) ms: "
-          f"p50 {percentile(writes_ms, 0.5):.1f}  p95 {percentile(writes_ms, 0.95):.1f}")
+    print(
+        f"DynamoDB stand-in time per TransactWriteItems (inside the latency above) ms: "
+        f"p50 {percentile(writes_ms, 0.5):.1f}  p95 {percentile(writes_ms, 0.95):.1f}"
+    )
     redis_total = sum(redis_used.values())
-    print(f"Redis commands ({options.channel_layer} layer) {redis_total} = {redis_total / max(total, 1):.1f} per message: "
-          + ", ".join(f"{name} {count}" for name, count in redis_used.most_common(6)))
+    print(
+        f"Redis commands ({options.channel_layer} layer) {redis_total} = {redis_total / max(total, 1):.1f} per message: "
+        + ", ".join(f"{name} {count}" for name, count in redis_used.most_common(6))
+    )
 
 
 async def idle_phase(options, participants, ws_base, daphne, redis_url) -> None:
@@ -281,18 +320,24 @@ async def idle_phase(options, participants, ws_base, daphne, redis_url) -> None:
         assert json.loads(await asyncio.wait_for(socket.recv(), 10)) == {"type": "pong"}
     rss_after = process_rss_mb(daphne.pid)
     connect_commands = sum((redis_commands(redis_url) - redis_connect_before).values())
-    print(f"idle: {len(sockets)} authenticated sockets, daphne RSS {rss_before:.0f} -> {rss_after:.0f} MB, "
-          f"{(rss_after - rss_before) * 1024 / len(sockets):.1f} KB per socket")
+    print(
+        f"idle: {len(sockets)} authenticated sockets, daphne RSS {rss_before:.0f} -> {rss_after:.0f} MB, "
+        f"{(rss_after - rss_before) * 1024 / len(sockets):.1f} KB per socket"
+    )
     idle_before = redis_commands(redis_url)
     await asyncio.sleep(options.idle_seconds)
     idle_used = redis_commands(redis_url) - idle_before
     idle_total = sum(idle_used.values())
     per_socket_hour = idle_total / len(sockets) * 3600 / options.idle_seconds
-    print(f"Redis ({options.channel_layer} layer): {connect_commands / len(sockets):.1f} commands per socket to connect "
-          f"(the pings included); idle {idle_total} commands in {options.idle_seconds:.0f} s = "
-          f"{per_socket_hour:.2f} per idle socket per hour, "
-          f"{idle_total * 3600 / options.idle_seconds:.0f} per process per hour "
-          + "(" + ", ".join(f"{name} {count}" for name, count in idle_used.most_common(4)) + ")")
+    print(
+        f"Redis ({options.channel_layer} layer): {connect_commands / len(sockets):.1f} commands per socket to connect "
+        f"(the pings included); idle {idle_total} commands in {options.idle_seconds:.0f} s = "
+        f"{per_socket_hour:.2f} per idle socket per hour, "
+        f"{idle_total * 3600 / options.idle_seconds:.0f} per process per hour "
+        + "("
+        + ", ".join(f"{name} {count}" for name, count in idle_used.most_common(4))
+        + ")"
+    )
     for socket in sockets:
         await socket.close()
 
@@ -300,14 +345,22 @@ async def idle_phase(options, participants, ws_base, daphne, redis_url) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=50)
-    parser.add_argument("--rate", type=float, default=75, help="messages per second in all (0: no load)")
+    parser.add_argument(
+        "--rate", type=float, default=75, help="messages per second in all (0: no load)"
+    )
     parser.add_argument("--duration", type=float, default=20, help="seconds of sending")
-    parser.add_argument("--translator-delay", type=float, default=0.0, help="seconds before the first token")
+    parser.add_argument(
+        "--translator-delay", type=float, default=0.0, help="seconds before the first token"
+    )
     parser.add_argument("--drain", type=float, default=30, help="seconds to wait for stragglers")
     parser.add_argument("--idle-sockets", type=int, default=0)
     parser.add_argument("--channel-layer", choices=("pubsub", "core"), default="pubsub")
-    parser.add_argument("--idle-seconds", type=float, default=20,
-                        help="how long to watch idle sockets for Redis commands")
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=20,
+        help="how long to watch idle sockets for Redis commands",
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -64,8 +64,9 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def post(session: ClientSession, url: str, body: dict, *, address: str | None,
-               token: str | None = None) -> tuple[int, dict]:
+async def post(
+    session: ClientSession, url: str, body: dict, *, address: str | None, token: str | None = None
+) -> tuple[int, dict]:
     headers = {"X-Forwarded-For": address} if address else {}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -79,8 +80,9 @@ async def rss_sampler(pid: int, peak: list[float], stop: asyncio.Event) -> None:
         await asyncio.sleep(0.01)
 
 
-async def me_prober(session: ClientSession, url: str, token: str, latencies: list[float],
-                    stop: asyncio.Event) -> None:
+async def me_prober(
+    session: ClientSession, url: str, token: str, latencies: list[float], stop: asyncio.Event
+) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     while not stop.is_set():
         started = time.perf_counter()
@@ -99,8 +101,11 @@ async def chat_prober(socket, chat_id: str, latencies: list[float], stop: asynci
     while not stop.is_set():
         client_msg_id = f"probe-{next(_message_numbers)}"
         started = time.perf_counter()
-        await socket.send(json.dumps({"chat_id": chat_id, "text": "are you there?",
-                                      "client_msg_id": client_msg_id}))
+        await socket.send(
+            json.dumps(
+                {"chat_id": chat_id, "text": "are you there?", "client_msg_id": client_msg_id}
+            )
+        )
         while True:
             frame = json.loads(await socket.recv())
             if frame.get("client_msg_id") == client_msg_id:
@@ -111,8 +116,10 @@ async def chat_prober(socket, chat_id: str, latencies: list[float], stop: asynci
 
 
 def figures(values: list[float]) -> str:
-    return (f"p50 {statistics.median(values):.1f} ms, p90 {percentile(values, 0.9):.1f} ms, "
-            f"p99 {percentile(values, 0.99):.1f} ms ({len(values)})")
+    return (
+        f"p50 {statistics.median(values):.1f} ms, p90 {percentile(values, 0.9):.1f} ms, "
+        f"p99 {percentile(values, 0.99):.1f} ms ({len(values)})"
+    )
 
 
 async def get_me(session: ClientSession, url: str, token: str) -> tuple[int, dict]:
@@ -120,8 +127,16 @@ async def get_me(session: ClientSession, url: str, token: str) -> tuple[int, dic
         return response.status, await response.json()
 
 
-async def burst(stack: Stack, session: ClientSession, *, name: str, logins: list[tuple[dict, str | None]],
-                token: str, chat: tuple, control_tokens: list[str] | None = None) -> None:
+async def burst(
+    stack: Stack,
+    session: ClientSession,
+    *,
+    name: str,
+    logins: list[tuple[dict, str | None]],
+    token: str,
+    chat: tuple,
+    control_tokens: list[str] | None = None,
+) -> None:
     pid = stack.daphne.pid
     socket, chat_id = chat
     # Unloaded first, for comparison.
@@ -143,7 +158,9 @@ async def burst(stack: Stack, session: ClientSession, *, name: str, logins: list
     stop = asyncio.Event()
     sampler = asyncio.create_task(rss_sampler(pid, peak, stop))
     probers = [
-        asyncio.create_task(me_prober(session, f"{stack.http}/api/auth/me", token, latencies, stop)),
+        asyncio.create_task(
+            me_prober(session, f"{stack.http}/api/auth/me", token, latencies, stop)
+        ),
         asyncio.create_task(chat_prober(socket, chat_id, chat_during, stop)),
     ]
     started = time.perf_counter()
@@ -154,8 +171,10 @@ async def burst(stack: Stack, session: ClientSession, *, name: str, logins: list
         )
     else:
         results = await asyncio.gather(
-            *(post(session, f"{stack.http}/api/auth/login", body, address=address)
-              for body, address in logins)
+            *(
+                post(session, f"{stack.http}/api/auth/login", body, address=address)
+                for body, address in logins
+            )
         )
     elapsed = time.perf_counter() - started
     stop.set()
@@ -164,18 +183,29 @@ async def burst(stack: Stack, session: ClientSession, *, name: str, logins: list
 
     statuses = Counter(status for status, _ in results)
     print(f"\n== {name}: {len(results)} concurrent requests, done in {elapsed:.2f} s")
-    print("   answers: " + ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items())))
-    print(f"   Daphne RSS: {before:.1f} MB before, peak {peak[0]:.1f} MB, {after:.1f} MB after; "
-          f"growth {peak[0] - before:.1f} MB")
-    print(f"   GET /api/auth/me idle:   p50 {statistics.median(idle):.1f} ms, "
-          f"p99 {percentile(idle, 0.99):.1f} ms ({len(idle)} requests)")
-    print(f"   GET /api/auth/me during: p50 {statistics.median(latencies):.1f} ms, "
-          f"p90 {percentile(latencies, 0.9):.1f} ms, "
-          f"p99 {percentile(latencies, 0.99):.1f} ms, max {max(latencies):.1f} ms "
-          f"({len(latencies)} requests)")
+    print(
+        "   answers: "
+        + ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
+    )
+    print(
+        f"   Daphne RSS: {before:.1f} MB before, peak {peak[0]:.1f} MB, {after:.1f} MB after; "
+        f"growth {peak[0] - before:.1f} MB"
+    )
+    print(
+        f"   GET /api/auth/me idle:   p50 {statistics.median(idle):.1f} ms, "
+        f"p99 {percentile(idle, 0.99):.1f} ms ({len(idle)} requests)"
+    )
+    print(
+        f"   GET /api/auth/me during: p50 {statistics.median(latencies):.1f} ms, "
+        f"p90 {percentile(latencies, 0.9):.1f} ms, "
+        f"p99 {percentile(latencies, 0.99):.1f} ms, max {max(latencies):.1f} ms "
+        f"({len(latencies)} requests)"
+    )
     print(f"   chat send->ack idle:     {figures(chat_idle)}")
-    print(f"   chat send->ack during:   {figures(chat_during)}; p50 "
-          f"{statistics.median(chat_during) / statistics.median(chat_idle):.2f}x idle")
+    print(
+        f"   chat send->ack during:   {figures(chat_during)}; p50 "
+        f"{statistics.median(chat_during) / statistics.median(chat_idle):.2f}x idle"
+    )
 
 
 async def run(options: argparse.Namespace) -> None:
@@ -192,26 +222,54 @@ async def run(options: argparse.Namespace) -> None:
         async with ClientSession() as session:
             tokens = []
             for index in range(options.accounts):
-                status, body = await post(session, f"{stack.http}/api/auth/signup", {
-                    "username": f"bench{index}", "password": PASSWORD, "first_name": "Bench",
-                    "last_name": f"User{index}", "native_language": "en",
-                }, address=f"198.18.1.{index}")
+                status, body = await post(
+                    session,
+                    f"{stack.http}/api/auth/signup",
+                    {
+                        "username": f"bench{index}",
+                        "password": PASSWORD,
+                        "first_name": "Bench",
+                        "last_name": f"User{index}",
+                        "native_language": "en",
+                    },
+                    address=f"198.18.1.{index}",
+                )
                 assert status == 201, (status, body)
                 tokens.append(body["access_token"])
-            status, _ = await post(session, f"{stack.http}/api/auth/login",
-                                   {"username": "bench0", "password": PASSWORD}, address="198.18.0.1")
+            status, _ = await post(
+                session,
+                f"{stack.http}/api/auth/login",
+                {"username": "bench0", "password": PASSWORD},
+                address="198.18.0.1",
+            )
             assert status == 200
-            print(f"Daphne pid {pid}: RSS {fresh:.1f} MB fresh, "
-                  f"{process_rss_mb(pid):.1f} MB after {options.accounts} signups and a login")
+            print(
+                f"Daphne pid {pid}: RSS {fresh:.1f} MB fresh, "
+                f"{process_rss_mb(pid):.1f} MB after {options.accounts} signups and a login"
+            )
 
-            chat_id = (await post(session, f"{stack.http}/api/chats", {"username": "bench1"},
-                                  address=None, token=tokens[0]))[1]["chat_id"]
+            chat_id = (
+                await post(
+                    session,
+                    f"{stack.http}/api/chats",
+                    {"username": "bench1"},
+                    address=None,
+                    token=tokens[0],
+                )
+            )[1]["chat_id"]
             socket = await websockets.connect(f"{stack.ws}/api/ws/chat?token={tokens[0]}")
             chat = (socket, chat_id)
 
             control = [tokens[index % len(tokens)] for index in range(options.logins)]
-            await burst(stack, session, name="control: GET /api/auth/me (DynamoDB reads, no hashing)",
-                        logins=[], token=tokens[0], chat=chat, control_tokens=control)
+            await burst(
+                stack,
+                session,
+                name="control: GET /api/auth/me (DynamoDB reads, no hashing)",
+                logins=[],
+                token=tokens[0],
+                chat=chat,
+                control_tokens=control,
+            )
 
             many = [
                 (
@@ -222,21 +280,39 @@ async def run(options: argparse.Namespace) -> None:
                 )
                 for index in range(options.logins)
             ]
-            await burst(stack, session, name="many clients (distinct X-Forwarded-For)", logins=many,
-                        token=tokens[0], chat=chat)
+            await burst(
+                stack,
+                session,
+                name="many clients (distinct X-Forwarded-For)",
+                logins=many,
+                token=tokens[0],
+                chat=chat,
+            )
 
-            one = [({"username": f"stranger{index}", "password": "a wrong guess"}, "198.18.3.1")
-                   for index in range(options.logins)]
-            await burst(stack, session, name="one client (one address)", logins=one, token=tokens[0],
-                        chat=chat)
+            one = [
+                ({"username": f"stranger{index}", "password": "a wrong guess"}, "198.18.3.1")
+                for index in range(options.logins)
+            ]
+            await burst(
+                stack,
+                session,
+                name="one client (one address)",
+                logins=one,
+                token=tokens[0],
+                chat=chat,
+            )
             await socket.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logins", type=int, default=50, help="concurrent logins per burst")
-    parser.add_argument("--accounts", type=int, default=25,
-                        help="real accounts among them (the rest guess unknown usernames)")
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=25,
+        help="real accounts among them (the rest guess unknown usernames)",
+    )
     asyncio.run(run(parser.parse_args()))
 
 

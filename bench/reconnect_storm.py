@@ -81,17 +81,28 @@ async def users_create(stack: Stack, count: int) -> list[str]:
 
     async def signup(session: ClientSession, index: int) -> str:
         async with limit:
-            reply = await post(session, f"{stack.http}/api/auth/signup", {
-                "username": f"storm{index}_{stamp}", "password": PASSWORD, "first_name": "Storm",
-                "last_name": f"User{index}", "native_language": "en" if index % 2 == 0 else "es",
-            })
+            reply = await post(
+                session,
+                f"{stack.http}/api/auth/signup",
+                {
+                    "username": f"storm{index}_{stamp}",
+                    "password": PASSWORD,
+                    "first_name": "Storm",
+                    "last_name": f"User{index}",
+                    "native_language": "en" if index % 2 == 0 else "es",
+                },
+            )
             return reply["access_token"]
 
     async with ClientSession() as session:
         tokens = await asyncio.gather(*(signup(session, index) for index in range(count)))
         for index in range(0, count - 1, 2):
-            await post(session, f"{stack.http}/api/chats",
-                       {"username": f"storm{index + 1}_{stamp}"}, token=tokens[index])
+            await post(
+                session,
+                f"{stack.http}/api/chats",
+                {"username": f"storm{index + 1}_{stamp}"},
+                token=tokens[index],
+            )
     return list(tokens)
 
 
@@ -111,8 +122,9 @@ async def ready_wait(stack: Stack, timeout: float) -> float:
             await asyncio.sleep(0.05)
 
 
-async def socket_open(url: str, start: asyncio.Event, timeout: float,
-                      kept: list) -> tuple[str, float, float]:
+async def socket_open(
+    url: str, start: asyncio.Event, timeout: float, kept: list
+) -> tuple[str, float, float]:
     """(outcome, seconds to open, seconds to usable) of one socket."""
     await start.wait()
     began = time.perf_counter()
@@ -145,20 +157,28 @@ async def rss_sampler(pid: int, peak: list[float], stop: asyncio.Event) -> None:
         await asyncio.sleep(0.01)
 
 
-async def storm(stack: Stack, tokens: list[str], options: argparse.Namespace, *, title: str) -> None:
+async def storm(
+    stack: Stack, tokens: list[str], options: argparse.Namespace, *, title: str
+) -> None:
     pid = stack.daphne.pid
     before = process_rss_mb(pid)
     peak = [before]
     stop = asyncio.Event()
     sampler = asyncio.create_task(rss_sampler(pid, peak, stop))
     start = asyncio.Event()
-    urls = [f"{stack.ws}/api/ws/chat?token={tokens[index % len(tokens)]}"
-            for index in range(options.sockets)]
+    urls = [
+        f"{stack.ws}/api/ws/chat?token={tokens[index % len(tokens)]}"
+        for index in range(options.sockets)
+    ]
     kept: list = []
     tasks = [asyncio.create_task(socket_open(url, start, options.timeout, kept)) for url in urls]
     await asyncio.sleep(0.2)  # every task is waiting on the start line
-    pids = {"Daphne": pid, "moto": stack.dynamo.process.pid, "redis": stack.redis.process.pid,
-            "this client": os.getpid()}
+    pids = {
+        "Daphne": pid,
+        "moto": stack.dynamo.process.pid,
+        "redis": stack.redis.process.pid,
+        "this client": os.getpid(),
+    }
     cpu_before = {name: process_cpu_seconds(each) for name, each in pids.items()}
     began = time.perf_counter()
     start.set()
@@ -179,14 +199,20 @@ async def storm(stack: Stack, tokens: list[str], options: argparse.Namespace, *,
     print("   outcomes: " + ", ".join(f"{name}: {count}" for name, count in outcomes.most_common()))
     for name, values in (("open (101)", opened), ("usable (pong)", usable)):
         if values:
-            print(f"   {name:14} ms: p50 {statistics.median(values):.0f}, "
-                  f"p90 {percentile(values, 0.9):.0f}, p99 {percentile(values, 0.99):.0f}, "
-                  f"max {max(values):.0f} ({len(values)} sockets)")
-    print("   CPU seconds during the storm: "
-          + ", ".join(f"{name} {seconds:.2f}" for name, seconds in cpu_used.items())
-          + f" (Daphne {cpu_used['Daphne'] * 1000 / options.sockets:.1f} ms per socket)")
-    print(f"   Daphne RSS: {before:.1f} MB ready, peak {peak[0]:.1f} MB, {after:.1f} MB after; "
-          f"growth {peak[0] - before:.1f} MB")
+            print(
+                f"   {name:14} ms: p50 {statistics.median(values):.0f}, "
+                f"p90 {percentile(values, 0.9):.0f}, p99 {percentile(values, 0.99):.0f}, "
+                f"max {max(values):.0f} ({len(values)} sockets)"
+            )
+    print(
+        "   CPU seconds during the storm: "
+        + ", ".join(f"{name} {seconds:.2f}" for name, seconds in cpu_used.items())
+        + f" (Daphne {cpu_used['Daphne'] * 1000 / options.sockets:.1f} ms per socket)"
+    )
+    print(
+        f"   Daphne RSS: {before:.1f} MB ready, peak {peak[0]:.1f} MB, {after:.1f} MB after; "
+        f"growth {peak[0] - before:.1f} MB"
+    )
 
 
 def daphne_stop(stack: Stack) -> None:
@@ -198,35 +224,56 @@ def daphne_stop(stack: Stack) -> None:
 async def run(options: argparse.Namespace) -> None:
     settings = {"LOG_LEVEL": "WARNING", "SOCKETS_PER_USER_MAX": str(options.sockets)}
     with stack_running() as stack:
-        stack.daphne_start(dynamo_url=stack.dynamo.url, settings=settings, stderr=subprocess.DEVNULL)
+        stack.daphne_start(
+            dynamo_url=stack.dynamo.url, settings=settings, stderr=subprocess.DEVNULL
+        )
         tokens = await users_create(stack, options.users)
         daphne_stop(stack)
 
         launched = time.perf_counter()
-        stack.daphne_start(dynamo_url=stack.dynamo.url, settings=settings, stderr=subprocess.DEVNULL)
+        stack.daphne_start(
+            dynamo_url=stack.dynamo.url, settings=settings, stderr=subprocess.DEVNULL
+        )
         listening = time.perf_counter() - launched
-        print(f"fresh Daphne pid {stack.daphne.pid}: listening {listening:.2f} s after launch, "
-              f"RSS {process_rss_mb(stack.daphne.pid):.1f} MB")
+        print(
+            f"fresh Daphne pid {stack.daphne.pid}: listening {listening:.2f} s after launch, "
+            f"RSS {process_rss_mb(stack.daphne.pid):.1f} MB"
+        )
         if options.wait == "ready":
             waited = await ready_wait(stack, timeout=60)
             print(f"GET /api/ready answered 200 {waited:.2f} s after the port opened")
         for number in range(options.storms):
             if number:
                 await asyncio.sleep(2)  # the closed sockets' clean-up ends
-            await storm(stack, tokens, options, title="fresh instance" if number == 0 else
-                        f"the same instance again ({number + 1})")
+            await storm(
+                stack,
+                tokens,
+                options,
+                title="fresh instance"
+                if number == 0
+                else f"the same instance again ({number + 1})",
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sockets", type=int, default=200, help="sockets opened at once")
     parser.add_argument("--users", type=int, default=200, help="distinct users among them")
-    parser.add_argument("--wait", choices=("ready", "port"), default="ready",
-                        help="what to wait for before the storm")
-    parser.add_argument("--storms", type=int, default=1,
-                        help="storms in a row on the same instance (the later ones find it warm)")
-    parser.add_argument("--timeout", type=float, default=15.0,
-                        help="seconds a socket may take to become usable")
+    parser.add_argument(
+        "--wait",
+        choices=("ready", "port"),
+        default="ready",
+        help="what to wait for before the storm",
+    )
+    parser.add_argument(
+        "--storms",
+        type=int,
+        default=1,
+        help="storms in a row on the same instance (the later ones find it warm)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=15.0, help="seconds a socket may take to become usable"
+    )
     asyncio.run(run(parser.parse_args()))
 
 

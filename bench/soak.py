@@ -85,9 +85,21 @@ class RedisProcess:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--bind", "127.0.0.1",
-             "--port", str(self.port), "--save", "", "--appendonly", "no", "--dir", self.workdir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.workdir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port, process=self.process)
 
@@ -121,9 +133,20 @@ class Instance:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-             "commonality.asgi:application"],
-            cwd=ROOT, env=self.environment, stdout=subprocess.DEVNULL, stderr=self.log,
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "commonality.asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.environment,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
         )
         wait_for_port(self.port, timeout=30, process=self.process)
 
@@ -215,19 +238,23 @@ class Soak:
             try:
                 async with websockets.connect(
                     f"{instance.ws}/api/ws/chat?token={person.token}",
-                    open_timeout=10, max_queue=None, ping_interval=None,
+                    open_timeout=10,
+                    max_queue=None,
+                    ping_interval=None,
                 ) as socket:
                     person.socket = socket
                     person.connects += 1
                     failures = 0
                     person.resuming = True
-                    await socket.send(json.dumps({"type": "resume", "chats": dict(person.last_seen)}))
+                    await socket.send(
+                        json.dumps({"type": "resume", "chats": dict(person.last_seen)})
+                    )
                     async for raw in socket:
                         await self.on_frame(person, json.loads(raw))
             except websockets.ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else 1006
                 person.refused[code] += 1
-            except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI):
+            except (TimeoutError, OSError, websockets.InvalidHandshake, websockets.InvalidURI):
                 person.refused["connect failed"] += 1
             finally:
                 person.socket = None
@@ -284,9 +311,15 @@ class Soak:
         sent.attempts += 1
         sent.last_attempt_at = time.monotonic()
         try:
-            await socket.send(json.dumps(
-                {"chat_id": sent.chat_id, "text": sent.text, "client_msg_id": sent.client_msg_id}
-            ))
+            await socket.send(
+                json.dumps(
+                    {
+                        "chat_id": sent.chat_id,
+                        "text": sent.text,
+                        "client_msg_id": sent.client_msg_id,
+                    }
+                )
+            )
         except websockets.ConnectionClosed:
             pass
 
@@ -308,11 +341,16 @@ class Soak:
         begin = time.monotonic()
         for number in range(total):
             english, spanish = pairs[number % len(pairs)]
-            sender, reader = (english, spanish) if (number // len(pairs)) % 2 == 0 else (spanish, english)
+            sender, reader = (
+                (english, spanish) if (number // len(pairs)) % 2 == 0 else (spanish, english)
+            )
             await asyncio.sleep(max(0.0, begin + number / self.options.rate - time.monotonic()))
             sent = Sent(
-                client_msg_id=f"soak-{number}", chat_id=sender.chat_id, sender=sender.user_id,
-                reader=reader.user_id, text=f"soak message {number} from {sender.username}",
+                client_msg_id=f"soak-{number}",
+                chat_id=sender.chat_id,
+                sender=sender.user_id,
+                reader=reader.user_id,
+                text=f"soak message {number} from {sender.username}",
                 written_at=time.monotonic(),
             )
             self.sent[sent.client_msg_id] = sent
@@ -438,8 +476,13 @@ class Soak:
     async def run_against_stack(self, translator_url: str) -> None:
         options = self.options
         environment = self.environment(translator_url)
-        subprocess.run([sys.executable, "manage.py", "create_dynamo_tables"], cwd=ROOT,
-                       env=environment, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "manage.py", "create_dynamo_tables"],
+            cwd=ROOT,
+            env=environment,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         self.instances = [Instance("a", environment), Instance("b", environment)]
         for instance in self.instances:
             instance.start()
@@ -453,13 +496,17 @@ class Soak:
                 user_id = http_json(base, "GET", "/api/auth/me", token=token)[1]["user_id"]
                 pair.append(Person(username, language, token, user_id, home=len(pair)))
             english, spanish = pair
-            chat_id = http_post(base, "/api/chats", {"username": spanish.username}, token=english.token)["chat_id"]
+            chat_id = http_post(
+                base, "/api/chats", {"username": spanish.username}, token=english.token
+            )["chat_id"]
             for person in pair:
                 person.chat_id = chat_id
                 person.last_seen[chat_id] = 0
             self.people += pair
-        self.say(f"setup: {options.pairs} pairs on 2 instances, {options.rate}/s for "
-                 f"{options.duration:.0f} s, faults: {', '.join(options.faults) or 'none'}")
+        self.say(
+            f"setup: {options.pairs} pairs on 2 instances, {options.rate}/s for "
+            f"{options.duration:.0f} s, faults: {', '.join(options.faults) or 'none'}"
+        )
         sessions = [asyncio.create_task(self.session(person)) for person in self.people]
         resender = asyncio.create_task(self.resend_unacknowledged())
         await asyncio.sleep(2)
@@ -503,7 +550,8 @@ class Soak:
         return [
             sent.client_msg_id
             for sent in self.sent.values()
-            if self.reader_has(sent) and sent.client_msg_id not in self.person(sent.reader).translated
+            if self.reader_has(sent)
+            and sent.client_msg_id not in self.person(sent.reader).translated
         ]
 
     def live_instance(self) -> Instance:
@@ -513,7 +561,8 @@ class Soak:
         """What a reader gets by reconnecting at the end: counted as delivered after resume."""
         for person in self.people:
             async with websockets.connect(
-                f"{self.live_instance().ws}/api/ws/chat?token={person.token}", max_queue=None,
+                f"{self.live_instance().ws}/api/ws/chat?token={person.token}",
+                max_queue=None,
             ) as socket:
                 person.resuming = True
                 await socket.send(json.dumps({"type": "resume", "chats": dict(person.last_seen)}))
@@ -528,8 +577,11 @@ class Soak:
         client_msg_ids of messages stored without a translation (every pair is English and
         Spanish, so a message owes exactly one)."""
         client = boto3.client(
-            "dynamodb", endpoint_url=self.dynamo.url, region_name="us-east-1",
-            aws_access_key_id="soak", aws_secret_access_key="soak",
+            "dynamodb",
+            endpoint_url=self.dynamo.url,
+            region_name="us-east-1",
+            aws_access_key_id="soak",
+            aws_secret_access_key="soak",
         )
         counts: Counter = Counter()
         untranslated: set[str] = set()
@@ -555,7 +607,9 @@ class Soak:
             live += how == "live"
             after_resume += how == "resume"
         duplicated = sum(1 for count in stored.values() if count > 1)
-        seen_twice = sum(1 for person in self.people for seqs in person.received_ids.values() if len(seqs) > 1)
+        seen_twice = sum(
+            1 for person in self.people for seqs in person.received_ids.values() if len(seqs) > 1
+        )
         resends = sum(max(0, sent.attempts - 1) for sent in self.sent.values())
         acked_duplicate = sum(1 for sent in self.sent.values() if sent.ack_duplicate)
         untranslated = self.untranslated()
@@ -563,19 +617,35 @@ class Soak:
         for person in self.people:
             closes.update(person.refused)
         print()
-        print(f"sent {len(self.sent)}  stored {sum(1 for cid in self.sent if stored[cid])}  "
-              f"duplicated {duplicated}")
-        print(f"delivered live {live}  delivered after resume {after_resume}  lost {lost} "
-              f"(never stored {not_stored})")
-        print(f"untranslated at the end: in storage {len(untranslated_stored & set(self.sent))}, "
-              f"on the reader's socket {len(untranslated)}  "
-              f"frames repeated on one socket {sum(person.repeats for person in self.people)}  "
-              f"seen under two seqs {seen_twice}")
-        print(f"client resends {resends}  acks saying duplicate {acked_duplicate}  "
-              f"socket kills {self.kills}  reconnects {sum(person.connects for person in self.people) - len(self.people)}")
-        print("closes and refusals seen by clients: "
-              + (", ".join(f"{code}: {count}" for code, count in closes.most_common()) or "none"))
-        print("error frames: " + (", ".join(f"{text!r}: {count}" for text, count in self.errors.most_common(6)) or "none"))
+        print(
+            f"sent {len(self.sent)}  stored {sum(1 for cid in self.sent if stored[cid])}  "
+            f"duplicated {duplicated}"
+        )
+        print(
+            f"delivered live {live}  delivered after resume {after_resume}  lost {lost} "
+            f"(never stored {not_stored})"
+        )
+        print(
+            f"untranslated at the end: in storage {len(untranslated_stored & set(self.sent))}, "
+            f"on the reader's socket {len(untranslated)}  "
+            f"frames repeated on one socket {sum(person.repeats for person in self.people)}  "
+            f"seen under two seqs {seen_twice}"
+        )
+        print(
+            f"client resends {resends}  acks saying duplicate {acked_duplicate}  "
+            f"socket kills {self.kills}  reconnects {sum(person.connects for person in self.people) - len(self.people)}"
+        )
+        print(
+            "closes and refusals seen by clients: "
+            + (", ".join(f"{code}: {count}" for code, count in closes.most_common()) or "none")
+        )
+        print(
+            "error frames: "
+            + (
+                ", ".join(f"{text!r}: {count}" for text, count in self.errors.most_common(6))
+                or "none"
+            )
+        )
         self.report_by_fault()
 
     def fault_met(self, sent: Sent) -> str:
@@ -599,14 +669,24 @@ class Soak:
                     continue
                 if reader.received[(sent.chat_id, min(seqs))] == "live":
                     live += 1
-                    latencies.append((reader.received_at[sent.client_msg_id] - sent.written_at) * 1000)
+                    latencies.append(
+                        (reader.received_at[sent.client_msg_id] - sent.written_at) * 1000
+                    )
                 else:
                     resumed += 1
             latencies.sort()
-            tail = (f"live latency ms p50 {latencies[len(latencies) // 2]:.0f} "
-                    f"max {latencies[-1]:.0f}") if latencies else "no live latency"
-            print(f"  {name:<26} sent {len(group):4d}  live {live:4d}  after resume {resumed:3d}  "
-                  f"lost {len(group) - live - resumed:3d}  {tail}")
+            tail = (
+                (
+                    f"live latency ms p50 {latencies[len(latencies) // 2]:.0f} "
+                    f"max {latencies[-1]:.0f}"
+                )
+                if latencies
+                else "no live latency"
+            )
+            print(
+                f"  {name:<26} sent {len(group):4d}  live {live:4d}  after resume {resumed:3d}  "
+                f"lost {len(group) - live - resumed:3d}  {tail}"
+            )
 
 
 def main() -> None:
@@ -614,11 +694,19 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--rate", type=float, default=4.0, help="messages per second in all")
     parser.add_argument("--duration", type=float, default=240, help="seconds of sending")
-    parser.add_argument("--drain", type=float, default=90,
-                        help="seconds to wait after sending for deliveries and owed translations")
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=90,
+        help="seconds to wait after sending for deliveries and owed translations",
+    )
     parser.add_argument("--socket-kill-every", type=float, default=4.0)
-    parser.add_argument("--faults", type=lambda text: [name for name in text.split(",") if name],
-                        default=list(FAULTS), help=f"comma-separated, of {','.join(FAULTS)}")
+    parser.add_argument(
+        "--faults",
+        type=lambda text: [name for name in text.split(",") if name],
+        default=list(FAULTS),
+        help=f"comma-separated, of {','.join(FAULTS)}",
+    )
     parser.add_argument("--seed", type=int, default=11)
     options = parser.parse_args()
     unknown = set(options.faults) - set(FAULTS)

@@ -39,9 +39,16 @@ OUT_OF_REACH = 1 << 50
 def send_queue_bytes(server_port: int, client_port: int) -> int | None:
     """The kernel's send queue from Daphne to one client; None once the connection is gone."""
     output = subprocess.run(
-        ["ss", "-tnH", "state", "established",
-         f"( sport = :{server_port} and dport = :{client_port} )"],
-        capture_output=True, text=True, check=True,
+        [
+            "ss",
+            "-tnH",
+            "state",
+            "established",
+            f"( sport = :{server_port} and dport = :{client_port} )",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     return int(output[1]) if output else None
 
@@ -60,16 +67,18 @@ async def run(options: argparse.Namespace) -> None:
         chat_id = http_post(stack.http, "/api/chats", {"username": "bob"}, token=ana)["chat_id"]
         path = f"/api/ws/chat?token={ana}"
 
-        async with websockets.connect(f"{stack.ws}/api/ws/chat?token={bob}") as sender, \
-                websockets.connect(f"{stack.ws}{path}", max_size=None) as reader:
+        async with (
+            websockets.connect(f"{stack.ws}/api/ws/chat?token={bob}") as sender,
+            websockets.connect(f"{stack.ws}{path}", max_size=None) as reader,
+        ):
             sent = 0
 
             async def send_batch(count: int) -> None:
                 nonlocal sent
                 for _ in range(count):
-                    await sender.send(json.dumps(
-                        {"chat_id": chat_id, "text": TEXT, "client_msg_id": f"m{sent}"}
-                    ))
+                    await sender.send(
+                        json.dumps({"chat_id": chat_id, "text": TEXT, "client_msg_id": f"m{sent}"})
+                    )
                     sent += 1
                 acks = 0
                 while acks < count:
@@ -119,26 +128,40 @@ async def run(options: argparse.Namespace) -> None:
             stalled.close()
 
     traffic_mb = options.messages * (2 * len(TEXT) + 300) / 1e6
-    print(f"bound: {'none' if bound == OUT_OF_REACH else f'{bound} bytes'}; "
-          f"{options.messages} messages of 2,000 characters in {elapsed:.1f} s "
-          f"(about {traffic_mb:.1f} MB to each of Ana's sockets)")
+    print(
+        f"bound: {'none' if bound == OUT_OF_REACH else f'{bound} bytes'}; "
+        f"{options.messages} messages of 2,000 characters in {elapsed:.1f} s "
+        f"(about {traffic_mb:.1f} MB to each of Ana's sockets)"
+    )
     print(f"  reader that keeps up: {delivered} of {options.messages} messages, socket open")
     if dropped_at:
         print(f"  stalled socket: dropped {dropped_at[0] - started:.1f} s after the traffic began")
     else:
-        print(f"  stalled socket: still open {elapsed + options.linger:.1f} s after the traffic began")
+        print(
+            f"  stalled socket: still open {elapsed + options.linger:.1f} s after the traffic began"
+        )
     print(f"  kernel send queue towards it: peak {peaks['queue'] / 1e6:.2f} MB")
-    print(f"  Daphne RSS: {rss_before:.1f} MB before, peak {peaks['rss']:.1f} MB, "
-          f"{rss_after:.1f} MB after; growth {peaks['rss'] - rss_before:.1f} MB")
+    print(
+        f"  Daphne RSS: {rss_before:.1f} MB before, peak {peaks['rss']:.1f} MB, "
+        f"{rss_after:.1f} MB after; growth {peaks['rss'] - rss_before:.1f} MB"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
-    parser.add_argument("--backlog-max-bytes", type=int, default=1024 * 1024,
-                        help="SOCKET_OUTBOUND_BACKLOG_MAX_BYTES; 0: no bound")
-    parser.add_argument("--linger", type=float, default=6.0,
-                        help="seconds to keep watching after the traffic (the close grace is 5 s)")
+    parser.add_argument(
+        "--backlog-max-bytes",
+        type=int,
+        default=1024 * 1024,
+        help="SOCKET_OUTBOUND_BACKLOG_MAX_BYTES; 0: no bound",
+    )
+    parser.add_argument(
+        "--linger",
+        type=float,
+        default=6.0,
+        help="seconds to keep watching after the traffic (the close grace is 5 s)",
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -26,9 +26,7 @@ def secret_estimated_bits(secret: str) -> float:
     length = len(secret)
     if not length:
         return 0.0
-    return -sum(
-        count * math.log2(count / length) for count in Counter(secret).values()
-    )
+    return -sum(count * math.log2(count / length) for count in Counter(secret).values())
 
 
 def secret_repeated_run(secret: str, *, run_length: int = SECRET_REPEATED_RUN_LENGTH) -> bool:

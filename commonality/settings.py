@@ -107,9 +107,9 @@ if DJANGO_SECRET_KEY and not IS_DEVELOPMENT:
             f"DJANGO_SECRET_KEY {weakness}; {SECRET_ADVICE}, or leave it unset to derive "
             "one from JWT_SECRET"
         )
-SECRET_KEY = DJANGO_SECRET_KEY or hashlib.sha256(
-    f"commonality-django:{JWT_SECRET}".encode()
-).hexdigest()
+SECRET_KEY = (
+    DJANGO_SECRET_KEY or hashlib.sha256(f"commonality-django:{JWT_SECRET}".encode()).hexdigest()
+)
 
 PASSWORD_MIN_LENGTH = env.int("PASSWORD_MIN_LENGTH", default=8)
 PASSWORD_MAX_LENGTH = 256
@@ -129,8 +129,7 @@ ALLOWED_HOSTS = [
 ]
 if not IS_DEVELOPMENT and not ALLOWED_HOSTS:
     raise configuration_refused(
-        "ALLOWED_HOSTS is required outside development "
-        "(for example your-app.up.railway.app)"
+        "ALLOWED_HOSTS is required outside development (for example your-app.up.railway.app)"
     )
 # "*" would let any Host header through, and with it poisoned absolute URLs and redirects.
 if not IS_DEVELOPMENT and "*" in ALLOWED_HOSTS:
@@ -245,7 +244,9 @@ OPENAI_TRANSLATION_MODEL = env.str("OPENAI_TRANSLATION_MODEL", default="gpt-4o-m
 # A translation fails (apps.chats.translation.TranslationUnavailable) after this long in all,
 # or sooner if the provider has sent no token within the first-token timeout.
 TRANSLATION_TIMEOUT_SECONDS = env.float("TRANSLATION_TIMEOUT_SECONDS", default=8.0)
-TRANSLATION_FIRST_TOKEN_TIMEOUT_SECONDS = env.float("TRANSLATION_FIRST_TOKEN_TIMEOUT_SECONDS", default=4.0)
+TRANSLATION_FIRST_TOKEN_TIMEOUT_SECONDS = env.float(
+    "TRANSLATION_FIRST_TOKEN_TIMEOUT_SECONDS", default=4.0
+)
 ELEVENLABS_API_KEY = env.str("ELEVENLABS_API_KEY", default="") or None
 ELEVENLABS_BASE_URL = env.str("ELEVENLABS_BASE_URL", default="") or None
 ELEVENLABS_TTS_VOICE_ID = env.str("ELEVENLABS_TTS_VOICE_ID", default="Xb7hH8MSUJpSbSDYk0k2")
@@ -265,9 +266,14 @@ TRANSLATION_REPLY_MAX_FACTOR = env.int("TRANSLATION_REPLY_MAX_FACTOR", default=4
 TRANSLATION_REPLY_MAX_FLOOR_BYTES = env.int("TRANSLATION_REPLY_MAX_FLOOR_BYTES", default=256)
 # gpt-4o-mini writes at most 16,384 tokens; the API refuses a request asking for more.
 TRANSLATION_MAX_COMPLETION_TOKENS = env.int("TRANSLATION_MAX_COMPLETION_TOKENS", default=16384)
-if min(
-    TRANSLATION_REPLY_MAX_FACTOR, TRANSLATION_REPLY_MAX_FLOOR_BYTES, TRANSLATION_MAX_COMPLETION_TOKENS
-) < 1:
+if (
+    min(
+        TRANSLATION_REPLY_MAX_FACTOR,
+        TRANSLATION_REPLY_MAX_FLOOR_BYTES,
+        TRANSLATION_MAX_COMPLETION_TOKENS,
+    )
+    < 1
+):
     raise ConfigurationError("the translation bounds must be at least 1")
 
 # --- Voice (apps/voice; README.md "Voice") -------------------------------------------------
@@ -408,7 +414,9 @@ SOCKETS_PER_USER_MAX = env.int("SOCKETS_PER_USER_MAX", default=20)
 SOCKET_RECHECK_SECONDS = env.float("SOCKET_RECHECK_SECONDS", default=60.0)
 # `resume` frames per account (all its sockets together) in a sliding window.
 SOCKET_RESUME_RATE_LIMIT_COUNT = env.int("SOCKET_RESUME_RATE_LIMIT_COUNT", default=30)
-SOCKET_RESUME_RATE_LIMIT_WINDOW_SECONDS = env.int("SOCKET_RESUME_RATE_LIMIT_WINDOW_SECONDS", default=60)
+SOCKET_RESUME_RATE_LIMIT_WINDOW_SECONDS = env.int(
+    "SOCKET_RESUME_RATE_LIMIT_WINDOW_SECONDS", default=60
+)
 
 # --- Sockets: a client that falls behind (apps/core/socket_backlog.py) ---
 # Bytes sent to one socket and not yet taken by its client (Daphne's buffer plus the kernel's
@@ -416,7 +424,9 @@ SOCKET_RESUME_RATE_LIMIT_WINDOW_SECONDS = env.int("SOCKET_RESUME_RATE_LIMIT_WIND
 # 1-16 KB (2,000 characters, text and original), so 1 MiB is hundreds of messages: a busy
 # group's traffic for many seconds on a slow link, never a live reader's normal lag. `resume`
 # replays from DynamoDB, so nothing is lost by closing; keeping more only costs memory.
-SOCKET_OUTBOUND_BACKLOG_MAX_BYTES = env.int("SOCKET_OUTBOUND_BACKLOG_MAX_BYTES", default=1024 * 1024)
+SOCKET_OUTBOUND_BACKLOG_MAX_BYTES = env.int(
+    "SOCKET_OUTBOUND_BACKLOG_MAX_BYTES", default=1024 * 1024
+)
 # After that close, a client that reads nothing cannot see the close frame: its connection is
 # dropped this long after, freeing the backlog; a slow but live reader gets to the 4008 first.
 SOCKET_OUTBOUND_CLOSE_GRACE_SECONDS = env.float("SOCKET_OUTBOUND_CLOSE_GRACE_SECONDS", default=5.0)

@@ -52,8 +52,16 @@ def python_environment_ensure() -> Path:
     if not stamp.exists() or stamp.read_text().strip() != digest:
         say("installing Python requirements (requirements-dev.txt)")
         subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "-r", str(ROOT / "requirements-dev.txt")],
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                str(ROOT / "requirements-dev.txt"),
+            ],
             check=True,
         )
         stamp.write_text(digest)

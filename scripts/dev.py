@@ -19,6 +19,7 @@ import subprocess
 import sys
 
 from bootstrap import ROOT, python_environment_ensure, say
+
 from frontend import FRONTEND, frontend_dev_command, frontend_dev_env, frontend_install
 
 EMBEDDED_DEFAULTS = {

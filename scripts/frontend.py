@@ -44,10 +44,14 @@ def _node_check() -> None:
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("Node.js 20.9 or newer is needed for the front end")
-    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [node, "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     parts = tuple(int(part) for part in version.lstrip("v").split(".")[:2])
     if parts < MINIMUM_NODE:
-        raise RuntimeError(f"Node.js {'.'.join(map(str, MINIMUM_NODE))}+ is needed (found {version})")
+        raise RuntimeError(
+            f"Node.js {'.'.join(map(str, MINIMUM_NODE))}+ is needed (found {version})"
+        )
 
 
 def _base_env() -> dict[str, str]:
@@ -69,7 +73,9 @@ def frontend_install() -> None:
     if NODE_MODULES.is_dir() and STAMP.exists() and STAMP.read_text().strip() == digest:
         return
     _say("installing the front end's npm packages (npm ci)")
-    subprocess.run([_npm(), "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, env=_base_env(), check=True)
+    subprocess.run(
+        [_npm(), "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, env=_base_env(), check=True
+    )
     STAMP.write_text(digest)
 
 
@@ -99,7 +105,9 @@ def _apt_install(package: str, why: str) -> None:
         _say(f"installing {package} from Debian's packages ({why})")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run([apt, "update", "-qq"], check=True, env=env)
-        subprocess.run([apt, "install", "-y", "-qq", "--no-install-recommends", package], check=True, env=env)
+        subprocess.run(
+            [apt, "install", "-y", "-qq", "--no-install-recommends", package], check=True, env=env
+        )
 
 
 def _chromium_ensure() -> bool:
@@ -158,4 +166,6 @@ def frontend_test(python: str) -> int:
 
 if __name__ == "__main__":
     # python3 scripts/frontend.py [python]: install and run the front end's tests.
-    sys.exit(frontend_test(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / ".venv" / "bin" / "python")))
+    sys.exit(
+        frontend_test(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / ".venv" / "bin" / "python"))
+    )

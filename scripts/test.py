@@ -17,6 +17,7 @@ import subprocess
 import sys
 
 from bootstrap import ROOT, python_environment_ensure, say, system_package_ensure
+
 from frontend import frontend_test
 
 PYTEST_NO_TESTS_COLLECTED = 5

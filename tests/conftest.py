@@ -25,7 +25,9 @@ def _tables_empty() -> None:
         ]
         start = None
         while True:
-            page = connection.scan(attributes_to_get=keys, exclusive_start_key=start, consistent_read=True)
+            page = connection.scan(
+                attributes_to_get=keys, exclusive_start_key=start, consistent_read=True
+            )
             items = page.get("Items", [])
             for offset in range(0, len(items), 25):
                 connection.batch_write_item(delete_items=items[offset : offset + 25])

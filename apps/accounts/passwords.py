@@ -77,9 +77,7 @@ def password_validate(*, password: str, username: str, first_name: str, last_nam
     20,000 most common passwords, or only digits."""
     # The length rules first, with the texts clients have always been given.
     if len(password) < settings.PASSWORD_MIN_LENGTH:
-        raise InvalidInput(
-            f"password must be at least {settings.PASSWORD_MIN_LENGTH} characters"
-        )
+        raise InvalidInput(f"password must be at least {settings.PASSWORD_MIN_LENGTH} characters")
     if len(password) > settings.PASSWORD_MAX_LENGTH:
         raise InvalidInput(f"password must be at most {settings.PASSWORD_MAX_LENGTH} characters")
     problems: list[str] = []

@@ -79,7 +79,9 @@ class AccessTokenAuthMiddleware:
                 raise
             # Redis or DynamoDB is down: the consumer closes with a code clients retry on,
             # instead of the handshake failing with an HTTP 500.
-            logger.warning("socket handshake: a dependency is unavailable (%s)", type(error).__name__)
+            logger.warning(
+                "socket handshake: a dependency is unavailable (%s)", type(error).__name__
+            )
             user, unavailable = None, True
         scope = dict(
             scope,

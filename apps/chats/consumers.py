@@ -39,6 +39,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from apps.accounts.selectors import user_get
 from apps.chats import events, messaging, services
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.selectors import (
@@ -49,7 +50,6 @@ from apps.chats.selectors import (
     message_range,
     message_view,
 )
-from apps.accounts.selectors import user_get
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Forbidden, InvalidInput, NotFound, ServiceError
 from apps.core.keyvalue import keyvalue_store
@@ -220,7 +220,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 raise
             # Without the group the socket would get nothing live: refuse it like any other
             # handshake during an outage.
-            logger.warning("socket handshake: the channel layer is unavailable (%s)", type(error).__name__)
+            logger.warning(
+                "socket handshake: the channel layer is unavailable (%s)", type(error).__name__
+            )
             self.user = None
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
             return
@@ -330,12 +332,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             await handler(frame)
         except ServiceError as error:
-            await self._error(error.detail, chat_id=frame.get("chat_id"), retry_after=error.retry_after)
+            await self._error(
+                error.detail, chat_id=frame.get("chat_id"), retry_after=error.retry_after
+            )
         except Exception as error:
             if not outage_caused(error):
                 raise
             # Redis or DynamoDB is down: a wait, like REST's 503, not a bug; the socket stays.
-            logger.warning("chat socket %s frame: a dependency is unavailable (%s)", kind, type(error).__name__)
+            logger.warning(
+                "chat socket %s frame: a dependency is unavailable (%s)", kind, type(error).__name__
+            )
             await self._error(
                 UNAVAILABLE_DETAIL,
                 chat_id=frame.get("chat_id"),
@@ -412,7 +418,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 )
             else:
                 await self._error(
-                    "message could not be sent; try again", chat_id=chat_id, client_msg_id=client_msg_id
+                    "message could not be sent; try again",
+                    chat_id=chat_id,
+                    client_msg_id=client_msg_id,
                 )
             return
         await self._send_json(
@@ -448,7 +456,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # map stays as small as the user's chats; a dropped frame reaches nobody.
         if now - self.typing_sent.get(chat_id, float("-inf")) < TYPING_MIN_INTERVAL_SECONDS:
             return
-        if not await run_blocking(chat_membership_exists)(user_id=self.user.user_id, chat_id=chat_id):
+        if not await run_blocking(chat_membership_exists)(
+            user_id=self.user.user_id, chat_id=chat_id
+        ):
             self.typing_sent.pop(chat_id, None)
             raise Forbidden(NOT_A_MEMBER)
         self.typing_sent[chat_id] = now
@@ -480,7 +490,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _on_resume(self, frame: dict) -> None:
         chats = frame.get("chats")
         if not isinstance(chats, dict) or len(chats) > RESUME_MAX_CHATS:
-            await self._error(f"chats must map up to {RESUME_MAX_CHATS} chat ids to sequence numbers")
+            await self._error(
+                f"chats must map up to {RESUME_MAX_CHATS} chat ids to sequence numbers"
+            )
             return
         await rate_limit_hit(limit=_resume_limit(), subject=self.user.user_id)
         wanted: dict[str, int] = {}
@@ -489,7 +501,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self._error("each chat id must be a non-empty string")
                 continue
             if not isinstance(last_seen, int) or isinstance(last_seen, bool) or last_seen < 0:
-                await self._error("each last seen sequence number must be an integer >= 0", chat_id=chat_id)
+                await self._error(
+                    "each last seen sequence number must be an integer >= 0", chat_id=chat_id
+                )
                 continue
             wanted[chat_id] = last_seen
         # Membership for every chat in one read; each inbox row also says how far its chat
@@ -507,9 +521,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # replay everything after what the client saw, except those.
             already_sent = self.sent_seqs.get(chat_id, set())
             self.delivered_seq[chat_id] = last_seen
-            if int(membership.last_seq) > last_seen:
-                if not await self._catch_up(chat_id, up_to_seq=None, skip=already_sent):
-                    return
+            if int(membership.last_seq) > last_seen and not await self._catch_up(
+                chat_id, up_to_seq=None, skip=already_sent
+            ):
+                return
             latest[chat_id] = max(self.delivered_seq[chat_id], max(already_sent, default=0))
             self.delivered_seq[chat_id] = latest[chat_id]
         await self._send_json({"type": "resume_complete", "chats": latest})
@@ -651,6 +666,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             payload["retry_after"] = retry_after
         if _is_chat_id(chat_id):
             payload["chat_id"] = chat_id
-        if isinstance(client_msg_id, str) and len(client_msg_id) <= messaging.CLIENT_MSG_ID_MAX_CHARS:
+        if (
+            isinstance(client_msg_id, str)
+            and len(client_msg_id) <= messaging.CLIENT_MSG_ID_MAX_CHARS
+        ):
             payload["client_msg_id"] = client_msg_id
         await self._send_json(payload)

@@ -275,7 +275,8 @@ async def chat_created_broadcast(*, chat_summaries: dict[str, dict]) -> None:
 async def member_added_broadcast(*, chat_id: str, user_id: str, username: str, member_ids) -> None:
     others = [member for member in member_ids if member != user_id]
     await _deliver(
-        others, {"type": "member_added", "chat_id": chat_id, "user_id": user_id, "username": username}
+        others,
+        {"type": "member_added", "chat_id": chat_id, "user_id": user_id, "username": username},
     )
 
 

@@ -58,8 +58,11 @@ from apps.chats.translation import (
     translation_stream,
 )
 from apps.core.concurrency import run_blocking
-from apps.core.errors import RateLimited  # noqa: F401  (re-exported for callers)
-from apps.core.errors import InvalidInput, NotFound
+from apps.core.errors import (
+    InvalidInput,
+    NotFound,
+    RateLimited,  # noqa: F401  (re-exported for callers)
+)
 from apps.core.keyvalue import keyvalue_store
 from apps.core.outages import outage_caused
 from apps.core.ratelimit import RateLimit, rate_limit_hit
@@ -193,7 +196,9 @@ async def message_send(
             commit_after=commit_after,
         )
     except BaseException as error:
-        _withdraw_if_announced(announcement, chat_id=chat_id, message_id=message_id, readers=readers)
+        _withdraw_if_announced(
+            announcement, chat_id=chat_id, message_id=message_id, readers=readers
+        )
         if isinstance(error, services.CommitOutcomeUnknown):
             _background(_unanswered_commit_settle(unanswered=error))
         raise
@@ -205,7 +210,9 @@ async def message_send(
         message=committed.message, member_languages=committed.member_languages
     )
     if committed.duplicate:
-        _withdraw_if_announced(announcement, chat_id=chat_id, message_id=message_id, readers=readers)
+        _withdraw_if_announced(
+            announcement, chat_id=chat_id, message_id=message_id, readers=readers
+        )
     else:
         owed = _languages_owed(committed.message, committed.member_languages)
         if owed:
@@ -271,7 +278,9 @@ async def message_resent_outcome(
     if original is None:
         return None
     if await keyvalue_store().put_if_absent(
-        f"resent_broadcast:{original.message_id}", "1", ttl_seconds=RESENT_BROADCAST_INTERVAL_SECONDS
+        f"resent_broadcast:{original.message_id}",
+        "1",
+        ttl_seconds=RESENT_BROADCAST_INTERVAL_SECONDS,
     ):
         chat = chat_snapshots.get(chat_id) or await run_blocking(chat_get)(chat_id=chat_id)
         if chat is not None:
@@ -429,7 +438,9 @@ def _translations_fitting(translations: dict[str, str | None]) -> dict[str, str 
     None (owed) for the rest."""
     fitting: dict[str, str | None] = {}
     total = 0
-    for language, text in sorted(translations.items(), key=lambda item: len((item[1] or "").encode())):
+    for language, text in sorted(
+        translations.items(), key=lambda item: len((item[1] or "").encode())
+    ):
         size = len((text or "").encode())
         if text is not None and total + size > MESSAGE_TRANSLATIONS_MAX_BYTES:
             logger.warning("translation into %s does not fit in the message; owed", language)
@@ -525,7 +536,9 @@ class _PartialSender:
     sends fewer partials, not more. The first waits one interval too: a translation done by
     then reaches readers whole in the `message` frame."""
 
-    def __init__(self, *, send: Callable[[str], Awaitable[None]], announcement: _Announcement) -> None:
+    def __init__(
+        self, *, send: Callable[[str], Awaitable[None]], announcement: _Announcement
+    ) -> None:
         self._send = send
         self._announcement = announcement
         self._loop = asyncio.get_running_loop()
@@ -655,7 +668,9 @@ async def owed_translation_attempt(*, record: OwedTranslation) -> float | None:
         return None
     if remaining and attempts < OWED_TRANSLATION_MAX_ATTEMPTS:
         due = time.time() + owed_retry_delay(attempts) + _TURN_MARGIN_SECONDS
-        if await run_blocking(owed_translation_reschedule)(record=record, due=due, attempt_back=False):
+        if await run_blocking(owed_translation_reschedule)(
+            record=record, due=due, attempt_back=False
+        ):
             return due
         return None
     if remaining:

@@ -79,9 +79,7 @@ def owed_translation_new(
 def owed_translations_due(*, shard: str, limit: int) -> list[OwedTranslation]:
     """Up to `limit` records of one shard that are due now, the longest overdue first."""
     now = _milliseconds(time.time())
-    return list(
-        OwedTranslation.due_index.query(shard, OwedTranslation.due_at <= now, limit=limit)
-    )
+    return list(OwedTranslation.due_index.query(shard, OwedTranslation.due_at <= now, limit=limit))
 
 
 def owed_translation_get(*, chat_id: str, seq: int) -> OwedTranslation | None:

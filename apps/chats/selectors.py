@@ -6,7 +6,6 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-
 from apps.chats.models import (
     CHAT_KIND_GROUP,
     MESSAGE_KEY_PREFIX,
@@ -83,9 +82,7 @@ def chat_memberships_of(*, user_id: str, chat_ids: list[str]) -> dict[str, ChatM
 def chat_inbox(*, user_id: str) -> list[ChatMembership]:
     """The user's chats, most recent activity first (one Query on the activity index)."""
     return list(
-        ChatMembership.activity_index.query(
-            user_id, scan_index_forward=False, consistent_read=True
-        )
+        ChatMembership.activity_index.query(user_id, scan_index_forward=False, consistent_read=True)
     )
 
 
@@ -226,7 +223,9 @@ def message_range(
     )
 
 
-def client_message_get(*, chat_id: str, sender_id: str, client_msg_id: str) -> ClientMessageId | None:
+def client_message_get(
+    *, chat_id: str, sender_id: str, client_msg_id: str
+) -> ClientMessageId | None:
     try:
         return ClientMessageId.get(
             chat_id, client_message_sort_key(sender_id, client_msg_id), consistent_read=True

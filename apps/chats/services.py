@@ -19,10 +19,10 @@ from apps.accounts.models import User
 from apps.accounts.selectors import user_get_by_username
 from apps.chats.chat_snapshots import chat_snapshots, chat_with_last_seq
 from apps.chats.models import (
-    CLIENT_ID_KEY_PREFIX,
-    MESSAGE_KEY_PREFIX,
     CHAT_KIND_DIRECT,
     CHAT_KIND_GROUP,
+    CLIENT_ID_KEY_PREFIX,
+    MESSAGE_KEY_PREFIX,
     Chat,
     ChatMembership,
     ClientMessageId,
@@ -72,7 +72,9 @@ def _connection():
 
 
 def _cancellation_codes(error: TransactWriteError) -> list[str | None]:
-    return [reason.code if reason is not None else None for reason in error.cancellation_reasons or []]
+    return [
+        reason.code if reason is not None else None for reason in error.cancellation_reasons or []
+    ]
 
 
 TRANSACTION_CONFLICT_ATTEMPTS = 5
@@ -100,7 +102,9 @@ def direct_chat_id(user_a: str, user_b: str) -> str:
     return uuid.uuid5(_DIRECT_CHAT_NAMESPACE, f"{first}:{second}").hex
 
 
-def _membership_new(*, user_id: str, chat: Chat, moment: datetime, other: User | None) -> ChatMembership:
+def _membership_new(
+    *, user_id: str, chat: Chat, moment: datetime, other: User | None
+) -> ChatMembership:
     return ChatMembership(
         user_id,
         chat.chat_id,
@@ -142,6 +146,7 @@ def chat_direct_create(*, user: User, other_username: str) -> ChatCreated:
     )
     mine = _membership_new(user_id=user.user_id, chat=chat, moment=moment, other=other)
     theirs = _membership_new(user_id=other.user_id, chat=chat, moment=moment, other=user)
+
     def write(transaction: TransactWrite) -> None:
         transaction.save(chat, condition=Chat.chat_id.does_not_exist())
         transaction.save(mine)
@@ -195,7 +200,10 @@ def chat_group_create(*, user: User, title: str, usernames: list[str]) -> ChatCr
         member_languages={member.user_id: member.native_language for member in members},
         last_seq=0,
     )
-    rows = [_membership_new(user_id=m.user_id, chat=chat, moment=moment, other=None) for m in members]
+    rows = [
+        _membership_new(user_id=m.user_id, chat=chat, moment=moment, other=None) for m in members
+    ]
+
     def write(transaction: TransactWrite) -> None:
         transaction.save(chat, condition=Chat.chat_id.does_not_exist())
         for row in rows:
@@ -216,6 +224,7 @@ def chat_member_add(*, user: User, chat_id: str, username: str) -> tuple[Chat, U
         raise InvalidInput(f"a group has at most {GROUP_MAX_MEMBERS} members")
     moment = _now()
     row = _membership_new(user_id=newcomer.user_id, chat=chat, moment=moment, other=None)
+
     def write(transaction: TransactWrite) -> None:
         transaction.update(
             chat,
@@ -244,6 +253,7 @@ def chat_leave(*, user: User, chat_id: str) -> Chat:
     chat = chat_get_for_member(chat_id=chat_id, user_id=user.user_id)
     if chat.kind != CHAT_KIND_GROUP:
         raise BadRequest("Only group chats can be left")
+
     def write(transaction: TransactWrite) -> None:
         transaction.update(
             chat,
@@ -440,7 +450,9 @@ def _message_transaction(*, message: Message, chat: Chat, member_languages: dict
     # A token of its own per attempt: botocore's retries of this attempt send it again, and
     # DynamoDB then answers them with this attempt's outcome instead of refusing the write
     # it already made. (moto ignores the token; the refusal's message id tells it then.)
-    with TransactWrite(connection=_connection(), client_request_token=uuid.uuid4().hex) as transaction:
+    with TransactWrite(
+        connection=_connection(), client_request_token=uuid.uuid4().hex
+    ) as transaction:
         transaction.update(
             Chat(message.chat_id),
             actions=[Chat.last_seq.set(seq)],
@@ -719,7 +731,9 @@ def _message_anonymise(*, message: Message, user_id: str) -> None:
     from apps.accounts.languages import LANGUAGES_BY_CODE
 
     every_language = {
-        code: DELETED_MESSAGE_TEXT for code in LANGUAGES_BY_CODE if code != message.original_language
+        code: DELETED_MESSAGE_TEXT
+        for code in LANGUAGES_BY_CODE
+        if code != message.original_language
     }
     if message.client_msg_id:
         ClientMessageId(

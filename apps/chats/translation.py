@@ -70,7 +70,7 @@ def translation_max_tokens(*, text: str) -> int:
 async def translate_text(*, text: str, source_language: str, target_language: str) -> str:
     """The whole translation of `text` (stripped); raises TranslationUnavailable."""
     translation = ""
-    async for translation in translation_stream(
+    async for translation in translation_stream(  # noqa: B007 - the last value is the whole text
         text=text, source_language=source_language, target_language=target_language
     ):
         pass

@@ -109,7 +109,10 @@ class _Outage:
     def ended(self, detail: str) -> None:
         if self.since is not None:
             logger.warning(
-                "%s: Redis is back after %.1f s; %s", self.what, time.monotonic() - self.since, detail
+                "%s: Redis is back after %.1f s; %s",
+                self.what,
+                time.monotonic() - self.since,
+                detail,
             )
             self.since = None
 
@@ -134,8 +137,7 @@ class _PubSubLoopLayer(RedisPubSubLoopLayer):
     def __init__(self, hosts=None, *args, **kwargs) -> None:
         super().__init__(hosts, *args, **kwargs)
         self._shards = [
-            _PubSubShard(_with_connect_timeout(host), self)
-            for host in decode_hosts(hosts)
+            _PubSubShard(_with_connect_timeout(host), self) for host in decode_hosts(hosts)
         ]
 
     async def _subscribe_to_channel(self, channel):
@@ -184,7 +186,9 @@ class _PubSubShard(RedisSingleShardConnection):
         self._ensure_receiver()
         if self._stale:
             self._retry_now.set()
-            raise redis.exceptions.ConnectionError("Redis is unavailable; subscribing once it is back")
+            raise redis.exceptions.ConnectionError(
+                "Redis is unavailable; subscribing once it is back"
+            )
         await self._sync()
 
     async def unsubscribe(self, channel):

@@ -181,9 +181,7 @@ class RedisStore:
     async def delete_if_value(self, key: str, expected: str) -> bool:
         return bool(await self._delete_if_value(keys=[key], args=[expected]))
 
-    async def lease_acquire(
-        self, key: str, holder: str, *, limit: int, ttl_seconds: float
-    ) -> bool:
+    async def lease_acquire(self, key: str, holder: str, *, limit: int, ttl_seconds: float) -> bool:
         acquired = await self._lease_acquire(
             keys=[key], args=[int(time.time() * 1000), limit, holder, _milliseconds(ttl_seconds)]
         )
@@ -275,9 +273,7 @@ class MemoryStore:
         self._leases[key] = holders
         return holders
 
-    async def lease_acquire(
-        self, key: str, holder: str, *, limit: int, ttl_seconds: float
-    ) -> bool:
+    async def lease_acquire(self, key: str, holder: str, *, limit: int, ttl_seconds: float) -> bool:
         holders = self._lease_holders(key)
         if len(holders) >= limit:
             return False

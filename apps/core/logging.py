@@ -128,9 +128,12 @@ class RequestIdFilter(logging.Filter):
 
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
-_STANDARD_ATTRIBUTES = frozenset(
-    logging.LogRecord("", 0, "", 0, "", (), None).__dict__
-) | {"message", "asctime", "request_id", "taskName"}
+_STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "request_id",
+    "taskName",
+}
 
 
 class JsonFormatter(logging.Formatter):
@@ -138,9 +141,9 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds"
-            ).replace("+00:00", "Z"),
+            "timestamp": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
             "message": log_redact(record.getMessage()),
@@ -202,9 +205,7 @@ def daphne_access_log_install() -> None:
                 extra={"client": client, "status": details.get("status")},
             )
         elif protocol == "websocket":
-            access_logger.info(
-                "websocket %s %s", action, path, extra={"client": client}
-            )
+            access_logger.info("websocket %s %s", action, path, extra={"client": client})
 
     access_log._commonality_access_log = True
     AccessLogGenerator.__call__ = access_log

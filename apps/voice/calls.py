@@ -116,7 +116,9 @@ async def call_accept(*, user: User, chat_id: str, call_id: str) -> Call:
         # A group call that is under way: join it.
         return current.changed(participants=(*current.participants, user.user_id))
 
-    before, after = await services.call_state_change(chat_id=chat_id, call_id=call_id, change=accept)
+    before, after = await services.call_state_change(
+        chat_id=chat_id, call_id=call_id, change=accept
+    )
     _ring_timer_stop(call_id)
     await events.call_accepted_broadcast(call=after, user_id=user.user_id)
     return after
@@ -138,7 +140,9 @@ async def call_decline(*, user: User, chat_id: str, call_id: str) -> Call | None
             return None
         return current.changed(declined=declined)
 
-    before, after = await services.call_state_change(chat_id=chat_id, call_id=call_id, change=decline)
+    before, after = await services.call_state_change(
+        chat_id=chat_id, call_id=call_id, change=decline
+    )
     final = after is None
     await events.call_declined_broadcast(call=before, user_id=user.user_id, final=final)
     if final:
@@ -253,13 +257,17 @@ def _ring_timer_stop(call_id: str) -> None:
         timer.cancel()
 
 
-async def _call_message_store(*, call: Call, outcome: str, duration_seconds: int | None = None) -> None:
+async def _call_message_store(
+    *, call: Call, outcome: str, duration_seconds: int | None = None
+) -> None:
     try:
         committed = await run_blocking(services.call_message_commit)(
             call=call, outcome=outcome, duration_seconds=duration_seconds
         )
     except Exception:
-        logger.exception("the %s call message for chat %s could not be stored", outcome, call.chat_id)
+        logger.exception(
+            "the %s call message for chat %s could not be stored", outcome, call.chat_id
+        )
         return
     if committed is not None and not committed.duplicate:
         await chat_events.message_broadcast(

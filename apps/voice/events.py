@@ -98,7 +98,12 @@ async def call_declined_broadcast(*, call: Call, user_id: str, final: bool) -> N
 async def call_cancelled_broadcast(*, call: Call, user_id: str) -> None:
     await _deliver(
         call.member_ids,
-        {"type": "call_cancelled", "chat_id": call.chat_id, "call_id": call.call_id, "user_id": user_id},
+        {
+            "type": "call_cancelled",
+            "chat_id": call.chat_id,
+            "call_id": call.call_id,
+            "user_id": user_id,
+        },
     )
 
 

@@ -44,9 +44,7 @@ CALL_PUBLISH_SOURCES = ["microphone"]
 RING_STATE_GRACE_SECONDS = 5.0
 # How often a state change is retried when another instance changed the state meanwhile.
 STATE_CHANGE_ATTEMPTS = 8
-NOT_CONFIGURED = (
-    "Voice calls are not configured on this server (LIVEKIT_API_KEY and LIVEKIT_API_SECRET are unset)"
-)
+NOT_CONFIGURED = "Voice calls are not configured on this server (LIVEKIT_API_KEY and LIVEKIT_API_SECRET are unset)"
 
 
 def user_display_name(*, user: User) -> str:
@@ -191,7 +189,9 @@ def voice_message_commit(
         from_user_id=from_user_id,
         original_text=original_text,
         original_language=original_language,
-        translations={lang: text for lang, text in translations.items() if lang != original_language},
+        translations={
+            lang: text for lang, text in translations.items() if lang != original_language
+        },
         pending_languages=pending_languages,
         client_msg_id=None,
         created_at=created_at or datetime.now(UTC),
@@ -211,7 +211,9 @@ def call_message_commit(
     """The call's outcome in the history, from the caller, in every member's language."""
     chat = chat_get(chat_id=call.chat_id)
     languages = map_as_dict(chat.member_languages) if chat else dict(call.member_languages)
-    caller_language = languages.get(call.caller_id) or call.member_languages.get(call.caller_id, "en")
+    caller_language = languages.get(call.caller_id) or call.member_languages.get(
+        call.caller_id, "en"
+    )
     meta: dict = {"call_id": call.call_id, "outcome": outcome}
     if duration_seconds is not None:
         meta["duration_seconds"] = int(duration_seconds)
@@ -224,7 +226,9 @@ def call_message_commit(
         ),
         original_language=caller_language,
         translations={
-            language: call_phrase(outcome=outcome, language=language, duration_seconds=duration_seconds)
+            language: call_phrase(
+                outcome=outcome, language=language, duration_seconds=duration_seconds
+            )
             for language in set(languages.values())
         },
         meta=meta,

@@ -151,7 +151,11 @@ class VoiceSocket:
         chat_id = _string(frame, "chat_id")
         call = await calls.call_status_get(user=self.user, chat_id=chat_id)
         await self._send_json(
-            {"type": "call_status", "chat_id": chat_id, "call": call_view(call=call) if call else None}
+            {
+                "type": "call_status",
+                "chat_id": chat_id,
+                "call": call_view(call=call) if call else None,
+            }
         )
 
     def _call_forget(self, chat_id: str, call_id: str) -> None:
@@ -179,7 +183,9 @@ class VoiceSocket:
         if not isinstance(audio_format, str):
             raise InvalidInput("format must be a string")
         self._audio_refused = False
-        self.turn = await turns.turn_start(user=self.user, chat_id=chat_id, audio_format=audio_format)
+        self.turn = await turns.turn_start(
+            user=self.user, chat_id=chat_id, audio_format=audio_format
+        )
 
     @_replying
     async def on_ptt_audio(self, frame: Frame) -> None:
@@ -260,12 +266,17 @@ class VoiceSocket:
         for chat_id, call_id in joined.items():
             try:
                 await calls.call_leave(
-                    user=user, chat_id=chat_id, call_id=call_id, reason=calls.LEFT_REASON_DISCONNECTED
+                    user=user,
+                    chat_id=chat_id,
+                    call_id=call_id,
+                    reason=calls.LEFT_REASON_DISCONNECTED,
                 )
             except (CallGone, ServiceError):
                 continue  # already over, or never answered by this socket's user
             except Exception:
-                logger.exception("leaving the call in chat %s after a socket closed failed", chat_id)
+                logger.exception(
+                    "leaving the call in chat %s after a socket closed failed", chat_id
+                )
 
     # --- Helpers -----------------------------------------------------------------------------
 

@@ -122,7 +122,8 @@ async def speech_cached_stream(
                 raise
             synthesis = _under_way[(loop, key)] = _Synthesis()
             background_run(
-                _synthesize(synthesis, key=key, text=text, language=language), name="speech-synthesis"
+                _synthesize(synthesis, key=key, text=text, language=language),
+                name="speech-synthesis",
             )
     if audio is not None:
         for offset in range(0, len(audio), SERVE_CHUNK_BYTES):
@@ -133,7 +134,7 @@ async def speech_cached_stream(
 
 
 def _lock_key(key: str) -> str:
-    return f"{LOCK_PREFIX}{key[len(KEY_PREFIX):]}"
+    return f"{LOCK_PREFIX}{key[len(KEY_PREFIX) :]}"
 
 
 async def _another_instances_audio(key: str) -> bytes | None:

@@ -123,10 +123,14 @@ async def turn_start(*, user: User, chat_id: str, audio_format: str) -> Turn:
     lock = TurnLock.decode(lock.encode())
     if not await services.turn_lock_acquire(lock=lock):
         raise TurnTaken("Someone else is speaking; wait for them to finish")
-    turn = Turn(lock=lock, speaker=user, call=call, audio_format=audio_format, started=time.monotonic())
+    turn = Turn(
+        lock=lock, speaker=user, call=call, audio_format=audio_format, started=time.monotonic()
+    )
     # The chat (its members' languages, for the stored message) is read while the speaker
     # talks, not after.
-    turn.chat_task = background_run(run_blocking(chat_get)(chat_id=chat_id), name=f"turn-chat-{turn.turn_id}")
+    turn.chat_task = background_run(
+        run_blocking(chat_get)(chat_id=chat_id), name=f"turn-chat-{turn.turn_id}"
+    )
     turn.watchdog = background_run(_turn_watchdog(turn), name=f"turn-watchdog-{turn.turn_id}")
     await events.voice_turn_recording_broadcast(lock=lock)
     return turn
@@ -178,7 +182,9 @@ def turn_drop(*, turn: Turn) -> None:
     _log_turn(lock=turn.lock, outcome="aborted", audio_bytes=len(turn.audio), timings=turn.timings)
 
 
-async def turn_abort(*, chat_id: str, error: str, error_code: str, call_id: str | None = None) -> bool:
+async def turn_abort(
+    *, chat_id: str, error: str, error_code: str, call_id: str | None = None
+) -> bool:
     """End the chat's turn, whoever runs it (a participant left): everyone back to IDLE, and
     the speaker's instance stops its pipeline. False when there was no turn to end."""
     lock = await turn_lock_get(chat_id=chat_id)
@@ -262,12 +268,16 @@ async def _turn_pipeline(turn: Turn) -> None:
                 audio=bytes(turn.audio), language=source, audio_format=turn.audio_format
             )
         except SpeechUnavailable:
-            await turn_fail(turn=turn, error="Speech recognition failed; try again", error_code="stt_failed")
+            await turn_fail(
+                turn=turn, error="Speech recognition failed; try again", error_code="stt_failed"
+            )
             return
         timings.stt = time.monotonic() - began
         text = transcript.text
         if not text:
-            await turn_fail(turn=turn, error="No speech was recognised; try again", error_code="no_speech")
+            await turn_fail(
+                turn=turn, error="No speech was recognised; try again", error_code="no_speech"
+            )
             return
 
         languages = await _member_languages(turn)
@@ -278,7 +288,9 @@ async def _turn_pipeline(turn: Turn) -> None:
         # Every member's language, not only the listeners': the stored message has them all.
         targets = sorted((set(languages.values()) | set(listeners_by_language)) - {source})
         translating = {
-            target: asyncio.get_running_loop().create_task(_translate(text=text, source=source, target=target))
+            target: asyncio.get_running_loop().create_task(
+                _translate(text=text, source=source, target=target)
+            )
             for target in targets
         }
         subtasks += translating.values()
@@ -289,7 +301,9 @@ async def _turn_pipeline(turn: Turn) -> None:
             for language in listeners_by_language:
                 spoken[language] = text if language == source else await translating[language]
         except TranslationUnavailable:
-            await turn_fail(turn=turn, error="Translation failed; try again", error_code="translation_failed")
+            await turn_fail(
+                turn=turn, error="Translation failed; try again", error_code="translation_failed"
+            )
             return
         timings.translate = time.monotonic() - began
         if turn.finished:
@@ -343,7 +357,9 @@ async def _turn_pipeline(turn: Turn) -> None:
         raise
     except Exception:
         logger.exception("voice turn %s failed", turn.turn_id)
-        await turn_fail(turn=turn, error="Voice processing failed; try again", error_code="internal")
+        await turn_fail(
+            turn=turn, error="Voice processing failed; try again", error_code="internal"
+        )
     finally:
         for task in subtasks:
             if not task.done():
@@ -423,7 +439,9 @@ def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.0f}"
 
 
-def _log_turn(*, lock: TurnLock, outcome: str, audio_bytes: int | None, timings: TurnTimings | None) -> None:
+def _log_turn(
+    *, lock: TurnLock, outcome: str, audio_bytes: int | None, timings: TurnTimings | None
+) -> None:
     """One line per turn: sizes and stage timings, never what was said."""
     timings = timings or TurnTimings()
     logger.info(
@@ -444,11 +462,15 @@ def _log_turn(*, lock: TurnLock, outcome: str, audio_bytes: int | None, timings:
             "outcome": outcome,
             "audio_bytes": audio_bytes,
             "stt_ms": None if timings.stt is None else round(timings.stt * 1000, 1),
-            "translate_ms": None if timings.translate is None else round(timings.translate * 1000, 1),
+            "translate_ms": None
+            if timings.translate is None
+            else round(timings.translate * 1000, 1),
             "tts_first_byte_ms": None
             if timings.tts_first_byte is None
             else round(timings.tts_first_byte * 1000, 1),
-            "first_audio_ms": None if timings.first_audio is None else round(timings.first_audio * 1000, 1),
+            "first_audio_ms": None
+            if timings.first_audio is None
+            else round(timings.first_audio * 1000, 1),
             "total_ms": None if timings.total is None else round(timings.total * 1000, 1),
         },
     )

@@ -16,9 +16,9 @@ from django.core.management.base import CommandError
 from apps.accounts import services
 from apps.accounts.selectors import user_from_access_token, user_get
 from apps.core.errors import Unauthorized
-from tests.support.commands import command_help_description, manage_py
 from tests.support.accounts import user_create, user_token
 from tests.support.chat_clients import ChatSocket
+from tests.support.commands import command_help_description, manage_py
 from tests.support.servers import child_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,8 +183,9 @@ def user_get_by(username: str):
 def test_reset_password_from_stdin_revokes_tokens(dynamo_tables):
     user = user_create(username="erin")
     token = user_token(user)
-    result = manage(dynamo_tables, "user_reset_password", "erin", "--password-stdin",
-                    stdin=NEW_PASSWORD + "\n")
+    result = manage(
+        dynamo_tables, "user_reset_password", "erin", "--password-stdin", stdin=NEW_PASSWORD + "\n"
+    )
     assert result.returncode == 0, result.stderr
     assert "password of erin" in result.stdout
     assert NEW_PASSWORD not in result.stdout + result.stderr

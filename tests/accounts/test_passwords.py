@@ -93,12 +93,13 @@ async def test_a_weak_password_gives_every_reason_at_once(async_client):
 
 async def test_signup_still_refuses_too_short_and_too_long_passwords(async_client, settings):
     short = await post_json(async_client, SIGNUP, signup_body(password="x7#k"))
-    long = await post_json(
-        async_client, SIGNUP, signup_body(password="x7#k" * 65)
-    )
+    long = await post_json(async_client, SIGNUP, signup_body(password="x7#k" * 65))
 
     assert short.status_code == 422
-    assert short.json()["detail"] == f"password must be at least {settings.PASSWORD_MIN_LENGTH} characters"
+    assert (
+        short.json()["detail"]
+        == f"password must be at least {settings.PASSWORD_MIN_LENGTH} characters"
+    )
     assert long.status_code == 422
     assert long.json()["detail"] == "password must be at most 256 characters"
 
@@ -185,11 +186,11 @@ class HashMeter:
                 self.running -= 1
 
 
-async def test_concurrent_logins_hash_at_most_the_pool_size_at_once(async_client, settings, monkeypatch):
+async def test_concurrent_logins_hash_at_most_the_pool_size_at_once(
+    async_client, settings, monkeypatch
+):
     settings.PASSWORD_HASH_WORKERS = 2
-    await asyncio.to_thread(
-        _stored_user, username="rita", password_hash=make_password(PASSWORD)
-    )
+    await asyncio.to_thread(_stored_user, username="rita", password_hash=make_password(PASSWORD))
     meter = HashMeter(passwords.verify_password)
     monkeypatch.setattr(passwords, "verify_password", meter)
 
@@ -256,7 +257,9 @@ async def test_dynamodb_calls_do_not_wait_behind_a_queue_of_hashes(
     assert statuses.count(503) == 6, statuses
 
 
-async def test_a_full_hashing_queue_answers_503_with_retry_after(async_client, settings, monkeypatch):
+async def test_a_full_hashing_queue_answers_503_with_retry_after(
+    async_client, settings, monkeypatch
+):
     settings.PASSWORD_HASH_WORKERS = 1
     settings.PASSWORD_HASH_MAX_WAITING = 0
     release = threading.Event()

@@ -195,8 +195,6 @@ async def test_the_default_ticket_cap_is_thirty_a_minute(async_client):
     user = await asyncio.to_thread(user_create, username="cleo")
     headers = {"Authorization": f"Bearer {user_token(user)}"}
 
-    statuses = [
-        (await async_client.post(TICKET, headers=headers)).status_code for _ in range(31)
-    ]
+    statuses = [(await async_client.post(TICKET, headers=headers)).status_code for _ in range(31)]
 
     assert statuses == [201] * 30 + [429]

@@ -104,9 +104,10 @@ def test_token_is_signed_with_the_configured_secret(settings):
 
     settings.JWT_SECRET = OTHER_SECRET
     assert _refused(token) == "Invalid token"
-    assert access_token_decode(
-        token=access_token_issue(user_id=USER_ID, token_version=0)
-    ).user_id == USER_ID
+    assert (
+        access_token_decode(token=access_token_issue(user_id=USER_ID, token_version=0)).user_id
+        == USER_ID
+    )
 
 
 def test_a_token_with_alg_none_is_refused(settings):

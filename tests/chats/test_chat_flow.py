@@ -28,7 +28,9 @@ async def test_message_reaches_both_members_each_in_their_language(translator):
     assert bob_copy["message"]["language"] == "en"
     assert ana_copy["message"]["text"] == "[es] Hello there"
     assert ana_copy["message"]["language"] == "es"
-    assert ana_copy["message"]["message_id"] == bob_copy["message"]["message_id"] == ack["message_id"]
+    assert (
+        ana_copy["message"]["message_id"] == bob_copy["message"]["message_id"] == ack["message_id"]
+    )
 
     # Resending the same client_msg_id acknowledges the first message and stores nothing new.
     await bob_socket.send({"chat_id": chat_id, "text": "Hello there", "client_msg_id": "m1"})

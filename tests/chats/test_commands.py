@@ -20,8 +20,8 @@ from apps.chats import messaging, selectors, services
 from apps.chats.models import Chat, ChatMembership, ClientMessageId, client_message_sort_key
 from apps.chats.services import DELETED_MESSAGE_TEXT, DELETED_USER_ID, DELETED_USERNAME
 from apps.core.errors import Unauthorized
-from tests.support.commands import command_help_description, manage_py
 from tests.support.accounts import user_create, user_token
+from tests.support.commands import command_help_description, manage_py
 from tests.support.servers import child_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,9 +187,16 @@ def test_delete_user_removes_the_person_and_anonymises_what_they_wrote(people):
     assert user_get_by_username(username="ana") is None
     with pytest.raises(Unauthorized):
         user_from_access_token(token=token)
-    assert account_services.user_signup(
-        username="ana", password=PASSWORD, first_name="New", last_name="Ana", native_language="pt"
-    ).user_id != ana.user_id
+    assert (
+        account_services.user_signup(
+            username="ana",
+            password=PASSWORD,
+            first_name="New",
+            last_name="Ana",
+            native_language="pt",
+        ).user_id
+        != ana.user_id
+    )
 
     # No inbox rows, no membership in any chat.
     assert list(ChatMembership.query(ana.user_id)) == []
@@ -216,9 +223,12 @@ def test_delete_user_removes_the_person_and_anonymises_what_they_wrote(people):
         assert not gone.pending_languages
     assert (second.from_user_id, second.original_text) == (bea.user_id, "hi ana, all good")
     # Client id markers went with them.
-    assert selectors.client_message_get(
-        chat_id=people["direct"], sender_id=ana.user_id, client_msg_id="a-1"
-    ) is None
+    assert (
+        selectors.client_message_get(
+            chat_id=people["direct"], sender_id=ana.user_id, client_msg_id="a-1"
+        )
+        is None
+    )
     with pytest.raises(ClientMessageId.DoesNotExist):
         ClientMessageId.get(people["direct"], client_message_sort_key(ana.user_id, "a-2"))
     # Readers see the tombstone in their own language, with no translation owed.
@@ -316,9 +326,7 @@ def test_seed_demo_translates_through_the_real_send_path(translator):
     assert "password of the users created now: as given with --password" in output
     assert "untranslated" not in output
     emma = user_get_by_username(username="demo_emma")
-    group = next(
-        row for row in selectors.chat_inbox(user_id=emma.user_id) if row.kind == "group"
-    )
+    group = next(row for row in selectors.chat_inbox(user_id=emma.user_id) if row.kind == "group")
     first = selectors.message_get(chat_id=group.chat_id, seq=1)
     assert first.original_text == "Welcome to the group, everyone!"
     assert selectors.map_as_dict(first.translations) == {

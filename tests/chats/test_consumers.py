@@ -1,7 +1,6 @@
 import json
 
 import pytest
-
 from channels.testing import WebsocketCommunicator
 
 from apps.accounts.tokens import access_token_issue
@@ -52,7 +51,10 @@ async def test_socket_with_valid_token_stays_open_and_reports_bad_frames():
     assert json.loads(await communicator.receive_from()) == {"error": "text is required"}
 
     await communicator.send_to(text_data=json.dumps({"chat_id": "nope", "text": "hi"}))
-    assert json.loads(await communicator.receive_from()) == {"error": "Chat not found", "chat_id": "nope"}
+    assert json.loads(await communicator.receive_from()) == {
+        "error": "Chat not found",
+        "chat_id": "nope",
+    }
 
     # Still open after every bad frame.
     await communicator.send_to(text_data="[]")
@@ -85,8 +87,12 @@ MALFORMED_TEXT_FRAMES = {
     "read with a string seq": json.dumps({"type": "read", "chat_id": "c", "seq": "1"}),
     "read with a huge chat id": json.dumps({"type": "read", "chat_id": "c" * 5000, "seq": 1}),
     "read with a float seq": json.dumps({"type": "read", "chat_id": "c", "seq": 1.5}),
-    "call_accept with list ids": json.dumps({"type": "call_accept", "chat_id": ["c"], "call_id": {}}),
-    "ptt_start with a number format": json.dumps({"type": "ptt_start", "chat_id": "c", "format": 3}),
+    "call_accept with list ids": json.dumps(
+        {"type": "call_accept", "chat_id": ["c"], "call_id": {}}
+    ),
+    "ptt_start with a number format": json.dumps(
+        {"type": "ptt_start", "chat_id": "c", "format": 3}
+    ),
     "ptt_audio with bad base64": json.dumps({"type": "ptt_audio", "chat_id": "c", "data": "%%%"}),
     "not JSON": "hello",
     "whitespace": " ",
@@ -127,7 +133,9 @@ async def test_malformed_binary_frames_get_an_error_and_the_socket_lives(sockets
     await socket.ping()
 
 
-async def test_an_unexpected_failure_in_a_handler_is_answered_and_the_socket_lives(sockets, monkeypatch):
+async def test_an_unexpected_failure_in_a_handler_is_answered_and_the_socket_lives(
+    sockets, monkeypatch
+):
     from apps.chats.consumers import ChatConsumer
 
     async def broken(self, frame):

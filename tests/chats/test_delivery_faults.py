@@ -46,8 +46,9 @@ def _of_type(frames, kind):
 
 
 def _ack_or_error(client_msg_id):
-    return lambda frame: frame.get("client_msg_id") == client_msg_id and (
-        frame.get("type") == "ack" or "error" in frame
+    return lambda frame: (
+        frame.get("client_msg_id") == client_msg_id
+        and (frame.get("type") == "ack" or "error" in frame)
     )
 
 
@@ -56,7 +57,9 @@ async def _user(language="en"):
 
 
 async def _direct_chat(user, other) -> str:
-    created = await run_blocking(services.chat_direct_create)(user=user, other_username=other.username)
+    created = await run_blocking(services.chat_direct_create)(
+        user=user, other_username=other.username
+    )
     return created.membership.chat_id
 
 
@@ -327,9 +330,15 @@ async def test_a_gap_that_cannot_be_filled_closes_the_socket_with_resume_not_an_
     # Stored without a broadcast, so bob's socket misses it and must read it to keep order.
     chat = await run_blocking(chat_get)(chat_id=chat_id)
     missed = services.MessageDraft(
-        chat_id=chat_id, message_id=uuid.uuid4().hex, from_user_id=amy.user_id,
-        original_text="missed", original_language="en", translations={"es": "perdido"},
-        pending_languages=frozenset(), client_msg_id=None, created_at=datetime.now(UTC),
+        chat_id=chat_id,
+        message_id=uuid.uuid4().hex,
+        from_user_id=amy.user_id,
+        original_text="missed",
+        original_language="en",
+        translations={"es": "perdido"},
+        pending_languages=frozenset(),
+        client_msg_id=None,
+        created_at=datetime.now(UTC),
     )
     await run_blocking(services.message_commit)(draft=missed, chat=chat)
 

@@ -17,18 +17,16 @@ from apps.chats import messaging, services
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat
 from apps.chats.selectors import chat_get, map_as_dict, message_history
+from apps.chats.translation import translation_max_bytes
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Forbidden
 from apps.core.keyvalue import keyvalue_store
 from tests.support.accounts import user_create
 from tests.support.chat_clients import ChatSocket
-from apps.chats.translation import translation_max_bytes
 from tests.support.fake_openai import target_language, user_text
 from tests.support.loops import owed_translation_retries_cancel
 
 QUIET_SECONDS = 1.0
-
-
 
 
 def _of_type(frames, kind):
@@ -233,10 +231,14 @@ async def test_a_claimed_client_msg_id_whose_send_failed_can_be_sent_again(trans
     amy, eva, chat_id = await _amy_and_eva()
     await messaging.message_send(user=amy, chat_id=chat_id, text="first")
     with pytest.raises(messaging.RateLimited):
-        await messaging.message_send(user=amy, chat_id=chat_id, text="second", client_msg_id="again")
+        await messaging.message_send(
+            user=amy, chat_id=chat_id, text="second", client_msg_id="again"
+        )
     settings.MESSAGE_RATE_LIMIT_COUNT = 100
 
-    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text="second", client_msg_id="again")
+    outcome = await messaging.message_send(
+        user=amy, chat_id=chat_id, text="second", client_msg_id="again"
+    )
 
     assert outcome.duplicate is False and outcome.message["seq"] == 2
 
@@ -247,12 +249,16 @@ async def test_a_resend_after_its_claim_expired_is_still_no_duplicate_and_is_wit
     translator.token_delay_seconds = 0.06  # slow enough to be announced
     amy, eva, chat_id = await _amy_and_eva()
     eva_socket = await sockets.open(eva)
-    first = await messaging.message_send(user=amy, chat_id=chat_id, text="only once please", client_msg_id="x")
+    first = await messaging.message_send(
+        user=amy, chat_id=chat_id, text="only once please", client_msg_id="x"
+    )
     await eva_socket.until(lambda f: f.get("type") == "message", timeout=10)
     store = keyvalue_store()
     await store.take(f"client_msg:{chat_id}:{amy.user_id}:x")  # the claim has expired
 
-    again = await messaging.message_send(user=amy, chat_id=chat_id, text="only once please", client_msg_id="x")
+    again = await messaging.message_send(
+        user=amy, chat_id=chat_id, text="only once please", client_msg_id="x"
+    )
 
     assert again.duplicate is True and again.message["message_id"] == first.message["message_id"]
     frames = await eva_socket.until(lambda f: f.get("type") == "message_withdrawn", timeout=10)
@@ -286,7 +292,9 @@ async def test_a_slow_translation_is_announced_before_its_partials_and_message(t
     amy, eva, chat_id = await _amy_and_eva()
     eva_socket = await sockets.open(eva)
 
-    send = asyncio.create_task(messaging.message_send(user=amy, chat_id=chat_id, text="Take your time"))
+    send = asyncio.create_task(
+        messaging.message_send(user=amy, chat_id=chat_id, text="Take your time")
+    )
     frames = await eva_socket.until(lambda f: f.get("type") == "message", timeout=10)
     await send
 
@@ -296,7 +304,9 @@ async def test_a_slow_translation_is_announced_before_its_partials_and_message(t
     assert frames[0]["message_id"] == frames[-1]["message"]["message_id"]
 
 
-async def test_a_send_that_fails_after_its_announcement_is_withdrawn(translator, sockets, monkeypatch):
+async def test_a_send_that_fails_after_its_announcement_is_withdrawn(
+    translator, sockets, monkeypatch
+):
     translator.delay_seconds = 0.3
     amy, eva, chat_id = await _amy_and_eva()
     eva_socket = await sockets.open(eva)
@@ -411,7 +421,11 @@ async def test_a_runaway_translation_is_delivered_untranslated_and_no_partial_pa
     assert max(len(frame["text"].encode()) for frame in partials) <= bound
     delivered = frames[-1]["message"]
     assert delivered["message_id"] == outcome.message["message_id"]
-    assert (delivered["text"], delivered["language"], delivered["translated"]) == (text, "en", False)
+    assert (delivered["text"], delivered["language"], delivered["translated"]) == (
+        text,
+        "en",
+        False,
+    )
     (stored,) = await _stored(chat_id)
     assert map_as_dict(stored.translations) == {}
     assert stored.pending_languages == {"es"}
@@ -431,7 +445,10 @@ async def test_a_500_kb_reply_neither_fails_the_send_nor_loses_the_message(
     assert outcome.duplicate is False and outcome.message["seq"] == 1
     delivered = (await eva_socket.until(lambda f: f.get("type") == "message", timeout=10))[-1]
     assert delivered["message"]["message_id"] == outcome.message["message_id"]
-    assert (delivered["message"]["text"], delivered["message"]["translated"]) == ("Short one", False)
+    assert (delivered["message"]["text"], delivered["message"]["translated"]) == (
+        "Short one",
+        False,
+    )
     (stored,) = await _stored(chat_id)
     assert stored.original_text == "Short one" and map_as_dict(stored.translations) == {}
 

@@ -145,7 +145,10 @@ async def test_owed_translations_of_a_process_that_died_are_made_by_another(tran
     eva_socket = await sockets.open(eva)
     seq = await _sent_while_the_provider_fails(translator, amy, chat_id, "See you at noon")
     delivered = (await eva_socket.until(lambda f: f.get("type") == "message", timeout=10))[-1]
-    assert (delivered["message"]["text"], delivered["message"]["translated"]) == ("See you at noon", False)
+    assert (delivered["message"]["text"], delivered["message"]["translated"]) == (
+        "See you at noon",
+        False,
+    )
     # Nothing in this process will ask again: the message owes both translations for good...
     await asyncio.sleep(owed_retry_delay(2) * 4)
     assert _asked(translator, "See you at noon") == ["es", "fr"]  # the send's attempts
@@ -156,7 +159,10 @@ async def test_owed_translations_of_a_process_that_died_are_made_by_another(tran
 
     updated = (await eva_socket.until(lambda f: f.get("type") == "message_updated", timeout=10))[-1]
     assert updated["message"]["seq"] == seq
-    assert (updated["message"]["text"], updated["message"]["translated"]) == ("[es] See you at noon", True)
+    assert (updated["message"]["text"], updated["message"]["translated"]) == (
+        "[es] See you at noon",
+        True,
+    )
     stored = await run_blocking(message_get)(chat_id=chat_id, seq=seq)
     assert map_as_dict(stored.translations) == {
         "es": "[es] See you at noon",
@@ -189,7 +195,9 @@ async def test_two_sweepers_at_once_ask_the_provider_once_per_owed_translation(t
         assert set(map_as_dict(stored.translations)) == {"es", "fr"}
 
 
-async def test_attempts_are_bounded_across_sweepers_and_a_lost_key_value_store(translator, settings):
+async def test_attempts_are_bounded_across_sweepers_and_a_lost_key_value_store(
+    translator, settings
+):
     settings.TRANSLATION_RETRY_SCALE = 0.002  # the ~15 minute schedule in about 2 seconds
     amy, eva, fio, chat_id = await _amy_eva_and_fio()
     text = "Never translated"
@@ -212,7 +220,10 @@ async def test_attempts_are_bounded_across_sweepers_and_a_lost_key_value_store(t
     await _sweep_until_settled(OwedTranslationSweeper(interval_seconds=1), chat_id, [seq])
 
     asked = _asked(translator, text)
-    assert sorted(asked) == ["es"] * OWED_TRANSLATION_MAX_ATTEMPTS + ["fr"] * OWED_TRANSLATION_MAX_ATTEMPTS
+    assert (
+        sorted(asked)
+        == ["es"] * OWED_TRANSLATION_MAX_ATTEMPTS + ["fr"] * OWED_TRANSLATION_MAX_ATTEMPTS
+    )
     stored = await run_blocking(message_get)(chat_id=chat_id, seq=seq)
     assert map_as_dict(stored.translations) == {} and stored.pending_languages == {"es", "fr"}
     # Given up: no sweep asks again.
@@ -308,7 +319,10 @@ async def test_a_due_record_is_claimed_by_one_of_many_at_once_and_counts_one_att
     shard, message_key, seq = await _due_record(translator, chat_id, amy)
 
     claims = await asyncio.gather(
-        *(run_blocking(owed_translation_claim)(shard=shard, message_key=message_key) for _ in range(8))
+        *(
+            run_blocking(owed_translation_claim)(shard=shard, message_key=message_key)
+            for _ in range(8)
+        )
     )
 
     winners = [claim for claim in claims if claim is not None]
@@ -392,10 +406,14 @@ async def test_the_sweeper_outlives_dynamodb_being_unreachable(translator, setti
     with caplog.at_level(logging.WARNING, logger="apps.chats.owed_sweeper"):
         owed_sweeper.owed_translation_sweeper_ensure()
         deadline = time.monotonic() + 20
-        while not any("sweep for owed translations failed" in r.getMessage() for r in caplog.records):
+        while not any(
+            "sweep for owed translations failed" in r.getMessage() for r in caplog.records
+        ):
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
-    (task,) = [task for loop, task in owed_sweeper._sweepers.items() if loop is asyncio.get_running_loop()]
+    (task,) = [
+        task for loop, task in owed_sweeper._sweepers.items() if loop is asyncio.get_running_loop()
+    ]
     assert not task.done()
     assert _asked(translator, "Claimed") == ["es", "fr"]
 

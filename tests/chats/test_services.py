@@ -698,9 +698,10 @@ def test_languages_refresh_updates_every_chat_of_the_user():
         languages = selectors.map_as_dict(selectors.chat_get(chat_id=chat_id).member_languages)
         assert languages[ana.user_id] == "fr"
         assert languages[bob.user_id] == "en"
-    assert selectors.map_as_dict(selectors.chat_get(chat_id=group_id).member_languages)[
-        cal.user_id
-    ] == "de"
+    assert (
+        selectors.map_as_dict(selectors.chat_get(chat_id=group_id).member_languages)[cal.user_id]
+        == "de"
+    )
     assert ana.user_id not in selectors.map_as_dict(
         selectors.chat_get(chat_id=left_id).member_languages
     )

@@ -45,7 +45,11 @@ async def _pair():
 
 
 def _unavailable(chat_id: str) -> dict:
-    return {"error": UNAVAILABLE_DETAIL, "retry_after": UNAVAILABLE_RETRY_AFTER_SECONDS, "chat_id": chat_id}
+    return {
+        "error": UNAVAILABLE_DETAIL,
+        "retry_after": UNAVAILABLE_RETRY_AFTER_SECONDS,
+        "chat_id": chat_id,
+    }
 
 
 async def test_typing_and_read_during_a_redis_outage_answer_a_wait_and_the_socket_stays_open(

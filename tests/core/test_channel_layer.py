@@ -117,7 +117,11 @@ async def test_a_receive_outlives_a_redis_restart_and_group_messages_flow_again(
     # The restarted Redis knows no subscription and no group: the layer makes them again.
     assert await _group_delivery_resumes(layer, "chat", receiver) < RESUMES_WITHIN_SECONDS
     # One line when Redis went and one when it came back: no traceback per retry.
-    outage_lines = [r for r in caplog.records if r.name.startswith(("apps.core.channel_layer", "channels_redis"))]
+    outage_lines = [
+        r
+        for r in caplog.records
+        if r.name.startswith(("apps.core.channel_layer", "channels_redis"))
+    ]
     assert [r.levelno for r in outage_lines] == [logging.WARNING, logging.WARNING], outage_lines
     assert not any(r.exc_info for r in outage_lines)
 
@@ -209,7 +213,10 @@ async def test_a_readiness_probe_that_fails_during_an_outage_leaves_no_subscript
     from apps.core.selectors import channel_layer_readiness
 
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": settings.REDIS_CHANNEL_LAYERS["pubsub"], "CONFIG": {"hosts": [faulty_redis.url]}}
+        "default": {
+            "BACKEND": settings.REDIS_CHANNEL_LAYERS["pubsub"],
+            "CONFIG": {"hosts": [faulty_redis.url]},
+        }
     }
     assert await channel_layer_readiness() is None
     faulty_redis.kill()
@@ -236,7 +243,9 @@ def _pubsub_channels(faulty_redis) -> list[str]:
         client.close()
 
 
-async def test_an_idle_core_layer_receive_outlives_the_blocking_pop(faulty_redis, receivers, caplog):
+async def test_an_idle_core_layer_receive_outlives_the_blocking_pop(
+    faulty_redis, receivers, caplog
+):
     layer = ReconnectingRedisChannelLayer(hosts=[faulty_redis.url])
     channel = await layer.new_channel()
     receiver = receivers(layer, channel)

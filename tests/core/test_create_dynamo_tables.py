@@ -180,9 +180,7 @@ def test_development_creates_provisioned_tables(fresh_dynamo):
 
 
 def test_table_prefix_names_every_table(fresh_dynamo):
-    environment = command_environment(
-        fresh_dynamo, "staging", DYNAMODB_TABLE_PREFIX="staging_"
-    )
+    environment = command_environment(fresh_dynamo, "staging", DYNAMODB_TABLE_PREFIX="staging_")
     result = create_tables(environment)
     assert result.returncode == 0, result.stderr
     for name in TABLES:

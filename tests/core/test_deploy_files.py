@@ -379,9 +379,9 @@ def test_env_example_explains_each_variable_with_a_comment():
     for index, line in enumerate(lines):
         if re.match(r"^[A-Z][A-Z0-9_]*=", line):
             above = lines[max(0, index - 6) : index]
-            assert any(
-                other.startswith("# ") and "=" not in other.split()[1] for other in above
-            ), f"no comment explains {line!r}"
+            assert any(other.startswith("# ") and "=" not in other.split()[1] for other in above), (
+                f"no comment explains {line!r}"
+            )
 
 
 def test_env_example_production_guidance():
@@ -562,7 +562,9 @@ def ready_probe(port: int, *, host: str, seconds: float = 20) -> tuple[int, dict
 
     deadline = time.monotonic() + seconds
     while True:
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/ready", headers={"Host": host})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/ready", headers={"Host": host}
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.loads(response.read())

@@ -62,7 +62,9 @@ def debug_page() -> str:
 @override_settings(
     REDIS_URL=f"rediss://default:{REDIS_PASSWORD}@example-12345.upstash.io:6379",
     DYNAMODB_ENDPOINT=f"https://admin:{DYNAMO_PASSWORD}@dynamo.example.internal:8000",
-    UPSTREAM_HOSTS={"CONFIG": {"hosts": [f"redis://user:{UPSTREAM_PASSWORD}@cache.internal:6379/0"]}},
+    UPSTREAM_HOSTS={
+        "CONFIG": {"hosts": [f"redis://user:{UPSTREAM_PASSWORD}@cache.internal:6379/0"]}
+    },
     OPENAI_API_KEY=OPENAI_KEY,
     LIVEKIT_API_SECRET=LIVEKIT_SECRET,
     ELEVENLABS_API_KEY=ELEVENLABS_KEY,
@@ -90,9 +92,10 @@ def test_the_filter_masks_url_userinfo_in_any_setting_and_hides_provider_setting
     reporter_filter = get_default_exception_reporter_filter()
     assert isinstance(reporter_filter, CredentialHidingExceptionReporterFilter)
     hidden = reporter_filter.cleansed_substitute
-    assert reporter_filter.cleanse_setting(
-        "DYNAMODB_ENDPOINT", "http://key:secret@127.0.0.1:8000"
-    ) == f"http://{hidden}@127.0.0.1:8000"
+    assert (
+        reporter_filter.cleanse_setting("DYNAMODB_ENDPOINT", "http://key:secret@127.0.0.1:8000")
+        == f"http://{hidden}@127.0.0.1:8000"
+    )
     assert reporter_filter.cleanse_setting(
         "CHANNEL_LAYERS", {"default": {"CONFIG": {"hosts": ["rediss://default:pw@h:6379"]}}}
     ) == {"default": {"CONFIG": {"hosts": [f"rediss://{hidden}@h:6379"]}}}

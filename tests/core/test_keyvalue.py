@@ -14,7 +14,9 @@ async def test_put_if_absent_lets_one_writer_win(store, key):
 
 
 async def test_put_if_absent_under_contention_has_one_winner(store, key):
-    results = await asyncio.gather(*(store.put_if_absent(key, f"v{n}", ttl_seconds=5) for n in range(20)))
+    results = await asyncio.gather(
+        *(store.put_if_absent(key, f"v{n}", ttl_seconds=5) for n in range(20))
+    )
     assert results.count(True) == 1
 
 
@@ -55,7 +57,10 @@ async def test_only_one_of_racing_deletes_wins(store, key):
 
 async def test_leases_admit_up_to_the_limit_and_a_release_frees_a_place(store, key):
     assert [await store.lease_acquire(key, f"h{n}", limit=3, ttl_seconds=5) for n in range(4)] == [
-        True, True, True, False,
+        True,
+        True,
+        True,
+        False,
     ]
     await store.lease_release(key, "h1")
     assert await store.lease_acquire(key, "h4", limit=3, ttl_seconds=5) is True
@@ -81,12 +86,17 @@ async def test_renewing_a_released_lease_does_not_bring_it_back(store, key):
     assert await store.lease_acquire(key, "next", limit=1, ttl_seconds=5) is True
 
 
-async def test_a_burst_beyond_the_connection_pool_waits_for_connections_instead_of_failing(store, key):
+async def test_a_burst_beyond_the_connection_pool_waits_for_connections_instead_of_failing(
+    store, key
+):
     # Every client reconnecting to a fresh instance at once: each handshake takes a socket's
     # place (a lease) in the same moment, far more than the pool's connections.
     burst = 4 * REDIS_POOL_CONNECTIONS
     outcomes = await asyncio.gather(
-        *(store.lease_acquire(f"{key}:{n}", f"holder-{n}", limit=1, ttl_seconds=30) for n in range(burst)),
+        *(
+            store.lease_acquire(f"{key}:{n}", f"holder-{n}", limit=1, ttl_seconds=30)
+            for n in range(burst)
+        ),
         return_exceptions=True,
     )
     assert outcomes == [True] * burst

@@ -24,7 +24,10 @@ TICKET_PATH = "/api/ws/ticket"
 
 async def _ticket_request(token: str):
     return await AsyncClient().post(
-        TICKET_PATH, content_type="application/json", data={}, headers={"Authorization": f"Bearer {token}"}
+        TICKET_PATH,
+        content_type="application/json",
+        data={},
+        headers={"Authorization": f"Bearer {token}"},
     )
 
 
@@ -37,7 +40,9 @@ async def test_rest_answers_503_with_retry_after_while_redis_is_down(own_redis):
 
     assert response.status_code == 503
     assert response["Retry-After"] == "2"
-    assert response.json() == {"detail": "The service is briefly unavailable; try again in a moment"}
+    assert response.json() == {
+        "detail": "The service is briefly unavailable; try again in a moment"
+    }
 
 
 async def test_a_paused_redis_gives_503_after_the_command_timeout_not_a_hang(own_redis):

@@ -185,7 +185,10 @@ def test_daphne_in_production_logs_json_lines_with_request_ids_and_no_credential
             "native_language": "es",
         }
         status, headers, body = http(
-            base, "POST", "/api/auth/signup", body=signup,
+            base,
+            "POST",
+            "/api/auth/signup",
+            body=signup,
             headers={**https, "X-Request-ID": "signup-req-1"},
         )
         assert status == 201, body
@@ -194,7 +197,9 @@ def test_daphne_in_production_logs_json_lines_with_request_ids_and_no_credential
 
         # A token in the query string and in the header: neither may reach the log.
         status, headers, body = http(
-            base, "GET", f"/api/auth/me?token={token}&ticket=SECRET-TICKET",
+            base,
+            "GET",
+            f"/api/auth/me?token={token}&ticket=SECRET-TICKET",
             headers={**https, "Authorization": f"Bearer {token}"},
         )
         assert status == 200 and body["username"] == "ana"
@@ -266,7 +271,7 @@ async def test_a_sane_client_request_id_is_kept(async_client):
 
 
 async def test_an_insane_client_request_id_is_replaced(async_client):
-    for bad in ("", " ", "x" * 129, "a b", "quote\"d", "<script>", "-leading-dash", "é"):
+    for bad in ("", " ", "x" * 129, "a b", 'quote"d', "<script>", "-leading-dash", "é"):
         response = await async_client.get("/api/languages", headers={"X-Request-ID": bad})
         assert GENERATED_ID.fullmatch(response["X-Request-ID"]), bad
 

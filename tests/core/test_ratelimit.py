@@ -11,8 +11,6 @@ from apps.core.errors import RateLimited
 from apps.core.ratelimit import RateLimit, rate_limit_hit
 
 
-
-
 async def test_a_window_admits_its_count_then_says_how_long_to_wait(store, key):
     waits = [await store.sliding_window_hit(key, limit=3, window_seconds=10) for _ in range(5)]
     assert waits[:3] == [0, 0, 0]
@@ -47,7 +45,9 @@ async def test_concurrent_hits_never_exceed_the_count(store, key):
 
 
 async def test_rate_limit_hit_raises_a_429_with_whole_seconds_to_wait():
-    limit = RateLimit(name=f"test-{uuid.uuid4().hex}", count=1, window_seconds=30, detail="slow down")
+    limit = RateLimit(
+        name=f"test-{uuid.uuid4().hex}", count=1, window_seconds=30, detail="slow down"
+    )
     await rate_limit_hit(limit=limit, subject="someone")
     await rate_limit_hit(limit=limit, subject="someone else")
     with pytest.raises(RateLimited) as raised:

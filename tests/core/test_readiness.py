@@ -68,7 +68,9 @@ async def ready_get() -> tuple[int, dict, str | None]:
     return response.status_code, response.json(), response.get("Retry-After")
 
 
-async def test_ready_is_503_while_redis_is_paused_and_200_once_it_answers(redis_for_store_and_layer):
+async def test_ready_is_503_while_redis_is_paused_and_200_once_it_answers(
+    redis_for_store_and_layer,
+):
     status, body, _ = await ready_get()
     assert (status, body["ready"]) == (200, True)
 

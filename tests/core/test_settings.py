@@ -288,14 +288,14 @@ def test_unset_environment_applies_production_settings_and_ignores_debug():
 
 @pytest.mark.parametrize("blank", ["", "   "])
 def test_blank_environment_counts_as_unset(blank):
-    line = assert_refused(
-        manage(base_environment(ENVIRONMENT=blank), "check"), "JWT_SECRET"
-    )
+    line = assert_refused(manage(base_environment(ENVIRONMENT=blank), "check"), "JWT_SECRET")
     assert "set ENVIRONMENT=development" in line
 
 
 def test_an_explicit_production_refusal_has_no_local_run_hint():
-    line = assert_refused(manage(without(production_environment(), "REDIS_URL"), "check"), "REDIS_URL")
+    line = assert_refused(
+        manage(without(production_environment(), "REDIS_URL"), "check"), "REDIS_URL"
+    )
     assert "ENVIRONMENT is unset" not in line
 
 
@@ -314,7 +314,9 @@ WEAK_SECRETS = {
 @pytest.mark.parametrize("environment_name", ["production", "staging"])
 def test_a_low_entropy_jwt_secret_is_refused(environment_name, secret):
     assert len(secret) >= 32  # the length rule alone would accept it
-    result = manage(production_environment(ENVIRONMENT=environment_name, JWT_SECRET=secret), "check")
+    result = manage(
+        production_environment(ENVIRONMENT=environment_name, JWT_SECRET=secret), "check"
+    )
     line = assert_refused(result, "JWT_SECRET")
     assert secret not in line
     assert "openssl rand -base64 32" in line
@@ -340,7 +342,9 @@ def test_a_strong_django_secret_key_is_accepted():
 
 @pytest.mark.parametrize("hosts", ["*", "example.com,*", " * "])
 def test_allowed_hosts_wildcard_is_refused_outside_development(hosts):
-    line = assert_refused(manage(production_environment(ALLOWED_HOSTS=hosts), "check"), "ALLOWED_HOSTS")
+    line = assert_refused(
+        manage(production_environment(ALLOWED_HOSTS=hosts), "check"), "ALLOWED_HOSTS"
+    )
     assert "*" in line
 
 
@@ -371,4 +375,6 @@ def test_one_trusted_proxy_hop_outside_development_and_none_in_development():
     ],
 )
 def test_a_throttle_or_hashing_setting_out_of_range_is_refused(variable, value):
-    assert_refused(manage(base_environment(ENVIRONMENT="development", **{variable: value}), "check"), variable)
+    assert_refused(
+        manage(base_environment(ENVIRONMENT="development", **{variable: value}), "check"), variable
+    )

@@ -158,7 +158,9 @@ async def test_ready_answers_ok_with_the_in_memory_layer(
     response = await get_ready(async_client)
     assert response.status_code == 200
     assert response.json()["checks"] == {
-        "dynamodb": "ok", "channel_layer": "ok", "keyvalue_store": "ok"
+        "dynamodb": "ok",
+        "channel_layer": "ok",
+        "keyvalue_store": "ok",
     }
 
 
@@ -189,9 +191,7 @@ async def test_ready_is_503_naming_dynamodb_when_a_table_is_missing(
         response = await get_ready(async_client)
         assert response.status_code == 503
         body = response.json()
-        assert body["checks"] == {
-            "dynamodb": "down", "channel_layer": "ok", "keyvalue_store": "ok"
-        }
+        assert body["checks"] == {"dynamodb": "down", "channel_layer": "ok", "keyvalue_store": "ok"}
         assert body["detail"].startswith("dynamodb is down (")
     finally:
         # dynamo_tables deletes every table afterwards, so put this one back.

@@ -31,8 +31,9 @@ def test_signup_login_me_and_socket_over_daphne(daphne):
     }
     status, body = http_json(base, "POST", "/api/auth/signup", signup)
     assert status == 201 and body["token_type"] == "bearer"
-    status, body = http_json(base, "POST", "/api/auth/login",
-                            {"username": "marisol", "password": "una clave larga"})
+    status, body = http_json(
+        base, "POST", "/api/auth/login", {"username": "marisol", "password": "una clave larga"}
+    )
     assert status == 200
     token = body["access_token"]
     status, me = http_json(base, "GET", "/api/auth/me", token=token)

@@ -60,8 +60,10 @@ def test_owed_translations_survive_the_sending_instance_being_killed(dynamo_tabl
         chat_id = http_post(doomed.url, "/api/chats", {"username": "bob"}, token=ana)["chat_id"]
 
         async def send_untranslated() -> list[dict]:
-            async with websockets.connect(_socket_url(doomed.url, ana)) as ana_socket, \
-                    websockets.connect(_socket_url(doomed.url, bob)) as bob_socket:
+            async with (
+                websockets.connect(_socket_url(doomed.url, ana)) as ana_socket,
+                websockets.connect(_socket_url(doomed.url, bob)) as bob_socket,
+            ):
                 for text in TEXTS:
                     await bob_socket.send(json.dumps({"chat_id": chat_id, "text": text}))
                 return await _frames(ana_socket, "message", len(TEXTS), timeout=15)
@@ -77,8 +79,10 @@ def test_owed_translations_survive_the_sending_instance_being_killed(dynamo_tabl
 
         async def read_on_fresh_instances() -> list[dict]:
             # Each socket's handshake starts its instance's sweeper; both sweep from then on.
-            async with websockets.connect(_socket_url(second.url, ana)) as ana_socket, \
-                    websockets.connect(_socket_url(third.url, bob)):
+            async with (
+                websockets.connect(_socket_url(second.url, ana)) as ana_socket,
+                websockets.connect(_socket_url(third.url, bob)),
+            ):
                 return await _frames(ana_socket, "message_updated", len(TEXTS), timeout=30)
 
         updated = asyncio.run(read_on_fresh_instances())

@@ -24,7 +24,9 @@ OUTAGE_SECONDS = 1.5
 async def _frame(socket, predicate, timeout: float = 5.0) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        frame = json.loads(await asyncio.wait_for(socket.recv(), max(0.01, deadline - time.monotonic())))
+        frame = json.loads(
+            await asyncio.wait_for(socket.recv(), max(0.01, deadline - time.monotonic()))
+        )
         if predicate(frame):
             return frame
 
@@ -51,7 +53,9 @@ def _user_groups_subscribed(redis_url: str) -> int:
         client.close()
 
 
-def test_live_delivery_resumes_on_the_same_sockets_after_redis_restarts(dynamo_tables, faulty_redis):
+def test_live_delivery_resumes_on_the_same_sockets_after_redis_restarts(
+    dynamo_tables, faulty_redis
+):
     environment = {"DYNAMODB_TABLE_PREFIX": dynamo_tables, "REDIS_URL": faulty_redis.url}
     with daphne_running(environment) as daphne:
         ana = signup(daphne.url, "ana", "en")
@@ -60,8 +64,10 @@ def test_live_delivery_resumes_on_the_same_sockets_after_redis_restarts(dynamo_t
         socket_url = f"{daphne.url.replace('http', 'ws')}/api/ws/chat?token="
 
         async def converse() -> dict:
-            async with websockets.connect(socket_url + ana) as ana_socket, \
-                    websockets.connect(socket_url + bob) as bob_socket:
+            async with (
+                websockets.connect(socket_url + ana) as ana_socket,
+                websockets.connect(socket_url + bob) as bob_socket,
+            ):
                 await _pong(ana_socket)
                 await _pong(bob_socket)
 
@@ -90,12 +96,16 @@ def test_live_delivery_resumes_on_the_same_sockets_after_redis_restarts(dynamo_t
                 resubscribed_after = time.monotonic() - restarted
 
                 await ana_socket.send(
-                    json.dumps({"chat_id": chat_id, "text": "after the restart", "client_msg_id": "r1"})
+                    json.dumps(
+                        {"chat_id": chat_id, "text": "after the restart", "client_msg_id": "r1"}
+                    )
                 )
                 ack = await _frame(ana_socket, lambda frame: frame.get("client_msg_id") == "r1")
                 assert ack["type"] == "ack", ack
                 live = await _frame(
-                    bob_socket, lambda frame: frame.get("type") == "message", timeout=LIVE_WITHIN_SECONDS
+                    bob_socket,
+                    lambda frame: frame.get("type") == "message",
+                    timeout=LIVE_WITHIN_SECONDS,
                 )
                 assert live["message"]["original_text"] == "after the restart"
                 assert live["message"]["seq"] == ack["seq"]

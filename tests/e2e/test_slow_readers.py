@@ -68,14 +68,22 @@ def test_a_socket_that_stops_reading_is_closed_while_a_reader_of_the_same_traffi
         path = f"/api/ws/chat?token={user_token(ana)}"
 
         async def traffic():
-            async with websockets.connect(f"{ws}/api/ws/chat?token={user_token(bob)}") as bob_socket, \
-                    websockets.connect(f"{ws}{path}", max_size=None) as reader:
+            async with (
+                websockets.connect(f"{ws}/api/ws/chat?token={user_token(bob)}") as bob_socket,
+                websockets.connect(f"{ws}{path}", max_size=None) as reader,
+            ):
 
                 async def send(count: int, prefix: str, text: str) -> None:
                     for number in range(count):
-                        await bob_socket.send(json.dumps(
-                            {"chat_id": chat_id, "text": text, "client_msg_id": f"{prefix}{number}"}
-                        ))
+                        await bob_socket.send(
+                            json.dumps(
+                                {
+                                    "chat_id": chat_id,
+                                    "text": text,
+                                    "client_msg_id": f"{prefix}{number}",
+                                }
+                            )
+                        )
                     acks = 0
                     while acks < count:
                         frame = json.loads(await asyncio.wait_for(bob_socket.recv(), 30))
@@ -154,7 +162,9 @@ def test_a_slow_reader_takes_a_long_resume_and_a_stalled_one_is_closed(dynamo_ta
     stall = 1.0
     grace = 1.0
     with _daphne(
-        dynamo_tables, SOCKET_CATCH_UP_STALL_SECONDS=stall, SOCKET_OUTBOUND_CLOSE_GRACE_SECONDS=grace
+        dynamo_tables,
+        SOCKET_CATCH_UP_STALL_SECONDS=stall,
+        SOCKET_OUTBOUND_CLOSE_GRACE_SECONDS=grace,
     ) as daphne:
         path = f"/api/ws/chat?token={user_token(ana)}"
         slow = RawWebSocket.open(_port(daphne), path, receive_buffer=SMALL_RECEIVE_BUFFER)

@@ -10,9 +10,9 @@ import websockets
 
 from tests.support.commands import manage_py
 from tests.support.daphne import daphne_running
+from tests.support.fake_openai import FakeOpenAI
 from tests.support.http import http_json, http_post, signup
 from tests.support.servers import child_environment
-from tests.support.fake_openai import FakeOpenAI
 
 
 @pytest.fixture
@@ -51,8 +51,10 @@ def test_users_on_different_instances_chat_through_redis(two_instances):
     chat_id = two_instances.chat_id
 
     async def converse():
-        async with websockets.connect(two_instances.ana_socket_url) as ana_socket, \
-                websockets.connect(two_instances.bob_socket_url) as bob_socket:
+        async with (
+            websockets.connect(two_instances.ana_socket_url) as ana_socket,
+            websockets.connect(two_instances.bob_socket_url) as bob_socket,
+        ):
             await bob_socket.send(json.dumps({"chat_id": chat_id, "text": "Good morning"}))
             received = await _first_message(ana_socket)
             assert received["message"]["text"] == "[es] Good morning"
@@ -79,8 +81,10 @@ def test_both_people_writing_at_once_on_two_instances_lose_nothing(two_instances
     rounds = 10
 
     async def converse():
-        async with websockets.connect(two_instances.ana_socket_url) as ana_socket, \
-                websockets.connect(two_instances.bob_socket_url) as bob_socket:
+        async with (
+            websockets.connect(two_instances.ana_socket_url) as ana_socket,
+            websockets.connect(two_instances.bob_socket_url) as bob_socket,
+        ):
             for n in range(rounds):
                 await ana_socket.send(json.dumps({"chat_id": chat_id, "text": f"ana {n}"}))
                 await bob_socket.send(json.dumps({"chat_id": chat_id, "text": f"bob {n}"}))
@@ -92,10 +96,16 @@ def test_both_people_writing_at_once_on_two_instances_lose_nothing(two_instances
 
     for seen in (ana_sees, bob_sees):
         assert [frame["message"]["seq"] for frame in seen] == list(range(1, 2 * rounds + 1))
-    assert [f["message"]["message_id"] for f in ana_sees] == [f["message"]["message_id"] for f in bob_sees]
+    assert [f["message"]["message_id"] for f in ana_sees] == [
+        f["message"]["message_id"] for f in bob_sees
+    ]
     originals = [frame["message"]["original_text"] for frame in ana_sees]
-    assert [text for text in originals if text.startswith("ana")] == [f"ana {n}" for n in range(rounds)]
-    assert [text for text in originals if text.startswith("bob")] == [f"bob {n}" for n in range(rounds)]
+    assert [text for text in originals if text.startswith("ana")] == [
+        f"ana {n}" for n in range(rounds)
+    ]
+    assert [text for text in originals if text.startswith("bob")] == [
+        f"bob {n}" for n in range(rounds)
+    ]
     assert all(
         frame["message"]["text"] == f"[es] {frame['message']['original_text']}"
         for frame in ana_sees
@@ -139,11 +149,15 @@ def test_revocation_closes_the_users_sockets_on_both_instances_within_a_second(
 
     def revoke_now() -> float:
         if revoke == "logout_all":
-            status, body = http_json(instances.second_url, "POST", "/api/auth/logout_all", token=ana_token)
+            status, body = http_json(
+                instances.second_url, "POST", "/api/auth/logout_all", token=ana_token
+            )
             assert (status, body) == (200, {"logged_out": True})
         else:
             # As an operator would: manage.py in a process of its own.
-            arguments = [revoke, "ana"] + (["--password-stdin"] if revoke == "user_reset_password" else [])
+            arguments = [revoke, "ana"] + (
+                ["--password-stdin"] if revoke == "user_reset_password" else []
+            )
             result = manage_py(
                 *arguments,
                 environment=child_environment({"DYNAMODB_TABLE_PREFIX": dynamo_tables}),
@@ -153,9 +167,11 @@ def test_revocation_closes_the_users_sockets_on_both_instances_within_a_second(
         return time.monotonic()
 
     async def scenario():
-        async with websockets.connect(_socket_url(instances.first_url, ana_token)) as on_first, \
-                websockets.connect(_socket_url(instances.second_url, ana_token)) as on_second, \
-                websockets.connect(instances.bob_socket_url) as bob_socket:
+        async with (
+            websockets.connect(_socket_url(instances.first_url, ana_token)) as on_first,
+            websockets.connect(_socket_url(instances.second_url, ana_token)) as on_second,
+            websockets.connect(instances.bob_socket_url) as bob_socket,
+        ):
             for socket in (on_first, on_second):
                 await socket.send(json.dumps({"type": "ping"}))
                 assert json.loads(await asyncio.wait_for(socket.recv(), 10)) == {"type": "pong"}

@@ -19,9 +19,12 @@ from urllib.parse import quote
 import pytest
 from django.test import AsyncClient
 from django.urls import URLPattern, URLResolver, get_resolver
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from apps.chats import messaging, services as chat_services
+from apps.chats import messaging
+from apps.chats import services as chat_services
 from apps.chats.translation import translation_clients_close
 from apps.core.concurrency import run_blocking
 from apps.core.dynamo import dynamo_table_models
@@ -32,8 +35,12 @@ from tests.support.loops import owed_translation_retries_cancel
 
 # (method, path with {chat_id} / {seq}, needs a token, the body fields its view reads)
 ENDPOINTS = [
-    ("POST", "/api/auth/signup", False,
-     ("username", "password", "first_name", "last_name", "native_language")),
+    (
+        "POST",
+        "/api/auth/signup",
+        False,
+        ("username", "password", "first_name", "last_name", "native_language"),
+    ),
     ("POST", "/api/auth/login", False, ("username", "password")),
     ("GET", "/api/health", False, ()),
     ("HEAD", "/api/health", False, ()),
@@ -57,21 +64,60 @@ ENDPOINTS = [
 ]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 FIELDS = [
-    "username", "password", "first_name", "last_name", "native_language", "title",
-    "usernames", "text", "client_msg_id", "seq", "chat_id",
+    "username",
+    "password",
+    "first_name",
+    "last_name",
+    "native_language",
+    "title",
+    "usernames",
+    "text",
+    "client_msg_id",
+    "seq",
+    "chat_id",
 ]
 QUERY_KEYS = ["limit", "cursor", "format", "client_msg_id", "x"]
 CONTENT_TYPES = [
-    "application/json", "audio/webm", "audio/wav", "text/plain", "multipart/form-data",
-    "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "", "audio/\x7f",
+    "application/json",
+    "audio/webm",
+    "audio/wav",
+    "text/plain",
+    "multipart/form-data",
+    "multipart/form-data; boundary=x",
+    "application/x-www-form-urlencoded",
+    "",
+    "audio/\x7f",
 ]
 
 # Any code point, surrogates and controls included; the troublesome ones drawn often (left
 # to itself Hypothesis favours ASCII, and surrogates are 2048 of 1.1 million code points).
 TROUBLESOME = [
-    "\x00", "\x1b", "\x7f", "\x85", "\ud800", "\udbff", "\udc00", "\udfff", "\u202e", "\u2066",
-    "\u200f", "\ufeff", "\uffff", "\U0010ffff", "\U0001f600", "\u0430", "\uff41", "\n", "\t", " ",
-    "#", "%", "/", "\\", '"', "a",
+    "\x00",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\ud800",
+    "\udbff",
+    "\udc00",
+    "\udfff",
+    "\u202e",
+    "\u2066",
+    "\u200f",
+    "\ufeff",
+    "\uffff",
+    "\U0010ffff",
+    "\U0001f600",
+    "\u0430",
+    "\uff41",
+    "\n",
+    "\t",
+    " ",
+    "#",
+    "%",
+    "/",
+    "\\",
+    '"',
+    "a",
 ]
 any_text = st.text(
     st.one_of(st.sampled_from(TROUBLESOME), st.characters(codec=None, exclude_categories=())),
@@ -79,7 +125,9 @@ any_text = st.text(
 )
 hostile_text = st.one_of(
     any_text,
-    st.sampled_from(["", " ", "\x00", "\ud800", "\udfff", "a\u202eb", "\uff41\uff4c", "%", "/", "#"]),
+    st.sampled_from(
+        ["", " ", "\x00", "\ud800", "\udfff", "a\u202eb", "\uff41\uff4c", "%", "/", "#"]
+    ),
     st.text(max_size=3).map(lambda s: s * 200),
 )
 numbers = st.one_of(
@@ -89,8 +137,10 @@ numbers = st.one_of(
 )
 json_values = st.recursive(
     st.none() | st.booleans() | numbers | hostile_text,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.one_of(st.sampled_from(FIELDS), any_text), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.one_of(st.sampled_from(FIELDS), any_text), children, max_size=4)
+    ),
     max_leaves=12,
 )
 field_bodies = st.one_of(
@@ -101,8 +151,20 @@ field_bodies = st.one_of(
 raw_bodies = st.one_of(
     st.binary(max_size=200),
     st.sampled_from(
-        [b"", b"null", b"[]", b'"x"', b"1e999", b"[" * 5000, b'{"a":' * 3000, b"\xff\xfe{}",
-         b'{"text": "\\ud800"}', b'{"seq": ' + b"9" * 5000 + b"}", b"say:hola", b"say:\x1b\x00"]
+        [
+            b"",
+            b"null",
+            b"[]",
+            b'"x"',
+            b"1e999",
+            b"[" * 5000,
+            b'{"a":' * 3000,
+            b"\xff\xfe{}",
+            b'{"text": "\\ud800"}',
+            b'{"seq": ' + b"9" * 5000 + b"}",
+            b"say:hola",
+            b"say:\x1b\x00",
+        ]
     ),
 )
 
@@ -150,9 +212,7 @@ async def _tables_snapshot() -> dict[str, list]:
 
 async def _request(client, method, path, body, content_type, token):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return await client.generic(
-        method, path, data=body, content_type=content_type, headers=headers
-    )
+    return await client.generic(method, path, data=body, content_type=content_type, headers=headers)
 
 
 def _assert_not_5xx(response, method, path, body):

@@ -12,15 +12,28 @@ import asyncio
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support.accounts import user_create
 from tests.support.chat_clients import ChatSocket
 
 FRAME_TYPES = [
-    "send", "typing", "read", "resume", "ping",
-    "call_start", "call_accept", "call_decline", "call_cancel", "call_end", "call_status",
-    "ptt_start", "ptt_audio", "ptt_stop", "ptt_cancel",
+    "send",
+    "typing",
+    "read",
+    "resume",
+    "ping",
+    "call_start",
+    "call_accept",
+    "call_decline",
+    "call_cancel",
+    "call_end",
+    "call_status",
+    "ptt_start",
+    "ptt_audio",
+    "ptt_stop",
+    "ptt_cancel",
 ]
 FIELDS = ["chat_id", "text", "client_msg_id", "seq", "chats", "call_id", "format", "data"]
 LONE_SURROGATES = ["\ud800", "\udfff", "a\udc00b", "\udbff\udbff"]
@@ -43,7 +56,9 @@ scalars = st.one_of(
 )
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(strings, children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(strings, children, max_size=4)
+    ),
     max_leaves=12,
 )
 known_frames = st.fixed_dictionaries(
@@ -58,7 +73,10 @@ any_frames = st.one_of(
     # A frame type that is not a known string: lists, objects, numbers, surrogates.
     st.fixed_dictionaries({"type": json_values}, optional={"chat_id": json_values}),
     st.fixed_dictionaries(
-        {"type": st.sampled_from(FRAME_TYPES), "chat_id": st.sampled_from(LONE_SURROGATES) | strings}
+        {
+            "type": st.sampled_from(FRAME_TYPES),
+            "chat_id": st.sampled_from(LONE_SURROGATES) | strings,
+        }
     ),
     st.dictionaries(st.sampled_from(["type", *FIELDS]) | strings, json_values, max_size=5),
     json_values,
@@ -70,7 +88,9 @@ oversized_json = st.one_of(
         lambda digits: '{"type": "read", "chat_id": "c", "seq": ' + "9" * digits + "}"
     ),
     st.integers(min_value=1000, max_value=100_000).map(lambda depth: "[" * depth + "]" * depth),
-    st.integers(min_value=1000, max_value=50_000).map(lambda depth: '{"type": "send", "text": ' + "[" * depth),
+    st.integers(min_value=1000, max_value=50_000).map(
+        lambda depth: '{"type": "send", "text": ' + "[" * depth
+    ),
 )
 
 
@@ -84,13 +104,17 @@ def _answers_a_ping(text: str) -> bool:
     return isinstance(frame, dict) and frame.get("type") == "ping"
 
 
-async def _survives(socket: ChatSocket, *, text: str | None = None, data: bytes | None = None) -> None:
+async def _survives(
+    socket: ChatSocket, *, text: str | None = None, data: bytes | None = None
+) -> None:
     if text is not None:
         await socket.communicator.send_to(text_data=text)
         pongs_expected = 1 + _answers_a_ping(text)
     else:
         await socket.communicator.send_to(bytes_data=data)
-        pongs_expected = 1 + (data.lstrip()[:1] == b"{" and _answers_a_ping(data.decode("utf-8", "replace")))
+        pongs_expected = 1 + (
+            data.lstrip()[:1] == b"{" and _answers_a_ping(data.decode("utf-8", "replace"))
+        )
     await socket.communicator.send_to(text_data='{"type": "ping"}')
     while pongs_expected:
         output = await socket.receive_output(REPLY_SECONDS)
@@ -115,7 +139,11 @@ def socket_on_loop():
 FUZZ = settings(
     max_examples=100,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
     derandomize=True,
 )
 

@@ -18,8 +18,13 @@ def daphne_running(environment: dict[str, str]) -> Iterator[RunningServer]:
     port = free_port()
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "daphne",
-            "-b", "127.0.0.1", "-p", str(port),
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
             "commonality.asgi:application",
         ],
         cwd=ROOT,

@@ -195,7 +195,13 @@ class FakeElevenLabs(LoopbackServer):
         position = 0.0
         for word in text.split():
             words.append(
-                {"text": word, "start": position, "end": position + 0.3, "type": "word", "logprob": -0.05}
+                {
+                    "text": word,
+                    "start": position,
+                    "end": position + 0.3,
+                    "type": "word",
+                    "logprob": -0.05,
+                }
             )
             position += 0.35
         entry["answered"] = time.monotonic()
@@ -211,7 +217,9 @@ class FakeElevenLabs(LoopbackServer):
 
     # --- text to speech ------------------------------------------------------------------
 
-    async def _tts_request(self, request: web.Request) -> tuple[dict[str, Any] | None, web.Response | None]:
+    async def _tts_request(
+        self, request: web.Request
+    ) -> tuple[dict[str, Any] | None, web.Response | None]:
         arrived = time.monotonic()
         try:
             body = await request.json()
@@ -235,12 +243,17 @@ class FakeElevenLabs(LoopbackServer):
         if self.tts_delay_seconds:
             await asyncio.sleep(self.tts_delay_seconds)
         if self.tts_fail_status:
-            return None, _error(self.tts_fail_status, "server_error", "The fake server was told to fail")
+            return None, _error(
+                self.tts_fail_status, "server_error", "The fake server was told to fail"
+            )
         return entry, None
 
     def _speech(self, body: dict[str, Any]) -> bytes:
         return fake_speech(
-            body["text"], body.get("language_code"), min_bytes=self.tts_min_bytes, playable=self.playable_audio
+            body["text"],
+            body.get("language_code"),
+            min_bytes=self.tts_min_bytes,
+            playable=self.playable_audio,
         )
 
     async def _text_to_speech(self, request: web.Request) -> web.Response:
@@ -306,12 +319,20 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--stt-delay", type=float, default=0.0, help="seconds before a transcript")
-    parser.add_argument("--tts-delay", type=float, default=0.0, help="seconds before the first audio byte")
-    parser.add_argument("--tts-chunk-delay", type=float, default=0.0, help="seconds between audio chunks")
-    parser.add_argument("--tts-chunks", type=int, default=4, help="audio chunks per synthesis")
-    parser.add_argument("--tts-bytes", type=int, default=8192, help="audio bytes per synthesis (at least)")
     parser.add_argument(
-        "--playable-audio", action="store_true", help="pad speech with silent MP3 frames a browser can play"
+        "--tts-delay", type=float, default=0.0, help="seconds before the first audio byte"
+    )
+    parser.add_argument(
+        "--tts-chunk-delay", type=float, default=0.0, help="seconds between audio chunks"
+    )
+    parser.add_argument("--tts-chunks", type=int, default=4, help="audio chunks per synthesis")
+    parser.add_argument(
+        "--tts-bytes", type=int, default=8192, help="audio bytes per synthesis (at least)"
+    )
+    parser.add_argument(
+        "--playable-audio",
+        action="store_true",
+        help="pad speech with silent MP3 frames a browser can play",
     )
     parser.add_argument("--stt-fail-status", type=int, default=None)
     parser.add_argument("--tts-fail-status", type=int, default=None)

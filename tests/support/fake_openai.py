@@ -188,7 +188,9 @@ class FakeOpenAI(LoopbackServer):
             for position in range(0, len(tokens), step):
                 if position and self.token_delay_seconds:
                     await asyncio.sleep(self.token_delay_seconds)
-                await response.write(chunk({"content": "".join(tokens[position : position + step])}))
+                await response.write(
+                    chunk({"content": "".join(tokens[position : position + step])})
+                )
             await response.write(chunk({}, finish_reason))
             await response.write(b"data: [DONE]\n\n")
             await response.write_eof()

@@ -25,7 +25,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, *, timeout: float = 20.0, process: subprocess.Popen | None = None) -> None:
+def wait_for_port(
+    port: int, *, timeout: float = 20.0, process: subprocess.Popen | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -92,11 +94,16 @@ def redis_server_start(*, port: int | None = None) -> RunningServer:
     process = subprocess.Popen(
         [
             binary,
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--save", "",
-            "--appendonly", "no",
-            "--dir", workdir,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -8,7 +8,9 @@ from tests.support.chat_clients import ChatSocket
 
 
 def is_type(kind: str, **fields):
-    return lambda frame: frame.get("type") == kind and all(frame.get(k) == v for k, v in fields.items())
+    return lambda frame: (
+        frame.get("type") == kind and all(frame.get(k) == v for k, v in fields.items())
+    )
 
 
 def turn_state(state: str):

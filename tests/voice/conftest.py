@@ -55,5 +55,3 @@ async def tidy_event_loop():
     await owed_translation_retries_cancel()
     await speech_clients_close()
     await translation_clients_close()
-
-

@@ -25,7 +25,9 @@ async def _user(language="en", username=None):
 
 
 async def _direct_chat(user, other) -> str:
-    created = await run_blocking(chat_services.chat_direct_create)(user=user, other_username=other.username)
+    created = await run_blocking(chat_services.chat_direct_create)(
+        user=user, other_username=other.username
+    )
     return created.membership.chat_id
 
 
@@ -61,7 +63,11 @@ async def test_ring_then_accept_then_hang_up_leaves_the_call_in_history_with_its
     assert (await bob_socket.until(is_type("call_incoming")))[-1]["call_id"] == call_id
     # The state is in Redis, where every instance sees it.
     stored = await call_get(chat_id=chat_id)
-    assert (stored.call_id, stored.state, stored.participants) == (call_id, "ringing", (bob.user_id,))
+    assert (stored.call_id, stored.state, stored.participants) == (
+        call_id,
+        "ringing",
+        (bob.user_id,),
+    )
 
     await ana_socket.send({"type": "call_accept", "chat_id": chat_id, "call_id": call_id})
 
@@ -151,7 +157,11 @@ async def test_unanswered_call_is_missed_after_the_ring_timeout(sockets, setting
         }
     assert time.monotonic() - started >= 0.8
     message = (await ana_socket.until(lambda f: f.get("type") == "message"))[-1]["message"]
-    assert (message["kind"], message["text"], message["language"]) == ("call", "Llamada perdida", "es")
+    assert (message["kind"], message["text"], message["language"]) == (
+        "call",
+        "Llamada perdida",
+        "es",
+    )
     assert [m["text"] for m in await _call_messages(chat_id, "en")] == ["Missed call"]
     assert await call_get(chat_id=chat_id) is None
 
@@ -198,7 +208,9 @@ async def test_one_call_per_chat_and_members_only(sockets):
     await bob_socket.send({"type": "call_decline", "chat_id": chat_id, "call_id": call_id})
     assert "cancels" in (await bob_socket.until(lambda f: "error" in f))[-1]["error"]
     await ana_socket.send({"type": "call_cancel", "chat_id": chat_id, "call_id": call_id})
-    assert (await ana_socket.until(lambda f: "error" in f))[-1]["error"] == "Only the caller can cancel a call"
+    assert (await ana_socket.until(lambda f: "error" in f))[-1][
+        "error"
+    ] == "Only the caller can cancel a call"
     await ana_socket.send({"type": "call_accept", "chat_id": chat_id})
     assert (await ana_socket.until(lambda f: "error" in f))[-1]["error"] == "call_id is required"
     # Nobody outside the chat heard the call.
@@ -335,7 +347,9 @@ async def test_call_starts_over_the_callers_limit_ring_nobody_and_store_nothing(
     for _ in range(3):
         await bob_socket.send({"type": "call_start", "chat_id": chat_id})
         refused = (await bob_socket.until(_is_error))[-1]
-        assert refused["error"].startswith("too many calls: at most 2 every 60 seconds; try again in ")
+        assert refused["error"].startswith(
+            "too many calls: at most 2 every 60 seconds; try again in "
+        )
         assert refused["chat_id"] == chat_id
         assert isinstance(refused["retry_after"], int) and 1 <= refused["retry_after"] <= 60
 
@@ -351,7 +365,9 @@ async def test_call_starts_over_the_callers_limit_ring_nobody_and_store_nothing(
     assert not of_type(await carl_socket.collect(QUIET_SECONDS), "call_incoming")
 
 
-async def test_a_chats_members_share_its_call_limit_and_outsiders_cannot_use_it_up(sockets, settings):
+async def test_a_chats_members_share_its_call_limit_and_outsiders_cannot_use_it_up(
+    sockets, settings
+):
     settings.VOICE_CHAT_CALL_START_LIMIT_COUNT = 2
     settings.VOICE_CHAT_CALL_START_LIMIT_WINDOW_SECONDS = 600
     bob, ana, chat_id, bob_socket, ana_socket = await _pair(sockets)
@@ -364,7 +380,9 @@ async def test_a_chats_members_share_its_call_limit_and_outsiders_cannot_use_it_
     call_id = (await ana_socket.until(is_type("call_incoming")))[-1]["call_id"]
     # Pressing "call" during a call does not use up the chat's calls either.
     await ana_socket.send({"type": "call_start", "chat_id": chat_id})
-    assert (await ana_socket.until(_is_error))[-1]["error"] == "A call is already in progress in this chat"
+    assert (await ana_socket.until(_is_error))[-1][
+        "error"
+    ] == "A call is already in progress in this chat"
     await bob_socket.send({"type": "call_cancel", "chat_id": chat_id, "call_id": call_id})
     await ana_socket.until(is_type("call_cancelled"))
     await ana_socket.until(is_type("message"))

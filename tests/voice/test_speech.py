@@ -17,7 +17,12 @@ from apps.voice.speech import (
     speech_transcribe,
     synthesized_content_type,
 )
-from tests.support.fake_elevenlabs import MP3_SILENT_FRAME, FakeElevenLabs, fake_speech, speech_decode
+from tests.support.fake_elevenlabs import (
+    MP3_SILENT_FRAME,
+    FakeElevenLabs,
+    fake_speech,
+    speech_decode,
+)
 from tests.support.servers import ROOT
 from tests.voice.conftest import ELEVENLABS_TEST_KEY
 
@@ -27,7 +32,9 @@ async def _all(stream) -> list[bytes]:
 
 
 async def test_transcribe_sends_the_audio_in_the_speakers_language_with_the_key(speech):
-    transcript = await speech_transcribe(audio=b"say:Hola a todos", language="es", audio_format="ogg")
+    transcript = await speech_transcribe(
+        audio=b"say:Hola a todos", language="es", audio_format="ogg"
+    )
 
     assert (transcript.text, transcript.language) == ("Hola a todos", "es")
     (request,) = speech.received("stt")
@@ -53,7 +60,10 @@ async def test_synthesize_streams_chunks_as_they_come(speech):
 
     assert len(arrivals) == 3
     assert arrivals[0][0] < 0.15 and arrivals[-1][0] >= 0.4
-    assert speech_decode(b"".join(chunk for _, chunk in arrivals)) == {"language": "fr", "text": "Bonjour"}
+    assert speech_decode(b"".join(chunk for _, chunk in arrivals)) == {
+        "language": "fr",
+        "text": "Bonjour",
+    }
     assert synthesized_content_type() == "audio/mpeg"
 
 
@@ -127,7 +137,9 @@ def test_the_fake_runs_standalone_and_speaks_the_wire_format():
         assert stt.status_code == 200
         assert stt.json()["text"] == "Guten Tag" and stt.json()["language_code"] == "de"
         with httpx.stream(
-            "POST", f"{base_url}/v1/text-to-speech/voice/stream", json={"text": "Hallo", "language_code": "de"}
+            "POST",
+            f"{base_url}/v1/text-to-speech/voice/stream",
+            json={"text": "Hallo", "language_code": "de"},
         ) as tts:
             assert tts.headers["content-type"] == "audio/mpeg"
             assert tts.headers.get("transfer-encoding") == "chunked"
@@ -143,7 +155,9 @@ async def test_the_fake_answers_errors_in_elevenlabs_shape():
     base_url = fake.start()
     try:
         async with httpx.AsyncClient() as client:
-            refused = await client.post(f"{base_url}/v1/text-to-speech/v/stream", json={"text": "x"})
+            refused = await client.post(
+                f"{base_url}/v1/text-to-speech/v/stream", json={"text": "x"}
+            )
         assert refused.status_code == 401
         assert refused.json()["detail"]["status"] == "invalid_api_key"
     finally:
@@ -157,7 +171,8 @@ async def test_the_fakes_playable_audio_is_its_header_then_whole_silent_mp3_fram
     try:
         async with httpx.AsyncClient() as client:
             reply = await client.post(
-                f"{base_url}/v1/text-to-speech/voice/stream", json={"text": "[es] Hola", "language_code": "es"}
+                f"{base_url}/v1/text-to-speech/voice/stream",
+                json={"text": "[es] Hola", "language_code": "es"},
             )
     finally:
         fake.stop()

@@ -46,7 +46,9 @@ async def _user(language="en"):
 async def _in_a_call(sockets, speaker_language="en", listener_language="es"):
     bob = await _user(speaker_language)
     ana = await _user(listener_language)
-    created = await run_blocking(chat_services.chat_direct_create)(user=bob, other_username=ana.username)
+    created = await run_blocking(chat_services.chat_direct_create)(
+        user=bob, other_username=ana.username
+    )
     chat_id = created.membership.chat_id
     bob_socket, ana_socket = await sockets.open(bob), await sockets.open(ana)
     call_id = await call_connect(bob_socket, ana_socket, chat_id)
@@ -62,7 +64,9 @@ async def _voice_messages(chat_id: str, language: str) -> list[dict]:
     ]
 
 
-async def test_a_whole_turn_reaches_the_listener_in_their_language(speech, translator, sockets, settings, caplog):
+async def test_a_whole_turn_reaches_the_listener_in_their_language(
+    speech, translator, sockets, settings, caplog
+):
     caplog.set_level(logging.INFO, logger="apps.voice.turns")
     bob, ana, chat_id, call_id, bob_socket, ana_socket = await _in_a_call(sockets)
 
@@ -75,7 +79,8 @@ async def test_a_whole_turn_reaches_the_listener_in_their_language(speech, trans
     turns = of_type(ana_frames, "voice_turn")
     turn_id = turns[0]["turn_id"]
     assert all(
-        (t["turn_id"], t["speaker_id"], t["chat_id"], t["call_id"]) == (turn_id, bob.user_id, chat_id, call_id)
+        (t["turn_id"], t["speaker_id"], t["chat_id"], t["call_id"])
+        == (turn_id, bob.user_id, chat_id, call_id)
         for t in turns + of_type(bob_frames, "voice_turn")
     )
     (playing,) = [t for t in turns if t["state"] == "playing"]
@@ -89,7 +94,9 @@ async def test_a_whole_turn_reaches_the_listener_in_their_language(speech, trans
 
     # The listener hears the translation; the audio came between PLAYING and IDLE.
     audio_frames = of_type(ana_frames, "voice_audio")
-    assert audio_frames and all(f["turn_id"] == turn_id and f["language"] == "es" for f in audio_frames)
+    assert audio_frames and all(
+        f["turn_id"] == turn_id and f["language"] == "es" for f in audio_frames
+    )
     assert audio_frames[-1]["final"] is True and audio_frames[-1]["data"] == ""
     assert ana_frames.index(playing) < ana_frames.index(audio_frames[0])
     assert speech_decode(audio_of(ana_frames)) == {"language": "es", "text": "[es] Good morning"}
@@ -120,11 +127,17 @@ async def test_a_whole_turn_reaches_the_listener_in_their_language(speech, trans
     assert english["from_user_id"] == bob.user_id
     assert english["meta"] == {"call_id": call_id, "turn_id": turn_id}
     assert (idle["message_id"], idle["seq"]) == (english["message_id"], english["seq"])
-    message_frames = [f for f in ana_frames + await ana_socket.collect(QUIET_SECONDS) if f.get("type") == "message"]
+    message_frames = [
+        f
+        for f in ana_frames + await ana_socket.collect(QUIET_SECONDS)
+        if f.get("type") == "message"
+    ]
     assert [f["message"]["text"] for f in message_frames] == ["[es] Good morning"]
 
     # One line of timings per turn, and never what was said.
-    lines = [r for r in caplog.records if r.name == "apps.voice.turns" and turn_id in r.getMessage()]
+    lines = [
+        r for r in caplog.records if r.name == "apps.voice.turns" and turn_id in r.getMessage()
+    ]
     assert len(lines) == 1
     line = lines[0].getMessage()
     assert "complete" in line and "stt" in line and "tts first byte" in line and "total" in line
@@ -173,7 +186,10 @@ async def test_one_speaker_at_a_time(speech, translator, sockets):
 
     await ana_socket.send({"type": "ptt_start", "chat_id": chat_id})
     refused = (await ana_socket.until(lambda f: "error" in f))[-1]
-    assert refused == {"error": "Someone else is speaking; wait for them to finish", "chat_id": chat_id}
+    assert refused == {
+        "error": "Someone else is speaking; wait for them to finish",
+        "chat_id": chat_id,
+    }
     # Her audio goes nowhere, and she is told once.
     await ana_socket.communicator.send_to(bytes_data=b"say:me too")
     await ana_socket.communicator.send_to(bytes_data=b"say:me too")
@@ -190,9 +206,14 @@ async def test_one_speaker_at_a_time(speech, translator, sockets):
 
     # Then it is hers.
     await speak(ana_socket, chat_id, [b"say:Ahora yo"])
-    bob_frames = await bob_socket.until(lambda f: _idle(f) and f["speaker_id"] == ana.user_id, timeout=10)
+    bob_frames = await bob_socket.until(
+        lambda f: _idle(f) and f["speaker_id"] == ana.user_id, timeout=10
+    )
     assert speech_decode(audio_of(bob_frames)) == {"language": "en", "text": "[en] Ahora yo"}
-    assert [m["text"] for m in await _voice_messages(chat_id, "en")] == ["Mine first", "[en] Ahora yo"]
+    assert [m["text"] for m in await _voice_messages(chat_id, "en")] == [
+        "Mine first",
+        "[en] Ahora yo",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -239,11 +260,15 @@ async def test_a_failure_at_any_stage_returns_everyone_to_idle_with_an_error(
     speech.stt_fail_status = speech.tts_fail_status = speech.tts_cut_after_chunks = None
     translator.fail_status = None
     await speak(ana_socket, chat_id, [b"say:Otra vez"])
-    bob_frames = await bob_socket.until(lambda f: _idle(f) and f["speaker_id"] == ana.user_id, timeout=10)
+    bob_frames = await bob_socket.until(
+        lambda f: _idle(f) and f["speaker_id"] == ana.user_id, timeout=10
+    )
     assert bob_frames[-1]["reason"] == "complete"
 
 
-async def test_a_listener_leaving_mid_turn_frees_everyone_and_stops_the_pipeline(speech, translator, sockets):
+async def test_a_listener_leaving_mid_turn_frees_everyone_and_stops_the_pipeline(
+    speech, translator, sockets
+):
     speech.stt_delay_seconds = 0.8
     bob, ana, chat_id, call_id, bob_socket, ana_socket = await _in_a_call(sockets)
     await speak(bob_socket, chat_id, [b"say:Are you there"])
@@ -320,7 +345,9 @@ async def test_the_speaker_can_cancel_a_turn(speech, translator, sockets):
 async def test_push_to_talk_needs_an_answered_call_you_are_in(speech, translator, sockets):
     bob = await _user("en")
     ana = await _user("es")
-    created = await run_blocking(chat_services.chat_direct_create)(user=bob, other_username=ana.username)
+    created = await run_blocking(chat_services.chat_direct_create)(
+        user=bob, other_username=ana.username
+    )
     chat_id = created.membership.chat_id
     bob_socket, ana_socket = await sockets.open(bob), await sockets.open(ana)
 
@@ -384,7 +411,11 @@ async def test_a_group_turn_is_stored_in_every_members_language_and_heard_by_eac
     assert kai_playing["translations"] == {"es": "[es] Hello team", "ja": "[ja] Hello team"}
     assert sorted(r["json"]["language_code"] for r in speech.received("tts")) == ["es", "ja"]
     (french,) = await _voice_messages(chat_id, "fr")
-    assert (french["text"], french["language"], french["translated"]) == ("[fr] Hello team", "fr", True)
+    assert (french["text"], french["language"], french["translated"]) == (
+        "[fr] Hello team",
+        "fr",
+        True,
+    )
 
 
 async def test_turn_events_reach_only_the_calls_participants(speech, translator, sockets):

@@ -18,7 +18,9 @@ from tests.support.fake_elevenlabs import speech_decode
 
 def _post(base: str, path: str, body: dict, token: str | None = None) -> dict:
     request = urllib.request.Request(
-        f"{base}{path}", method="POST", data=json.dumps(body).encode(),
+        f"{base}{path}",
+        method="POST",
+        data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
     )
     if token:
@@ -28,10 +30,17 @@ def _post(base: str, path: str, body: dict, token: str | None = None) -> dict:
 
 
 def _signup(base: str, username: str, language: str) -> str:
-    return _post(base, "/api/auth/signup", {
-        "username": username, "password": "a long password", "first_name": username.title(),
-        "last_name": "Test", "native_language": language,
-    })["access_token"]
+    return _post(
+        base,
+        "/api/auth/signup",
+        {
+            "username": username,
+            "password": "a long password",
+            "first_name": username.title(),
+            "last_name": "Test",
+            "native_language": language,
+        },
+    )["access_token"]
 
 
 async def _until(socket, predicate, timeout: float = 10.0) -> list[dict]:
@@ -64,15 +73,21 @@ async def test_a_call_and_its_turns_span_two_instances(dynamo_tables, speech, tr
     with daphne_running(environment) as first, daphne_running(environment) as second:
         bob = await asyncio.to_thread(_signup, first.url, "bob", "en")
         ana = await asyncio.to_thread(_signup, second.url, "ana", "es")
-        chat_id = (await asyncio.to_thread(_post, first.url, "/api/chats", {"username": "ana"}, bob))["chat_id"]
+        chat_id = (
+            await asyncio.to_thread(_post, first.url, "/api/chats", {"username": "ana"}, bob)
+        )["chat_id"]
         ws_first = first.url.replace("http", "ws")
         ws_second = second.url.replace("http", "ws")
-        async with websockets.connect(f"{ws_first}/api/ws/chat?token={bob}") as bob_socket, \
-                websockets.connect(f"{ws_second}/api/ws/chat?token={ana}") as ana_socket:
+        async with (
+            websockets.connect(f"{ws_first}/api/ws/chat?token={bob}") as bob_socket,
+            websockets.connect(f"{ws_second}/api/ws/chat?token={ana}") as ana_socket,
+        ):
             # Ring on one instance, answer on the other.
             await bob_socket.send(json.dumps({"type": "call_start", "chat_id": chat_id}))
             call_id = (await _until(ana_socket, _type("call_incoming")))[-1]["call_id"]
-            await ana_socket.send(json.dumps({"type": "call_accept", "chat_id": chat_id, "call_id": call_id}))
+            await ana_socket.send(
+                json.dumps({"type": "call_accept", "chat_id": chat_id, "call_id": call_id})
+            )
             await _until(bob_socket, _type("call_accepted"))
 
             # A whole turn: spoken on the first instance, heard on the second.
@@ -82,7 +97,10 @@ async def test_a_call_and_its_turns_span_two_instances(dynamo_tables, speech, tr
             await bob_socket.send(json.dumps({"type": "ptt_stop", "chat_id": chat_id}))
             ana_frames = await _until(ana_socket, _idle)
             assert [f["state"] for f in ana_frames if f.get("type") == "voice_turn"] == [
-                "recording", "processing", "playing", "idle",
+                "recording",
+                "processing",
+                "playing",
+                "idle",
             ]
             assert ana_frames[-1]["reason"] == "complete"
             audio = b"".join(
@@ -137,9 +155,11 @@ async def test_a_message_read_aloud_on_two_instances_at_once_is_synthesized_once
                 _post, first.url, "/api/chats", {"title": "Trio", "usernames": ["bob", "carl"]}, ana
             )
         )["chat_id"]
-        seq = (await asyncio.to_thread(_post, first.url, f"/api/chats/{chat_id}/messages", {"text": "Hola"}, ana))[
-            "message"
-        ]["seq"]
+        seq = (
+            await asyncio.to_thread(
+                _post, first.url, f"/api/chats/{chat_id}/messages", {"text": "Hola"}, ana
+            )
+        )["message"]["seq"]
         path = f"/api/chats/{chat_id}/messages/{seq}/audio"
 
         heard = await asyncio.gather(

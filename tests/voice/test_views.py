@@ -29,7 +29,9 @@ def _auth(token):
 
 
 async def _post_json(client, path, body, token=None):
-    return await client.post(path, json.dumps(body), content_type="application/json", **_auth(token))
+    return await client.post(
+        path, json.dumps(body), content_type="application/json", **_auth(token)
+    )
 
 
 async def _people(*languages):
@@ -38,7 +40,9 @@ async def _people(*languages):
 
 
 async def _direct_chat(user, other) -> str:
-    created = await run_blocking(chat_services.chat_direct_create)(user=user, other_username=other.username)
+    created = await run_blocking(chat_services.chat_direct_create)(
+        user=user, other_username=other.username
+    )
     return created.membership.chat_id
 
 
@@ -79,8 +83,13 @@ async def test_token_signed_with_another_secret_does_not_verify(livekit):
     body = (await _post_json(AsyncClient(), TOKEN, {"chat_id": chat_id}, user_token(bob))).json()
 
     with pytest.raises(jwt.InvalidSignatureError):
-        TokenVerifier(LIVEKIT_TEST_KEY, "another-secret-entirely-and-long-enough").verify(body["token"])
-    assert TokenVerifier(LIVEKIT_TEST_KEY, LIVEKIT_TEST_SECRET).verify(body["token"]).identity == bob.user_id
+        TokenVerifier(LIVEKIT_TEST_KEY, "another-secret-entirely-and-long-enough").verify(
+            body["token"]
+        )
+    assert (
+        TokenVerifier(LIVEKIT_TEST_KEY, LIVEKIT_TEST_SECRET).verify(body["token"]).identity
+        == bob.user_id
+    )
 
 
 async def test_token_is_for_members_only(livekit):
@@ -172,7 +181,9 @@ async def test_voice_note_refusals(speech, translator, settings):
     assert too_big.status_code == 413 and "1000 bytes" in too_big.json()["detail"]
     empty = await _post_audio(client, chat_id, b"", user_token(ana))
     assert empty.status_code == 422
-    not_audio = await _post_audio(client, chat_id, b"say:hola", user_token(ana), content_type="text/plain")
+    not_audio = await _post_audio(
+        client, chat_id, b"say:hola", user_token(ana), content_type="text/plain"
+    )
     assert not_audio.status_code == 422
     assert (await _post_audio(client, chat_id, b"say:hola", None)).status_code == 401
     for query in ("?client_msg_id=a%00b", "?client_msg_id=%1B"):
@@ -191,13 +202,19 @@ async def test_voice_note_refusals(speech, translator, settings):
     assert page.messages == []
 
 
-async def test_voice_note_resent_with_its_client_msg_id_is_stored_and_transcribed_once(speech, translator):
+async def test_voice_note_resent_with_its_client_msg_id_is_stored_and_transcribed_once(
+    speech, translator
+):
     ana, bob = await _people("es", "en")
     chat_id = await _direct_chat(ana, bob)
     client = AsyncClient()
 
-    first = await _post_audio(client, chat_id, b"say:una vez", user_token(ana), query="?client_msg_id=vn-1")
-    again = await _post_audio(client, chat_id, b"say:una vez", user_token(ana), query="?client_msg_id=vn-1")
+    first = await _post_audio(
+        client, chat_id, b"say:una vez", user_token(ana), query="?client_msg_id=vn-1"
+    )
+    again = await _post_audio(
+        client, chat_id, b"say:una vez", user_token(ana), query="?client_msg_id=vn-1"
+    )
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["duplicate"] is True
@@ -259,7 +276,9 @@ async def test_message_audio_streams_speech_in_the_readers_language(speech, tran
     assert tts["query"]["output_format"] == settings.ELEVENLABS_TTS_OUTPUT_FORMAT
 
     # The sender hears her own words, in Spanish.
-    own = await AsyncClient().get(f"/api/chats/{chat_id}/messages/{seq}/audio", **_auth(user_token(ana)))
+    own = await AsyncClient().get(
+        f"/api/chats/{chat_id}/messages/{seq}/audio", **_auth(user_token(ana))
+    )
     assert speech_decode(b"".join([c for _, c in await _read_stream(own)])) == {
         "language": "es",
         "text": "Buenos dias",
@@ -288,7 +307,9 @@ async def test_message_audio_refusals_and_provider_failure(speech, translator):
     assert failed.json() == {"detail": "Speech synthesis is unavailable; try again later"}
 
 
-async def test_a_typed_message_can_be_heard_and_a_late_language_is_translated_once(speech, translator):
+async def test_a_typed_message_can_be_heard_and_a_late_language_is_translated_once(
+    speech, translator
+):
     """Any message reads aloud; a reader whose language it lacks gets it translated first."""
     ana, bob = await _people("es", "en")
     chat_id = await _direct_chat(ana, bob)
@@ -297,7 +318,9 @@ async def test_a_typed_message_can_be_heard_and_a_late_language_is_translated_on
     )
     seq = response.json()["message"]["seq"]
 
-    audio = await AsyncClient().get(f"/api/chats/{chat_id}/messages/{seq}/audio", **_auth(user_token(bob)))
+    audio = await AsyncClient().get(
+        f"/api/chats/{chat_id}/messages/{seq}/audio", **_auth(user_token(bob))
+    )
 
     assert audio.status_code == 200
     chunks = await _read_stream(audio)
@@ -311,7 +334,9 @@ async def test_a_typed_message_can_be_heard_and_a_late_language_is_translated_on
 
 
 async def _heard(client, chat_id, seq, user) -> bytes:
-    response = await client.get(f"/api/chats/{chat_id}/messages/{seq}/audio", **_auth(user_token(user)))
+    response = await client.get(
+        f"/api/chats/{chat_id}/messages/{seq}/audio", **_auth(user_token(user))
+    )
     assert response.status_code == 200, response.content
     return b"".join(chunk for _, chunk in await _read_stream(response))
 
@@ -366,12 +391,16 @@ async def test_audio_over_the_cache_size_cap_is_served_but_not_kept(speech, tran
     chat_id = await _direct_chat(ana, bob)
     seq = await _typed(chat_id, ana, "Hola")
 
-    assert await _heard(AsyncClient(), chat_id, seq, bob) == await _heard(AsyncClient(), chat_id, seq, bob)
+    assert await _heard(AsyncClient(), chat_id, seq, bob) == await _heard(
+        AsyncClient(), chat_id, seq, bob
+    )
 
     assert len(speech.received("tts")) == 2
 
 
-async def test_message_audio_over_the_readers_limit_is_429_with_retry_after(speech, translator, settings):
+async def test_message_audio_over_the_readers_limit_is_429_with_retry_after(
+    speech, translator, settings
+):
     settings.VOICE_SPEECH_LIMIT_COUNT = 2
     settings.VOICE_SPEECH_LIMIT_WINDOW_SECONDS = 60
     ana, bob = await _people("es", "en")
@@ -382,10 +411,14 @@ async def test_message_audio_over_the_readers_limit_is_429_with_retry_after(spee
     await _heard(client, chat_id, second, bob)
     third = await _typed(chat_id, ana, "Tres")
 
-    refused = await client.get(f"/api/chats/{chat_id}/messages/{third}/audio", **_auth(user_token(bob)))
+    refused = await client.get(
+        f"/api/chats/{chat_id}/messages/{third}/audio", **_auth(user_token(bob))
+    )
 
     assert refused.status_code == 429
-    assert refused.json()["detail"].startswith("too many audio requests: at most 2 every 60 seconds")
+    assert refused.json()["detail"].startswith(
+        "too many audio requests: at most 2 every 60 seconds"
+    )
     assert 1 <= int(refused["Retry-After"]) <= 60
     assert len(speech.received("tts")) == 2
     # The limit is the reader's: the author still hears it.
@@ -402,7 +435,9 @@ async def test_new_audio_has_a_daily_budget_per_reader_and_cached_audio_does_not
     client = AsyncClient()
     heard = await _heard(client, chat_id, first, bob)
 
-    refused = await client.get(f"/api/chats/{chat_id}/messages/{second}/audio", **_auth(user_token(bob)))
+    refused = await client.get(
+        f"/api/chats/{chat_id}/messages/{second}/audio", **_auth(user_token(bob))
+    )
 
     assert refused.status_code == 429
     assert refused.json()["detail"].startswith(
@@ -413,7 +448,9 @@ async def test_new_audio_has_a_daily_budget_per_reader_and_cached_audio_does_not
     assert len(speech.received("tts")) == 1
 
 
-async def test_voice_notes_over_the_limit_are_refused_before_transcription(speech, translator, settings):
+async def test_voice_notes_over_the_limit_are_refused_before_transcription(
+    speech, translator, settings
+):
     settings.VOICE_NOTE_LIMIT_COUNT = 1
     settings.VOICE_NOTE_LIMIT_WINDOW_SECONDS = 60
     ana, bob = await _people("es", "en")
@@ -449,12 +486,18 @@ async def test_an_outsider_gets_the_same_token_answer_for_a_call_an_idle_chat_an
     assert [(answer.status_code, answer.json()) for answer in answers] == [
         (404, {"detail": "Chat not found"})
     ] * 3
-    assert (await _post_json(client, TOKEN, {"chat_id": busy_chat}, user_token(bob))).status_code == 200
+    assert (
+        await _post_json(client, TOKEN, {"chat_id": busy_chat}, user_token(bob))
+    ).status_code == 200
 
 
-async def test_the_speech_cache_keeps_at_most_its_entries_per_ttl(speech, translator, settings, monkeypatch):
+async def test_the_speech_cache_keeps_at_most_its_entries_per_ttl(
+    speech, translator, settings, monkeypatch
+):
     # A count of this test's own, so what other tests cached does not fill it.
-    monkeypatch.setattr(speech_cache, "ADMISSIONS_KEY", f"{speech_cache.ADMISSIONS_KEY}:{time.time_ns()}")
+    monkeypatch.setattr(
+        speech_cache, "ADMISSIONS_KEY", f"{speech_cache.ADMISSIONS_KEY}:{time.time_ns()}"
+    )
     settings.VOICE_SPEECH_CACHE_MAX_ENTRIES = 1
     ana, bob = await _people("es", "en")
     chat_id = await _direct_chat(ana, bob)
@@ -464,4 +507,8 @@ async def test_the_speech_cache_keeps_at_most_its_entries_per_ttl(speech, transl
     for seq in (kept, kept, not_kept, not_kept):
         await _heard(client, chat_id, seq, bob)
 
-    assert [tts["json"]["text"] for tts in speech.received("tts")] == ["[en] Uno", "[en] Dos", "[en] Dos"]
+    assert [tts["json"]["text"] for tts in speech.received("tts")] == [
+        "[en] Uno",
+        "[en] Dos",
+        "[en] Dos",
+    ]

@@ -269,9 +269,7 @@ def redis_check(*, timeout: float) -> Check:
     def ping() -> str:
         import redis
 
-        client = redis.Redis.from_url(
-            url, socket_connect_timeout=timeout, socket_timeout=timeout
-        )
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
         try:
             if not client.ping():
                 raise ConnectionError("PING was not answered")
