@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Install what the tests need and run them.
 
-    python3 scripts/test.py              # every test: backend, then the front end's
-    python3 scripts/test.py -k signup    # arguments go to pytest (backend tests only)
+    python3 scripts/test.py              # the static checks, then every test: backend, front end
+    python3 scripts/test.py -k signup    # arguments go to pytest (backend tests only, no checks)
+
+The static checks come first because they take seconds: ruff's lint and format check over
+the Python tree (rules in ruff.toml).
 
 The tests start their own DynamoDB-compatible server (moto) and, unless REDIS_URL is set,
 their own redis-server, each on a free loopback port. redis-server is installed from Debian's
@@ -15,17 +18,38 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from bootstrap import ROOT, python_environment_ensure, say, system_package_ensure
 
 from frontend import frontend_test
 
 PYTEST_NO_TESTS_COLLECTED = 5
+PYTHON_TREES = ["apps", "commonality", "tests", "bench", "scripts", "manage.py"]
+
+
+def static_checks(python: Path) -> int:
+    """Each check runs even when one before it failed, so one run names every problem."""
+    checks = [
+        ("ruff lint", [str(python), "-m", "ruff", "check", *PYTHON_TREES]),
+        ("ruff format", [str(python), "-m", "ruff", "format", "--check", *PYTHON_TREES]),
+    ]
+    failed = []
+    for name, command in checks:
+        say(f"static check: {name}")
+        if subprocess.call(command, cwd=ROOT) != 0:
+            failed.append(name)
+    if failed:
+        print(f"error: static checks failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main() -> int:
     python = python_environment_ensure()
     system_package_ensure("redis-server", "redis-server")
+    if not sys.argv[1:] and static_checks(python) != 0:
+        return 1
     say("running the backend tests")
     # Settings fail closed (unset means production); the tests mean development, and the
     # ones about production set it for their own child processes.
