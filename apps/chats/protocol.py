@@ -1,0 +1,231 @@
+"""The wire shapes of chats: REST replies and the frames the server sends about chats and
+messages (apps/chats/events.py builds them; apps/chats/selectors.py presents a chat, a
+member and a message).
+
+Typed dicts, so a frame or reply stays a plain dict at run time; the front end's types are
+generated from these (apps/realtime/typescript.py) and tests/realtime checks real replies
+and frames against them. This module imports nothing but `typing`.
+"""
+
+from typing import Literal, NotRequired, TypedDict
+
+ChatKind = Literal["direct", "group"]
+# text: typed; voice_note: a recording sent as a message; voice: a push-to-talk turn of a
+# call; call: a call's outcome (missed, declined, cancelled, ended).
+MessageKind = Literal["text", "voice_note", "voice", "call"]
+CallOutcome = Literal["missed", "declined", "cancelled", "ended"]
+
+
+class MessageMeta(TypedDict, total=False):
+    """Details of a message that is not plain text: a call's (`call_id`, `outcome`,
+    `duration_seconds` once answered) or a spoken turn's (`call_id`, `turn_id`)."""
+
+    call_id: str
+    outcome: CallOutcome
+    duration_seconds: int
+    turn_id: str
+
+
+class Message(TypedDict):
+    """A message as one reader sees it: the contract's five keys, plus additions."""
+
+    message_id: str
+    text: str
+    from_user_id: str
+    language: str
+    timestamp: str
+    seq: int
+    kind: MessageKind
+    original_text: str
+    original_language: str
+    # False: the reader's translation is still owed; `text` is the original meanwhile.
+    translated: bool
+    client_msg_id: str | None
+    meta: NotRequired[MessageMeta]
+
+
+class ChatSummary(TypedDict):
+    """A chat as one member's inbox shows it (`GET /api/chats` items, `chat_created`)."""
+
+    chat_id: str
+    # A group's title here: old clients show this as the chat's name.
+    other_username: str | None
+    # None for a group.
+    other_user_id: str | None
+    last_message_preview: str | None
+    updated_at: str
+    kind: ChatKind
+    title: str | None
+    unread_count: int
+    last_seq: int
+    last_read_seq: int
+
+
+class ChatCreateReply(ChatSummary):
+    """`POST /api/chats` (201 whether new or existing)."""
+
+    created: bool
+
+
+class Member(TypedDict):
+    user_id: str
+    username: str
+    first_name: str
+    last_name: str
+    native_language: str
+    last_read_seq: int
+
+
+class ChatDetail(ChatSummary):
+    """`GET /api/chats/{id}`."""
+
+    members: list[Member]
+
+
+class HistoryPage(TypedDict):
+    """`GET /api/chats/{id}/messages`: newest first."""
+
+    messages: list[Message]
+    next_cursor: str | None
+
+
+class MessageCreateReply(TypedDict):
+    """`POST /api/chats/{id}/messages` and `POST /api/chats/{id}/voice_notes` (201, or 200
+    for a resend of a known `client_msg_id`)."""
+
+    chat_id: str
+    message: Message
+    duplicate: bool
+
+
+class MemberAddReply(TypedDict):
+    """`POST /api/chats/{id}/members` (201)."""
+
+    chat_id: str
+    user_id: str
+
+
+class LeaveReply(TypedDict):
+    """`DELETE /api/chats/{id}/members/me`."""
+
+    chat_id: str
+    left: Literal[True]
+
+
+# `POST /api/chats/{id}/read` answers the chat's ChatSummary.
+
+# --- Frames the server sends ----------------------------------------------------------------
+
+
+class MessageFrame(TypedDict):
+    """To every member, in the reader's language: a message was stored."""
+
+    type: Literal["message"]
+    chat_id: str
+    message: Message
+
+
+class MessageStartedFrame(TypedDict):
+    """To the other members: a message is being translated (for longer than 80 ms)."""
+
+    type: Literal["message_started"]
+    chat_id: str
+    message_id: str
+    from_user_id: str
+    original_text: str
+    original_language: str
+    timestamp: str
+
+
+class MessageWithdrawnFrame(TypedDict):
+    """To the other members: a message announced by `message_started` will not come."""
+
+    type: Literal["message_withdrawn"]
+    chat_id: str
+    message_id: str
+
+
+class TranslationPartialFrame(TypedDict):
+    """To the members reading `language`: the translation so far (it only grows)."""
+
+    type: Literal["translation_partial"]
+    chat_id: str
+    message_id: str
+    language: str
+    text: str
+
+
+class MessageUpdatedFrame(TypedDict):
+    """To the members reading one language: a translation that was owed has arrived."""
+
+    type: Literal["message_updated"]
+    chat_id: str
+    message: Message
+
+
+class TypingFrame(TypedDict):
+    """To the other members: `user_id` is typing."""
+
+    type: Literal["typing"]
+    chat_id: str
+    user_id: str
+
+
+class ReadFrame(TypedDict):
+    """To every member: `user_id` has read up to `seq`."""
+
+    type: Literal["read"]
+    chat_id: str
+    user_id: str
+    seq: int
+
+
+class ChatCreatedFrame(TypedDict):
+    """To every member of a new chat, and to a member added to a group."""
+
+    type: Literal["chat_created"]
+    chat: ChatSummary
+
+
+class MemberAddedFrame(TypedDict):
+    """To the existing members: a group gained a member."""
+
+    type: Literal["member_added"]
+    chat_id: str
+    user_id: str
+    username: str
+
+
+class MemberLeftFrame(TypedDict):
+    """To the remaining members: a member left a group."""
+
+    type: Literal["member_left"]
+    chat_id: str
+    user_id: str
+
+
+class AckFrame(TypedDict):
+    """To the sending socket: its message was stored (or was already, `duplicate`)."""
+
+    type: Literal["ack"]
+    chat_id: str
+    client_msg_id: str | None
+    message_id: str
+    seq: int
+    timestamp: str
+    duplicate: bool
+
+
+ChatFrame = (
+    MessageFrame
+    | MessageStartedFrame
+    | MessageWithdrawnFrame
+    | TranslationPartialFrame
+    | MessageUpdatedFrame
+    | TypingFrame
+    | ReadFrame
+    | ChatCreatedFrame
+    | MemberAddedFrame
+    | MemberLeftFrame
+    | AckFrame
+)

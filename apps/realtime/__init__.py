@@ -1,0 +1,1 @@
+"""The socket layer: what a chat socket carries, for chats and voice together."""
