@@ -63,7 +63,7 @@ export function emptyThread(): Thread {
 export type ChatAction =
   | { type: "me"; userId: string }
   | { type: "chats_loaded"; chats: ChatSummary[] }
-  | { type: "chat_upsert"; chat: ChatSummary }
+  | { type: "chat_upsert"; chat: ChatSummary & { created?: boolean } }
   | { type: "chat_removed"; chatId: string }
   | { type: "detail_loaded"; detail: ChatDetail }
   | { type: "history_loaded"; chatId: string; messages: Message[]; nextCursor: string | null; page: "latest" | "older" }
@@ -267,7 +267,7 @@ function applyFrame(state: ChatState, frame: ServerFrame, now: number): ChatStat
     case "member_added": {
       const detail = state.details[frame.chat_id];
       if (!detail || detail.members.some((m) => m.user_id === frame.user_id)) return state;
-      const member: Member = { user_id: frame.user_id, username: frame.username, first_name: frame.username, last_name: "", native_language: "" };
+      const member: Member = { user_id: frame.user_id, username: frame.username, first_name: frame.username, last_name: "", native_language: "", last_read_seq: 0 };
       return { ...state, details: { ...state.details, [frame.chat_id]: { ...detail, members: [...detail.members, member] } } };
     }
     case "member_left": {

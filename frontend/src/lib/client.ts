@@ -332,6 +332,7 @@ export class ChatClient {
             original_text: item.text,
             original_language: this.me.native_language,
             translated: true,
+            kind: "text",
             client_msg_id: item.client_msg_id,
           },
         });

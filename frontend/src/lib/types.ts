@@ -1,180 +1,44 @@
-/** Shapes the backend sends (snake_case, as on the wire). */
+/**
+ * Shapes the backend sends (snake_case, as on the wire). They are defined once, in the
+ * backend's protocol modules (apps/<app>/protocol.py), and generated into ./protocol.ts
+ * (`.venv/bin/python -m apps.realtime.typescript`); this module gives them the names the
+ * app uses.
+ */
+import type * as wire from "./protocol";
 
-export interface Language {
-  code: string;
-  name: string;
-  native_name: string;
-}
+export type {
+  CallView,
+  ChatDetail,
+  ChatKind,
+  ChatSummary,
+  HistoryPage,
+  Language,
+  Me,
+  Member,
+  Message,
+  MessageMeta,
+  TokenReply,
+} from "./protocol";
 
-export interface Me {
-  user_id: string;
-  username: string;
-  first_name: string;
-  last_name: string;
-  native_language: string;
-  created_at?: string;
-}
+/** `POST /api/chats`: the chat, and whether it was new. */
+export type ChatCreated = wire.ChatCreateReply;
 
-export interface TokenReply {
-  access_token: string;
-  token_type: string;
-  expires_in?: number;
-}
+/** Frames the server sends about chats, the account and the socket itself. */
+export type ServerFrame = wire.ChatFrame | wire.ProfileUpdatedFrame | wire.PongFrame | wire.ResumeCompleteFrame;
 
-export type ChatKind = "direct" | "group";
+/** A refused frame: it has no `type` (declared here so `frame.type` narrows the union). */
+export type ErrorFrame = wire.ErrorFrame & { type?: undefined };
 
-export interface ChatSummary {
-  chat_id: string;
-  other_username: string | null;
-  other_user_id: string | null;
-  last_message_preview: string | null;
-  updated_at: string;
-  kind?: ChatKind;
-  title?: string | null;
-  unread_count?: number;
-  last_seq?: number;
-  last_read_seq?: number;
-  created?: boolean;
-}
+export type TurnFrameState = wire.TurnState;
 
-export interface Member {
-  user_id: string;
-  username: string;
-  first_name: string;
-  last_name: string;
-  native_language: string;
-  /** Not sent by the backend today; used when it is. */
-  last_read_seq?: number;
-}
-
-export interface ChatDetail extends ChatSummary {
-  members: Member[];
-}
-
-export interface Message {
-  message_id: string;
-  text: string;
-  from_user_id: string;
-  language: string;
-  timestamp: string;
-  seq: number;
-  kind?: string;
-  original_text?: string;
-  original_language?: string;
-  /** false: the reader's translation is still owed; `text` is the original meanwhile. */
-  translated?: boolean;
-  client_msg_id?: string | null;
-  /** Kind-specific details: a call's `outcome` and `duration_seconds`, a spoken turn's `turn_id`. */
-  meta?: Record<string, unknown>;
-}
-
-export interface HistoryPage {
-  messages: Message[];
-  next_cursor: string | null;
-}
-
-/** Frames the server sends on the chat socket. */
-export type ServerFrame =
-  | { type: "message"; chat_id: string; message: Message }
-  | {
-      type: "message_started";
-      chat_id: string;
-      message_id: string;
-      from_user_id: string;
-      original_text: string;
-      original_language: string;
-      timestamp: string;
-    }
-  | { type: "message_withdrawn"; chat_id: string; message_id: string }
-  | { type: "translation_partial"; chat_id: string; message_id: string; language: string; text: string }
-  | { type: "message_updated"; chat_id: string; message: Message }
-  | { type: "typing"; chat_id: string; user_id: string }
-  | { type: "read"; chat_id: string; user_id: string; seq: number }
-  | { type: "chat_created"; chat: ChatSummary }
-  | { type: "member_added"; chat_id: string; user_id: string; username: string }
-  | { type: "member_left"; chat_id: string; user_id: string }
-  | {
-      type: "ack";
-      chat_id: string;
-      client_msg_id: string | null;
-      message_id: string;
-      seq: number;
-      timestamp?: string;
-      duplicate: boolean;
-    }
-  | { type: "resume_complete"; chats: Record<string, number> }
-  | { type: "pong" };
-
-export interface ErrorFrame {
-  type?: undefined;
-  error: string;
-  chat_id?: string;
-  client_msg_id?: string;
-  call_id?: string;
-  /** A refused call_start carries the call already under way. */
-  call?: CallView;
-}
-
-/** A call as `call_status` shows it. */
-export interface CallView {
-  call_id: string;
-  chat_id: string;
-  caller_id: string;
-  state: "ringing" | "active";
-  participants: string[];
-  started_at: string;
-  answered_at: string | null;
-  room_name: string;
-}
-
-export type TurnFrameState = "recording" | "processing" | "playing" | "idle";
-
-/** Frames about calls and push-to-talk turns (apps/voice/events.py). */
-export type VoiceFrame =
-  | {
-      type: "call_incoming";
-      chat_id: string;
-      call_id: string;
-      caller_id: string;
-      caller_name: string;
-      caller_username: string;
-      room_name: string;
-      started_at: string;
-      ring_timeout_seconds: number;
-    }
-  | { type: "call_accepted"; chat_id: string; call_id: string; user_id: string; participants: string[]; room_name: string; answered_at: string | null }
-  | { type: "call_declined"; chat_id: string; call_id: string; user_id: string; final: boolean }
-  | { type: "call_cancelled"; chat_id: string; call_id: string; user_id: string }
-  | { type: "call_missed"; chat_id: string; call_id: string; caller_id: string }
-  | { type: "call_left"; chat_id: string; call_id: string; user_id: string; participants: string[] }
-  | { type: "call_ended"; chat_id: string; call_id: string; user_id: string; reason: string; duration_seconds: number }
-  | { type: "call_status"; chat_id: string; call: CallView | null }
-  | {
-      type: "voice_turn";
-      chat_id: string;
-      call_id: string;
-      turn_id: string;
-      speaker_id: string;
-      state: TurnFrameState;
-      original_text?: string;
-      original_language?: string;
-      translations?: Record<string, string>;
-      text?: string;
-      language?: string;
-      audio_format?: string;
-      reason?: "complete" | "cancelled" | "error";
-      error?: string;
-      error_code?: string;
-      message_id?: string;
-      seq?: number;
-    }
-  | { type: "voice_audio"; chat_id: string; turn_id: string; language: string; seq: number; data: string; final: boolean };
+/** Frames about calls and push-to-talk turns. */
+export type VoiceFrame = wire.VoiceFrame;
 
 export type CallFrame = Exclude<VoiceFrame, { type: "voice_turn" } | { type: "voice_audio" }>;
-export type TurnFrame = Extract<VoiceFrame, { type: "voice_turn" }>;
-export type AudioFrame = Extract<VoiceFrame, { type: "voice_audio" }>;
+export type TurnFrame = wire.VoiceTurnFrame;
+export type AudioFrame = wire.VoiceAudioFrame;
 
-export const VOICE_FRAME_TYPES: ReadonlySet<string> = new Set([
+export const VOICE_FRAME_TYPES: ReadonlySet<string> = new Set<VoiceFrame["type"]>([
   "call_incoming",
   "call_accepted",
   "call_declined",

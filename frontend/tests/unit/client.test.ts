@@ -12,6 +12,7 @@ const chat: ChatSummary = {
   last_message_preview: null,
   updated_at: "2026-01-01T00:00:00+00:00",
   kind: "direct",
+  title: null,
   unread_count: 0,
   last_seq: 0,
   last_read_seq: 0,

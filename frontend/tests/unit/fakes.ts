@@ -4,7 +4,7 @@ import { vi } from "vitest";
 import type { ChatClient, ClientApi } from "@/lib/client";
 import type { Me, Message } from "@/lib/types";
 
-export const me: Me = { user_id: "me", username: "alice", first_name: "Alice", last_name: "A", native_language: "en" };
+export const me: Me = { user_id: "me", username: "alice", first_name: "Alice", last_name: "A", native_language: "en", created_at: "2026-01-01T00:00:00+00:00" };
 
 /** A ChatClient's API with no chats, answering as `me`; `overrides` replace calls. */
 export function fakeApi(overrides: Partial<ClientApi> = {}): ClientApi {
@@ -115,6 +115,7 @@ export function message(seq: number, overrides: Partial<Message> = {}): Message 
     language: "en",
     timestamp: `2026-01-01T00:00:${String(seq).padStart(2, "0")}+00:00`,
     seq,
+    kind: "text",
     original_text: `text ${seq}`,
     original_language: "en",
     translated: true,

@@ -356,6 +356,7 @@ describe("voice notes", () => {
       original_text: "Hello there",
       original_language: "en",
       translated: true,
+      client_msg_id: null,
     };
     api.voiceNote = vi.fn(async () => ({ chat_id: "c1", message: stored, duplicate: false }));
     const client = makeClient(api);
