@@ -30,7 +30,7 @@ from apps.chats.protocol import (
 )
 from apps.core.concurrency import run_blocking
 from apps.core.keyvalue import keyvalue_store
-from apps.realtime.protocol import ClientFrame, ErrorReply, ServerFrame
+from apps.realtime.protocol import ClientFrame, CloseCode, ErrorReply, ServerFrame
 from apps.voice.protocol import VoiceTokenReply
 from tests.support.accounts import user_create, user_token
 from tests.support.chat_clients import ChatSocket
@@ -206,7 +206,7 @@ async def test_rest_replies_fit_the_protocol(translator, speech, livekit):
 # --- The chat socket ----------------------------------------------------------------------------
 
 
-async def test_every_frame_of_a_chat_session_fits_the_protocol(translator, sockets):
+async def test_every_frame_of_a_chat_session_fits_the_protocol(translator, sockets, settings):
     # Slow enough that a message is announced and its translation streams in partials.
     translator.token_delay_seconds = 0.06
     rest = Rest()
@@ -306,6 +306,20 @@ async def test_every_frame_of_a_chat_session_fits_the_protocol(translator, socke
         "delete", f"/api/chats/{group_id}/members/me", shape=LeaveReply, token=dee_token
     )
     await bob_socket.until(_is("member_left"))
+
+    # Over a limit: an error frame with retry_after.
+    settings.MESSAGE_RATE_LIMIT_COUNT = 1
+    await _send(bob_socket, {"chat_id": chat_id, "text": "More", "client_msg_id": "s-3"})
+    limited = (await bob_socket.until(_is_error))[-1]
+    assert "retry_after" in limited and limited["client_msg_id"] == "s-3", limited
+
+    # One socket too many: an error frame with a code, then the close.
+    settings.SOCKETS_PER_USER_MAX = 1
+    extra, _, _ = await sockets.attempt(f"?token={ana_token}")
+    refusal = await extra.frame()
+    protocol_check(refusal, ServerFrame, what="the refusal of a socket too many")
+    assert refusal.get("code") == "too_many_sockets", refusal
+    assert await extra.close_code() == CloseCode.TOO_MANY_SOCKETS
 
     seen = await _frame_types_checked(ana_socket, bob_socket, dee_socket)
     assert seen >= {
