@@ -40,16 +40,16 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from apps.accounts.selectors import user_get
-from apps.chats import events, messaging, services
+from apps.chats import actions, events
 from apps.chats.chat_snapshots import chat_snapshots
+from apps.chats.presenters import message_view
 from apps.chats.selectors import (
     NOT_A_MEMBER,
     chat_get,
-    chat_membership_exists,
     chat_memberships_of,
     message_range,
-    message_view,
 )
+from apps.chats.sending import CLIENT_MSG_ID_MAX_CHARS
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Forbidden, InvalidInput, NotFound, ServiceError
 from apps.core.keyvalue import keyvalue_store
@@ -390,7 +390,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         commit_after: asyncio.Task | None,
     ) -> None:
         try:
-            outcome = await messaging.message_send(
+            outcome = await actions.do_send_message(
                 user=self.user,
                 chat_id=chat_id,
                 text=text,
@@ -456,15 +456,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # map stays as small as the user's chats; a dropped frame reaches nobody.
         if now - self.typing_sent.get(chat_id, float("-inf")) < TYPING_MIN_INTERVAL_SECONDS:
             return
-        if not await run_blocking(chat_membership_exists)(
-            user_id=self.user.user_id, chat_id=chat_id
-        ):
+        try:
+            await actions.do_send_typing(user=self.user, chat_id=chat_id, members=self._member_ids)
+        except Forbidden:
             self.typing_sent.pop(chat_id, None)
-            raise Forbidden(NOT_A_MEMBER)
+            raise
         self.typing_sent[chat_id] = now
-        await events.typing_broadcast(
-            chat_id=chat_id, user_id=self.user.user_id, member_ids=await self._member_ids(chat_id)
-        )
 
     async def _on_read(self, frame: dict) -> None:
         chat_id = _frame_chat_id(frame)
@@ -474,18 +471,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         try:
             # Checks membership itself, against the inbox row.
-            membership = await run_blocking(services.chat_mark_read)(
-                user=self.user, chat_id=chat_id, seq=seq
+            await actions.do_mark_read(
+                user=self.user, chat_id=chat_id, seq=seq, members=self._member_ids
             )
         except NotFound as error:
             # Whether a chat exists is nobody's business but its members'.
             raise Forbidden(NOT_A_MEMBER) from error
-        await events.read_broadcast(
-            chat_id=chat_id,
-            user_id=self.user.user_id,
-            seq=int(membership.last_read_seq),
-            member_ids=await self._member_ids(chat_id),
-        )
 
     async def _on_resume(self, frame: dict) -> None:
         chats = frame.get("chats")
@@ -666,9 +657,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             payload["retry_after"] = retry_after
         if _is_chat_id(chat_id):
             payload["chat_id"] = chat_id
-        if (
-            isinstance(client_msg_id, str)
-            and len(client_msg_id) <= messaging.CLIENT_MSG_ID_MAX_CHARS
-        ):
+        if isinstance(client_msg_id, str) and len(client_msg_id) <= CLIENT_MSG_ID_MAX_CHARS:
             payload["client_msg_id"] = client_msg_id
         await self._send_json(payload)

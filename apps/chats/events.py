@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from channels.layers import get_channel_layer
 
 from apps.chats.models import Message
-from apps.chats.selectors import message_view
+from apps.chats.presenters import message_view
 from apps.core.outages import outage_caused
 
 logger = logging.getLogger(__name__)

@@ -13,6 +13,8 @@ transaction with `Chat.last_seq = seq` on condition that `last_seq` was `seq - 1
 `roster_version` is the one the message was translated for.
 """
 
+from enum import StrEnum
+
 from pynamodb.attributes import (
     BooleanAttribute,
     MapAttribute,
@@ -32,6 +34,15 @@ SEQ_DIGITS = 12
 
 CHAT_KIND_DIRECT = "direct"
 CHAT_KIND_GROUP = "group"
+
+
+class MessageKind(StrEnum):
+    """What a message is; every kind carries its text in every member's language."""
+
+    TEXT = "text"
+    VOICE = "voice"  # a push-to-talk turn's transcript (apps/voice/turns.py)
+    VOICE_NOTE = "voice_note"  # a recorded note's transcript (apps/voice/notes.py)
+    CALL = "call"  # a call's outcome (apps/voice/calls.py)
 
 
 def message_sort_key(seq: int) -> str:
@@ -105,7 +116,7 @@ class Message(Model):
     message_id = UnicodeAttribute()
     seq = NumberAttribute()
     from_user_id = UnicodeAttribute()
-    kind = UnicodeAttribute(default="text")
+    kind = UnicodeAttribute(default=MessageKind.TEXT.value)
     original_text = UnicodeAttribute()
     original_language = UnicodeAttribute()
     # language code -> text, for every language present among the members when written,

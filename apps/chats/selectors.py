@@ -1,13 +1,12 @@
-"""Reads of chats, memberships and messages, and how they look to one reader."""
+"""Reads of chats, memberships and messages (how they look to a reader: presenters.py)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 
+from apps.accounts.models import User
+from apps.chats.cursors import message_cursor_encode
 from apps.chats.models import (
-    CHAT_KIND_GROUP,
     MESSAGE_KEY_PREFIX,
     Chat,
     ChatMembership,
@@ -16,10 +15,9 @@ from apps.chats.models import (
     client_message_sort_key,
     message_sort_key,
 )
-from apps.core.errors import InvalidInput, NotFound
+from apps.core.errors import NotFound
 from apps.core.text import text_problem
 
-PREVIEW_MAX_CHARS = 100
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 200
 CHAT_NOT_FOUND = "Chat not found"
@@ -86,10 +84,9 @@ def chat_inbox(*, user_id: str) -> list[ChatMembership]:
     )
 
 
-def chat_members(*, chat: Chat) -> list[dict]:
-    """Who is in the chat, with each member's read mark (two BatchGetItem requests)."""
-    from apps.accounts.models import User
-
+def chat_member_records(*, chat: Chat) -> list[tuple[User, ChatMembership | None]]:
+    """Each member's account and inbox row, by user id (two BatchGetItem requests); a member
+    whose account is gone is left out."""
     member_ids = sorted(chat.member_ids)
     users = {user.user_id: user for user in User.batch_get([User.key_for(m) for m in member_ids])}
     rows = {
@@ -97,87 +94,8 @@ def chat_members(*, chat: Chat) -> list[dict]:
         for row in ChatMembership.batch_get([(member_id, chat.chat_id) for member_id in member_ids])
     }
     return [
-        {
-            "user_id": member_id,
-            "username": users[member_id].username,
-            "first_name": users[member_id].first_name,
-            "last_name": users[member_id].last_name,
-            "native_language": users[member_id].native_language,
-            "last_read_seq": int(rows[member_id].last_read_seq) if member_id in rows else 0,
-        }
-        for member_id in member_ids
-        if member_id in users
+        (users[member_id], rows.get(member_id)) for member_id in member_ids if member_id in users
     ]
-
-
-def chat_summary(*, membership: ChatMembership) -> dict:
-    """A chat as the contract shows it to this member, plus additions."""
-    is_group = membership.kind == CHAT_KIND_GROUP
-    return {
-        "chat_id": membership.chat_id,
-        # Old clients show other_username as the chat's name; a group shows its title there.
-        "other_username": membership.title if is_group else membership.other_username,
-        "other_user_id": None if is_group else membership.other_user_id,
-        "last_message_preview": membership.last_message_preview,
-        "updated_at": membership.updated_at.isoformat(),
-        "kind": membership.kind,
-        "title": membership.title,
-        "unread_count": int(membership.unread_count),
-        "last_seq": int(membership.last_seq),
-        "last_read_seq": int(membership.last_read_seq),
-    }
-
-
-def message_preview(text: str) -> str:
-    return text if len(text) <= PREVIEW_MAX_CHARS else text[: PREVIEW_MAX_CHARS - 1] + "…"
-
-
-def message_text_for(*, message: Message, language: str) -> tuple[str, str, bool]:
-    """(text, its language, translated?) of a message for a reader of `language`."""
-    if language == message.original_language:
-        return message.original_text, message.original_language, True
-    translated = map_as_dict(message.translations).get(language)
-    if translated is not None:
-        return translated, language, True
-    return message.original_text, message.original_language, False
-
-
-def message_view(*, message: Message, language: str) -> dict:
-    """A message as the contract shows it to a reader of `language`, plus additions."""
-    text, text_language, translated = message_text_for(message=message, language=language)
-    view = {
-        "message_id": message.message_id,
-        "text": text,
-        "from_user_id": message.from_user_id,
-        "language": text_language,
-        "timestamp": message.created_at.isoformat(),
-        "seq": int(message.seq),
-        "kind": message.kind,
-        "original_text": message.original_text,
-        "original_language": message.original_language,
-        "translated": translated,
-        "client_msg_id": message.client_msg_id,
-    }
-    meta = map_as_dict(getattr(message, "meta", None))
-    if meta:
-        view["meta"] = meta
-    return view
-
-
-def message_cursor_encode(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
-
-
-def message_cursor_decode(cursor: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        kind, _, value = base64.urlsafe_b64decode(padded).decode().partition(":")
-        seq = int(value)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise InvalidInput("cursor is not valid") from error
-    if kind != "seq" or seq < 1:
-        raise InvalidInput("cursor is not valid")
-    return seq
 
 
 @dataclass(frozen=True)
@@ -266,39 +184,3 @@ def messages_by_author(*, user_id: str) -> list[Message]:
     )
     messages.sort(key=lambda message: (message.chat_id, int(message.seq)))
     return messages
-
-
-def user_data_export(*, user) -> dict:
-    """All of one person's data, for a data access request: the account (no password hash),
-    their chats as their inbox shows them, and every message they wrote with its
-    translations. Other people's messages are not theirs and are left out."""
-    from datetime import UTC, datetime
-
-    from apps.accounts.selectors import user_account_view
-
-    chats = []
-    for row in ChatMembership.query(user.user_id, consistent_read=True):
-        chat = chat_summary(membership=row)
-        chat["joined_at"] = row.joined_at.isoformat()
-        chats.append(chat)
-    messages = [
-        {
-            "chat_id": message.chat_id,
-            "seq": int(message.seq),
-            "message_id": message.message_id,
-            "kind": message.kind,
-            "timestamp": message.created_at.isoformat(),
-            "original_language": message.original_language,
-            "original_text": message.original_text,
-            "translations": map_as_dict(message.translations),
-            "client_msg_id": message.client_msg_id,
-        }
-        for message in messages_by_author(user_id=user.user_id)
-    ]
-    return {
-        "format": "commonality-user-export/1",
-        "exported_at": datetime.now(UTC).isoformat(),
-        "account": user_account_view(user=user),
-        "chats": chats,
-        "messages": messages,
-    }

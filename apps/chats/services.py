@@ -1,13 +1,12 @@
 """Writes for chats: creating chats, membership changes, committing messages, read marks.
 
-Everything here is synchronous PynamoDB work; async callers use `run_blocking`. The
-orchestration of a send (translation streaming, commit, broadcast) is in `messaging.py`.
+Everything here is synchronous PynamoDB work; async callers use `run_blocking`. Nothing here
+sends an event: the use cases in `actions.py` do, after these writes. The orchestration of a
+send (translation streaming, commit, broadcast) is `actions.do_send_message`.
 """
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,10 +26,12 @@ from apps.chats.models import (
     ChatMembership,
     ClientMessageId,
     Message,
+    MessageKind,
     client_message_sort_key,
     message_sort_key,
 )
 from apps.chats.owed_translations import owed_translation_new
+from apps.chats.presenters import message_preview
 from apps.chats.selectors import (
     CHAT_NOT_FOUND,
     chat_get,
@@ -39,24 +40,24 @@ from apps.chats.selectors import (
     client_message_get,
     map_as_dict,
     message_get,
-    message_preview,
 )
-from apps.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from apps.core.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
 from apps.core.outages import outage_caused
 from apps.core.text import display_text_clean
+from apps.core.transactions import (
+    CONFLICT_RETRY_ATTEMPTS,
+    conflict_backoff,
+    conflict_retry,
+    transaction_cancellation_codes,
+    transaction_write,
+    update_conflicted,
+)
 
 GROUP_TITLE_MAX_CHARS = 100
 AUTHOR_NOT_A_MEMBER = "Not a member of this chat"
 # A message is one transaction: chat, message, client id and one row per member (100 max).
 GROUP_MAX_MEMBERS = 50
-# Each failed attempt means another message got the sequence number first (or a transaction
-# was in flight); under heavy contention in one chat a send may need several.
-COMMIT_ATTEMPTS = 50
 _DIRECT_CHAT_NAMESPACE = uuid.UUID("6f1d7a52-8f0e-4f5e-9a43-1c6c2b8d0e11")
-
-
-class BadRequest(ServiceError):
-    status = 400
 
 
 def _now() -> datetime:
@@ -67,33 +68,9 @@ def _activity_key(moment: datetime, chat_id: str) -> str:
     return f"{moment.isoformat()}#{chat_id}"
 
 
-def _connection():
+def chats_connection():
+    """The connection every chat transaction is written on."""
     return Chat._get_connection().connection
-
-
-def _cancellation_codes(error: TransactWriteError) -> list[str | None]:
-    return [
-        reason.code if reason is not None else None for reason in error.cancellation_reasons or []
-    ]
-
-
-TRANSACTION_CONFLICT_ATTEMPTS = 5
-
-
-def _transact(write) -> None:
-    """Run `write(transaction)` as one transaction, again when DynamoDB cancels it only for a
-    conflict with another transaction in flight on the same items."""
-    for attempt in range(TRANSACTION_CONFLICT_ATTEMPTS):
-        try:
-            with TransactWrite(connection=_connection()) as transaction:
-                write(transaction)
-            return
-        except TransactWriteError as error:
-            codes = _cancellation_codes(error)
-            retry = "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
-            if not retry or attempt + 1 == TRANSACTION_CONFLICT_ATTEMPTS:
-                raise
-            time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
 
 
 def direct_chat_id(user_a: str, user_b: str) -> str:
@@ -153,9 +130,9 @@ def chat_direct_create(*, user: User, other_username: str) -> ChatCreated:
         transaction.save(theirs)
 
     try:
-        _transact(write)
+        transaction_write(connection=chats_connection(), write=write)
     except TransactWriteError as error:
-        if "ConditionalCheckFailed" not in _cancellation_codes(error):
+        if "ConditionalCheckFailed" not in transaction_cancellation_codes(error):
             raise
         existing = chat_membership_get(user_id=user.user_id, chat_id=chat.chat_id)
         if existing is None:
@@ -209,7 +186,7 @@ def chat_group_create(*, user: User, title: str, usernames: list[str]) -> ChatCr
         for row in rows:
             transaction.save(row)
 
-    _transact(write)
+    transaction_write(connection=chats_connection(), write=write)
     return ChatCreated(membership=rows[0], created=True, member_ids=frozenset(chat.member_ids))
 
 
@@ -239,9 +216,9 @@ def chat_member_add(*, user: User, chat_id: str, username: str) -> tuple[Chat, U
         transaction.save(row)
 
     try:
-        _transact(write)
+        transaction_write(connection=chats_connection(), write=write)
     except TransactWriteError as error:
-        if "ConditionalCheckFailed" in _cancellation_codes(error):
+        if "ConditionalCheckFailed" in transaction_cancellation_codes(error):
             raise Conflict("Membership changed meanwhile; try again") from error
         raise
     chat_snapshots.forget(chat_id)
@@ -267,9 +244,9 @@ def chat_leave(*, user: User, chat_id: str) -> Chat:
         transaction.delete(ChatMembership(user.user_id, chat_id))
 
     try:
-        _transact(write)
+        transaction_write(connection=chats_connection(), write=write)
     except TransactWriteError as error:
-        if "ConditionalCheckFailed" in _cancellation_codes(error):
+        if "ConditionalCheckFailed" in transaction_cancellation_codes(error):
             raise NotFound(CHAT_NOT_FOUND) from error
         raise
     chat_snapshots.forget(chat_id)
@@ -312,7 +289,7 @@ class MessageDraft:
     pending_languages: frozenset[str]
     client_msg_id: str | None
     created_at: datetime
-    kind: str = "text"
+    kind: MessageKind = MessageKind.TEXT
     meta: dict | None = None
 
 
@@ -352,8 +329,12 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
     A refusal that shows this draft's message id (on the message at the sequence number
     tried, or on the client id marker) is that: the message is returned as new, not as a
     duplicate, and is not written a second time.
+
+    The loop takes its attempts and waits from apps/core/transactions.py, but not its
+    `conflict_retry`: a refusal here is not only a conflict to wait out but usually a new
+    sequence number to try, from the chat item the refusal returned, with no wait at all.
     """
-    for attempt in range(COMMIT_ATTEMPTS):
+    for attempt in range(CONFLICT_RETRY_ATTEMPTS):
         if draft.from_user_id not in chat.member_ids:
             # Every caller has already found the author in the chat, so this is an author who
             # left meanwhile (they know the chat exists: no oracle). apps/voice catches it.
@@ -366,7 +347,7 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
             message_id=draft.message_id,
             seq=seq,
             from_user_id=draft.from_user_id,
-            kind=draft.kind,
+            kind=MessageKind(draft.kind).value,
             original_text=draft.original_text,
             original_language=draft.original_language,
             translations=dict(draft.translations),
@@ -378,7 +359,7 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
         try:
             _message_transaction(message=message, chat=chat, member_languages=member_languages)
         except TransactWriteError as error:
-            codes = _cancellation_codes(error)
+            codes = transaction_cancellation_codes(error)
             if "ConditionalCheckFailed" not in codes and "TransactionConflict" not in codes:
                 if outage_caused(error):
                     raise CommitOutcomeUnknown(
@@ -419,7 +400,7 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
             )
             if unchanged or "TransactionConflict" in codes:
                 # Nobody else committed: a transaction in flight collided with ours. Let it end.
-                time.sleep(random.uniform(0.002, 0.01) * min(attempt + 1, 10))
+                conflict_backoff(attempt=attempt)
             chat = refreshed
             continue
         return CommittedMessage(
@@ -451,7 +432,7 @@ def _message_transaction(*, message: Message, chat: Chat, member_languages: dict
     # DynamoDB then answers them with this attempt's outcome instead of refusing the write
     # it already made. (moto ignores the token; the refusal's message id tells it then.)
     with TransactWrite(
-        connection=_connection(), client_request_token=uuid.uuid4().hex
+        connection=chats_connection(), client_request_token=uuid.uuid4().hex
     ) as transaction:
         transaction.update(
             Chat(message.chat_id),
@@ -637,188 +618,28 @@ def chat_mark_read(*, user: User, chat_id: str, seq: int) -> ChatMembership:
     seq = min(seq, int(membership.last_seq))
     if seq <= int(membership.last_read_seq):
         return membership
-    for attempt in range(COMMIT_ATTEMPTS):
-        try:
-            membership.update(
-                actions=[
-                    ChatMembership.last_read_seq.set(seq),
-                    ChatMembership.unread_count.set(ChatMembership.last_seq - seq),
-                ],
-                # Also false once the row is gone (the user left the chat).
-                condition=ChatMembership.last_read_seq < seq,
-            )
-            return membership
-        except UpdateError as error:
-            code = getattr(error, "cause_response_code", None)
-            if code == "TransactionConflictException":
-                # A message's transaction holds the row; it ends in milliseconds.
-                time.sleep(random.uniform(0.002, 0.01) * min(attempt + 1, 10))
-                continue
-            if code != "ConditionalCheckFailedException":
-                raise
-            break
-    else:
-        raise Conflict("The chat is busy; try again")
+
+    def mark() -> None:
+        membership.update(
+            actions=[
+                ChatMembership.last_read_seq.set(seq),
+                ChatMembership.unread_count.set(ChatMembership.last_seq - seq),
+            ],
+            # Also false once the row is gone (the user left the chat).
+            condition=ChatMembership.last_read_seq < seq,
+        )
+
+    try:
+        # A message's transaction holding the row ends in milliseconds.
+        conflict_retry(mark, conflicted=update_conflicted)
+        return membership
+    except UpdateError as error:
+        if update_conflicted(error):
+            raise Conflict("The chat is busy; try again") from error
+        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
     refreshed = chat_membership_get(user_id=user.user_id, chat_id=chat_id)
     if refreshed is None:
         raise NotFound(CHAT_NOT_FOUND)
     # A send or another read moved the mark to `seq` or past it meanwhile.
     return refreshed
-
-
-# --- Account deletion (management command delete_user) -------------------------------------
-
-# What stays of a deleted person: their messages keep their place in each chat (sequence
-# numbers stay gapless, which resume and gap filling rely on) but lose their text and author.
-DELETED_USER_ID = "deleted"
-DELETED_USERNAME = "[deleted]"
-DELETED_MESSAGE_TEXT = "[message deleted]"
-
-
-@dataclass(frozen=True)
-class UserDeleted:
-    user_id: str
-    username: str
-    chats_left: int
-    chats_deleted: int
-    messages_anonymised: int
-
-
-def _chat_member_remove(*, user_id: str, chat_id: str) -> Chat | None:
-    """Take `user_id` out of the chat's members and delete their inbox row. Returns the chat
-    as it was before (None if it no longer exists)."""
-    chat = chat_get(chat_id=chat_id)
-
-    def write(transaction: TransactWrite) -> None:
-        if chat is not None and user_id in chat.member_ids:
-            transaction.update(
-                Chat(chat_id),
-                actions=[
-                    Chat.member_ids.delete({user_id}),
-                    Chat.member_languages[user_id].remove(),
-                    Chat.roster_version.add(1),
-                ],
-                condition=Chat.member_ids.contains(user_id),
-            )
-        transaction.delete(ChatMembership(user_id, chat_id))
-
-    _transact(write)
-    chat_snapshots.forget(chat_id)
-    return chat
-
-
-def _chat_delete_everything(*, chat_id: str) -> None:
-    """Delete a chat nobody belongs to any more: its messages, client id markers and item."""
-    connection = Message._get_connection()
-    start = None
-    while True:
-        page = connection.query(
-            chat_id,
-            attributes_to_get=["chat_id", "sk"],
-            consistent_read=True,
-            exclusive_start_key=start,
-        )
-        items = page.get("Items", [])
-        for offset in range(0, len(items), 25):
-            connection.batch_write_item(delete_items=items[offset : offset + 25])
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            break
-    Chat(chat_id).delete()
-
-
-def _message_anonymise(*, message: Message, user_id: str) -> None:
-    from apps.accounts.languages import LANGUAGES_BY_CODE
-
-    every_language = {
-        code: DELETED_MESSAGE_TEXT
-        for code in LANGUAGES_BY_CODE
-        if code != message.original_language
-    }
-    if message.client_msg_id:
-        ClientMessageId(
-            message.chat_id, client_message_sort_key(user_id, message.client_msg_id)
-        ).delete()
-    try:
-        message.update(
-            actions=[
-                Message.from_user_id.set(DELETED_USER_ID),
-                Message.original_text.set(DELETED_MESSAGE_TEXT),
-                # Every language present, so nobody's history asks for a translation of it.
-                Message.translations.set(every_language),
-                Message.pending_languages.remove(),
-                Message.client_msg_id.remove(),
-            ],
-            condition=Message.from_user_id == user_id,
-        )
-    except UpdateError as error:
-        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
-            raise
-
-
-def _previews_anonymise(*, chat_id: str, seq: int) -> None:
-    """Where the chat's latest message is one that was just anonymised, show that in every
-    remaining member's inbox too (unless a newer message arrived meanwhile)."""
-    chat = chat_get(chat_id=chat_id)
-    if chat is None or int(chat.last_seq) != seq:
-        return
-    for member_id in chat.member_ids:
-        try:
-            ChatMembership(member_id, chat_id).update(
-                actions=[ChatMembership.last_message_preview.set(DELETED_MESSAGE_TEXT)],
-                condition=ChatMembership.last_seq == seq,
-            )
-        except UpdateError:
-            continue
-
-
-def user_delete(*, user: User) -> UserDeleted:
-    """Delete an account and the person's data.
-
-    In order, so that running it again after a failure finishes the job: the account is
-    disabled (every token dies), the person leaves every chat (their inbox rows go; in a 1:1
-    chat the other person's row names `[deleted]`), chats nobody is left in are deleted with
-    their messages, the messages they wrote elsewhere are anonymised (text and every
-    translation become `[message deleted]`, the author `deleted`, client ids go), inbox
-    previews showing those messages follow, and last the account and its username claim are
-    deleted (the username is free again).
-    """
-    from apps.accounts.services import user_account_delete, user_disable
-    from apps.chats.selectors import messages_by_author
-
-    user = user_disable(user=user)
-    chats_left = chats_deleted = 0
-    for row in list(ChatMembership.query(user.user_id, consistent_read=True)):
-        chat = _chat_member_remove(user_id=user.user_id, chat_id=row.chat_id)
-        chats_left += 1
-        if chat is None:
-            continue
-        others = set(chat.member_ids) - {user.user_id}
-        if not others:
-            _chat_delete_everything(chat_id=chat.chat_id)
-            chats_deleted += 1
-            continue
-        if chat.kind == CHAT_KIND_DIRECT:
-            for other_id in others:
-                try:
-                    ChatMembership(other_id, chat.chat_id).update(
-                        actions=[ChatMembership.other_username.set(DELETED_USERNAME)],
-                        condition=ChatMembership.other_user_id == user.user_id,
-                    )
-                except UpdateError:
-                    continue
-    latest: dict[str, int] = {}
-    messages = messages_by_author(user_id=user.user_id)
-    for message in messages:
-        _message_anonymise(message=message, user_id=user.user_id)
-        latest[message.chat_id] = max(latest.get(message.chat_id, 0), int(message.seq))
-    for chat_id, seq in latest.items():
-        _previews_anonymise(chat_id=chat_id, seq=seq)
-    user_account_delete(user=user)
-    return UserDeleted(
-        user_id=user.user_id,
-        username=user.username,
-        chats_left=chats_left,
-        chats_deleted=chats_deleted,
-        messages_anonymised=len(messages),
-    )

@@ -1,7 +1,9 @@
 from django.http import HttpRequest, JsonResponse
 
 from apps.accounts.models import User
-from apps.chats import events, messaging, selectors, services
+from apps.chats import actions, late_translations, selectors
+from apps.chats.cursors import message_cursor_decode
+from apps.chats.presenters import chat_members_view, chat_summary, message_view
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput
 from apps.core.http import (
@@ -27,34 +29,19 @@ def _limit(request: HttpRequest) -> int:
     return limit
 
 
-async def _summaries_for_members(chat_id: str, member_ids) -> dict[str, dict]:
-    summaries = {}
-    for member_id in member_ids:
-        row = await run_blocking(selectors.chat_membership_get)(user_id=member_id, chat_id=chat_id)
-        if row is not None:
-            summaries[member_id] = selectors.chat_summary(membership=row)
-    return summaries
-
-
 @authenticated
 async def _chat_create(request: HttpRequest, *, user: User) -> JsonResponse:
     body = json_body(request)
     if "usernames" in body or "title" in body:
         usernames = string_list_field(body, "usernames", what="usernames")
-        created = await run_blocking(services.chat_group_create)(
+        created = await actions.do_create_group_chat(
             user=user, title=string_field(body, "title"), usernames=usernames
         )
     else:
-        created = await run_blocking(services.chat_direct_create)(
+        created = await actions.do_create_direct_chat(
             user=user, other_username=string_field(body, "username")
         )
-    if created.created:
-        await events.chat_created_broadcast(
-            chat_summaries=await _summaries_for_members(
-                created.membership.chat_id, created.member_ids
-            )
-        )
-    summary = selectors.chat_summary(membership=created.membership)
+    summary = chat_summary(membership=created.membership)
     summary["created"] = created.created
     # The contract answers 201 whether the chat is new or already existed.
     return json_response(summary, status=201)
@@ -63,15 +50,16 @@ async def _chat_create(request: HttpRequest, *, user: User) -> JsonResponse:
 @authenticated
 async def _chat_list(request: HttpRequest, *, user: User) -> JsonResponse:
     rows = await run_blocking(selectors.chat_inbox)(user_id=user.user_id)
-    return json_response([selectors.chat_summary(membership=row) for row in rows])
+    return json_response([chat_summary(membership=row) for row in rows])
 
 
 @authenticated
 async def _chat_detail(request: HttpRequest, *, user: User, chat_id: str) -> JsonResponse:
     chat = await run_blocking(selectors.chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
     row = await run_blocking(selectors.chat_membership_get)(user_id=user.user_id, chat_id=chat_id)
-    summary = selectors.chat_summary(membership=row)
-    summary["members"] = await run_blocking(selectors.chat_members)(chat=chat)
+    summary = chat_summary(membership=row)
+    records = await run_blocking(selectors.chat_member_records)(chat=chat)
+    summary["members"] = chat_members_view(members=records)
     return json_response(summary)
 
 
@@ -79,16 +67,18 @@ async def _chat_detail(request: HttpRequest, *, user: User, chat_id: str) -> Jso
 async def _history(request: HttpRequest, *, user: User, chat_id: str) -> JsonResponse:
     limit = _limit(request)
     cursor = request.GET.get("cursor") or None
-    before_seq = selectors.message_cursor_decode(cursor) if cursor else None
+    before_seq = message_cursor_decode(cursor) if cursor else None
     await run_blocking(selectors.chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
     page = await run_blocking(selectors.message_history)(
         chat_id=chat_id, limit=limit, before_seq=before_seq
     )
     language = user.native_language
-    messages = await messaging.messages_in_language(messages=page.messages, language=language)
+    messages = await late_translations.messages_in_language(
+        messages=page.messages, language=language
+    )
     return json_response(
         {
-            "messages": [selectors.message_view(message=m, language=language) for m in messages],
+            "messages": [message_view(message=m, language=language) for m in messages],
             "next_cursor": page.next_cursor,
         }
     )
@@ -97,7 +87,7 @@ async def _history(request: HttpRequest, *, user: User, chat_id: str) -> JsonRes
 @authenticated
 async def _message_create(request: HttpRequest, *, user: User, chat_id: str) -> JsonResponse:
     body = json_body(request)
-    outcome = await messaging.message_send(
+    outcome = await actions.do_send_message(
         user=user,
         chat_id=chat_id,
         text=string_field(body, "text"),
@@ -112,27 +102,15 @@ async def _message_create(request: HttpRequest, *, user: User, chat_id: str) -> 
 @authenticated
 async def _member_add(request: HttpRequest, *, user: User, chat_id: str) -> JsonResponse:
     body = json_body(request)
-    chat, newcomer = await run_blocking(services.chat_member_add)(
+    newcomer = await actions.do_add_member(
         user=user, chat_id=chat_id, username=string_field(body, "username")
-    )
-    await events.member_added_broadcast(
-        chat_id=chat_id,
-        user_id=newcomer.user_id,
-        username=newcomer.username,
-        member_ids=chat.member_ids,
-    )
-    await events.chat_created_broadcast(
-        chat_summaries=await _summaries_for_members(chat_id, [newcomer.user_id])
     )
     return json_response({"chat_id": chat_id, "user_id": newcomer.user_id}, status=201)
 
 
 @authenticated
 async def _leave(request: HttpRequest, *, user: User, chat_id: str) -> JsonResponse:
-    chat = await run_blocking(services.chat_leave)(user=user, chat_id=chat_id)
-    await events.member_left_broadcast(
-        chat_id=chat_id, user_id=user.user_id, member_ids=chat.member_ids
-    )
+    await actions.do_leave_chat(user=user, chat_id=chat_id)
     return json_response({"chat_id": chat_id, "left": True})
 
 
@@ -142,15 +120,8 @@ async def _read(request: HttpRequest, *, user: User, chat_id: str) -> JsonRespon
     seq = body.get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool):
         raise InvalidInput("seq must be an integer")
-    membership = await run_blocking(services.chat_mark_read)(user=user, chat_id=chat_id, seq=seq)
-    chat = await run_blocking(selectors.chat_get)(chat_id=chat_id)
-    await events.read_broadcast(
-        chat_id=chat_id,
-        user_id=user.user_id,
-        seq=int(membership.last_read_seq),
-        member_ids=chat.member_ids if chat else [user.user_id],
-    )
-    return json_response(selectors.chat_summary(membership=membership))
+    membership = await actions.do_mark_read(user=user, chat_id=chat_id, seq=seq)
+    return json_response(chat_summary(membership=membership))
 
 
 chats = endpoint(get=_chat_list, post=_chat_create)

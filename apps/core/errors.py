@@ -20,6 +20,10 @@ class ServiceError(Exception):
             self.retry_after = max(1, math.ceil(retry_after))
 
 
+class BadRequest(ServiceError):
+    status = 400
+
+
 class InvalidInput(ServiceError):
     status = 422
 

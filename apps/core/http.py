@@ -18,7 +18,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.core.concurrency import run_blocking
-from apps.core.errors import InvalidInput, ServiceError, Unauthorized
+from apps.core.errors import BadRequest, InvalidInput, ServiceError, Unauthorized
 from apps.core.outages import (
     UNAVAILABLE_DETAIL,
     UNAVAILABLE_RETRY_AFTER_SECONDS,
@@ -138,10 +138,6 @@ def id_field(body: dict[str, Any], name: str) -> str:
     if not id_valid(value):
         raise InvalidInput(f"{name} is not valid")
     return value
-
-
-class BadRequest(ServiceError):
-    status = 400
 
 
 def string_field(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:

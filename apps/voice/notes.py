@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from apps.accounts.models import User
-from apps.chats import messaging
-from apps.chats.selectors import message_get, message_text_for
+from apps.chats import actions, late_translations, sending
+from apps.chats.presenters import message_text_for
+from apps.chats.selectors import message_get
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput, NotFound, ServiceError, Unavailable
 from apps.voice import limits
@@ -43,13 +44,13 @@ def voice_note_size_check(*, size: int) -> None:
 
 async def voice_note_send(
     *, user: User, chat_id: str, audio: bytes, audio_format: str, client_msg_id: str | None = None
-) -> messaging.SendOutcome:
+) -> sending.SendOutcome:
     """Transcribe the recording and send its text as the sender's voice note."""
-    client_msg_id = messaging.client_msg_id_validate(client_msg_id)
+    client_msg_id = sending.client_msg_id_validate(client_msg_id)
     await run_blocking(voice_chat_get)(chat_id=chat_id, user_id=user.user_id)
     if client_msg_id is not None:
         # A resend of a note already stored: no second transcription.
-        resent = await messaging.message_resent_outcome(
+        resent = await actions.do_resend_message(
             chat_id=chat_id, user=user, client_msg_id=client_msg_id
         )
         if resent is not None:
@@ -67,7 +68,7 @@ async def voice_note_send(
         raise Unavailable("Speech recognition is unavailable; try again later") from error
     if not transcript.text:
         raise InvalidInput("No speech was recognised in the voice note")
-    return await messaging.message_send(
+    return await actions.do_send_message(
         user=user,
         chat_id=chat_id,
         text=transcript.text,
@@ -107,7 +108,7 @@ async def message_audio_open(*, user: User, chat_id: str, seq: int) -> MessageAu
         raise NotFound("Message not found")
     language = user.native_language
     # A message written before this reader had their language is translated now, once.
-    (message,) = await messaging.messages_in_language(messages=[message], language=language)
+    (message,) = await late_translations.messages_in_language(messages=[message], language=language)
     text, text_language, _ = message_text_for(message=message, language=language)
     stream = speech_cached_stream(
         chat_id=chat_id, seq=seq, text=text, language=text_language, user_id=user.user_id

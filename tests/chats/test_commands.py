@@ -16,9 +16,9 @@ from django.core.management.base import CommandError
 
 from apps.accounts import services as account_services
 from apps.accounts.selectors import user_from_access_token, user_get, user_get_by_username
-from apps.chats import messaging, selectors, services
+from apps.chats import actions, presenters, selectors, services
 from apps.chats.models import Chat, ChatMembership, ClientMessageId, client_message_sort_key
-from apps.chats.services import DELETED_MESSAGE_TEXT, DELETED_USER_ID, DELETED_USERNAME
+from apps.chats.personal_data import DELETED_MESSAGE_TEXT, DELETED_USER_ID, DELETED_USERNAME
 from apps.core.errors import Unauthorized
 from tests.support.accounts import user_create, user_token
 from tests.support.commands import command_help_description, manage_py
@@ -41,7 +41,7 @@ def manage(prefix: str, *arguments: str, stdin: str | None = None) -> subprocess
 
 def send(user, chat_id: str, text: str, client_msg_id: str | None = None):
     return asyncio.run(
-        messaging.message_send(user=user, chat_id=chat_id, text=text, client_msg_id=client_msg_id)
+        actions.do_send_message(user=user, chat_id=chat_id, text=text, client_msg_id=client_msg_id)
     )
 
 
@@ -232,7 +232,7 @@ def test_delete_user_removes_the_person_and_anonymises_what_they_wrote(people):
     with pytest.raises(ClientMessageId.DoesNotExist):
         ClientMessageId.get(people["direct"], client_message_sort_key(ana.user_id, "a-2"))
     # Readers see the tombstone in their own language, with no translation owed.
-    view = selectors.message_view(message=third, language="en")
+    view = presenters.message_view(message=third, language="en")
     assert (view["text"], view["translated"]) == (DELETED_MESSAGE_TEXT, True)
     # The latest message in the 1:1 was ana's: bea's preview follows.
     assert row.last_message_preview == DELETED_MESSAGE_TEXT

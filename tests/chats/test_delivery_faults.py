@@ -21,7 +21,7 @@ import pytest
 import redis
 from channels.layers import channel_layers
 
-from apps.chats import messaging, services
+from apps.chats import actions, services
 from apps.chats.selectors import chat_get, message_history
 from apps.core import dynamo
 from apps.core.concurrency import run_blocking
@@ -140,7 +140,7 @@ async def test_a_message_without_client_id_whose_commit_reply_was_lost_is_stored
     bob_socket = await sockets.open(bob)
 
     dynamo_proxy.reply_lose("TransactWriteItems")
-    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text="no client id")
+    outcome = await actions.do_send_message(user=amy, chat_id=chat_id, text="no client id")
 
     assert dynamo_proxy.lost == ["TransactWriteItems"]
     assert outcome.duplicate is False

@@ -1,5 +1,5 @@
-"""apps/chats/messaging.py: what a send reads before it writes, and when readers are told of a
-message still being translated.
+"""A send (apps/chats/actions.py do_send_message, sending.py, live_translation.py): what it
+reads before it writes, and when readers are told of a message still being translated.
 
 A send works from this process's copy of the chat (chat_snapshots.py) instead of reading it
 first; these tests make that copy stale in every way another process could (a member added
@@ -13,16 +13,17 @@ import asyncio
 
 import pytest
 
-from apps.chats import messaging, services
+from apps.chats import actions, late_translations, live_translation, sending, services
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat
 from apps.chats.selectors import chat_get, map_as_dict, message_history
 from apps.chats.translation import translation_max_bytes
 from apps.core.concurrency import run_blocking
-from apps.core.errors import Forbidden
+from apps.core.errors import Forbidden, RateLimited
 from apps.core.keyvalue import keyvalue_store
 from tests.support.accounts import user_create
 from tests.support.chat_clients import ChatSocket
+from tests.support.clocks import FakeClock
 from tests.support.fake_openai import target_language, user_text
 from tests.support.loops import owed_translation_retries_cancel
 
@@ -92,17 +93,17 @@ async def _read_in_the_end(socket: ChatSocket) -> dict:
 async def test_a_second_send_in_a_chat_reads_nothing_before_its_write(translator, monkeypatch):
     amy, eva, chat_id = await _amy_and_eva()
     reads = []
-    real_chat_get = messaging.chat_get
+    real_chat_get = sending.chat_get
 
     def counting_chat_get(**kwargs):
         reads.append(kwargs["chat_id"])
         return real_chat_get(**kwargs)
 
-    monkeypatch.setattr(messaging, "chat_get", counting_chat_get)
+    monkeypatch.setattr(sending, "chat_get", counting_chat_get)
 
-    await messaging.message_send(user=amy, chat_id=chat_id, text="one", client_msg_id="r-1")
-    await messaging.message_send(user=amy, chat_id=chat_id, text="two", client_msg_id="r-2")
-    await messaging.message_send(user=eva, chat_id=chat_id, text="tres", client_msg_id="r-3")
+    await actions.do_send_message(user=amy, chat_id=chat_id, text="one", client_msg_id="r-1")
+    await actions.do_send_message(user=amy, chat_id=chat_id, text="two", client_msg_id="r-2")
+    await actions.do_send_message(user=eva, chat_id=chat_id, text="tres", client_msg_id="r-3")
 
     assert reads == [chat_id]  # the first send only
     assert [int(message.seq) for message in await _stored(chat_id)] == [1, 2, 3]
@@ -113,13 +114,13 @@ async def test_sends_translated_at_the_same_time_commit_without_a_failed_attempt
 ):
     translator.delay_seconds = 0.3
     amy, eva, chat_id = await _amy_and_eva()
-    await messaging.message_send(user=amy, chat_id=chat_id, text="warm up")
+    await actions.do_send_message(user=amy, chat_id=chat_id, text="warm up")
     attempts = _commit_attempts_counted(monkeypatch)
 
     # Both start from a copy at last_seq 1; one commits while the other is still translating.
-    first = asyncio.create_task(messaging.message_send(user=amy, chat_id=chat_id, text="hello"))
+    first = asyncio.create_task(actions.do_send_message(user=amy, chat_id=chat_id, text="hello"))
     await asyncio.sleep(0.1)
-    second = asyncio.create_task(messaging.message_send(user=eva, chat_id=chat_id, text="hola"))
+    second = asyncio.create_task(actions.do_send_message(user=eva, chat_id=chat_id, text="hola"))
     await asyncio.gather(first, second)
 
     assert attempts == [2, 3]
@@ -128,29 +129,29 @@ async def test_sends_translated_at_the_same_time_commit_without_a_failed_attempt
 async def test_sends_translated_together_take_turns_to_commit(translator, monkeypatch):
     translator.delay_seconds = 0.2
     amy, eva, chat_id = await _amy_and_eva()
-    await messaging.message_send(user=amy, chat_id=chat_id, text="warm up")
+    await actions.do_send_message(user=amy, chat_id=chat_id, text="warm up")
     attempts = _commit_attempts_counted(monkeypatch)
 
     outcomes = await asyncio.gather(
         *(
-            messaging.message_send(user=user, chat_id=chat_id, text=f"at once {n}")
+            actions.do_send_message(user=user, chat_id=chat_id, text=f"at once {n}")
             for n, user in enumerate([amy, eva, amy, eva])
         )
     )
 
     assert sorted(outcome.message["seq"] for outcome in outcomes) == [2, 3, 4, 5]
     assert attempts == [2, 3, 4, 5]  # no attempt failed
-    assert messaging._commit_turns._locks == {}
+    assert sending.commit_turns._locks == {}
 
 
 async def test_a_copy_that_missed_messages_still_commits_gapless_and_in_order(translator):
     amy, eva, chat_id = await _amy_and_eva()
     stale = await _copy_of(chat_id)
-    await messaging.message_send(user=eva, chat_id=chat_id, text="uno")
-    await messaging.message_send(user=eva, chat_id=chat_id, text="dos")
+    await actions.do_send_message(user=eva, chat_id=chat_id, text="uno")
+    await actions.do_send_message(user=eva, chat_id=chat_id, text="dos")
     chat_snapshots.put(stale)  # as another process would hold it: last_seq 0
 
-    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text="three")
+    outcome = await actions.do_send_message(user=amy, chat_id=chat_id, text="three")
 
     assert outcome.message["seq"] == 3
     assert [message.original_text for message in await _stored(chat_id)] == ["uno", "dos", "three"]
@@ -167,7 +168,7 @@ async def test_a_member_added_elsewhere_gets_the_message_from_a_stale_copy_in_th
     chat_snapshots.put(stale)  # another process's copy, from before Fio joined
     fio_socket = await sockets.open(fio)
 
-    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text="Welcome")
+    outcome = await actions.do_send_message(user=amy, chat_id=chat_id, text="Welcome")
 
     message = await _read_in_the_end(fio_socket)
     assert message["message_id"] == outcome.message["message_id"]
@@ -183,7 +184,7 @@ async def test_a_language_changed_elsewhere_is_honoured_despite_a_stale_copy(tra
     chat_snapshots.put(stale)  # still says Eva reads Spanish
     eva_socket = await sockets.open(eva)
 
-    await messaging.message_send(user=amy, chat_id=chat_id, text="Good night")
+    await actions.do_send_message(user=amy, chat_id=chat_id, text="Good night")
 
     received = await _read_in_the_end(eva_socket)
     assert (received["text"], received["language"]) == ("[ja] Good night", "ja")
@@ -206,7 +207,7 @@ async def test_a_member_who_left_elsewhere_is_refused_despite_a_stale_copy(trans
     chat_snapshots.put(stale)  # still lists Eva
 
     with pytest.raises(Forbidden):
-        await messaging.message_send(user=eva, chat_id=chat_id, text="adiós")
+        await actions.do_send_message(user=eva, chat_id=chat_id, text="adiós")
 
     assert await _stored(chat_id) == []
 
@@ -218,7 +219,7 @@ async def test_a_member_added_after_the_copy_was_taken_can_send_at_once(translat
     await run_blocking(services.chat_member_add)(user=amy, chat_id=chat_id, username=fio.username)
     chat_snapshots.put(stale)  # does not list Fio yet
 
-    outcome = await messaging.message_send(user=fio, chat_id=chat_id, text="Bonjour")
+    outcome = await actions.do_send_message(user=fio, chat_id=chat_id, text="Bonjour")
 
     assert outcome.message["seq"] == 1 and outcome.duplicate is False
 
@@ -229,14 +230,14 @@ async def test_a_member_added_after_the_copy_was_taken_can_send_at_once(translat
 async def test_a_claimed_client_msg_id_whose_send_failed_can_be_sent_again(translator, settings):
     settings.MESSAGE_RATE_LIMIT_COUNT = 1
     amy, eva, chat_id = await _amy_and_eva()
-    await messaging.message_send(user=amy, chat_id=chat_id, text="first")
-    with pytest.raises(messaging.RateLimited):
-        await messaging.message_send(
+    await actions.do_send_message(user=amy, chat_id=chat_id, text="first")
+    with pytest.raises(RateLimited):
+        await actions.do_send_message(
             user=amy, chat_id=chat_id, text="second", client_msg_id="again"
         )
     settings.MESSAGE_RATE_LIMIT_COUNT = 100
 
-    outcome = await messaging.message_send(
+    outcome = await actions.do_send_message(
         user=amy, chat_id=chat_id, text="second", client_msg_id="again"
     )
 
@@ -249,14 +250,14 @@ async def test_a_resend_after_its_claim_expired_is_still_no_duplicate_and_is_wit
     translator.token_delay_seconds = 0.06  # slow enough to be announced
     amy, eva, chat_id = await _amy_and_eva()
     eva_socket = await sockets.open(eva)
-    first = await messaging.message_send(
+    first = await actions.do_send_message(
         user=amy, chat_id=chat_id, text="only once please", client_msg_id="x"
     )
     await eva_socket.until(lambda f: f.get("type") == "message", timeout=10)
     store = keyvalue_store()
     await store.take(f"client_msg:{chat_id}:{amy.user_id}:x")  # the claim has expired
 
-    again = await messaging.message_send(
+    again = await actions.do_send_message(
         user=amy, chat_id=chat_id, text="only once please", client_msg_id="x"
     )
 
@@ -278,7 +279,7 @@ async def test_a_quick_translation_reaches_readers_as_one_message_frame_only(tra
     amy, eva, chat_id = await _amy_and_eva()
     eva_socket = await sockets.open(eva)
 
-    await messaging.message_send(user=amy, chat_id=chat_id, text="Quick one")
+    await actions.do_send_message(user=amy, chat_id=chat_id, text="Quick one")
 
     frames = await eva_socket.until(lambda f: f.get("type") == "message", timeout=10)
     frames += await eva_socket.collect(QUIET_SECONDS)
@@ -293,7 +294,7 @@ async def test_a_slow_translation_is_announced_before_its_partials_and_message(t
     eva_socket = await sockets.open(eva)
 
     send = asyncio.create_task(
-        messaging.message_send(user=amy, chat_id=chat_id, text="Take your time")
+        actions.do_send_message(user=amy, chat_id=chat_id, text="Take your time")
     )
     frames = await eva_socket.until(lambda f: f.get("type") == "message", timeout=10)
     await send
@@ -316,7 +317,7 @@ async def test_a_send_that_fails_after_its_announcement_is_withdrawn(
 
     monkeypatch.setattr(services, "message_commit", commit_fails)
     with pytest.raises(RuntimeError):
-        await messaging.message_send(user=amy, chat_id=chat_id, text="lost cause")
+        await actions.do_send_message(user=amy, chat_id=chat_id, text="lost cause")
 
     frames = await eva_socket.until(lambda f: f.get("type") == "message_withdrawn", timeout=10)
     started = _of_type(frames, "message_started")
@@ -331,7 +332,7 @@ async def test_same_language_members_get_no_announcement(translator, sockets):
     ben_socket = await sockets.open(ben)
     translator.delay_seconds = 0.3  # would be announced if anything were translated
 
-    await messaging.message_send(user=amy, chat_id=chat_id, text="Same language")
+    await actions.do_send_message(user=amy, chat_id=chat_id, text="Same language")
 
     frames = await ben_socket.until(lambda f: f.get("type") == "message", timeout=10)
     assert [frame["type"] for frame in frames] == ["message"]
@@ -353,32 +354,35 @@ def _no_announcement():
     async def nothing() -> None:
         return None
 
-    return messaging._Announcement(nothing, delay=None)
+    return live_translation.Announcement(nothing, delay=None)
 
 
-async def test_partials_that_arrive_together_go_out_as_one(monkeypatch):
-    monkeypatch.setattr(messaging, "PARTIAL_INTERVAL_SECONDS", 0.05)
+async def test_partials_that_arrive_together_go_out_as_one():
+    clock = FakeClock()
     recorder = _Recorder()
-    partials = messaging._PartialSender(send=recorder.send, announcement=_no_announcement())
-    await asyncio.sleep(0.06)  # the first interval has passed: a partial may go out now
+    partials = live_translation.PartialSender(
+        send=recorder.send, announcement=_no_announcement(), interval=0.05, clock=clock
+    )
+    await clock.advance(0.06)  # the first interval has passed: a partial may go out now
 
     for words in range(1, 11):  # ten values read in one go, as from a busy server's buffer
         partials.offer(" ".join(["word"] * words))
-    await asyncio.sleep(0.02)
+    await clock.advance(0.02)
 
     assert recorder.sent == [" ".join(["word"] * 10)]
     partials.offer("later value")
-    await asyncio.sleep(0.01)
+    await clock.advance(0.01)
     assert len(recorder.sent) == 1  # not before the interval since the last one
-    await asyncio.sleep(0.06)
+    await clock.advance(0.06)
     assert recorder.sent[-1] == "later value"
     await partials.close()
 
 
-async def test_closing_the_partials_does_not_wait_out_the_interval(monkeypatch):
-    monkeypatch.setattr(messaging, "PARTIAL_INTERVAL_SECONDS", 5.0)
+async def test_closing_the_partials_does_not_wait_out_the_interval():
     recorder = _Recorder()
-    partials = messaging._PartialSender(send=recorder.send, announcement=_no_announcement())
+    partials = live_translation.PartialSender(
+        send=recorder.send, announcement=_no_announcement(), interval=5.0, clock=FakeClock()
+    )
     partials.offer("almost done")
 
     started = asyncio.get_running_loop().time()
@@ -394,7 +398,7 @@ async def test_closing_the_partials_does_not_wait_out_the_interval(monkeypatch):
 @pytest.fixture
 async def owed_retries():
     """The owed-translation retries this test starts; any still waiting at its end are ended."""
-    yield messaging._background_tasks
+    yield sending.follow_up_tasks
     await owed_translation_retries_cancel()
 
 
@@ -413,7 +417,7 @@ async def test_a_runaway_translation_is_delivered_untranslated_and_no_partial_pa
     text = "Hello there"  # 11 characters
     bound = translation_max_bytes(text=text)
 
-    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text=text)
+    outcome = await actions.do_send_message(user=amy, chat_id=chat_id, text=text)
 
     frames = await eva_socket.until(lambda f: f.get("type") == "message", timeout=10)
     partials = _of_type(frames, "translation_partial")
@@ -440,7 +444,7 @@ async def test_a_500_kb_reply_neither_fails_the_send_nor_loses_the_message(
     amy, eva, chat_id = await _amy_and_eva()
     eva_socket = await sockets.open(eva)
 
-    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text="Short one")
+    outcome = await actions.do_send_message(user=amy, chat_id=chat_id, text="Short one")
 
     assert outcome.duplicate is False and outcome.message["seq"] == 1
     delivered = (await eva_socket.until(lambda f: f.get("type") == "message", timeout=10))[-1]
@@ -462,15 +466,15 @@ async def test_an_owed_translation_always_refused_gives_up_after_the_bounded_att
     translator.translator = lambda text, target: "x" * 100_000
     amy, eva, chat_id = await _amy_and_eva()
 
-    await messaging.message_send(user=amy, chat_id=chat_id, text="Never translated")
+    await actions.do_send_message(user=amy, chat_id=chat_id, text="Never translated")
     (retry,) = list(owed_retries)
     await asyncio.wait_for(retry, timeout=30)
 
     attempts = len(_requests_for_text(translator, "Never translated"))
-    assert attempts == messaging.OWED_TRANSLATION_MAX_ATTEMPTS == 12
+    assert attempts == late_translations.OWED_TRANSLATION_MAX_ATTEMPTS == 12
     # Readers find the attempts used up: nobody asks again (until the day's count expires).
     (stored,) = await _stored(chat_id)
-    await messaging.messages_in_language(messages=[stored], language="es")
+    await late_translations.messages_in_language(messages=[stored], language="es")
     await asyncio.sleep(0.1)
     assert len(_requests_for_text(translator, "Never translated")) == attempts
     (stored,) = await _stored(chat_id)
@@ -481,7 +485,7 @@ async def test_an_owed_translation_always_refused_gives_up_after_the_bounded_att
 
 
 async def test_one_turn_per_back_off_period_then_none_once_the_attempts_are_used_up(settings):
-    take = messaging.translation_turn_take
+    take = late_translations.translation_turn_take
     message_id = "m" * 32
     settings.TRANSLATION_RETRY_SCALE = 10.0  # the first back-off lasts 10 seconds
 
@@ -495,10 +499,10 @@ async def test_one_turn_per_back_off_period_then_none_once_the_attempts_are_used
     loop = asyncio.get_running_loop()
     granted = 0
     deadline = loop.time() + 10
-    while granted < messaging.OWED_TRANSLATION_MAX_ATTEMPTS and loop.time() < deadline:
+    while granted < late_translations.OWED_TRANSLATION_MAX_ATTEMPTS and loop.time() < deadline:
         granted += await take(message_id=message_id, language="ko")
         await asyncio.sleep(0.002)
-    assert granted == messaging.OWED_TRANSLATION_MAX_ATTEMPTS
+    assert granted == late_translations.OWED_TRANSLATION_MAX_ATTEMPTS
     await asyncio.sleep(0.4)  # longer than the last back-off
     assert await take(message_id=message_id, language="ko") is False
 
@@ -508,7 +512,7 @@ async def test_translations_past_the_message_budget_are_owed_not_stored(
 ):
     # Bounds raised past what the message can hold (as DynamoDB's 400 KB item limit is, here
     # scaled down so the test moves little data).
-    monkeypatch.setattr(messaging, "MESSAGE_TRANSLATIONS_MAX_BYTES", 3000)
+    monkeypatch.setattr(sending, "MESSAGE_TRANSLATIONS_MAX_BYTES", 3000)
     settings.TRANSLATION_REPLY_MAX_FLOOR_BYTES = 1_000_000
     settings.TRANSLATION_RETRY_SCALE = 0.002
     translator.honour_max_tokens = False
@@ -518,7 +522,7 @@ async def test_translations_past_the_message_budget_are_owed_not_stored(
     await run_blocking(services.chat_member_add)(user=amy, chat_id=chat_id, username=fio.username)
     eva_socket = await sockets.open(eva)
 
-    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text="Too big for both")
+    outcome = await actions.do_send_message(user=amy, chat_id=chat_id, text="Too big for both")
 
     # One translation fits, the other is owed; the message is stored and delivered.
     (stored,) = await _stored(chat_id)
@@ -535,4 +539,4 @@ async def test_translations_past_the_message_budget_are_owed_not_stored(
     assert list(map_as_dict(stored.translations)) == [kept]
     owed = ({"es", "fr"} - {kept}).pop()
     asked = [body for body in translator.received() if target_language(body) == owed]
-    assert len(asked) == messaging.OWED_TRANSLATION_MAX_ATTEMPTS
+    assert len(asked) == late_translations.OWED_TRANSLATION_MAX_ATTEMPTS

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from apps.chats import messaging, owed_sweeper, services
+from apps.chats import actions, late_translations, owed_sweeper, sending, services
 from apps.chats.models import OwedTranslation
 from apps.chats.owed_sweeper import OwedTranslationSweeper
 from apps.chats.owed_translations import (
@@ -72,7 +72,7 @@ async def _sent_while_the_provider_fails(translator, user, chat_id, text) -> int
     """Send `text` while the provider answers 500, then play the sending process dying: its
     in-memory follow-up ends before any retry. Returns the message's seq."""
     translator.fail_status = 500
-    outcome = await messaging.message_send(user=user, chat_id=chat_id, text=text)
+    outcome = await actions.do_send_message(user=user, chat_id=chat_id, text=text)
     await owed_translation_retries_cancel()
     return int(outcome.message["seq"])
 
@@ -133,7 +133,7 @@ async def test_a_message_stored_lacking_languages_is_stored_with_what_it_owes(tr
 
     # A message translated into every member language owes nothing.
     translator.fail_status = None
-    translated = await messaging.message_send(user=amy, chat_id=chat_id, text="All there")
+    translated = await actions.do_send_message(user=amy, chat_id=chat_id, text="All there")
     assert await _record(chat_id, int(translated.message["seq"])) is None
 
 
@@ -239,7 +239,7 @@ async def test_a_translation_a_reader_got_first_is_not_asked_for_again(translato
     await asyncio.sleep(owed_retry_delay(1) + 0.05)
     message = await run_blocking(message_get)(chat_id=chat_id, seq=seq)
     # Eva reads the history: the on-demand path stores her translation.
-    await messaging.messages_in_language(messages=[message], language="es")
+    await late_translations.messages_in_language(messages=[message], language="es")
     assert _asked(translator, "Read it first").count("es") == 2
 
     await _sweep_until_settled(OwedTranslationSweeper(interval_seconds=1), chat_id, [seq])
@@ -277,8 +277,8 @@ async def test_the_sending_process_makes_the_attempts_due_sooner_than_a_sweep_th
     amy, eva, fio, chat_id = await _amy_eva_and_fio()
     translator.fail_status = 500
 
-    outcome = await messaging.message_send(user=amy, chat_id=chat_id, text="Follow me")
-    (follow_up,) = list(messaging._background_tasks)
+    outcome = await actions.do_send_message(user=amy, chat_id=chat_id, text="Follow me")
+    (follow_up,) = list(sending.follow_up_tasks)
     await asyncio.wait_for(follow_up, timeout=10)
 
     assert _asked(translator, "Follow me") == ["es"] * 3 + ["fr"] * 3
@@ -287,14 +287,14 @@ async def test_the_sending_process_makes_the_attempts_due_sooner_than_a_sweep_th
 
 
 async def test_a_process_follows_a_bounded_number_of_messages_itself(translator, monkeypatch):
-    monkeypatch.setattr(messaging, "LOCAL_FOLLOW_UPS_MAX", 1)
+    monkeypatch.setattr(late_translations, "LOCAL_FOLLOW_UPS_MAX", 1)
     amy, eva, fio, chat_id = await _amy_eva_and_fio()
     translator.fail_status = 500
 
-    await messaging.message_send(user=amy, chat_id=chat_id, text="Followed")
-    (followed,) = list(messaging._background_tasks)
-    second = await messaging.message_send(user=amy, chat_id=chat_id, text="Left to the sweepers")
-    (left,) = [task for task in messaging._background_tasks if task is not followed]
+    await actions.do_send_message(user=amy, chat_id=chat_id, text="Followed")
+    (followed,) = list(sending.follow_up_tasks)
+    second = await actions.do_send_message(user=amy, chat_id=chat_id, text="Left to the sweepers")
+    (left,) = [task for task in sending.follow_up_tasks if task is not followed]
     await asyncio.wait_for(left, timeout=5)
 
     assert not followed.done()
@@ -382,7 +382,7 @@ async def test_a_sweep_while_redis_is_paused_counts_no_attempt_and_a_later_one_s
     sweeper = OwedTranslationSweeper(interval_seconds=1)
 
     os.kill(own_redis.process.pid, signal.SIGSTOP)
-    with caplog.at_level(logging.WARNING, logger="apps.chats.messaging"):
+    with caplog.at_level(logging.WARNING, logger="apps.chats.late_translations"):
         assert await sweeper.sweep() == 1  # claimed, and let go when Redis did not answer
     os.kill(own_redis.process.pid, signal.SIGCONT)
 

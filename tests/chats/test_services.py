@@ -29,7 +29,7 @@ from apps.chats.models import (
     ClientMessageId,
     Message,
 )
-from apps.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from apps.core.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
 from tests.support.accounts import user_create
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ def test_a_chat_with_yourself_is_refused_with_400_and_creates_nothing():
     ana = user_create(language="es", username=_name("Ana"))
 
     for spelling in (ana.username, ana.username.upper(), ana.username.lower()):
-        with pytest.raises(services.BadRequest) as raised:
+        with pytest.raises(BadRequest) as raised:
             services.chat_direct_create(user=ana, other_username=spelling)
         assert raised.value.status == 400
         assert raised.value.detail
@@ -285,7 +285,7 @@ def test_member_add_only_by_a_member_only_to_groups_and_never_twice():
 
     with pytest.raises(NotFound, match="^Chat not found$"):
         services.chat_member_add(user=dan, chat_id=group_id, username=eve.username)
-    with pytest.raises(services.BadRequest):
+    with pytest.raises(BadRequest):
         services.chat_member_add(user=me, chat_id=direct_id, username=dan.username)
     with pytest.raises(NotFound):
         services.chat_member_add(user=me, chat_id=group_id, username="nobody_here")
@@ -320,7 +320,7 @@ def test_leaving_a_group_removes_the_member_and_their_inbox_row():
     ).membership.chat_id
     direct_id = direct_chat(me, bea)
 
-    with pytest.raises(services.BadRequest):
+    with pytest.raises(BadRequest):
         services.chat_leave(user=me, chat_id=direct_id)
     assert selectors.chat_get_for_member(chat_id=direct_id, user_id=me.user_id)
 

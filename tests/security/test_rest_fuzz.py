@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from apps.chats import messaging
+from apps.chats import actions
 from apps.chats import services as chat_services
 from apps.chats.translation import translation_clients_close
 from apps.core.concurrency import run_blocking
@@ -262,7 +262,7 @@ async def world(fast_hashing, translator, speech, livekit, settings):
     group = await run_blocking(chat_services.chat_group_create)(
         user=ana, title="Fuzz", usernames=[bob.username, cleo.username]
     )
-    await messaging.message_send(user=ana, chat_id=group.membership.chat_id, text="hola")
+    await actions.do_send_message(user=ana, chat_id=group.membership.chat_id, text="hola")
     return {
         "token": user_token(ana),
         "chat_ids": [direct.membership.chat_id, group.membership.chat_id],

@@ -6,12 +6,12 @@ import asyncio
 
 
 async def owed_translation_retries_cancel() -> None:
-    """Cancel this loop's owed-translation retries still waiting (apps.chats.messaging): they
+    """Cancel this loop's owed-translation retries still waiting (apps.chats.sending): they
     belong to the loop, and a later test's loop cannot finish them."""
-    from apps.chats import messaging
+    from apps.chats import sending
 
     loop = asyncio.get_running_loop()
-    leftovers = [task for task in messaging._background_tasks if task.get_loop() is loop]
+    leftovers = [task for task in sending.follow_up_tasks if task.get_loop() is loop]
     for task in leftovers:
         task.cancel()
     await asyncio.gather(*leftovers, return_exceptions=True)

@@ -10,7 +10,8 @@ import asyncio
 import time
 
 from apps.chats import services as chat_services
-from apps.chats.selectors import message_history, message_view
+from apps.chats.presenters import message_view
+from apps.chats.selectors import message_history
 from apps.core.concurrency import run_blocking
 from apps.core.keyvalue import keyvalue_store
 from apps.voice.selectors import call_get, call_key

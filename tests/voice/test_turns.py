@@ -17,7 +17,8 @@ import time
 import pytest
 
 from apps.chats import services as chat_services
-from apps.chats.selectors import message_history, message_view
+from apps.chats.presenters import message_view
+from apps.chats.selectors import message_history
 from apps.core.concurrency import run_blocking
 from apps.voice.selectors import turn_lock_get
 from tests.support.accounts import user_create

@@ -16,7 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", dest="as_json", help="print JSON")
 
     def handle(self, *args, user: str, as_json: bool, **options):
-        from apps.chats.selectors import chat_inbox, chat_summary
+        from apps.chats.presenters import chat_summary
+        from apps.chats.selectors import chat_inbox
 
         account = user_resolve(user)
         with command_errors("read the user's chats"):

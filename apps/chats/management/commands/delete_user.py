@@ -3,7 +3,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.management.commands._support import user_argument, user_label, user_resolve
-from apps.chats.services import user_delete
+from apps.chats.actions import do_delete_user
 from apps.core.commands import command_errors
 
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
             if typed.casefold() != account.username.casefold():
                 raise CommandError("confirmation did not match; nothing deleted")
         with command_errors("delete the user"):
-            deleted = user_delete(user=account)
+            deleted = do_delete_user(user=account)
         self.stdout.write(
             self.style.SUCCESS(
                 f"deleted {deleted.username} ({deleted.user_id}): left {deleted.chats_left} "

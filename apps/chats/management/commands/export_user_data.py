@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.management.commands._support import user_argument, user_resolve
-from apps.chats.selectors import user_data_export
+from apps.chats.personal_data import user_data_export
 from apps.core.commands import command_errors, json_text
 
 

@@ -6,12 +6,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.selectors import user_get_by_username
 from apps.accounts.services import user_signup
-from apps.chats import events, messaging
+from apps.chats import actions, events
 from apps.chats.models import CHAT_KIND_GROUP
 from apps.chats.selectors import chat_get, chat_inbox
-from apps.chats.services import chat_direct_create, chat_group_create, chat_member_add
 from apps.chats.translation import translation_configured
 from apps.core.commands import command_errors
+from apps.core.concurrency import run_blocking
 
 # username, first name, last name, language
 DEMO_USERS = (
@@ -21,7 +21,11 @@ DEMO_USERS = (
     ("demo_haruto", "Haruto", "Sato", "ja"),
 )
 GROUP_TITLE = "Around the world (demo)"
-QUIET_WITHOUT_TRANSLATOR = ("apps.chats.messaging", "apps.chats.translation")
+QUIET_WITHOUT_TRANSLATOR = (
+    "apps.chats.live_translation",
+    "apps.chats.late_translations",
+    "apps.chats.translation",
+)
 # (chat key, author, text); each gets client_msg_id "seed-<key>-<n>", so a rerun sends nothing new.
 DEMO_MESSAGES = (
     ("emma-lucia", "demo_emma", "Hi Lucía! Are we still on for coffee tomorrow?"),
@@ -59,7 +63,6 @@ class Command(BaseCommand):
             password = secrets.token_urlsafe(12)
         with command_errors("seed demo data"):
             users, created = self._users(password)
-            chats = self._chats(users)
             quiet = []
             if not translation_configured():
                 self.stdout.write(
@@ -72,7 +75,7 @@ class Command(BaseCommand):
             for logger in quiet:
                 logger.setLevel(logging.ERROR)
             try:
-                sent, existing = asyncio.run(self._messages(users, chats))
+                chats, sent, existing = asyncio.run(self._chats_and_messages(users))
             finally:
                 for logger, level in zip(quiet, levels, strict=True):
                     logger.setLevel(level)
@@ -105,24 +108,30 @@ class Command(BaseCommand):
             users[username] = user
         return users, created
 
-    def _chats(self, users) -> dict[str, str]:
+    async def _chats_and_messages(self, users) -> tuple[dict[str, str], int, int]:
+        chats = await self._chats(users)
+        sent, existing = await self._messages(users, chats)
+        return chats, sent, existing
+
+    async def _chats(self, users) -> dict[str, str]:
         emma, lucia = users["demo_emma"], users["demo_lucia"]
         camille, haruto = users["demo_camille"], users["demo_haruto"]
         chats = {
-            "emma-lucia": chat_direct_create(user=emma, other_username=lucia.username),
-            "camille-haruto": chat_direct_create(user=camille, other_username=haruto.username),
+            "emma-lucia": await actions.do_create_direct_chat(
+                user=emma, other_username=lucia.username
+            ),
+            "camille-haruto": await actions.do_create_direct_chat(
+                user=camille, other_username=haruto.username
+            ),
         }
         chat_ids = {key: created.membership.chat_id for key, created in chats.items()}
+        inbox = await run_blocking(chat_inbox)(user_id=emma.user_id)
         group = next(
-            (
-                row
-                for row in chat_inbox(user_id=emma.user_id)
-                if row.kind == CHAT_KIND_GROUP and row.title == GROUP_TITLE
-            ),
+            (row for row in inbox if row.kind == CHAT_KIND_GROUP and row.title == GROUP_TITLE),
             None,
         )
         if group is None:
-            created = chat_group_create(
+            created = await actions.do_create_group_chat(
                 user=emma,
                 title=GROUP_TITLE,
                 usernames=[lucia.username, camille.username, haruto.username],
@@ -131,10 +140,12 @@ class Command(BaseCommand):
         else:
             chat_ids["group"] = group.chat_id
             # A demo user deleted and seeded again is a new account: bring it back in.
-            chat = chat_get(chat_id=group.chat_id)
+            chat = await run_blocking(chat_get)(chat_id=group.chat_id)
             for other in (lucia, camille, haruto):
                 if chat is not None and other.user_id not in chat.member_ids:
-                    chat_member_add(user=emma, chat_id=group.chat_id, username=other.username)
+                    await actions.do_add_member(
+                        user=emma, chat_id=group.chat_id, username=other.username
+                    )
         return chat_ids
 
     async def _messages(self, users, chats) -> tuple[int, int]:
@@ -142,7 +153,7 @@ class Command(BaseCommand):
         counters: dict[str, int] = {}
         for key, author, text in DEMO_MESSAGES:
             counters[key] = counters.get(key, 0) + 1
-            outcome = await messaging.message_send(
+            outcome = await actions.do_send_message(
                 user=users[author],
                 chat_id=chats[key],
                 text=text,

@@ -1,0 +1,359 @@
+"""The chat use cases, one `do_*` function each: validate, write through services, then send
+the events that follow the write. Views, the socket consumer and management commands call
+these; nothing else in the chat app sends an event to a caller's readers, except the
+translations made later (late_translations.py) and the partials of a message being
+translated, which this module wires in `do_send_message`.
+
+| action                  | writes                                | then sends |
+|-------------------------|---------------------------------------|------------|
+| `do_send_message`       | the message, its inbox rows           | `message_started`, partials, `message` (or `message_withdrawn`) |
+| `do_resend_message`     | nothing (a stored client id)          | `message` again, at most every few seconds |
+| `do_create_direct_chat` | the chat and both inbox rows          | `chat_created` to both, if new |
+| `do_create_group_chat`  | the chat and every inbox row          | `chat_created` to every member |
+| `do_add_member`         | the chat's roster, the newcomer's row | `member_added` to the others, `chat_created` to the newcomer |
+| `do_leave_chat`         | the chat's roster, the leaver's row   | `member_left` to every member before the leave |
+| `do_mark_read`          | the reader's inbox row                | `read` to every member |
+| `do_send_typing`        | nothing                               | `typing` to the other members |
+| `do_delete_user`        | the account and the person's data     | (the account's own `session.revoked`, from apps/accounts) |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+
+from apps.accounts.models import User
+from apps.chats import events, late_translations, live_translation, personal_data, sending, services
+from apps.chats.chat_snapshots import chat_snapshots
+from apps.chats.models import Chat, ChatMembership, MessageKind
+from apps.chats.presenters import chat_summary, message_view
+from apps.chats.selectors import (
+    NOT_A_MEMBER,
+    chat_get,
+    chat_membership_exists,
+    chat_membership_get,
+    map_as_dict,
+    message_of_client_id,
+)
+from apps.chats.sending import SendOutcome
+from apps.core.concurrency import run_blocking
+from apps.core.errors import Forbidden
+
+logger = logging.getLogger(__name__)
+
+# Who a frame about a chat goes to, given its id (a socket passes its own cached lookup).
+MemberLookup = Callable[[str], Awaitable[Iterable[str]]]
+
+
+async def _chat_member_ids(chat_id: str) -> frozenset[str] | None:
+    chat = await run_blocking(chat_get)(chat_id=chat_id)
+    return frozenset(chat.member_ids) if chat is not None else None
+
+
+async def _summaries_for_members(chat_id: str, member_ids: Iterable[str]) -> dict[str, dict]:
+    summaries = {}
+    for member_id in member_ids:
+        row = await run_blocking(chat_membership_get)(user_id=member_id, chat_id=chat_id)
+        if row is not None:
+            summaries[member_id] = chat_summary(membership=row)
+    return summaries
+
+
+# --- Messages --------------------------------------------------------------------------------
+
+
+async def do_send_message(
+    *,
+    user: User,
+    chat_id: str,
+    text: str,
+    client_msg_id: str | None = None,
+    commit_after: asyncio.Future | None = None,
+    kind: MessageKind = MessageKind.TEXT,
+) -> SendOutcome:
+    """Send a message: translated into every other member language while readers watch,
+    then stored with its translations in one transaction, then broadcast. `commit_after`,
+    when given, is the previous send from the same socket into the same chat: the
+    translations run at once, but this message is stored only after that one, so a person's
+    messages keep the order they were written in. A resent `client_msg_id` is answered with
+    the message stored under it (`duplicate`)."""
+    text = sending.message_text_validate(text)
+    client_msg_id = sending.client_msg_id_validate(client_msg_id)
+    chat = await sending.chat_of_sender(chat_id=chat_id, user_id=user.user_id)
+    if client_msg_id is not None and not await sending.client_msg_id_claim(
+        chat_id=chat_id, user_id=user.user_id, client_msg_id=client_msg_id
+    ):
+        earlier = await do_resend_message(chat_id=chat_id, user=user, client_msg_id=client_msg_id)
+        if earlier is not None:
+            return earlier
+    await sending.message_rate_limit_check(user_id=user.user_id)
+
+    source = user.native_language
+    member_languages = map_as_dict(chat.member_languages)
+    created_at = datetime.now(UTC)
+    message_id = uuid.uuid4().hex
+    targets = {lang for lang in member_languages.values() if lang != source}
+    # The sender's own tabs learn of it from the ack and the stored message.
+    readers = [member for member in member_languages if member != user.user_id]
+    announcement = live_translation.Announcement(
+        lambda: events.message_started_broadcast(
+            chat_id=chat_id,
+            message_id=message_id,
+            from_user_id=user.user_id,
+            original_text=text,
+            original_language=source,
+            timestamp=created_at.isoformat(),
+            member_ids=readers,
+        ),
+        delay=live_translation.PARTIAL_INTERVAL_SECONDS if targets else None,
+    )
+    try:
+        committed = await _message_translate_and_commit(
+            announcement=announcement,
+            chat=chat,
+            user=user,
+            message_id=message_id,
+            text=text,
+            client_msg_id=client_msg_id,
+            created_at=created_at,
+            kind=kind,
+            commit_after=commit_after,
+        )
+    except BaseException as error:
+        _withdraw_if_announced(
+            announcement, chat_id=chat_id, message_id=message_id, readers=readers
+        )
+        if isinstance(error, services.CommitOutcomeUnknown):
+            sending.follow_up_start(_unanswered_commit_settle(unanswered=error))
+        raise
+    if committed.chat is not None:
+        chat_snapshots.put(committed.chat)
+    # A resend too: the first broadcast of what it repeats may never have gone out (sockets
+    # that have the message drop it by its seq). The broadcast is not waited for.
+    await events.message_broadcast(
+        message=committed.message, member_languages=committed.member_languages
+    )
+    if committed.duplicate:
+        _withdraw_if_announced(
+            announcement, chat_id=chat_id, message_id=message_id, readers=readers
+        )
+    else:
+        owed = sending.languages_owed(committed.message, committed.member_languages)
+        if owed:
+            sending.follow_up_start(
+                late_translations.owed_translations_follow(
+                    message=committed.message, languages=owed
+                )
+            )
+    return SendOutcome(
+        chat_id=chat_id,
+        message=message_view(message=committed.message, language=source),
+        duplicate=committed.duplicate,
+    )
+
+
+async def _message_translate_and_commit(
+    *,
+    announcement: live_translation.Announcement,
+    chat: Chat,
+    user: User,
+    message_id: str,
+    text: str,
+    client_msg_id: str | None,
+    created_at: datetime,
+    kind: MessageKind,
+    commit_after: asyncio.Future | None,
+) -> services.CommittedMessage:
+    source = user.native_language
+    chat_id = chat.chat_id
+
+    async def partial_send(language: str, readers: list[str], partial: str) -> None:
+        await events.translation_partial_broadcast(
+            chat_id=chat_id,
+            message_id=message_id,
+            language=language,
+            text=partial,
+            member_ids=readers,
+        )
+
+    try:
+        translations = await live_translation.translations_stream(
+            text=text,
+            source=source,
+            member_languages=map_as_dict(chat.member_languages),
+            announcement=announcement,
+            partial_send=partial_send,
+        )
+    finally:
+        await announcement.settle()
+    translations = sending.translations_fitting(translations)
+    draft = services.MessageDraft(
+        chat_id=chat_id,
+        message_id=message_id,
+        from_user_id=user.user_id,
+        original_text=text,
+        original_language=source,
+        translations={lang: value for lang, value in translations.items() if value is not None},
+        pending_languages=frozenset(lang for lang, value in translations.items() if value is None),
+        client_msg_id=client_msg_id,
+        created_at=created_at,
+        kind=kind,
+    )
+    return await sending.message_commit_in_turn(draft=draft, chat=chat, commit_after=commit_after)
+
+
+def _withdraw_if_announced(
+    announcement: live_translation.Announcement,
+    *,
+    chat_id: str,
+    message_id: str,
+    readers: list[str],
+) -> None:
+    """Readers who were shown a message being translated learn that it will not come (the
+    send failed, or it was a resend of a message they already have)."""
+    if announcement.sent:
+        sending.follow_up_start(
+            events.message_withdrawn_broadcast(
+                chat_id=chat_id, message_id=message_id, member_ids=readers
+            )
+        )
+
+
+async def _unanswered_commit_settle(*, unanswered: services.CommitOutcomeUnknown) -> None:
+    """Deliver the message of a commit that was not answered, if it was stored after all."""
+    stored = await sending.unanswered_commit_find(unanswered=unanswered)
+    if stored is None:
+        return
+    logger.info("an unanswered commit in chat %s was stored: delivering it", stored.chat_id)
+    await events.message_broadcast(message=stored, member_languages=unanswered.member_languages)
+    owed = sending.languages_owed(stored, unanswered.member_languages)
+    if owed:
+        await late_translations.owed_translations_follow(message=stored, languages=owed)
+
+
+async def do_resend_message(*, chat_id: str, user: User, client_msg_id: str) -> SendOutcome | None:
+    """A resend of a message already stored under this client id: acknowledged again with
+    the stored message, which is broadcast again (the first broadcast may have been lost,
+    or the sender never heard that it was stored; sockets that have it drop it by its seq).
+    None when nothing is stored under it."""
+    original = await run_blocking(message_of_client_id)(
+        chat_id=chat_id, sender_id=user.user_id, client_msg_id=client_msg_id
+    )
+    if original is None:
+        return None
+    if await sending.resent_broadcast_claim(message_id=original.message_id):
+        chat = await sending.chat_of_resend(chat_id=chat_id)
+        if chat is not None:
+            await events.message_broadcast(
+                message=original, member_languages=map_as_dict(chat.member_languages)
+            )
+    return SendOutcome(
+        chat_id=chat_id,
+        message=message_view(message=original, language=user.native_language),
+        duplicate=True,
+    )
+
+
+# --- Chats and members -----------------------------------------------------------------------
+
+
+async def _chat_created_announce(created: services.ChatCreated) -> None:
+    if created.created:
+        await events.chat_created_broadcast(
+            chat_summaries=await _summaries_for_members(
+                created.membership.chat_id, created.member_ids
+            )
+        )
+
+
+async def do_create_direct_chat(*, user: User, other_username: str) -> services.ChatCreated:
+    """The 1:1 chat with `other_username`, new or existing; both hear of a new one."""
+    created = await run_blocking(services.chat_direct_create)(
+        user=user, other_username=other_username
+    )
+    await _chat_created_announce(created)
+    return created
+
+
+async def do_create_group_chat(
+    *, user: User, title: str, usernames: list[str]
+) -> services.ChatCreated:
+    """A group of the user and `usernames`; every member hears of it."""
+    created = await run_blocking(services.chat_group_create)(
+        user=user, title=title, usernames=usernames
+    )
+    await _chat_created_announce(created)
+    return created
+
+
+async def do_add_member(*, user: User, chat_id: str, username: str) -> User:
+    """Add `username` to a group the user is in; returns the newcomer."""
+    chat, newcomer = await run_blocking(services.chat_member_add)(
+        user=user, chat_id=chat_id, username=username
+    )
+    await events.member_added_broadcast(
+        chat_id=chat_id,
+        user_id=newcomer.user_id,
+        username=newcomer.username,
+        member_ids=chat.member_ids,
+    )
+    await events.chat_created_broadcast(
+        chat_summaries=await _summaries_for_members(chat_id, [newcomer.user_id])
+    )
+    return newcomer
+
+
+async def do_leave_chat(*, user: User, chat_id: str) -> None:
+    """Leave a group; the members, the leaver's own sockets too, hear of it."""
+    chat = await run_blocking(services.chat_leave)(user=user, chat_id=chat_id)
+    await events.member_left_broadcast(
+        chat_id=chat_id, user_id=user.user_id, member_ids=chat.member_ids
+    )
+
+
+# --- Read marks and typing -------------------------------------------------------------------
+
+
+async def do_mark_read(
+    *, user: User, chat_id: str, seq: int, members: MemberLookup | None = None
+) -> ChatMembership:
+    """Move the user's read mark up to `seq` (404 for a chat they are not in) and tell every
+    member where it is now. `members` finds who to tell; by default the chat is read."""
+    membership = await run_blocking(services.chat_mark_read)(user=user, chat_id=chat_id, seq=seq)
+    if members is not None:
+        member_ids = await members(chat_id)
+    else:
+        member_ids = await _chat_member_ids(chat_id) or [user.user_id]
+    await events.read_broadcast(
+        chat_id=chat_id,
+        user_id=user.user_id,
+        seq=int(membership.last_read_seq),
+        member_ids=member_ids,
+    )
+    return membership
+
+
+async def do_send_typing(*, user: User, chat_id: str, members: MemberLookup | None = None) -> None:
+    """Tell the other members the user is typing: 403 for a chat they are not in, checked
+    against their inbox row (never a cached roster). `members` finds who to tell; by default
+    the chat is read."""
+    if not await run_blocking(chat_membership_exists)(user_id=user.user_id, chat_id=chat_id):
+        raise Forbidden(NOT_A_MEMBER)
+    if members is not None:
+        member_ids = await members(chat_id)
+    else:
+        member_ids = await _chat_member_ids(chat_id) or frozenset()
+    await events.typing_broadcast(chat_id=chat_id, user_id=user.user_id, member_ids=member_ids)
+
+
+# --- Accounts --------------------------------------------------------------------------------
+
+
+def do_delete_user(*, user: User) -> personal_data.UserDeleted:
+    """Delete an account and the person's data (personal_data.user_delete). It sends no chat
+    event: the person's own sockets close as the account is disabled (apps/accounts), and
+    the other members find the changes when they next read."""
+    return personal_data.user_delete(user=user)

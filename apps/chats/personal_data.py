@@ -1,0 +1,217 @@
+"""One person's data: the export of everything they put in (a data access request) and the
+deletion of their account, with their messages anonymised in the chats that go on.
+
+Both serve operations commands (export_user_data, delete_user) and read the whole messages
+table (`messages_by_author`, a Scan): never a request path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.transactions import TransactWrite
+
+from apps.accounts import services as account_services
+from apps.accounts.languages import LANGUAGES_BY_CODE
+from apps.accounts.models import User
+from apps.accounts.selectors import user_account_view
+from apps.chats.chat_snapshots import chat_snapshots
+from apps.chats.models import (
+    CHAT_KIND_DIRECT,
+    Chat,
+    ChatMembership,
+    ClientMessageId,
+    Message,
+    client_message_sort_key,
+)
+from apps.chats.presenters import chat_summary
+from apps.chats.selectors import chat_get, map_as_dict, messages_by_author
+from apps.chats.services import chats_connection
+from apps.core.transactions import transaction_write
+
+EXPORT_FORMAT = "commonality-user-export/1"
+
+
+def user_data_export(*, user: User) -> dict:
+    """All of one person's data, for a data access request: the account (no password hash),
+    their chats as their inbox shows them, and every message they wrote with its
+    translations. Other people's messages are not theirs and are left out."""
+    chats = []
+    for row in ChatMembership.query(user.user_id, consistent_read=True):
+        chat = chat_summary(membership=row)
+        chat["joined_at"] = row.joined_at.isoformat()
+        chats.append(chat)
+    messages = [
+        {
+            "chat_id": message.chat_id,
+            "seq": int(message.seq),
+            "message_id": message.message_id,
+            "kind": message.kind,
+            "timestamp": message.created_at.isoformat(),
+            "original_language": message.original_language,
+            "original_text": message.original_text,
+            "translations": map_as_dict(message.translations),
+            "client_msg_id": message.client_msg_id,
+        }
+        for message in messages_by_author(user_id=user.user_id)
+    ]
+    return {
+        "format": EXPORT_FORMAT,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "account": user_account_view(user=user),
+        "chats": chats,
+        "messages": messages,
+    }
+
+
+# What stays of a deleted person: their messages keep their place in each chat (sequence
+# numbers stay gapless, which resume and gap filling rely on) but lose their text and author.
+DELETED_USER_ID = "deleted"
+DELETED_USERNAME = "[deleted]"
+DELETED_MESSAGE_TEXT = "[message deleted]"
+
+
+@dataclass(frozen=True)
+class UserDeleted:
+    user_id: str
+    username: str
+    chats_left: int
+    chats_deleted: int
+    messages_anonymised: int
+
+
+def _chat_member_remove(*, user_id: str, chat_id: str) -> Chat | None:
+    """Take `user_id` out of the chat's members and delete their inbox row. Returns the chat
+    as it was before (None if it no longer exists)."""
+    chat = chat_get(chat_id=chat_id)
+
+    def write(transaction: TransactWrite) -> None:
+        if chat is not None and user_id in chat.member_ids:
+            transaction.update(
+                Chat(chat_id),
+                actions=[
+                    Chat.member_ids.delete({user_id}),
+                    Chat.member_languages[user_id].remove(),
+                    Chat.roster_version.add(1),
+                ],
+                condition=Chat.member_ids.contains(user_id),
+            )
+        transaction.delete(ChatMembership(user_id, chat_id))
+
+    transaction_write(connection=chats_connection(), write=write)
+    chat_snapshots.forget(chat_id)
+    return chat
+
+
+def _chat_delete_everything(*, chat_id: str) -> None:
+    """Delete a chat nobody belongs to any more: its messages, client id markers and item."""
+    connection = Message._get_connection()
+    start = None
+    while True:
+        page = connection.query(
+            chat_id,
+            attributes_to_get=["chat_id", "sk"],
+            consistent_read=True,
+            exclusive_start_key=start,
+        )
+        items = page.get("Items", [])
+        for offset in range(0, len(items), 25):
+            connection.batch_write_item(delete_items=items[offset : offset + 25])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    Chat(chat_id).delete()
+
+
+def _message_anonymise(*, message: Message, user_id: str) -> None:
+    every_language = {
+        code: DELETED_MESSAGE_TEXT
+        for code in LANGUAGES_BY_CODE
+        if code != message.original_language
+    }
+    if message.client_msg_id:
+        ClientMessageId(
+            message.chat_id, client_message_sort_key(user_id, message.client_msg_id)
+        ).delete()
+    try:
+        message.update(
+            actions=[
+                Message.from_user_id.set(DELETED_USER_ID),
+                Message.original_text.set(DELETED_MESSAGE_TEXT),
+                # Every language present, so nobody's history asks for a translation of it.
+                Message.translations.set(every_language),
+                Message.pending_languages.remove(),
+                Message.client_msg_id.remove(),
+            ],
+            condition=Message.from_user_id == user_id,
+        )
+    except UpdateError as error:
+        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+
+
+def _previews_anonymise(*, chat_id: str, seq: int) -> None:
+    """Where the chat's latest message is one that was just anonymised, show that in every
+    remaining member's inbox too (unless a newer message arrived meanwhile)."""
+    chat = chat_get(chat_id=chat_id)
+    if chat is None or int(chat.last_seq) != seq:
+        return
+    for member_id in chat.member_ids:
+        try:
+            ChatMembership(member_id, chat_id).update(
+                actions=[ChatMembership.last_message_preview.set(DELETED_MESSAGE_TEXT)],
+                condition=ChatMembership.last_seq == seq,
+            )
+        except UpdateError:
+            continue
+
+
+def user_delete(*, user: User) -> UserDeleted:
+    """Delete an account and the person's data.
+
+    In order, so that running it again after a failure finishes the job: the account is
+    disabled (every token dies), the person leaves every chat (their inbox rows go; in a 1:1
+    chat the other person's row names `[deleted]`), chats nobody is left in are deleted with
+    their messages, the messages they wrote elsewhere are anonymised (text and every
+    translation become `[message deleted]`, the author `deleted`, client ids go), inbox
+    previews showing those messages follow, and last the account and its username claim are
+    deleted (the username is free again).
+    """
+    user = account_services.user_disable(user=user)
+    chats_left = chats_deleted = 0
+    for row in list(ChatMembership.query(user.user_id, consistent_read=True)):
+        chat = _chat_member_remove(user_id=user.user_id, chat_id=row.chat_id)
+        chats_left += 1
+        if chat is None:
+            continue
+        others = set(chat.member_ids) - {user.user_id}
+        if not others:
+            _chat_delete_everything(chat_id=chat.chat_id)
+            chats_deleted += 1
+            continue
+        if chat.kind == CHAT_KIND_DIRECT:
+            for other_id in others:
+                try:
+                    ChatMembership(other_id, chat.chat_id).update(
+                        actions=[ChatMembership.other_username.set(DELETED_USERNAME)],
+                        condition=ChatMembership.other_user_id == user.user_id,
+                    )
+                except UpdateError:
+                    continue
+    latest: dict[str, int] = {}
+    messages = messages_by_author(user_id=user.user_id)
+    for message in messages:
+        _message_anonymise(message=message, user_id=user.user_id)
+        latest[message.chat_id] = max(latest.get(message.chat_id, 0), int(message.seq))
+    for chat_id, seq in latest.items():
+        _previews_anonymise(chat_id=chat_id, seq=seq)
+    account_services.user_account_delete(user=user)
+    return UserDeleted(
+        user_id=user.user_id,
+        username=user.username,
+        chats_left=chats_left,
+        chats_deleted=chats_deleted,
+        messages_anonymised=len(messages),
+    )

@@ -1,0 +1,79 @@
+"""How chats and messages look to one reader: the shapes of the contract, built from items
+already read (nothing here reads or writes)."""
+
+from __future__ import annotations
+
+from apps.accounts.models import User
+from apps.chats.models import CHAT_KIND_GROUP, ChatMembership, Message
+from apps.chats.selectors import map_as_dict
+
+PREVIEW_MAX_CHARS = 100
+
+
+def chat_summary(*, membership: ChatMembership) -> dict:
+    """A chat as the contract shows it to this member, plus additions."""
+    is_group = membership.kind == CHAT_KIND_GROUP
+    return {
+        "chat_id": membership.chat_id,
+        # Old clients show other_username as the chat's name; a group shows its title there.
+        "other_username": membership.title if is_group else membership.other_username,
+        "other_user_id": None if is_group else membership.other_user_id,
+        "last_message_preview": membership.last_message_preview,
+        "updated_at": membership.updated_at.isoformat(),
+        "kind": membership.kind,
+        "title": membership.title,
+        "unread_count": int(membership.unread_count),
+        "last_seq": int(membership.last_seq),
+        "last_read_seq": int(membership.last_read_seq),
+    }
+
+
+def chat_members_view(*, members: list[tuple[User, ChatMembership | None]]) -> list[dict]:
+    """Who is in the chat, with each member's read mark (0 for a member with no inbox row)."""
+    return [
+        {
+            "user_id": user.user_id,
+            "username": user.username,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "native_language": user.native_language,
+            "last_read_seq": int(row.last_read_seq) if row is not None else 0,
+        }
+        for user, row in members
+    ]
+
+
+def message_preview(text: str) -> str:
+    return text if len(text) <= PREVIEW_MAX_CHARS else text[: PREVIEW_MAX_CHARS - 1] + "…"
+
+
+def message_text_for(*, message: Message, language: str) -> tuple[str, str, bool]:
+    """(text, its language, translated?) of a message for a reader of `language`."""
+    if language == message.original_language:
+        return message.original_text, message.original_language, True
+    translated = map_as_dict(message.translations).get(language)
+    if translated is not None:
+        return translated, language, True
+    return message.original_text, message.original_language, False
+
+
+def message_view(*, message: Message, language: str) -> dict:
+    """A message as the contract shows it to a reader of `language`, plus additions."""
+    text, text_language, translated = message_text_for(message=message, language=language)
+    view = {
+        "message_id": message.message_id,
+        "text": text,
+        "from_user_id": message.from_user_id,
+        "language": text_language,
+        "timestamp": message.created_at.isoformat(),
+        "seq": int(message.seq),
+        "kind": message.kind,
+        "original_text": message.original_text,
+        "original_language": message.original_language,
+        "translated": translated,
+        "client_msg_id": message.client_msg_id,
+    }
+    meta = map_as_dict(getattr(message, "meta", None))
+    if meta:
+        view["meta"] = meta
+    return view
