@@ -17,8 +17,8 @@ from django.test import AsyncClient
 
 from apps.accounts.protocol import Language as LanguageItem
 from apps.accounts.protocol import LogoutAllReply, Me, SocketTicketReply, TokenReply
-from apps.chats import messaging
 from apps.chats import services as chat_services
+from apps.chats.actions import do_send_message
 from apps.chats.protocol import (
     ChatCreateReply,
     ChatDetail,
@@ -266,12 +266,12 @@ async def test_every_frame_of_a_chat_session_fits_the_protocol(translator, socke
     await ana_socket.until(_is("message_updated"), timeout=15)
 
     # A resend whose claim has expired is announced, then withdrawn.
-    first = await messaging.message_send(
+    first = await do_send_message(
         user=bob, chat_id=chat_id, text="only once please, never twice", client_msg_id="x"
     )
     await ana_socket.until(_is("message"), timeout=10)
     await keyvalue_store().take(f"client_msg:{chat_id}:{bob.user_id}:x")
-    again = await messaging.message_send(
+    again = await do_send_message(
         user=bob, chat_id=chat_id, text="only once please, never twice", client_msg_id="x"
     )
     assert again.message["message_id"] == first.message["message_id"]
