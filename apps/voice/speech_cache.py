@@ -37,9 +37,9 @@ from collections.abc import AsyncIterator
 
 from django.conf import settings
 
+from apps.core.background import background_task_start
 from apps.core.keyvalue import keyvalue_store
 from apps.voice import limits
-from apps.voice.background import background_run
 from apps.voice.speech import SpeechUnavailable, speech_synthesize
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ async def speech_cached_stream(
                 await _lock_release(key)
                 raise
             synthesis = _under_way[(loop, key)] = _Synthesis()
-            background_run(
+            background_task_start(
                 _synthesize(synthesis, key=key, text=text, language=language),
                 name="speech-synthesis",
             )
