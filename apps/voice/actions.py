@@ -329,7 +329,7 @@ async def do_store_call(
 ) -> Message | None:
     """The call's outcome in the chat history, from the caller, in every member's language."""
     return await _message_store(
-        partial(
+        commit=partial(
             services.call_message_commit,
             call=call,
             outcome=outcome,
@@ -344,7 +344,7 @@ async def do_store_call(
 
 
 async def _message_store(
-    commit: Callable[[], CommittedMessage | None], *, chat_id: str, what: str
+    *, commit: Callable[[], CommittedMessage | None], chat_id: str, what: str
 ) -> Message | None:
     """Commit a message nobody typed (a call's outcome, a spoken turn), then broadcast it to
     the chat's members. A failure is logged, not raised: what caused the message (a hang-up,
@@ -484,7 +484,7 @@ async def do_store_turn(
     """The turn as a chat message (kind "voice") in every member's language; the languages
     whose translation failed are owed."""
     return await _message_store(
-        partial(
+        commit=partial(
             services.voice_message_commit,
             chat_id=turn.chat_id,
             from_user_id=turn.speaker.user_id,
