@@ -58,10 +58,12 @@ async def background_tasks_settle(*, timeout: float = 5.0) -> None:
         await asyncio.wait(pending, timeout=remaining)
 
 
-async def background_tasks_cancel() -> None:
-    """Cancel this loop's tasks and wait until they have stopped (tests, shutdown)."""
+async def background_tasks_cancel(*, timeout: float = 5.0) -> None:
+    """Cancel this loop's tasks and wait, up to `timeout`, until they have stopped (tests,
+    shutdown)."""
     current = asyncio.current_task()
     pending = [task for task in _loop_tasks() if task is not current]
     for task in pending:
         task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
