@@ -41,8 +41,8 @@ class MessageKind(StrEnum):
 
     TEXT = "text"
     VOICE = "voice"  # a push-to-talk turn's transcript (apps/voice/turns.py)
-    VOICE_NOTE = "voice_note"  # a recorded note's transcript (apps/voice/notes.py)
-    CALL = "call"  # a call's outcome (apps/voice/calls.py)
+    VOICE_NOTE = "voice_note"  # a recorded note's transcript (apps/voice/actions.py)
+    CALL = "call"  # a call's outcome (apps/voice/actions.py)
 
 
 def message_sort_key(seq: int) -> str:

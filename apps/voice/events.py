@@ -33,7 +33,7 @@ import base64
 from channels.layers import get_channel_layer
 
 from apps.chats.events import FRAME_HANDLER, user_group
-from apps.voice.selectors import Call, TurnLock, call_room_name
+from apps.voice.types import Call, TurnLock, call_room_name
 
 SIGNAL_HANDLER = "voice.signal"
 SIGNAL_TURN_ABORTED = "turn_aborted"

@@ -65,8 +65,6 @@ _PHRASES: dict[str, dict[str, str]] = {
     },
 }
 
-CALL_OUTCOMES = tuple(_PHRASES)
-
 
 def call_duration_label(seconds: int) -> str:
     """1:05, or 1:02:05 past an hour."""

@@ -1,8 +1,7 @@
 """Writes for voice: LiveKit call tokens, call and turn state (Redis, compare-and-set), and the
 messages a call or a spoken turn leaves in the chat history (through the chat services, so
-they get a sequence number and reach every member like any message).
-
-The orchestration (who is told what, and when) is in calls.py, turns.py and notes.py.
+they get a sequence number like any message). Pure writes: who is told, and when, is
+decided in apps.voice.actions, which calls these.
 """
 
 from __future__ import annotations
@@ -18,20 +17,14 @@ from livekit.api import AccessToken, VideoGrants
 
 from apps.accounts.models import User
 from apps.chats import services as chat_services
+from apps.chats.models import MessageKind
 from apps.chats.selectors import chat_get, map_as_dict
-from apps.core.errors import Conflict, Forbidden, ServiceError, Unavailable
+from apps.core.errors import Conflict, Forbidden
 from apps.core.keyvalue import keyvalue_store
+from apps.voice.errors import CALL_GONE, CallGone
 from apps.voice.phrases import call_phrase
-from apps.voice.selectors import (
-    CALL_RINGING,
-    Call,
-    TurnLock,
-    call_get,
-    call_key,
-    call_room_name,
-    turn_key,
-    voice_chat_get,
-)
+from apps.voice.selectors import call_get, call_key, turn_key, user_display_name
+from apps.voice.types import CALL_RINGING, Call, TurnLock, call_room_name
 
 logger = logging.getLogger(__name__)
 
@@ -44,23 +37,15 @@ CALL_PUBLISH_SOURCES = ["microphone"]
 RING_STATE_GRACE_SECONDS = 5.0
 # How often a state change is retried when another instance changed the state meanwhile.
 STATE_CHANGE_ATTEMPTS = 8
-NOT_CONFIGURED = "Voice calls are not configured on this server (LIVEKIT_API_KEY and LIVEKIT_API_SECRET are unset)"
-
-
-def user_display_name(*, user: User) -> str:
-    return f"{user.first_name} {user.last_name}".strip() or user.username
 
 
 # --- Call tokens -----------------------------------------------------------------------------
 
 
 def call_token_issue(*, user: User, chat_id: str) -> dict:
-    """A LiveKit access token for the chat's room: 404 "Chat not found" for anyone not a
-    member (whether or not the chat exists), 503 when LiveKit is not configured. Audio only:
-    the microphone is the one source it may publish."""
-    voice_chat_get(chat_id=chat_id, user_id=user.user_id)
-    if not (settings.LIVEKIT_API_KEY and settings.LIVEKIT_API_SECRET):
-        raise Unavailable(NOT_CONFIGURED)
+    """A LiveKit access token for the chat's room (the caller has checked that the user is a
+    member and that LiveKit is configured). Audio only: the microphone is the one source it
+    may publish."""
     room_name = call_room_name(chat_id=chat_id)
     token = (
         AccessToken(settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET)
@@ -110,13 +95,6 @@ async def call_state_create(*, call: Call) -> bool:
     return await keyvalue_store().put_if_absent(
         call_key(chat_id=call.chat_id), call.raw or call.encode(), ttl_seconds=_state_ttl(call)
     )
-
-
-CALL_GONE = "That call is over"
-
-
-class CallGone(ServiceError):
-    status = 404
 
 
 async def call_state_change(
@@ -170,7 +148,7 @@ def voice_message_commit(
     *,
     chat_id: str,
     from_user_id: str,
-    kind: str,
+    kind: MessageKind,
     original_text: str,
     original_language: str,
     translations: dict[str, str],
@@ -220,7 +198,7 @@ def call_message_commit(
     return voice_message_commit(
         chat_id=call.chat_id,
         from_user_id=call.caller_id,
-        kind="call",
+        kind=MessageKind.CALL,
         original_text=call_phrase(
             outcome=outcome, language=caller_language, duration_seconds=duration_seconds
         ),

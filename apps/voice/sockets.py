@@ -2,7 +2,9 @@
 
 The chat consumer (apps/chats/consumers.py) hands these frames here (`frame_handlers`),
 binary frames while this socket records (`takes_audio`, `on_audio`), the `voice.signal`
-channel event (`on_signal`), and its closing (`disconnect`).
+channel event (`on_signal`), and its closing (`disconnect`). Each handler reads its fields
+(apps.voice.frames) and calls one use case (apps.voice.actions); what this class keeps is
+what belongs to the socket: the calls it is in and the turn it speaks.
 
 Client frames (JSON objects):
 
@@ -30,23 +32,29 @@ or not the chat exists or has a call.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
 from apps.accounts.models import User
-from apps.core.errors import Conflict, InvalidInput, ServiceError
-from apps.voice import calls, events, turns
-from apps.voice.background import background_run
-from apps.voice.selectors import call_view
-from apps.voice.services import CallGone, user_display_name
-from apps.voice.speech import DEFAULT_AUDIO_FORMAT
+from apps.core.background import background_task_start
+from apps.core.errors import Conflict, ServiceError
+from apps.voice import actions, events
+from apps.voice.frames import (
+    NO_RECORDING,
+    SOMETHING_WENT_WRONG,
+    Frame,
+    call_status_reply,
+    error_reply,
+    frame_audio,
+    frame_audio_format,
+    frame_ids,
+    frame_string,
+)
+from apps.voice.turns import Turn
 
 logger = logging.getLogger(__name__)
 
-Frame = dict
 SendJson = Callable[[dict], Awaitable[None]]
 
 
@@ -58,33 +66,12 @@ def _replying(handler):
         try:
             await handler(self, frame)
         except ServiceError as error:
-            await self._error(error, frame)
+            await self._send_json(error_reply(error, frame))
         except Exception:
             logger.exception("voice frame %s failed", frame.get("type"))
-            await self._send_json({"error": "Something went wrong; try again", **_ids(frame)})
+            await self._send_json({"error": SOMETHING_WENT_WRONG, **frame_ids(frame)})
 
     return wrapper
-
-
-# Chat and call ids are 32 hex digits; a longer string is not one, and is never echoed back.
-ID_MAX_CHARS = 64
-
-
-def _ids(frame: Frame) -> dict:
-    return {
-        name: frame[name]
-        for name in ("chat_id", "call_id")
-        if isinstance(frame.get(name), str) and len(frame[name]) <= ID_MAX_CHARS
-    }
-
-
-def _string(frame: Frame, name: str, *, max_chars: int | None = ID_MAX_CHARS) -> str:
-    value = frame.get(name)
-    if not isinstance(value, str) or not value:
-        raise InvalidInput(f"{name} is required")
-    if max_chars is not None and len(value) > max_chars:
-        raise InvalidInput(f"{name} must be at most {max_chars} characters")
-    return value
 
 
 class VoiceSocket:
@@ -94,7 +81,7 @@ class VoiceSocket:
         # chat_id -> call_id of the calls this socket started or answered.
         self.calls: dict[str, str] = {}
         # The turn this socket speaks (recording or being processed), if any.
-        self.turn: turns.Turn | None = None
+        self.turn: Turn | None = None
         self._audio_refused = False
 
     @property
@@ -119,44 +106,38 @@ class VoiceSocket:
 
     @_replying
     async def on_call_start(self, frame: Frame) -> None:
-        chat_id = _string(frame, "chat_id")
-        call = await calls.call_start(user=self.user, chat_id=chat_id)
+        chat_id = frame_string(frame, "chat_id")
+        call = await actions.do_start_call(user=self.user, chat_id=chat_id)
         self.calls[chat_id] = call.call_id
 
     @_replying
     async def on_call_accept(self, frame: Frame) -> None:
-        chat_id, call_id = _string(frame, "chat_id"), _string(frame, "call_id")
-        await calls.call_accept(user=self.user, chat_id=chat_id, call_id=call_id)
+        chat_id, call_id = frame_string(frame, "chat_id"), frame_string(frame, "call_id")
+        await actions.do_accept_call(user=self.user, chat_id=chat_id, call_id=call_id)
         self.calls[chat_id] = call_id
 
     @_replying
     async def on_call_decline(self, frame: Frame) -> None:
-        chat_id, call_id = _string(frame, "chat_id"), _string(frame, "call_id")
-        await calls.call_decline(user=self.user, chat_id=chat_id, call_id=call_id)
+        chat_id, call_id = frame_string(frame, "chat_id"), frame_string(frame, "call_id")
+        await actions.do_decline_call(user=self.user, chat_id=chat_id, call_id=call_id)
 
     @_replying
     async def on_call_cancel(self, frame: Frame) -> None:
-        chat_id, call_id = _string(frame, "chat_id"), _string(frame, "call_id")
-        await calls.call_cancel(user=self.user, chat_id=chat_id, call_id=call_id)
+        chat_id, call_id = frame_string(frame, "chat_id"), frame_string(frame, "call_id")
+        await actions.do_cancel_call(user=self.user, chat_id=chat_id, call_id=call_id)
         self._call_forget(chat_id, call_id)
 
     @_replying
     async def on_call_end(self, frame: Frame) -> None:
-        chat_id, call_id = _string(frame, "chat_id"), _string(frame, "call_id")
+        chat_id, call_id = frame_string(frame, "chat_id"), frame_string(frame, "call_id")
         self._call_forget(chat_id, call_id)
-        await calls.call_leave(user=self.user, chat_id=chat_id, call_id=call_id)
+        await actions.do_leave_call(user=self.user, chat_id=chat_id, call_id=call_id)
 
     @_replying
     async def on_call_status(self, frame: Frame) -> None:
-        chat_id = _string(frame, "chat_id")
-        call = await calls.call_status_get(user=self.user, chat_id=chat_id)
-        await self._send_json(
-            {
-                "type": "call_status",
-                "chat_id": chat_id,
-                "call": call_view(call=call) if call else None,
-            }
-        )
+        chat_id = frame_string(frame, "chat_id")
+        call = await actions.do_get_call_status(user=self.user, chat_id=chat_id)
+        await self._send_json(call_status_reply(chat_id=chat_id, call=call))
 
     def _call_forget(self, chat_id: str, call_id: str) -> None:
         if self.calls.get(chat_id) == call_id:
@@ -164,49 +145,43 @@ class VoiceSocket:
 
     # --- Push to talk --------------------------------------------------------------------------
 
-    def _speaking(self) -> turns.Turn | None:
+    def _speaking(self) -> Turn | None:
         turn = self.turn
         return turn if turn is not None and not turn.finished else None
 
-    def _recording(self, chat_id: str) -> turns.Turn:
+    def _recording(self, chat_id: str) -> Turn:
         turn = self._speaking()
         if turn is None or not turn.recording or turn.chat_id != chat_id:
-            raise Conflict("No recording in progress; send ptt_start first")
+            raise Conflict(NO_RECORDING)
         return turn
 
     @_replying
     async def on_ptt_start(self, frame: Frame) -> None:
-        chat_id = _string(frame, "chat_id")
+        chat_id = frame_string(frame, "chat_id")
         if self._speaking() is not None:
             raise Conflict("You are already speaking")
-        audio_format = frame.get("format") or DEFAULT_AUDIO_FORMAT
-        if not isinstance(audio_format, str):
-            raise InvalidInput("format must be a string")
+        audio_format = frame_audio_format(frame)
         self._audio_refused = False
-        self.turn = await turns.turn_start(
+        self.turn = await actions.do_start_turn(
             user=self.user, chat_id=chat_id, audio_format=audio_format
         )
 
     @_replying
     async def on_ptt_audio(self, frame: Frame) -> None:
-        turn = self._recording(_string(frame, "chat_id"))
-        try:
-            data = base64.b64decode(_string(frame, "data", max_chars=None), validate=True)
-        except binascii.Error as error:
-            raise InvalidInput("data must be base64") from error
-        await self._audio_add(turn, data)
+        turn = self._recording(frame_string(frame, "chat_id"))
+        await actions.do_add_turn_audio(turn=turn, data=frame_audio(frame))
 
     @_replying
     async def on_ptt_stop(self, frame: Frame) -> None:
-        await turns.turn_stop(turn=self._recording(_string(frame, "chat_id")))
+        await actions.do_stop_turn(turn=self._recording(frame_string(frame, "chat_id")))
 
     @_replying
     async def on_ptt_cancel(self, frame: Frame) -> None:
-        chat_id = _string(frame, "chat_id")
+        chat_id = frame_string(frame, "chat_id")
         turn = self._speaking()
         if turn is None or turn.chat_id != chat_id:
             raise Conflict("You are not speaking")
-        await turns.turn_cancel(turn=turn)
+        await actions.do_cancel_turn(turn=turn)
 
     def takes_audio(self, data: bytes) -> bool:
         """Is this binary frame audio? While recording, always; otherwise only if it is not
@@ -222,18 +197,12 @@ class VoiceSocket:
             # Chunks still in flight after a refused or ended turn: say so once.
             if not self._audio_refused:
                 self._audio_refused = True
-                await self._send_json({"error": "No recording in progress; send ptt_start first"})
+                await self._send_json({"error": NO_RECORDING})
             return
         try:
-            await self._audio_add(turn, data)
+            await actions.do_add_turn_audio(turn=turn, data=data)
         except ServiceError as error:
             await self._send_json({"error": error.detail, "chat_id": turn.chat_id})
-
-    async def _audio_add(self, turn: turns.Turn, data: bytes) -> None:
-        try:
-            turns.turn_audio_add(turn=turn, data=data)
-        except turns.RecordingTooLong as error:
-            await turns.turn_fail(turn=turn, error=error.detail, error_code="too_long")
 
     # --- Channel events and closing --------------------------------------------------------------
 
@@ -244,7 +213,7 @@ class VoiceSocket:
             and turn is not None
             and turn.turn_id == event.get("turn_id")
         ):
-            turns.turn_drop(turn=turn)
+            actions.do_drop_turn(turn=turn)
 
     async def disconnect(self) -> None:
         """The socket closed: its turn ends and it leaves its calls. Done in the background,
@@ -254,37 +223,7 @@ class VoiceSocket:
         self.calls.clear()
         if turn is None and not joined:
             return
-        background_run(self._depart(self.user, turn, joined), name="voice-socket-closed")
-
-    async def _depart(self, user: User, turn: turns.Turn | None, joined: dict[str, str]) -> None:
-        if turn is not None:
-            await turns.turn_fail(
-                turn=turn,
-                error=f"{user_display_name(user=user)} left",
-                error_code="participant_left",
-            )
-        for chat_id, call_id in joined.items():
-            try:
-                await calls.call_leave(
-                    user=user,
-                    chat_id=chat_id,
-                    call_id=call_id,
-                    reason=calls.LEFT_REASON_DISCONNECTED,
-                )
-            except (CallGone, ServiceError):
-                continue  # already over, or never answered by this socket's user
-            except Exception:
-                logger.exception(
-                    "leaving the call in chat %s after a socket closed failed", chat_id
-                )
-
-    # --- Helpers -----------------------------------------------------------------------------
-
-    async def _error(self, error: ServiceError, frame: Frame) -> None:
-        payload = {"error": error.detail, **_ids(frame)}
-        if error.retry_after is not None:
-            payload["retry_after"] = error.retry_after
-        current = getattr(error, "call", None)
-        if current is not None:
-            payload["call"] = call_view(call=current)
-        await self._send_json(payload)
+        background_task_start(
+            actions.do_leave_on_disconnect(user=self.user, turn=turn, calls=joined),
+            name="voice-socket-closed",
+        )

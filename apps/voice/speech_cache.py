@@ -33,13 +33,13 @@ import binascii
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from django.conf import settings
 
+from apps.core.background import background_task_start
 from apps.core.keyvalue import keyvalue_store
 from apps.voice import limits
-from apps.voice.background import background_run
 from apps.voice.speech import SpeechUnavailable, speech_synthesize
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ _under_way: dict[tuple[asyncio.AbstractEventLoop, str], _Synthesis] = {}
 
 async def speech_cached_stream(
     *, chat_id: str, seq: int, text: str, language: str, user_id: str
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Speech for message `seq` of the chat, read as `text` in `language`: from the cache,
     from a synthesis already under way (here or on another instance), or from a new one,
     which counts against `user_id`'s daily synthesis limit (RateLimited). Raises
@@ -121,7 +121,7 @@ async def speech_cached_stream(
                 await _lock_release(key)
                 raise
             synthesis = _under_way[(loop, key)] = _Synthesis()
-            background_run(
+            background_task_start(
                 _synthesize(synthesis, key=key, text=text, language=language),
                 name="speech-synthesis",
             )
@@ -129,6 +129,7 @@ async def speech_cached_stream(
         for offset in range(0, len(audio), SERVE_CHUNK_BYTES):
             yield audio[offset : offset + SERVE_CHUNK_BYTES]
         return
+    assert synthesis is not None  # no audio came from the cache, so a synthesis is under way
     async for chunk in synthesis.read():
         yield chunk
 

@@ -1,10 +1,10 @@
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 
 from apps.accounts.models import User
-from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput
 from apps.core.http import authenticated, endpoint, id_field, json_body, json_response
-from apps.voice import notes, services
+from apps.voice import actions
+from apps.voice.notes import voice_note_size_check
 from apps.voice.speech import AUDIO_FORMATS, audio_format_from_content_type
 
 # A reader's speech for a message never changes once written; their browser may keep it.
@@ -14,9 +14,7 @@ AUDIO_CACHE_CONTROL = "private, max-age=86400"
 @authenticated
 async def _token(request: HttpRequest, *, user: User) -> JsonResponse:
     body = json_body(request)
-    issued = await run_blocking(services.call_token_issue)(
-        user=user, chat_id=id_field(body, "chat_id")
-    )
+    issued = await actions.do_issue_voice_token(user=user, chat_id=id_field(body, "chat_id"))
     return json_response(issued)
 
 
@@ -28,14 +26,14 @@ async def _voice_note_create(request: HttpRequest, *, user: User, chat_id: str) 
     except ValueError:
         declared = 0
     # Refused before the body is read.
-    notes.voice_note_size_check(size=declared)
+    voice_note_size_check(size=declared)
     audio_format = request.GET.get("format") or audio_format_from_content_type(request.content_type)
     if audio_format not in AUDIO_FORMATS:
         raise InvalidInput(
             "Content-Type must be an audio type (audio/webm, audio/ogg, audio/wav, audio/mpeg, "
             "audio/mp4, audio/flac) or format one of " + ", ".join(AUDIO_FORMATS)
         )
-    outcome = await notes.voice_note_send(
+    outcome = await actions.do_store_voice_note(
         user=user,
         chat_id=chat_id,
         audio=request.body,
@@ -50,7 +48,7 @@ async def _voice_note_create(request: HttpRequest, *, user: User, chat_id: str) 
 
 @authenticated
 async def _message_audio(request: HttpRequest, *, user: User, chat_id: str, seq: int):
-    audio = await notes.message_audio_open(user=user, chat_id=chat_id, seq=seq)
+    audio = await actions.do_open_message_audio(user=user, chat_id=chat_id, seq=seq)
     response = StreamingHttpResponse(audio.chunks(), content_type=audio.content_type)
     response["Cache-Control"] = AUDIO_CACHE_CONTROL
     response["Content-Language"] = audio.language

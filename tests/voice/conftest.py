@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from apps.chats.translation import translation_clients_close
-from apps.voice.background import background_tasks_cancel, background_tasks_settle
+from apps.core.background import background_tasks_cancel, background_tasks_settle
 from apps.voice.speech import speech_clients_close
 from tests.support.fake_elevenlabs import FakeElevenLabs
 from tests.support.loops import owed_translation_retries_cancel
@@ -51,7 +51,7 @@ async def tidy_event_loop():
     provider clients are closed."""
     yield
     await background_tasks_settle(timeout=5)
-    background_tasks_cancel()
+    await background_tasks_cancel()
     await owed_translation_retries_cancel()
     await speech_clients_close()
     await translation_clients_close()

@@ -1,0 +1,87 @@
+"""The voice frames of the chat socket as data: the fields read from a client's frame, and
+the replies shaped for it (`call_status`, errors). apps.voice.sockets dispatches them.
+
+Chat and call ids are 32 hex digits; a longer string is not one, and is never echoed back.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from apps.core.errors import InvalidInput, ServiceError
+from apps.voice.speech import DEFAULT_AUDIO_FORMAT
+from apps.voice.types import Call, call_room_name
+
+Frame = dict
+
+ID_MAX_CHARS = 64
+SOMETHING_WENT_WRONG = "Something went wrong; try again"
+NO_RECORDING = "No recording in progress; send ptt_start first"
+
+
+def frame_ids(frame: Frame) -> dict:
+    """The frame's chat and call ids, to echo in its reply."""
+    return {
+        name: frame[name]
+        for name in ("chat_id", "call_id")
+        if isinstance(frame.get(name), str) and len(frame[name]) <= ID_MAX_CHARS
+    }
+
+
+def frame_string(frame: Frame, name: str, *, max_chars: int | None = ID_MAX_CHARS) -> str:
+    value = frame.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{name} is required")
+    if max_chars is not None and len(value) > max_chars:
+        raise InvalidInput(f"{name} must be at most {max_chars} characters")
+    return value
+
+
+def frame_audio_format(frame: Frame) -> str:
+    audio_format = frame.get("format") or DEFAULT_AUDIO_FORMAT
+    if not isinstance(audio_format, str):
+        raise InvalidInput("format must be a string")
+    return audio_format
+
+
+def frame_audio(frame: Frame) -> bytes:
+    """A `ptt_audio` frame's recording, sent as base64 by clients that cannot send binary."""
+    try:
+        return base64.b64decode(frame_string(frame, "data", max_chars=None), validate=True)
+    except binascii.Error as error:
+        raise InvalidInput("data must be base64") from error
+
+
+def call_view(*, call: Call) -> dict:
+    """A call as clients see it (in `call_status` replies and `call_start` refusals)."""
+    return {
+        "call_id": call.call_id,
+        "chat_id": call.chat_id,
+        "caller_id": call.caller_id,
+        "state": call.state,
+        "participants": list(call.participants),
+        "started_at": call.started_at,
+        "answered_at": call.answered_at,
+        "room_name": call_room_name(chat_id=call.chat_id),
+    }
+
+
+def call_status_reply(*, chat_id: str, call: Call | None) -> dict:
+    return {
+        "type": "call_status",
+        "chat_id": chat_id,
+        "call": call_view(call=call) if call else None,
+    }
+
+
+def error_reply(error: ServiceError, frame: Frame) -> dict:
+    """A refusal, with the frame's ids, how long to wait when over a limit, and the call
+    that is in the way when there is one."""
+    payload = {"error": error.detail, **frame_ids(frame)}
+    if error.retry_after is not None:
+        payload["retry_after"] = error.retry_after
+    current = getattr(error, "call", None)
+    if current is not None:
+        payload["call"] = call_view(call=current)
+    return payload
