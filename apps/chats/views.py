@@ -1,11 +1,11 @@
 from django.http import HttpRequest, JsonResponse
 
+from apps.accounts.http import authenticated
 from apps.accounts.models import User
 from apps.chats import events, messaging, selectors, services
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput
 from apps.core.http import (
-    authenticated,
     endpoint,
     json_body,
     json_response,

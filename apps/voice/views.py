@@ -1,9 +1,10 @@
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 
+from apps.accounts.http import authenticated
 from apps.accounts.models import User
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput
-from apps.core.http import authenticated, endpoint, id_field, json_body, json_response
+from apps.core.http import endpoint, id_field, json_body, json_response
 from apps.voice import notes, services
 from apps.voice.speech import AUDIO_FORMATS, audio_format_from_content_type
 
