@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from apps.core.backoff import Backoff
 from apps.core.selectors import channel_layer_readiness, dynamo_readiness, keyvalue_readiness
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,9 @@ async def instance_readiness() -> dict[str, str | None]:
 async def instance_warm_up() -> None:
     """Until every dependency answers: warm, wait, warm again."""
     started = time.monotonic()
-    delay = WARM_UP_FIRST_RETRY_SECONDS
+    backoff = Backoff(
+        first_seconds=WARM_UP_FIRST_RETRY_SECONDS, max_seconds=WARM_UP_MAX_RETRY_SECONDS
+    )
     while True:
         try:
             problems = await instance_readiness()
@@ -69,13 +72,13 @@ async def instance_warm_up() -> None:
         if not down:
             logger.info("instance warm and ready after %.2fs", time.monotonic() - started)
             return
+        delay = backoff.wait()
         logger.warning(
             "instance not ready yet (%s); warming again in %.1fs",
             ", ".join(f"{name}: {problem}" for name, problem in down.items()),
             delay,
         )
         await asyncio.sleep(delay)
-        delay = min(delay * 2, WARM_UP_MAX_RETRY_SECONDS)
 
 
 def _warm_up_begin() -> None:
