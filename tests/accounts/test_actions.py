@@ -4,7 +4,6 @@ through a channel layer that records every group send."""
 from __future__ import annotations
 
 import pytest
-from channels.layers import get_channel_layer
 
 from apps.accounts import actions
 from apps.accounts.selectors import user_get, user_public_profile
@@ -12,15 +11,15 @@ from apps.core.concurrency import run_blocking
 from apps.core.delivery import user_group
 from apps.core.errors import InvalidInput, Unauthorized
 from tests.support.accounts import user_create
-from tests.support.recording_layer import RecordingChannelLayer
+from tests.support.recording_layer import RecordingChannelLayer, recording_channel_layer
 
 PASSWORD = "correct horse battery"  # tests.support.accounts' password
 
 
 @pytest.fixture
-def layer(settings) -> RecordingChannelLayer:
-    settings.CHANNEL_LAYERS = RecordingChannelLayer.settings()
-    return get_channel_layer()
+def layer() -> RecordingChannelLayer:
+    with recording_channel_layer() as recording:
+        yield recording
 
 
 async def _user(**fields):
@@ -37,10 +36,8 @@ async def test_a_profile_update_tells_only_the_users_own_sockets(layer):
     assert stored.first_name == "Anabel"
     assert update.profile == user_public_profile(user=stored)
     assert update.language_updates == 0
-    assert layer.groups_sent_to() == [user_group(ana.user_id)]
-    assert layer.frames_to(user_group(ana.user_id)) == [
-        {"type": "profile_updated", "user": update.profile}
-    ]
+    assert [group for group, _ in layer.group_sends] == [user_group(ana.user_id)]
+    assert layer.frames_to(ana.user_id) == [{"type": "profile_updated", "user": update.profile}]
 
 
 async def test_a_language_change_reaches_the_users_chats_before_the_broadcast(layer):
@@ -64,7 +61,7 @@ async def test_a_language_change_reaches_the_users_chats_before_the_broadcast(la
 
     assert update.language_updates == 1
     assert seen_by_the_broadcast == ["fr"]
-    [frame] = layer.frames_to(user_group(ana.user_id))
+    [frame] = layer.frames_to(ana.user_id)
     assert frame["type"] == "profile_updated"
     assert frame["user"]["native_language"] == "fr"
 
@@ -74,7 +71,7 @@ async def test_a_refused_profile_update_stores_and_sends_nothing(layer):
     with pytest.raises(InvalidInput):
         await actions.do_set_language(user=ana, language="xx")
     assert (await run_blocking(user_get)(user_id=ana.user_id)).native_language == "en"
-    assert layer.sent == []
+    assert layer.group_sends == []
 
 
 @pytest.mark.parametrize(
@@ -92,7 +89,7 @@ async def test_revocations_tell_the_users_sockets_their_new_token_version(layer,
     updated = await revoke(user=ana, **arguments)
 
     assert updated.token_version == 1  # was 0
-    assert layer.sent == [
+    assert layer.group_sends == [
         (user_group(ana.user_id), {"type": "session.revoked", "token_version": 1})
     ]
 
@@ -100,10 +97,10 @@ async def test_revocations_tell_the_users_sockets_their_new_token_version(layer,
 async def test_enabling_a_user_sends_nothing(layer):
     ana = await _user(username="ana")
     await actions.do_disable_user(user=ana)
-    layer.sent.clear()
+    layer.group_sends.clear()
     enabled = await actions.do_enable_user(user=ana)
     assert enabled.is_active is True
-    assert layer.sent == []
+    assert layer.group_sends == []
 
 
 async def test_a_revocation_stands_when_the_sockets_cannot_be_told(layer):
@@ -134,4 +131,4 @@ async def test_signup_and_login_send_nothing(layer):
     assert logged_in.user_id == user.user_id
     with pytest.raises(Unauthorized):
         await actions.do_login(username="carol", password="wrong guess", client_address="192.0.2.1")
-    assert layer.sent == []
+    assert layer.group_sends == []

@@ -246,20 +246,17 @@ def test_set_language_updates_the_profile_and_every_chat():
         run("user_set_language", "hana", "xx")
 
 
-def test_set_language_tells_the_users_open_sockets(settings):
-    from channels.layers import get_channel_layer
-
+def test_set_language_tells_the_users_open_sockets():
     from apps.core.delivery import user_group
-    from tests.support.recording_layer import RecordingChannelLayer
+    from tests.support.recording_layer import recording_channel_layer
 
-    settings.CHANNEL_LAYERS = RecordingChannelLayer.settings()
-    layer = get_channel_layer()
     hana = user_create(username="hana", language="ja")
-    run("user_set_language", "hana", "fr")
-    [frame] = layer.frames_to(user_group(hana.user_id))
+    with recording_channel_layer() as layer:
+        run("user_set_language", "hana", "fr")
+    [frame] = layer.frames_to(hana.user_id)
     assert frame["type"] == "profile_updated"
     assert frame["user"]["native_language"] == "fr"
-    assert layer.groups_sent_to() == [user_group(hana.user_id)]
+    assert [group for group, _ in layer.group_sends] == [user_group(hana.user_id)]
 
 
 def test_every_account_command_has_help():

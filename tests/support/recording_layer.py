@@ -1,40 +1,49 @@
-"""A channel layer that remembers every group send, for tests of who receives what.
+"""A channel layer that records what is sent to groups, so a test can assert who receives
+which frame without opening sockets. It delivers like the in-memory layer too.
 
-    settings.CHANNEL_LAYERS = RecordingChannelLayer.settings()
-    layer = get_channel_layer()
-    ...
-    assert layer.frames_to(user_group(user.user_id)) == [{"type": "profile_updated", ...}]
-
-It delivers like the in-memory layer too, so a socket joined to a group still gets its events.
+(The same interface as the chats tests' recording layer, so one can replace the other.)
 """
 
 from __future__ import annotations
 
-from channels.layers import InMemoryChannelLayer
+import contextlib
+from collections.abc import Iterator
 
-from apps.core.delivery import FRAME_HANDLER
+from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers
+
+from apps.core.delivery import FRAME_HANDLER, user_group
 
 
 class RecordingChannelLayer(InMemoryChannelLayer):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        # (group, message) in the order they were sent.
-        self.sent: list[tuple[str, dict]] = []
-
-    @staticmethod
-    def settings() -> dict:
-        return {"default": {"BACKEND": f"{__name__}.RecordingChannelLayer"}}
+        # (group, message), in the order they were sent.
+        self.group_sends: list[tuple[str, dict]] = []
 
     async def group_send(self, group: str, message: dict) -> None:
-        self.sent.append((group, message))
+        self.group_sends.append((group, message))
         await super().group_send(group, message)
 
-    def groups_sent_to(self) -> list[str]:
-        return [group for group, _ in self.sent]
+    def frames_to(self, user_id: str, kind: str | None = None) -> list[dict]:
+        """The frames sent to one user's sockets, in order; only `kind` when given."""
+        return [
+            message["frame"]
+            for group, message in self.group_sends
+            if group == user_group(user_id)
+            and message["type"] == FRAME_HANDLER
+            and (kind is None or message["frame"]["type"] == kind)
+        ]
 
-    def events_to(self, group: str) -> list[dict]:
-        return [message for sent_to, message in self.sent if sent_to == group]
 
-    def frames_to(self, group: str) -> list[dict]:
-        """The client frames sent to `group` (what its sockets write out)."""
-        return [event["frame"] for event in self.events_to(group) if event["type"] == FRAME_HANDLER]
+@contextlib.contextmanager
+def recording_channel_layer() -> Iterator[RecordingChannelLayer]:
+    """The default channel layer replaced by a recording one, for the block."""
+    recording = RecordingChannelLayer()
+    previous = channel_layers.set(DEFAULT_CHANNEL_LAYER, recording)
+    try:
+        yield recording
+    finally:
+        if previous is None:
+            channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
+        else:
+            channel_layers.set(DEFAULT_CHANNEL_LAYER, previous)
