@@ -24,7 +24,3 @@ LANGUAGES: tuple[Language, ...] = (
 )
 
 LANGUAGES_BY_CODE = {language.code: language for language in LANGUAGES}
-
-
-def language_is_supported(code: str) -> bool:
-    return code in LANGUAGES_BY_CODE

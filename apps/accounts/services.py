@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from asgiref.sync import async_to_sync
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
@@ -15,14 +14,11 @@ from apps.accounts.models import User, UsernameClaim
 from apps.accounts.passwords import (
     PasswordCheck,
     password_hash_make,
-    password_hash_run,
     password_validate,
     password_verify,
 )
 from apps.accounts.selectors import user_get_by_username
-from apps.accounts.throttles import login_throttle_hit, signup_throttle_hit
 from apps.accounts.tokens import access_token_issue
-from apps.core.concurrency import run_blocking
 from apps.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from apps.core.text import display_text_clean, username_normalize
 
@@ -34,8 +30,6 @@ NAME_MAX_LENGTH = 100
 INVALID_CREDENTIALS = "Invalid username or password"
 PROFILE_FIELDS = ("first_name", "last_name", "native_language")
 SIGNUP_ATTEMPTS = 3
-
-logger = logging.getLogger(__name__)
 
 
 def _username_validate(username: str) -> str:
@@ -109,8 +103,8 @@ def user_signup(
     last_name: str,
     native_language: str,
 ) -> User:
-    """Create an account, hashing in the calling thread (commands, tests); the request path
-    uses `user_signup_request`."""
+    """Create an account, hashing in the calling thread (commands, tests); a client's signup
+    is `apps.accounts.actions.do_signup` (counted, hashed on the bounded pool)."""
     account = user_signup_check(
         username=username,
         password=password,
@@ -120,29 +114,6 @@ def user_signup(
     )
     password_hash = password_hash_make(password=account.password)
     return user_account_store(account=account, password_hash=password_hash)
-
-
-async def user_signup_request(
-    *,
-    username: str,
-    password: str,
-    first_name: str,
-    last_name: str,
-    native_language: str,
-    client_address: str,
-) -> User:
-    """A signup from a client: checked first (free, not counted), then counted against the
-    address's signup limit, hashed on the bounded pool, and stored."""
-    account = user_signup_check(
-        username=username,
-        password=password,
-        first_name=first_name,
-        last_name=last_name,
-        native_language=native_language,
-    )
-    await signup_throttle_hit(client_address=client_address)
-    password_hash = await password_hash_run(password_hash_make, password=account.password)
-    return await run_blocking(user_account_store)(account=account, password_hash=password_hash)
 
 
 def user_account_store(*, account: NewAccount, password_hash: str) -> User:
@@ -186,12 +157,12 @@ def _cancellation_codes(error: TransactWriteError) -> list[str]:
     return [reason.code for reason in error.cancellation_reasons or [] if reason is not None]
 
 
-def _login_candidate(*, username: str) -> User | None:
+def user_login_candidate(*, username: str) -> User | None:
     plausible = USERNAME_MIN_LENGTH <= len(username) <= USERNAME_MAX_LENGTH
     return user_get_by_username(username=username) if plausible else None
 
 
-def _login_outcome(*, user: User | None, check: PasswordCheck) -> User:
+def user_login_outcome(*, user: User | None, check: PasswordCheck) -> User:
     if user is None or not check.matches or not user.is_active:
         raise Unauthorized(INVALID_CREDENTIALS)
     if check.upgraded_hash is not None:
@@ -201,22 +172,11 @@ def _login_outcome(*, user: User | None, check: PasswordCheck) -> User:
 
 def user_login(*, username: str, password: str) -> User:
     """The user these credentials belong to; one answer for every kind of failure. Hashes
-    in the calling thread (commands, tests); the request path uses `user_login_request`."""
-    user = _login_candidate(username=username)
+    in the calling thread (tests); a client's login is `apps.accounts.actions.do_login`."""
+    user = user_login_candidate(username=username)
     # Without an account a hash is computed all the same, so that answer takes as long.
     check = password_verify(password=password, encoded=user.password_hash if user else None)
-    return _login_outcome(user=user, check=check)
-
-
-async def user_login_request(*, username: str, password: str, client_address: str) -> User:
-    """A login from a client: counted against the login limits (429) before anything else,
-    the password checked on the bounded hashing pool (503 when it is full)."""
-    await login_throttle_hit(username=username, client_address=client_address)
-    user = await run_blocking(_login_candidate)(username=username)
-    check = await password_hash_run(
-        password_verify, password=password, encoded=user.password_hash if user else None
-    )
-    return await run_blocking(_login_outcome)(user=user, check=check)
+    return user_login_outcome(user=user, check=check)
 
 
 def user_password_hash_upgrade(*, user: User, password_hash: str) -> None:
@@ -250,15 +210,9 @@ def user_profile_update(*, user: User, changes: dict[str, str]) -> User:
             cleaned[field] = _language_validate(value)
         else:
             cleaned[field] = _name_validate(field, value)
-    actions = [getattr(User, field).set(value) for field, value in cleaned.items()]
-    try:
-        user.update(actions=actions, condition=User.pk.exists())
-    except UpdateError as error:
-        raise NotFound("User not found") from error
-    return user
-
-
-# --- Operations (management commands) ----------------------------------------------------
+    return _user_update(
+        user=user, actions=[getattr(User, field).set(value) for field, value in cleaned.items()]
+    )
 
 
 def _user_update(*, user: User, actions: list) -> User:
@@ -269,25 +223,13 @@ def _user_update(*, user: User, actions: list) -> User:
     return user
 
 
-def _sessions_close(*, user: User) -> None:
-    """Close the user's open sockets on every instance, now that their token version moved
-    on. A socket that misses this (Redis unreachable) closes at its next periodic check."""
-    from apps.chats.events import session_revoked_broadcast
-
-    try:
-        async_to_sync(session_revoked_broadcast)(
-            user_id=user.user_id, token_version=int(user.token_version)
-        )
-    except Exception:
-        logger.exception("telling the sockets of user %s to close failed", user.user_id)
+# --- Operations (management commands) ----------------------------------------------------
 
 
 def user_disable(*, user: User) -> User:
-    """No more logins or sockets, and every token issued so far stops working at once; open
-    sockets close."""
-    user = _user_update(user=user, actions=[User.is_active.set(False), User.token_version.add(1)])
-    _sessions_close(user=user)
-    return user
+    """No more logins or sockets: every token issued so far stops working at once (open
+    sockets are closed by the caller, `actions.do_disable_user`)."""
+    return _user_update(user=user, actions=[User.is_active.set(False), User.token_version.add(1)])
 
 
 def user_enable(*, user: User) -> User:
@@ -296,30 +238,25 @@ def user_enable(*, user: User) -> User:
 
 
 def user_password_reset(*, user: User, password: str) -> User:
-    """Set a new password; every token issued so far stops working, and open sockets close."""
+    """Set a new password; every token issued so far stops working."""
     password = password_validate(
         password=password,
         username=user.username,
         first_name=user.first_name,
         last_name=user.last_name,
     )
-    user = _user_update(
+    return _user_update(
         user=user,
         actions=[
             User.password_hash.set(password_hash_make(password=password)),
             User.token_version.add(1),
         ],
     )
-    _sessions_close(user=user)
-    return user
 
 
 def user_logout_all(*, user: User) -> User:
-    """Log out everywhere: every token and socket ticket issued so far stops working, and
-    open sockets close."""
-    user = _user_update(user=user, actions=[User.token_version.add(1)])
-    _sessions_close(user=user)
-    return user
+    """Log out everywhere: every token and socket ticket issued so far stops working."""
+    return _user_update(user=user, actions=[User.token_version.add(1)])
 
 
 def user_account_delete(*, user: User) -> None:

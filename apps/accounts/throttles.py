@@ -21,53 +21,45 @@ from __future__ import annotations
 
 import hashlib
 
-from django.conf import settings
-
-from apps.core.ratelimit import RateLimit, rate_limit_hit
+from apps.core.ratelimit import RateLimit, rate_limit_from_settings, rate_limit_hit
 
 
 def _login_per_address() -> RateLimit:
-    return RateLimit(
+    return rate_limit_from_settings(
         name="login-address",
-        count=settings.LOGIN_RATE_LIMIT_PER_ADDRESS_COUNT,
-        window_seconds=settings.LOGIN_RATE_LIMIT_PER_ADDRESS_WINDOW_SECONDS,
+        setting="LOGIN_RATE_LIMIT_PER_ADDRESS",
         detail="too many login attempts from this address",
     )
 
 
 def _login_per_account_and_address() -> RateLimit:
-    return RateLimit(
+    return rate_limit_from_settings(
         name="login-account-address",
-        count=settings.LOGIN_RATE_LIMIT_PER_ACCOUNT_COUNT,
-        window_seconds=settings.LOGIN_RATE_LIMIT_PER_ACCOUNT_WINDOW_SECONDS,
+        setting="LOGIN_RATE_LIMIT_PER_ACCOUNT",
         detail="too many login attempts for this account",
     )
 
 
 def _login_per_account() -> RateLimit:
-    return RateLimit(
+    return rate_limit_from_settings(
         name="login-account",
-        count=settings.LOGIN_RATE_LIMIT_PER_ACCOUNT_ALL_ADDRESSES_COUNT,
-        window_seconds=settings.LOGIN_RATE_LIMIT_PER_ACCOUNT_WINDOW_SECONDS,
+        setting="LOGIN_RATE_LIMIT_PER_ACCOUNT_ALL_ADDRESSES",
+        window_setting="LOGIN_RATE_LIMIT_PER_ACCOUNT",
         detail="too many login attempts for this account",
     )
 
 
 def _signup_per_address() -> RateLimit:
-    return RateLimit(
+    return rate_limit_from_settings(
         name="signup-address",
-        count=settings.SIGNUP_RATE_LIMIT_PER_ADDRESS_COUNT,
-        window_seconds=settings.SIGNUP_RATE_LIMIT_PER_ADDRESS_WINDOW_SECONDS,
+        setting="SIGNUP_RATE_LIMIT_PER_ADDRESS",
         detail="too many signups from this address",
     )
 
 
 def _socket_tickets_per_user() -> RateLimit:
-    return RateLimit(
-        name="ws-ticket",
-        count=settings.WS_TICKET_RATE_LIMIT_COUNT,
-        window_seconds=settings.WS_TICKET_RATE_LIMIT_WINDOW_SECONDS,
-        detail="too many socket tickets",
+    return rate_limit_from_settings(
+        name="ws-ticket", setting="WS_TICKET_RATE_LIMIT", detail="too many socket tickets"
     )
 
 

@@ -1,14 +1,13 @@
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
-from apps.accounts import selectors, services
+from apps.accounts import actions, selectors, services
+from apps.accounts.http import authenticated
 from apps.accounts.languages import LANGUAGES
 from apps.accounts.models import User
 from apps.accounts.socket_auth import socket_ticket_issue
 from apps.accounts.tokens import TOKEN_TYPE, access_token_lifetime_seconds
-from apps.core.concurrency import run_blocking
 from apps.core.http import (
-    authenticated,
     client_address,
     endpoint,
     json_body,
@@ -34,13 +33,13 @@ async def _signup(request: HttpRequest) -> JsonResponse:
         name: string_field(body, name)
         for name in ("username", "password", "first_name", "last_name", "native_language")
     }
-    user = await services.user_signup_request(**fields, client_address=client_address(request))
+    user = await actions.do_signup(**fields, client_address=client_address(request))
     return _token_reply(user, status=201)
 
 
 async def _login(request: HttpRequest) -> JsonResponse:
     body = json_body(request)
-    user = await services.user_login_request(
+    user = await actions.do_login(
         username=string_field(body, "username"),
         password=string_field(body, "password"),
         client_address=client_address(request),
@@ -57,24 +56,15 @@ async def _me(request: HttpRequest, *, user: User) -> JsonResponse:
 async def _me_update(request: HttpRequest, *, user: User) -> JsonResponse:
     body = json_body(request)
     changes = {name: string_field(body, name) for name in body}
-    previous_language = user.native_language
-    user = await run_blocking(services.user_profile_update)(user=user, changes=changes)
-    if user.native_language != previous_language:
-        from apps.chats.services import chat_languages_refresh
-
-        await run_blocking(chat_languages_refresh)(user=user)
-    profile = selectors.user_public_profile(user=user)
-    from apps.chats.events import profile_updated_broadcast
-
-    await profile_updated_broadcast(user_id=user.user_id, profile=profile)
-    return json_response(profile)
+    update = await actions.do_update_profile(user=user, changes=changes)
+    return json_response(update.profile)
 
 
 @authenticated
 async def _logout_all(request: HttpRequest, *, user: User) -> JsonResponse:
     """Every access token and socket ticket of the user stops working (this request's
     included) and their open sockets close, on every instance."""
-    await run_blocking(services.user_logout_all)(user=user)
+    await actions.do_logout_all(user=user)
     return json_response({"logged_out": True})
 
 

@@ -14,7 +14,7 @@ translated, which this module wires in `do_send_message`.
 | `do_leave_chat`         | the chat's roster, the leaver's row   | `member_left` to every member before the leave |
 | `do_mark_read`          | the reader's inbox row                | `read` to every member |
 | `do_send_typing`        | nothing                               | `typing` to the other members |
-| `do_delete_user`        | the account and the person's data     | (the account's own `session.revoked`, from apps/accounts) |
+| `do_delete_user`        | the account and the person's data     | `session.revoked` to the person's own sockets |
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
+from apps.accounts import events as account_events
 from apps.accounts.models import User
 from apps.chats import events, late_translations, live_translation, personal_data, sending, services
 from apps.chats.chat_snapshots import chat_snapshots
@@ -352,8 +353,17 @@ async def do_send_typing(*, user: User, chat_id: str, members: MemberLookup | No
 # --- Accounts --------------------------------------------------------------------------------
 
 
-def do_delete_user(*, user: User) -> personal_data.UserDeleted:
-    """Delete an account and the person's data (personal_data.user_delete). It sends no chat
-    event: the person's own sockets close as the account is disabled (apps/accounts), and
-    the other members find the changes when they next read."""
-    return personal_data.user_delete(user=user)
+async def do_delete_user(*, user: User) -> personal_data.UserDeleted:
+    """Delete an account and the person's data (personal_data.user_delete), then close the
+    person's open sockets on every instance. Other members get no event: they find the
+    changes when they next read."""
+    deleted = await run_blocking(personal_data.user_delete)(user=user)
+    try:
+        await account_events.session_revoked_broadcast(
+            user_id=deleted.user_id, token_version=deleted.token_version
+        )
+    except Exception:
+        # The account is gone either way; a socket that missed this closes at its next
+        # periodic check of the account.
+        logger.exception("telling the sockets of deleted user %s to close failed", deleted.user_id)
+    return deleted

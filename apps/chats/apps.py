@@ -4,3 +4,16 @@ from django.apps import AppConfig
 class ChatsConfig(AppConfig):
     name = "apps.chats"
     label = "chats"
+
+    def ready(self) -> None:
+        from apps.accounts.signals import user_language_changed
+        from apps.chats.receivers import user_language_changed_receive
+        from apps.chats.translation import translation_client_prepare
+        from apps.core.warmup import warm_up_step_register
+
+        user_language_changed.connect(
+            user_language_changed_receive, dispatch_uid="chats.user_language_changed"
+        )
+        # The per-loop translation client, built (nothing is sent to the provider) so the
+        # first message after a deploy does not pay for it.
+        warm_up_step_register(translation_client_prepare)

@@ -40,16 +40,14 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from channels.layers import get_channel_layer
-
 from apps.chats.models import Message
 from apps.chats.presenters import message_view
+from apps.core.delivery import FRAME_HANDLER, user_group  # noqa: F401  (still imported from here)
+from apps.core.delivery import frames_deliver as _deliver
 from apps.core.outages import outage_caused
 
 logger = logging.getLogger(__name__)
 
-FRAME_HANDLER = "chat.frame"
-SESSION_REVOKED_HANDLER = "session.revoked"
 # A publish takes well under a millisecond; one that has not been answered in this long is
 # taken as Redis not answering (paused, or a connection gone silent) and is tried again.
 BROADCAST_ATTEMPT_TIMEOUT_SECONDS = 1.0
@@ -62,16 +60,6 @@ BROADCAST_KEPT_SECONDS = 180.0
 BROADCASTS_PENDING_MAX = 5_000
 # A hint about a message being translated is not worth holding up the send for.
 HINT_TIMEOUT_SECONDS = 0.5
-
-
-def user_group(user_id: str) -> str:
-    return f"user.{user_id}"
-
-
-async def _deliver(user_ids, frame: dict) -> None:
-    layer = get_channel_layer()
-    for user_id in user_ids:
-        await layer.group_send(user_group(user_id), {"type": FRAME_HANDLER, "frame": frame})
 
 
 def _redis_trouble(error: BaseException) -> bool:
@@ -282,13 +270,3 @@ async def member_added_broadcast(*, chat_id: str, user_id: str, username: str, m
 
 async def member_left_broadcast(*, chat_id: str, user_id: str, member_ids) -> None:
     await _deliver(member_ids, {"type": "member_left", "chat_id": chat_id, "user_id": user_id})
-
-
-async def profile_updated_broadcast(*, user_id: str, profile: dict) -> None:
-    await _deliver([user_id], {"type": "profile_updated", "user": profile})
-
-
-async def session_revoked_broadcast(*, user_id: str, token_version: int) -> None:
-    await get_channel_layer().group_send(
-        user_group(user_id), {"type": SESSION_REVOKED_HANDLER, "token_version": token_version}
-    )

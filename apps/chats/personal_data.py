@@ -80,6 +80,8 @@ class UserDeleted:
     chats_left: int
     chats_deleted: int
     messages_anonymised: int
+    # The disabled account's token version: sockets authenticated before it close.
+    token_version: int
 
 
 def _chat_member_remove(*, user_id: str, chat_id: str) -> Chat | None:
@@ -214,4 +216,5 @@ def user_delete(*, user: User) -> UserDeleted:
         chats_left=chats_left,
         chats_deleted=chats_deleted,
         messages_anonymised=len(messages),
+        token_version=int(user.token_version),
     )

@@ -21,7 +21,6 @@ import asyncio
 import json
 import logging
 import re
-import threading
 from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
@@ -31,6 +30,7 @@ from django.conf import settings
 from openai import AsyncOpenAI
 
 from apps.accounts.languages import LANGUAGES_BY_CODE
+from apps.core.loop_local import LoopLocal
 
 logger = logging.getLogger(__name__)
 
@@ -228,29 +228,24 @@ async def _before(deadline: float, awaitable: Awaitable[T]) -> T:
         return await awaitable
 
 
-# One client (and so one connection pool) per event loop: an httpx client must not be shared
-# across loops. Keyed on the settings too, so changing them builds a new client.
-_clients: dict[tuple[asyncio.AbstractEventLoop, str | None, str | None], AsyncOpenAI] = {}
-_clients_lock = threading.Lock()
+def _client_build() -> AsyncOpenAI:
+    return AsyncOpenAI(
+        api_key=settings.OPENAI_API_KEY,
+        base_url=settings.OPENAI_BASE_URL,
+        max_retries=0,  # the caller decides about retries
+        timeout=settings.TRANSLATION_TIMEOUT_SECONDS,
+    )
+
+
+# One client (and so one connection pool) per event loop.
+_clients = LoopLocal(
+    build=_client_build,
+    settings_key=lambda: (settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL),
+)
 
 
 def _client() -> AsyncOpenAI:
-    loop = asyncio.get_running_loop()
-    key = (loop, settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            # Clients of loops that have ended can never be used again.
-            for stale in [stale for stale in _clients if stale[0].is_closed()]:
-                del _clients[stale]
-            client = AsyncOpenAI(
-                api_key=settings.OPENAI_API_KEY,
-                base_url=settings.OPENAI_BASE_URL,
-                max_retries=0,  # the caller decides about retries
-                timeout=settings.TRANSLATION_TIMEOUT_SECONDS,
-            )
-            _clients[key] = client
-    return client
+    return _clients.get()
 
 
 def translation_client_prepare() -> None:
@@ -262,9 +257,5 @@ def translation_client_prepare() -> None:
 
 async def translation_clients_close() -> None:
     """Close the clients of the running event loop (at shutdown, or after a test)."""
-    loop = asyncio.get_running_loop()
-    with _clients_lock:
-        keys = [key for key in _clients if key[0] is loop]
-        clients = [_clients.pop(key) for key in keys]
-    for client in clients:
+    for client in _clients.take_running():
         await client.close()

@@ -1,5 +1,6 @@
 from django.http import HttpRequest, JsonResponse
 
+from apps.accounts.http import authenticated
 from apps.accounts.models import User
 from apps.chats import actions, late_translations, selectors
 from apps.chats.cursors import message_cursor_decode
@@ -7,7 +8,6 @@ from apps.chats.presenters import chat_members_view, chat_summary, message_view
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput
 from apps.core.http import (
-    authenticated,
     endpoint,
     json_body,
     json_response,

@@ -43,6 +43,7 @@ from channels_redis.pubsub import (
 )
 from channels_redis.utils import _wrap_close, create_pool, decode_hosts
 
+from apps.core.backoff import Backoff
 from apps.core.keyvalue import REDIS_COMMAND_TIMEOUT_SECONDS, REDIS_CONNECT_TIMEOUT_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,14 @@ REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutE
 # a new subscription (a socket connecting) makes it try at once.
 RECONNECT_FIRST_WAIT_SECONDS = 0.1
 RECONNECT_MAX_WAIT_SECONDS = 1.0
+
+
+def _reconnect_backoff() -> Backoff:
+    return Backoff(
+        first_seconds=RECONNECT_FIRST_WAIT_SECONDS, max_seconds=RECONNECT_MAX_WAIT_SECONDS
+    )
+
+
 # How long the pub/sub receive loop waits for a message before looking at its state again.
 RECEIVE_POLL_SECONDS = 0.1
 # Publishes under way at once per Redis host and event loop.
@@ -247,12 +256,12 @@ class _PubSubShard(RedisSingleShardConnection):
         self._outage.ended(f"resubscribed {len(wanted)} channels and groups")
 
     async def _do_receiving(self):
-        wait = RECONNECT_FIRST_WAIT_SECONDS
+        backoff = _reconnect_backoff()
         while True:
             try:
                 if self._stale:
                     await self._reconnect()
-                    wait = RECONNECT_FIRST_WAIT_SECONDS
+                    backoff.reset()
                 if self._pubsub is not None and self._pubsub.subscribed:
                     message = await self._pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=RECEIVE_POLL_SECONDS
@@ -265,12 +274,11 @@ class _PubSubShard(RedisSingleShardConnection):
             except REDIS_UNAVAILABLE as error:
                 self._lost(error)
                 try:
-                    async with asyncio.timeout(wait):
+                    async with asyncio.timeout(backoff.wait()):
                         await self._retry_now.wait()
                 except TimeoutError:
                     pass
                 self._retry_now.clear()
-                wait = min(wait * 2, RECONNECT_MAX_WAIT_SECONDS)
             except Exception:
                 logger.exception("channel layer (pub/sub): receiving failed")
                 await asyncio.sleep(RECONNECT_MAX_WAIT_SECONDS)
@@ -332,9 +340,9 @@ class ReconnectingRedisChannelLayer(RedisChannelLayer):
         await asyncio.shield(recovery)
 
     async def _recover(self) -> None:
-        wait = RECONNECT_FIRST_WAIT_SECONDS
+        backoff = _reconnect_backoff()
         while True:
-            await asyncio.sleep(wait)
+            await asyncio.sleep(backoff.wait())
             try:
                 for index in range(self.ring_size):
                     connection = self.connection(index)
@@ -349,7 +357,6 @@ class ReconnectingRedisChannelLayer(RedisChannelLayer):
                 for group, channel in memberships:
                     await _answered(super().group_add(group, channel))
             except REDIS_UNAVAILABLE:
-                wait = min(wait * 2, RECONNECT_MAX_WAIT_SECONDS)
                 continue
             self._outage.ended(f"restored {len(memberships)} group memberships")
             return

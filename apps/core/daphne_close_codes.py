@@ -6,16 +6,18 @@ section 7.4.1 defines for exactly that. This widens what Daphne's `serverClose` 
 RFC's sendable codes; anything else still goes through Autobahn's own check.
 """
 
+from apps.core.daphne_patches import daphne_patch
+
 RFC6455_SERVER_CLOSE_CODES = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011})
 
 
 def daphne_close_codes_install() -> None:
-    try:
-        from daphne.ws_protocol import WebSocketProtocol
-    except ImportError:  # served by something other than Daphne
-        return
-    if getattr(WebSocketProtocol.serverClose, "_commonality_rfc6455", False):
-        return
+    daphne_patch("close-codes", _close_codes_widen)
+
+
+def _close_codes_widen() -> None:
+    from daphne.ws_protocol import WebSocketProtocol
+
     autobahn_checked_close = WebSocketProtocol.serverClose
 
     def server_close(self, code=None):
@@ -24,5 +26,4 @@ def daphne_close_codes_install() -> None:
         else:
             autobahn_checked_close(self, code)
 
-    server_close._commonality_rfc6455 = True
     WebSocketProtocol.serverClose = server_close

@@ -25,6 +25,7 @@ from typing import TypeVar
 import botocore.config
 import botocore.session
 from django.conf import settings
+from pynamodb.exceptions import TableDoesNotExist
 from pynamodb.models import Model
 
 from apps.core.concurrency import BLOCKING_POOL_SIZE
@@ -256,22 +257,43 @@ def dynamo_table_billing_mode(model: type[Model]) -> str:
 
 def _tables_wait_active(wait_seconds: float) -> None:
     deadline = time.monotonic() + wait_seconds
-    pending = list(_table_models.values())
-    while pending:
-        pending = [model for model in pending if not _table_is_active(model)]
-        if not pending:
+    while True:
+        tables = dynamo_tables_status()
+        if tables.ready:
             return
         if time.monotonic() > deadline:
-            names = ", ".join(model.Meta.table_name for model in pending)
+            names = ", ".join(tables.missing + tables.inactive)
             raise TimeoutError(f"tables not ACTIVE after {wait_seconds:.0f}s: {names}")
         time.sleep(1)
 
 
-def _table_is_active(model: type[Model]) -> bool:
-    description = model.describe_table()
-    if description.get("TableStatus") != "ACTIVE":
-        return False
-    return all(
-        index.get("IndexStatus", "ACTIVE") == "ACTIVE"
-        for index in description.get("GlobalSecondaryIndexes", [])
-    )
+@dataclass(frozen=True)
+class TablesStatus:
+    """Which registered tables (full names) cannot serve yet."""
+
+    missing: list[str]
+    # They exist, but they or one of their indexes are not ACTIVE yet.
+    inactive: list[str]
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing and not self.inactive
+
+
+def dynamo_tables_status() -> TablesStatus:
+    """Is every registered table there and ACTIVE, indexes included? One DescribeTable per
+    table; any other failure (DynamoDB unreachable) is raised."""
+    missing, inactive = [], []
+    for model in _table_models.values():
+        try:
+            description = model.describe_table()
+        except TableDoesNotExist:
+            missing.append(model.Meta.table_name)
+            continue
+        indexes_active = all(
+            index.get("IndexStatus", "ACTIVE") == "ACTIVE"
+            for index in description.get("GlobalSecondaryIndexes", [])
+        )
+        if description.get("TableStatus") != "ACTIVE" or not indexes_active:
+            inactive.append(model.Meta.table_name)
+    return TablesStatus(missing=missing, inactive=inactive)

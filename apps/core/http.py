@@ -1,4 +1,5 @@
-"""Thin plumbing shared by the REST views: routing by method, JSON in and out, bearer auth.
+"""Thin plumbing shared by the REST views: routing by method, JSON in and out (the bearer
+auth that names the caller is apps/accounts/http.py).
 
 Every reply, success or failure, is JSON; every failure is `{"detail": "..."}`.
 """
@@ -9,7 +10,6 @@ import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -17,8 +17,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from apps.core.concurrency import run_blocking
-from apps.core.errors import BadRequest, InvalidInput, ServiceError, Unauthorized
+from apps.core.errors import BadRequest, InvalidInput, ServiceError
 from apps.core.outages import (
     UNAVAILABLE_DETAIL,
     UNAVAILABLE_RETRY_AFTER_SECONDS,
@@ -158,27 +157,6 @@ def string_list_field(body: dict[str, Any], name: str, *, what: str) -> list[str
     for item in value:
         text_validate(value=item, field=name)
     return value
-
-
-def bearer_token(request: HttpRequest) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Not authenticated")
-    return token.strip()
-
-
-def authenticated(handler: Handler) -> Handler:
-    """Resolve the bearer token to an active user, passed to the handler as `user`."""
-    from apps.accounts.selectors import user_from_access_token
-
-    @wraps(handler)
-    async def wrapper(request: HttpRequest, **kwargs: Any) -> JsonResponse:
-        token = bearer_token(request)
-        user = await run_blocking(user_from_access_token)(token=token)
-        return await handler(request, user=user, **kwargs)
-
-    return wrapper
 
 
 # A client with IPv6 usually holds a whole /64 and can pick any address in it; limits that

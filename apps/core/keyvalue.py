@@ -11,13 +11,14 @@ and compare-and-set). TTLs may be fractional seconds.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from collections import deque
 from typing import Protocol
 
 from django.conf import settings
+
+from apps.core.loop_local import LoopLocal
 
 
 class KeyValueStore(Protocol):
@@ -289,18 +290,14 @@ class MemoryStore:
         self._lease_holders(key).pop(holder, None)
 
 
-_stores: dict[tuple[asyncio.AbstractEventLoop, str | None], KeyValueStore] = {}
+def _store_build() -> KeyValueStore:
+    return RedisStore(settings.REDIS_URL) if settings.REDIS_URL else MemoryStore()
+
+
+# A Redis connection belongs to one event loop.
+_stores = LoopLocal(build=_store_build, settings_key=lambda: settings.REDIS_URL)
 
 
 def keyvalue_store() -> KeyValueStore:
-    """The store for the running event loop (a Redis connection belongs to one loop)."""
-    # Keyed on the loop itself, not its id: a new loop may reuse the id of one that has
-    # closed, and must not inherit that loop's connections.
-    key = (asyncio.get_running_loop(), settings.REDIS_URL)
-    store = _stores.get(key)
-    if store is None:
-        for stale in [stale for stale in _stores if stale[0].is_closed()]:
-            del _stores[stale]
-        store = RedisStore(settings.REDIS_URL) if settings.REDIS_URL else MemoryStore()
-        _stores[key] = store
-    return store
+    """The store for the running event loop."""
+    return _stores.get()

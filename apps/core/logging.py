@@ -27,6 +27,8 @@ import re
 import uuid
 from datetime import UTC, datetime
 
+from apps.core.daphne_patches import daphne_patch
+
 REQUEST_ID_HEADER = "X-Request-ID"
 NO_REQUEST_ID = "-"
 REQUEST_ID_MAX_LENGTH = 128
@@ -52,10 +54,6 @@ def request_id_from_header(value: str | None) -> str:
         if _REQUEST_ID_PATTERN.fullmatch(value):
             return value
     return request_id_new()
-
-
-def request_id_current() -> str:
-    return request_id_var.get()
 
 
 # --- Redaction ---------------------------------------------------------------------------
@@ -186,12 +184,11 @@ def daphne_access_log_install() -> None:
     HTTP requests are logged by the request id middleware (with their request id), so
     Daphne's line for them goes out at DEBUG; socket events at INFO.
     """
-    try:
-        from daphne.access import AccessLogGenerator
-    except ImportError:  # served by something other than Daphne
-        return
-    if getattr(AccessLogGenerator.__call__, "_commonality_access_log", False):
-        return
+    daphne_patch("access-log", _access_log_through_logging)
+
+
+def _access_log_through_logging() -> None:
+    from daphne.access import AccessLogGenerator
 
     def access_log(self, protocol, action, details):
         path = path_without_query(str(details.get("path") or ""))
@@ -207,5 +204,4 @@ def daphne_access_log_install() -> None:
         elif protocol == "websocket":
             access_logger.info("websocket %s %s", action, path, extra={"client": client})
 
-    access_log._commonality_access_log = True
     AccessLogGenerator.__call__ = access_log

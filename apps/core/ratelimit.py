@@ -6,11 +6,19 @@ that waits as told by `Retry-After` gets through, however long it kept trying be
 
     SEND = RateLimit(name="send", count=30, window_seconds=10, detail="too many messages")
     await rate_limit_hit(limit=SEND, subject=user.user_id)   # raises RateLimited (429)
+
+A limit set in Django settings as `<SETTING>_COUNT` and `<SETTING>_WINDOW_SECONDS` is built
+when it is used (so a test's or an operator's change applies at once):
+
+    rate_limit_from_settings(name="send", setting="MESSAGE_RATE_LIMIT",
+                             detail="too many messages: at most {count} every {window_seconds} seconds")
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from django.conf import settings
 
 from apps.core.errors import RateLimited
 from apps.core.keyvalue import keyvalue_store
@@ -25,6 +33,22 @@ class RateLimit:
     window_seconds: float
     # What the client is told: "<detail>; try again in N seconds".
     detail: str
+
+
+def rate_limit_from_settings(
+    *, name: str, setting: str, detail: str, window_setting: str | None = None
+) -> RateLimit:
+    """The limit whose count is the setting `<setting>_COUNT` and whose window is
+    `<window_setting or setting>_WINDOW_SECONDS`, read now. `detail` may name `{count}` and
+    `{window_seconds}`."""
+    count = getattr(settings, f"{setting}_COUNT")
+    window_seconds = getattr(settings, f"{window_setting or setting}_WINDOW_SECONDS")
+    return RateLimit(
+        name=name,
+        count=count,
+        window_seconds=window_seconds,
+        detail=detail.format(count=count, window_seconds=window_seconds),
+    )
 
 
 async def rate_limit_hit(*, limit: RateLimit, subject: str) -> None:

@@ -29,6 +29,8 @@ from urllib.parse import unquote
 
 from django.conf import settings
 
+from apps.core.daphne_patches import daphne_patch
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -168,12 +170,12 @@ def _daphne_refuse(request: Any, status: int, detail: str) -> None:
 
 
 def daphne_body_limit_install() -> None:
-    try:
-        from daphne.http_protocol import WebRequest
-    except ImportError:  # served by something other than Daphne
-        return
-    if getattr(WebRequest.gotLength, "_commonality_body_limit", False):
-        return
+    daphne_patch("body-limit", _body_limit_apply)
+
+
+def _body_limit_apply() -> None:
+    from daphne.http_protocol import WebRequest
+
     daphne_got_length = WebRequest.gotLength
     daphne_content_chunk = WebRequest.handleContentChunk
     daphne_request_received = WebRequest.requestReceived
@@ -214,7 +216,6 @@ def daphne_body_limit_install() -> None:
             return
         daphne_request_received(self, command, path, version)
 
-    got_length._commonality_body_limit = True
     WebRequest.gotLength = got_length
     WebRequest.handleContentChunk = handle_content_chunk
     WebRequest.requestReceived = request_received

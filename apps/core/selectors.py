@@ -4,9 +4,10 @@ import asyncio
 import logging
 
 from channels.layers import get_channel_layer
+from pynamodb.exceptions import TableDoesNotExist
 
 from apps.core.concurrency import run_blocking
-from apps.core.dynamo import dynamo_table_models
+from apps.core.dynamo import dynamo_tables_status
 from apps.core.keyvalue import keyvalue_store
 
 logger = logging.getLogger(__name__)
@@ -17,9 +18,11 @@ KEYVALUE_PROBE_KEY = "readiness:probe"
 
 
 def _dynamo_check() -> None:
-    for model in dynamo_table_models().values():
-        if model.describe_table().get("TableStatus") != "ACTIVE":
-            raise RuntimeError(f"table {model.Meta.table_name} is not ACTIVE")
+    tables = dynamo_tables_status()
+    if tables.missing:
+        raise TableDoesNotExist(tables.missing[0])
+    if tables.inactive:
+        raise RuntimeError(f"not ACTIVE yet: {', '.join(tables.inactive)}")
 
 
 async def dynamo_readiness() -> str | None:

@@ -35,6 +35,8 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.core.daphne_patches import daphne_patch
+
 logger = logging.getLogger(__name__)
 
 # The client is too far behind: it should reconnect and `resume` from the last seq it has.
@@ -94,13 +96,13 @@ def _outbound_extension(protocol: Any) -> dict:
 
 
 def daphne_outbound_backlog_install() -> None:
-    try:
-        from daphne.server import Server
-        from daphne.ws_protocol import WebSocketProtocol
-    except ImportError:  # served by something other than Daphne
-        return
-    if getattr(WebSocketProtocol.serverSend, "_commonality_backlog", False):
-        return
+    daphne_patch("outbound-backlog", _outbound_backlog_bound)
+
+
+def _outbound_backlog_bound() -> None:
+    from daphne.server import Server
+    from daphne.ws_protocol import WebSocketProtocol
+
     daphne_server_send = WebSocketProtocol.serverSend
     daphne_server_close = WebSocketProtocol.serverClose
     daphne_create_application = Server.create_application
@@ -137,7 +139,6 @@ def daphne_outbound_backlog_install() -> None:
             }
         return daphne_create_application(self, protocol, scope)
 
-    server_send._commonality_backlog = True
     WebSocketProtocol.serverSend = server_send
     WebSocketProtocol.serverClose = server_close
     Server.create_application = create_application

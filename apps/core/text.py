@@ -23,7 +23,6 @@ import re
 
 from apps.core.errors import InvalidInput
 
-LINE_CONTROLS = "\t\n\r"
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")

@@ -2,7 +2,9 @@
 
 A fresh process pays once for what every request needs: the DynamoDB client's first
 connection, the Redis connections of the key-value store and of the channel layer (both
-belong to the event loop that serves requests), the translation client. Paid by the first
+belong to the event loop that serves requests), and what the apps register as warm-up steps
+(`warm_up_step_register`, from their AppConfig.ready: the chats app's translation client).
+Paid by the first
 requests of a reconnect storm, that made most handshakes of a 200-socket storm time out
 (bench/reconnect_storm.py). So the server
 process pays it as soon as it starts serving (`instance_warm_up_when_serving`, called by
@@ -19,7 +21,9 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import Callable
 
+from apps.core.backoff import Backoff
 from apps.core.selectors import channel_layer_readiness, dynamo_readiness, keyvalue_readiness
 
 logger = logging.getLogger(__name__)
@@ -30,15 +34,22 @@ WARM_UP_MAX_RETRY_SECONDS = 10.0
 
 # Held so that the running warm-up is not garbage-collected (the loop keeps only a weak one).
 _startup_task: asyncio.Task | None = None
+# Registered by the apps above core: each builds something of theirs on the running loop.
+_warm_up_steps: list[Callable[[], None]] = []
+
+
+def warm_up_step_register(step: Callable[[], None]) -> None:
+    """Have every warm-up and readiness probe call `step()` on the serving loop first (say,
+    to build a per-loop client; it must send nothing anywhere). Registered once per step."""
+    if step not in _warm_up_steps:
+        _warm_up_steps.append(step)
 
 
 async def instance_readiness() -> dict[str, str | None]:
     """Make (or check) every connection a request needs, on the running loop: dependency
     name -> None when it answers, else why not."""
-    # The per-loop translation client; built, not called (nothing is sent to the provider).
-    from apps.chats.translation import translation_client_prepare
-
-    translation_client_prepare()
+    for step in _warm_up_steps:
+        step()
     dynamo, channel_layer, keyvalue = await asyncio.gather(
         dynamo_readiness(), channel_layer_readiness(), keyvalue_readiness()
     )
@@ -48,7 +59,9 @@ async def instance_readiness() -> dict[str, str | None]:
 async def instance_warm_up() -> None:
     """Until every dependency answers: warm, wait, warm again."""
     started = time.monotonic()
-    delay = WARM_UP_FIRST_RETRY_SECONDS
+    backoff = Backoff(
+        first_seconds=WARM_UP_FIRST_RETRY_SECONDS, max_seconds=WARM_UP_MAX_RETRY_SECONDS
+    )
     while True:
         try:
             problems = await instance_readiness()
@@ -59,13 +72,13 @@ async def instance_warm_up() -> None:
         if not down:
             logger.info("instance warm and ready after %.2fs", time.monotonic() - started)
             return
+        delay = backoff.wait()
         logger.warning(
             "instance not ready yet (%s); warming again in %.1fs",
             ", ".join(f"{name}: {problem}" for name, problem in down.items()),
             delay,
         )
         await asyncio.sleep(delay)
-        delay = min(delay * 2, WARM_UP_MAX_RETRY_SECONDS)
 
 
 def _warm_up_begin() -> None:

@@ -32,17 +32,12 @@ import base64
 
 from channels.layers import get_channel_layer
 
-from apps.chats.events import FRAME_HANDLER, user_group
+from apps.core.delivery import frames_deliver as _deliver
+from apps.core.delivery import user_group
 from apps.voice.types import Call, TurnLock, call_room_name
 
 SIGNAL_HANDLER = "voice.signal"
 SIGNAL_TURN_ABORTED = "turn_aborted"
-
-
-async def _deliver(user_ids, frame: dict) -> None:
-    layer = get_channel_layer()
-    for user_id in user_ids:
-        await layer.group_send(user_group(user_id), {"type": FRAME_HANDLER, "frame": frame})
 
 
 # --- Calls -----------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -24,6 +23,8 @@ import httpx
 from django.conf import settings
 from elevenlabs.client import AsyncElevenLabs
 from elevenlabs.core.api_error import ApiError
+
+from apps.core.loop_local import LoopLocal
 
 logger = logging.getLogger(__name__)
 
@@ -164,37 +165,28 @@ async def speech_synthesize(*, text: str, language: str) -> AsyncIterator[bytes]
         raise _unavailable("text-to-speech", ValueError("no audio"))
 
 
-# One client (so one connection pool) per event loop, as in apps.chats.translation: an httpx
-# client must not be shared across loops. Keyed on the settings too.
-_clients: dict[tuple, tuple[AsyncElevenLabs, httpx.AsyncClient]] = {}
-_clients_lock = threading.Lock()
+def _client_build() -> tuple[AsyncElevenLabs, httpx.AsyncClient]:
+    http = httpx.AsyncClient(timeout=settings.VOICE_PROVIDER_TIMEOUT_SECONDS, follow_redirects=True)
+    client = AsyncElevenLabs(
+        api_key=settings.ELEVENLABS_API_KEY,
+        base_url=settings.ELEVENLABS_BASE_URL,  # None: ElevenLabs' own
+        httpx_client=http,
+    )
+    return client, http
+
+
+# One client (so one connection pool) per event loop.
+_clients = LoopLocal(
+    build=_client_build,
+    settings_key=lambda: (settings.ELEVENLABS_API_KEY, settings.ELEVENLABS_BASE_URL),
+)
 
 
 def _client() -> AsyncElevenLabs:
-    loop = asyncio.get_running_loop()
-    key = (loop, settings.ELEVENLABS_API_KEY, settings.ELEVENLABS_BASE_URL)
-    with _clients_lock:
-        entry = _clients.get(key)
-        if entry is None:
-            for stale in [stale for stale in _clients if stale[0].is_closed()]:
-                del _clients[stale]
-            http = httpx.AsyncClient(
-                timeout=settings.VOICE_PROVIDER_TIMEOUT_SECONDS, follow_redirects=True
-            )
-            client = AsyncElevenLabs(
-                api_key=settings.ELEVENLABS_API_KEY,
-                base_url=settings.ELEVENLABS_BASE_URL,  # None: ElevenLabs' own
-                httpx_client=http,
-            )
-            entry = _clients[key] = (client, http)
-    return entry[0]
+    return _clients.get()[0]
 
 
 async def speech_clients_close() -> None:
     """Close the clients of the running event loop (at shutdown, or after a test)."""
-    loop = asyncio.get_running_loop()
-    with _clients_lock:
-        keys = [key for key in _clients if key[0] is loop]
-        entries = [_clients.pop(key) for key in keys]
-    for _, http in entries:
+    for _, http in _clients.take_running():
         await http.aclose()

@@ -1,8 +1,9 @@
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 
+from apps.accounts.http import authenticated
 from apps.accounts.models import User
 from apps.core.errors import InvalidInput
-from apps.core.http import authenticated, endpoint, id_field, json_body, json_response
+from apps.core.http import endpoint, id_field, json_body, json_response
 from apps.voice import actions
 from apps.voice.notes import voice_note_size_check
 from apps.voice.speech import AUDIO_FORMATS, audio_format_from_content_type

@@ -246,6 +246,19 @@ def test_set_language_updates_the_profile_and_every_chat():
         run("user_set_language", "hana", "xx")
 
 
+def test_set_language_tells_the_users_open_sockets():
+    from apps.core.delivery import user_group
+    from tests.support.channel_layers import recording_channel_layer
+
+    hana = user_create(username="hana", language="ja")
+    with recording_channel_layer() as layer:
+        run("user_set_language", "hana", "fr")
+    [frame] = layer.frames_to(hana.user_id)
+    assert frame["type"] == "profile_updated"
+    assert frame["user"]["native_language"] == "fr"
+    assert [group for group, _ in layer.group_sends] == [user_group(hana.user_id)]
+
+
 def test_every_account_command_has_help():
     for command in (
         "users",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.accounts.events import SESSION_REVOKED_HANDLER
 from apps.chats import actions, events
 from apps.chats.selectors import chat_get
 from apps.core.concurrency import run_blocking
@@ -287,13 +288,17 @@ async def test_a_message_from_someone_not_in_the_chat_is_refused_and_sends_nothi
 # --- Accounts ----------------------------------------------------------------------------------
 
 
-async def test_deleting_a_user_sends_no_chat_frame(layer):
+async def test_deleting_a_user_closes_their_sockets_and_sends_no_chat_frame(layer):
     ana, bob = await _user(), await _user()
     chat_id = await _direct_with_a_message(ana, bob)
     layer.group_sends.clear()
+    version_before = int(ana.token_version)
 
-    deleted = await run_blocking(actions.do_delete_user)(user=ana)
+    deleted = await actions.do_delete_user(user=ana)
 
     assert (deleted.user_id, deleted.chats_left) == (ana.user_id, 1)
     assert layer.chat_frames() == []
+    (revoked,) = layer.events_to(ana.user_id, SESSION_REVOKED_HANDLER)
+    assert revoked["token_version"] == deleted.token_version > version_before
+    assert layer.events_to(bob.user_id, SESSION_REVOKED_HANDLER) == []
     assert await run_blocking(chat_get)(chat_id=chat_id) is not None  # Bob is still in it

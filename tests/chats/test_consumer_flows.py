@@ -942,10 +942,10 @@ async def test_log_out_everywhere_closes_every_open_socket_and_kills_the_token(t
 
 
 async def test_a_socket_opened_after_log_out_everywhere_stays_open(translator, sockets):
-    from apps.accounts import services as account_services
+    from apps.accounts import actions as account_actions
 
     ana = await _user("es")
-    ana = await run_blocking(account_services.user_logout_all)(user=ana)
+    ana = await account_actions.do_logout_all(user=ana)
     fresh = await sockets.open(ana)
     assert not await fresh.collect(0.5)
     await fresh.ping()
@@ -953,7 +953,7 @@ async def test_a_socket_opened_after_log_out_everywhere_stays_open(translator, s
 
 @pytest.mark.parametrize("revoke", ["disable", "password reset"])
 async def test_disable_and_password_reset_close_open_sockets(translator, sockets, revoke):
-    from apps.accounts import services as account_services
+    from apps.accounts import actions as account_actions
 
     ana = await _user("es")
     bob = await _user("en")
@@ -963,11 +963,9 @@ async def test_disable_and_password_reset_close_open_sockets(translator, sockets
     await ana_socket.ping()
 
     if revoke == "disable":
-        await run_blocking(account_services.user_disable)(user=ana)
+        await account_actions.do_disable_user(user=ana)
     else:
-        await run_blocking(account_services.user_password_reset)(
-            user=ana, password="a new passphrase"
-        )
+        await account_actions.do_reset_password(user=ana, password="a new passphrase")
 
     assert await _closes_within(ana_socket, REVOKED_WITHIN_SECONDS) == 1008
     # Only that user's sockets.
@@ -989,11 +987,11 @@ async def test_a_revocation_the_socket_missed_still_closes_it_at_the_next_check(
 
 
 async def test_a_ticket_issued_before_a_password_reset_opens_no_socket(translator, sockets):
-    from apps.accounts import services as account_services
+    from apps.accounts import actions as account_actions
 
     ana = await _user("es")
     ticket = await _ticket(ana)
-    await run_blocking(account_services.user_password_reset)(user=ana, password="a new passphrase")
+    await account_actions.do_reset_password(user=ana, password="a new passphrase")
     refused, _, _ = await sockets.attempt(f"?ticket={ticket}")
     assert await refused.close_code() == 4001
 

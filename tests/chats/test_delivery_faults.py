@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 
 import pytest
 import redis
-from channels.layers import channel_layers
 
 from apps.chats import actions, services
 from apps.chats.selectors import chat_get, message_history
@@ -28,7 +27,7 @@ from apps.core.concurrency import run_blocking
 from apps.core.keyvalue import keyvalue_store
 from tests.support.accounts import user_create
 from tests.support.dynamo_proxy import DynamoProxy
-from tests.support.servers import redis_server_start
+from tests.support.redis_faults import channel_layer_on_own_redis
 
 # botocore's read timeout in these tests: a lost reply costs this long, then botocore retries
 # (once: two attempts in all, as against four by default, to keep the tests short).
@@ -95,19 +94,8 @@ def layer_redis(settings):
     """The channel layer on a Redis server of this test's own, so that pausing it or making
     it refuse connections touches only the broadcasts (the key-value store, which claims
     client ids and counts rate limits, stays on the session's Redis)."""
-    server = redis_server_start()
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "apps.core.channel_layer.ReconnectingPubSubChannelLayer",
-            "CONFIG": {"hosts": [server.url]},
-        }
-    }
-    channel_layers.backends.clear()
-    yield server
-    if server.process.poll() is None:
-        os.kill(server.process.pid, signal.SIGCONT)
-    channel_layers.backends.clear()
-    server.stop()
+    with channel_layer_on_own_redis(settings) as server:
+        yield server
 
 
 # --- A commit whose reply was lost ------------------------------------------------------------

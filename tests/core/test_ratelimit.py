@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from apps.core.errors import RateLimited
-from apps.core.ratelimit import RateLimit, rate_limit_hit
+from apps.core.ratelimit import RateLimit, rate_limit_from_settings, rate_limit_hit
 
 
 async def test_a_window_admits_its_count_then_says_how_long_to_wait(store, key):
@@ -55,3 +55,20 @@ async def test_rate_limit_hit_raises_a_429_with_whole_seconds_to_wait():
     assert raised.value.status == 429
     assert raised.value.retry_after == 30
     assert raised.value.detail == "slow down; try again in 30 seconds"
+
+
+def test_a_limit_from_settings_reads_them_when_built(settings):
+    settings.MESSAGE_RATE_LIMIT_COUNT = 7
+    settings.MESSAGE_RATE_LIMIT_WINDOW_SECONDS = 11
+    limit = rate_limit_from_settings(
+        name="send", setting="MESSAGE_RATE_LIMIT", detail="at most {count} in {window_seconds} s"
+    )
+    assert limit == RateLimit(name="send", count=7, window_seconds=11, detail="at most 7 in 11 s")
+    settings.LOGIN_RATE_LIMIT_PER_ACCOUNT_WINDOW_SECONDS = 90
+    other_window = rate_limit_from_settings(
+        name="login-account",
+        setting="LOGIN_RATE_LIMIT_PER_ACCOUNT_ALL_ADDRESSES",
+        window_setting="LOGIN_RATE_LIMIT_PER_ACCOUNT",
+        detail="too many",
+    )
+    assert other_window.window_seconds == 90

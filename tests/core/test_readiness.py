@@ -18,6 +18,7 @@ from django.test import AsyncClient
 from apps.core.dynamo import dynamo_configure, dynamo_tables_create, dynamo_target_from_settings
 from tests.support.daphne import daphne_running
 from tests.support.http import http_json
+from tests.support.redis_faults import channel_layer_on_own_redis
 from tests.support.servers import dynamo_server_start, redis_server_start
 
 REDIS_CHECKS = ("channel_layer", "keyvalue_store")
@@ -35,20 +36,8 @@ def paused(server):
 @pytest.fixture
 def redis_for_store_and_layer(settings):
     """A Redis server for this test alone, used by the key-value store and the channel layer."""
-    from channels.layers import channel_layers
-
-    server = redis_server_start()
-    settings.REDIS_URL = server.url
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "apps.core.channel_layer.ReconnectingPubSubChannelLayer",
-            "CONFIG": {"hosts": [server.url]},
-        }
-    }
-    channel_layers.backends.clear()
-    yield server
-    channel_layers.backends.clear()
-    server.stop()
+    with channel_layer_on_own_redis(settings, keyvalue_too=True) as server:
+        yield server
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers
 
-from apps.chats.events import FRAME_HANDLER, user_group
+from apps.core.delivery import FRAME_HANDLER, user_group
 
 
 class RecordingChannelLayer(InMemoryChannelLayer):
@@ -37,6 +37,14 @@ class RecordingChannelLayer(InMemoryChannelLayer):
             group.removeprefix(prefix)
             for group, message in self.group_sends
             if message["type"] == FRAME_HANDLER and message["frame"]["type"] == kind
+        ]
+
+    def events_to(self, user_id: str, handler: str) -> list[dict]:
+        """Channel events for a user's sockets themselves (not frames), e.g. `voice.signal`."""
+        return [
+            message
+            for group, message in self.group_sends
+            if group == user_group(user_id) and message.get("type") == handler
         ]
 
     def chat_frames(self) -> list[dict]:

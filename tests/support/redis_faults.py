@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+from collections.abc import Iterator
 
 import redis
 
@@ -43,3 +45,29 @@ class FaultyRedis:
         if self.server.process.poll() is None:
             self.resume()
         self.server.stop()
+
+
+@contextlib.contextmanager
+def channel_layer_on_own_redis(settings, *, keyvalue_too: bool = False) -> Iterator[RunningServer]:
+    """A redis-server of this test's own under the channel layer (the reconnecting pub/sub
+    one) and, with `keyvalue_too`, under the key-value store, so that pausing or stopping it
+    harms no other test. Afterwards it is resumed if paused, and stopped."""
+    from channels.layers import channel_layers
+
+    server = redis_server_start()
+    if keyvalue_too:
+        settings.REDIS_URL = server.url
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "apps.core.channel_layer.ReconnectingPubSubChannelLayer",
+            "CONFIG": {"hosts": [server.url]},
+        }
+    }
+    channel_layers.backends.clear()
+    try:
+        yield server
+    finally:
+        if server.process.poll() is None:
+            os.kill(server.process.pid, signal.SIGCONT)
+        channel_layers.backends.clear()
+        server.stop()

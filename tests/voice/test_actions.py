@@ -20,16 +20,16 @@ from apps.voice.errors import CallInProgress, TurnTaken
 from apps.voice.events import SIGNAL_HANDLER, SIGNAL_TURN_ABORTED
 from apps.voice.selectors import call_get, turn_lock_get
 from tests.support.accounts import user_create
-from tests.support.recording_voice_layer import RecordingLayer
+from tests.support.channel_layers import RecordingChannelLayer
 
 
 @pytest.fixture
 async def layer(settings):
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "tests.support.recording_voice_layer.RecordingLayer"}
+        "default": {"BACKEND": "tests.support.channel_layers.RecordingChannelLayer"}
     }
     recording = get_channel_layer()
-    assert isinstance(recording, RecordingLayer)
+    assert isinstance(recording, RecordingChannelLayer)
     yield recording
     # Ring timers and turn watchdogs still waiting belong to this test alone.
     await background_tasks_cancel()
@@ -53,7 +53,7 @@ async def _group_chat(user, *others) -> str:
     return created.membership.chat_id
 
 
-async def _message_frames(layer: RecordingLayer, user_id: str) -> list[dict]:
+async def _message_frames(layer: RecordingChannelLayer, user_id: str) -> list[dict]:
     await broadcasts_settle(timeout=5)
     return layer.frames_to(user_id, "message")
 
@@ -75,11 +75,11 @@ def _ids(*users) -> set[str]:
 async def test_starting_a_call_rings_every_member_the_caller_too(layer):
     bob, ana, cleo = await _users("en", "es", "fr")
     chat_id = await _group_chat(bob, ana, cleo)
-    layer.sent.clear()
+    layer.group_sends.clear()
 
     call = await actions.do_start_call(user=bob, chat_id=chat_id)
 
-    assert layer.receivers("call_incoming") == _ids(bob, ana, cleo)
+    assert set(layer.receivers("call_incoming")) == _ids(bob, ana, cleo)
     (incoming,) = layer.frames_to(ana.user_id, "call_incoming")
     assert incoming["call_id"] == call.call_id and incoming["caller_id"] == bob.user_id
     assert incoming["caller_name"] == "Test Person" and incoming["room_name"] == f"chat-{chat_id}"
@@ -90,24 +90,24 @@ async def test_a_second_start_is_refused_with_the_call_and_rings_nobody(layer):
     bob, ana = await _users("en", "es")
     chat_id = await _direct_chat(bob, ana)
     call = await actions.do_start_call(user=bob, chat_id=chat_id)
-    layer.sent.clear()
+    layer.group_sends.clear()
 
     with pytest.raises(CallInProgress) as refused:
         await actions.do_start_call(user=ana, chat_id=chat_id)
 
     assert refused.value.call.call_id == call.call_id
-    assert layer.sent == []
+    assert layer.group_sends == []
 
 
 async def test_an_outsider_cannot_ring_a_chat_and_nobody_hears_of_it(layer):
     bob, ana, eve = await _users("en", "es", "fr")
     chat_id = await _direct_chat(bob, ana)
-    layer.sent.clear()
+    layer.group_sends.clear()
 
     with pytest.raises(NotFound, match="Chat not found"):
         await actions.do_start_call(user=eve, chat_id=chat_id)
 
-    assert layer.sent == [] and await call_get(chat_id=chat_id) is None
+    assert layer.group_sends == [] and await call_get(chat_id=chat_id) is None
 
 
 async def test_answering_tells_every_member_and_stops_the_ring_timer(layer, settings):
@@ -120,12 +120,12 @@ async def test_answering_tells_every_member_and_stops_the_ring_timer(layer, sett
     await asyncio.sleep(0.6)
 
     assert active.participants == (bob.user_id, ana.user_id)
-    assert layer.receivers("call_accepted") == _ids(bob, ana, cleo)
+    assert set(layer.receivers("call_accepted")) == _ids(bob, ana, cleo)
     (accepted,) = layer.frames_to(cleo.user_id, "call_accepted")
     assert accepted["user_id"] == ana.user_id and accepted["participants"] == list(
         active.participants
     )
-    assert layer.receivers("call_missed") == set()
+    assert set(layer.receivers("call_missed")) == set()
 
 
 async def test_the_last_decline_ends_the_call_and_stores_it_for_everyone(layer):
@@ -135,7 +135,7 @@ async def test_the_last_decline_ends_the_call_and_stores_it_for_everyone(layer):
 
     assert await actions.do_decline_call(user=ana, chat_id=chat_id, call_id=call.call_id) is None
 
-    assert layer.receivers("call_declined") == _ids(bob, ana)
+    assert set(layer.receivers("call_declined")) == _ids(bob, ana)
     assert all(frame["final"] for frame in layer.frames_to(bob.user_id, "call_declined"))
     for user, text in ((bob, "Call declined"), (ana, "Llamada rechazada")):
         (message,) = await _message_frames(layer, user.user_id)
@@ -152,7 +152,7 @@ async def test_one_decline_leaves_a_group_call_ringing_for_the_others(layer):
     ringing = await actions.do_decline_call(user=cleo, chat_id=chat_id, call_id=call.call_id)
 
     assert ringing is not None and ringing.declined == (cleo.user_id,)
-    assert layer.receivers("call_declined") == _ids(bob, ana, cleo)
+    assert set(layer.receivers("call_declined")) == _ids(bob, ana, cleo)
     assert not layer.frames_to(ana.user_id, "call_declined")[0]["final"]
     assert await _message_frames(layer, bob.user_id) == []
 
@@ -161,14 +161,14 @@ async def test_only_the_caller_cancels_and_everyone_hears_of_it(layer):
     bob, ana = await _users("en", "es")
     chat_id = await _direct_chat(bob, ana)
     call = await actions.do_start_call(user=bob, chat_id=chat_id)
-    layer.sent.clear()
+    layer.group_sends.clear()
 
     with pytest.raises(Forbidden):
         await actions.do_cancel_call(user=ana, chat_id=chat_id, call_id=call.call_id)
-    assert layer.sent == []
+    assert layer.group_sends == []
     await actions.do_cancel_call(user=bob, chat_id=chat_id, call_id=call.call_id)
 
-    assert layer.receivers("call_cancelled") == _ids(bob, ana)
+    assert set(layer.receivers("call_cancelled")) == _ids(bob, ana)
     (message,) = await _message_frames(layer, ana.user_id)
     assert message["message"]["meta"]["outcome"] == "cancelled"
 
@@ -179,7 +179,7 @@ async def test_nobody_answering_in_time_makes_a_missed_call(layer, settings):
     chat_id = await _direct_chat(bob, ana)
     call = await actions.do_start_call(user=bob, chat_id=chat_id)
 
-    await _until(lambda: layer.receivers("call_missed") == _ids(bob, ana))
+    await _until(lambda: set(layer.receivers("call_missed")) == _ids(bob, ana))
 
     (missed,) = layer.frames_to(ana.user_id, "call_missed")
     assert missed["call_id"] == call.call_id and missed["caller_id"] == bob.user_id
@@ -198,7 +198,7 @@ async def test_hanging_up_ends_a_one_to_one_call_with_its_duration(layer):
 
     assert await actions.do_leave_call(user=ana, chat_id=chat_id, call_id=call.call_id) is None
 
-    assert layer.receivers("call_ended") == _ids(bob, ana)
+    assert set(layer.receivers("call_ended")) == _ids(bob, ana)
     (ended,) = layer.frames_to(bob.user_id, "call_ended")
     assert (ended["user_id"], ended["reason"], ended["duration_seconds"]) == (
         ana.user_id,
@@ -223,12 +223,12 @@ async def test_leaving_a_group_call_that_goes_on_tells_every_member(layer):
     going_on = await actions.do_leave_call(user=cleo, chat_id=chat_id, call_id=call.call_id)
 
     assert going_on is not None and going_on.participants == (bob.user_id, ana.user_id)
-    assert layer.receivers("call_left") == _ids(bob, ana, cleo)
+    assert set(layer.receivers("call_left")) == _ids(bob, ana, cleo)
     assert layer.frames_to(bob.user_id, "call_left")[0]["participants"] == [
         bob.user_id,
         ana.user_id,
     ]
-    assert layer.receivers("call_ended") == set()
+    assert set(layer.receivers("call_ended")) == set()
     assert await _message_frames(layer, bob.user_id) == []
 
 
@@ -255,11 +255,11 @@ async def _call_of_three(layer):
     chat_id = await _group_chat(bob, ana, cleo)
     call = await actions.do_start_call(user=bob, chat_id=chat_id)
     await actions.do_accept_call(user=ana, chat_id=chat_id, call_id=call.call_id)
-    layer.sent.clear()
+    layer.group_sends.clear()
     return bob, ana, cleo, chat_id, call
 
 
-def _turn_states(layer: RecordingLayer, user_id: str) -> list[str]:
+def _turn_states(layer: RecordingChannelLayer, user_id: str) -> list[str]:
     return [frame["state"] for frame in layer.frames_to(user_id, "voice_turn")]
 
 
@@ -284,14 +284,14 @@ async def test_a_turn_is_seen_by_the_call_s_participants_only(layer):
 async def test_a_second_speaker_is_refused_and_nobody_hears_of_it(layer):
     bob, ana, cleo, chat_id, call = await _call_of_three(layer)
     await actions.do_start_turn(user=bob, chat_id=chat_id, audio_format="webm")
-    layer.sent.clear()
+    layer.group_sends.clear()
 
     with pytest.raises(TurnTaken):
         await actions.do_start_turn(user=ana, chat_id=chat_id, audio_format="webm")
     with pytest.raises(Forbidden):
         await actions.do_start_turn(user=cleo, chat_id=chat_id, audio_format="webm")
 
-    assert layer.sent == []
+    assert layer.group_sends == []
 
 
 async def test_stopping_with_nothing_recorded_fails_the_turn_for_everyone_in_it(layer):
@@ -324,11 +324,11 @@ async def test_a_listener_leaving_aborts_the_turn_and_signals_only_the_speaker(l
     bob, ana, cleo, chat_id, call = await _call_of_three(layer)
     await actions.do_accept_call(user=cleo, chat_id=chat_id, call_id=call.call_id)
     await actions.do_start_turn(user=bob, chat_id=chat_id, audio_format="webm")
-    layer.sent.clear()
+    layer.group_sends.clear()
 
     await actions.do_leave_call(user=cleo, chat_id=chat_id, call_id=call.call_id)
 
-    assert layer.receivers("voice_turn") == _ids(bob, ana, cleo)
+    assert set(layer.receivers("voice_turn")) == _ids(bob, ana, cleo)
     idle = layer.frames_to(ana.user_id, "voice_turn")[-1]
     assert (idle["state"], idle["error_code"], idle["error"]) == (
         "idle",
@@ -338,13 +338,13 @@ async def test_a_listener_leaving_aborts_the_turn_and_signals_only_the_speaker(l
     (signal,) = layer.events_to(bob.user_id, SIGNAL_HANDLER)
     assert signal["signal"] == SIGNAL_TURN_ABORTED
     assert layer.events_to(ana.user_id, SIGNAL_HANDLER) == []
-    assert layer.receivers("call_left") == _ids(bob, ana, cleo)
+    assert set(layer.receivers("call_left")) == _ids(bob, ana, cleo)
 
 
 async def test_a_closed_socket_ends_its_turn_and_leaves_its_call(layer):
     bob, ana, cleo, chat_id, call = await _call_of_three(layer)
     turn = await actions.do_start_turn(user=ana, chat_id=chat_id, audio_format="webm")
-    layer.sent.clear()
+    layer.group_sends.clear()
 
     await actions.do_leave_on_disconnect(user=ana, turn=turn, calls={chat_id: call.call_id})
 

@@ -1,7 +1,8 @@
+from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand
 
+from apps.accounts.actions import do_disable_user
 from apps.accounts.management.commands._support import user_argument, user_label, user_resolve
-from apps.accounts.services import user_disable
 from apps.core.commands import command_errors
 
 
@@ -19,6 +20,6 @@ class Command(BaseCommand):
         account = user_resolve(user)
         was_active = bool(account.is_active)
         with command_errors("disable the user"):
-            account = user_disable(user=account)
+            account = async_to_sync(do_disable_user)(user=account)
         state = "disabled" if was_active else "was already disabled; tokens revoked again"
         self.stdout.write(self.style.SUCCESS(f"{user_label(account)} {state}"))

@@ -1,7 +1,8 @@
+from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand
 
+from apps.accounts.actions import do_enable_user
 from apps.accounts.management.commands._support import user_argument, user_label, user_resolve
-from apps.accounts.services import user_enable
 from apps.core.commands import command_errors
 
 
@@ -18,6 +19,6 @@ class Command(BaseCommand):
         account = user_resolve(user)
         was_active = bool(account.is_active)
         with command_errors("enable the user"):
-            account = user_enable(user=account)
+            account = async_to_sync(do_enable_user)(user=account)
         state = "was already enabled" if was_active else "enabled"
         self.stdout.write(self.style.SUCCESS(f"{user_label(account)} {state}"))

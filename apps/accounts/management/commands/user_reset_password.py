@@ -1,10 +1,11 @@
 import getpass
 import sys
 
+from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.accounts.actions import do_reset_password
 from apps.accounts.management.commands._support import user_argument, user_label, user_resolve
-from apps.accounts.services import user_password_reset
 from apps.core.commands import command_errors
 
 
@@ -38,7 +39,7 @@ class Command(BaseCommand):
             if password != getpass.getpass("New password (again): "):
                 raise CommandError("the passwords do not match")
         with command_errors("reset the password"):
-            account = user_password_reset(user=account, password=password)
+            account = async_to_sync(do_reset_password)(user=account, password=password)
         self.stdout.write(
             self.style.SUCCESS(f"password of {user_label(account)} changed; old tokens revoked")
         )

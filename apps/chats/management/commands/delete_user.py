@@ -1,5 +1,6 @@
 import sys
 
+from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.management.commands._support import user_argument, user_label, user_resolve
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             if typed.casefold() != account.username.casefold():
                 raise CommandError("confirmation did not match; nothing deleted")
         with command_errors("delete the user"):
-            deleted = do_delete_user(user=account)
+            deleted = async_to_sync(do_delete_user)(user=account)
         self.stdout.write(
             self.style.SUCCESS(
                 f"deleted {deleted.username} ({deleted.user_id}): left {deleted.chats_left} "

@@ -226,23 +226,17 @@ def dynamodb_target() -> str:
 
 
 def dynamodb_check(*, timeout: float) -> Check:
-    from apps.core.dynamo import dynamo_table_models
+    from apps.core.dynamo import dynamo_table_models, dynamo_tables_status
 
     def tables() -> str:
-        missing, inactive = [], []
-        models = dynamo_table_models().values()
-        for model in models:
-            if not model.exists():
-                missing.append(model.Meta.table_name)
-            elif model.describe_table().get("TableStatus") != "ACTIVE":
-                inactive.append(model.Meta.table_name)
-        if missing:
+        status = dynamo_tables_status()
+        if status.missing:
             raise LookupError(
-                f"missing tables: {', '.join(missing)} (run manage.py create_dynamo_tables)"
+                f"missing tables: {', '.join(status.missing)} (run manage.py create_dynamo_tables)"
             )
-        if inactive:
-            raise LookupError(f"not ACTIVE yet: {', '.join(inactive)}")
-        return f"{len(models)} tables ACTIVE"
+        if status.inactive:
+            raise LookupError(f"not ACTIVE yet: {', '.join(status.inactive)}")
+        return f"{len(dynamo_table_models())} tables ACTIVE"
 
     target = dynamodb_target()
     prefix = settings.DYNAMODB_TABLE_PREFIX

@@ -2,6 +2,8 @@ from django.core.management.base import BaseCommand
 
 from apps.accounts.management.commands._support import user_argument, user_resolve
 from apps.accounts.selectors import user_account_view
+from apps.chats.presenters import chat_summary
+from apps.chats.selectors import chat_inbox
 from apps.core.commands import command_errors, json_text, text_table
 
 
@@ -16,9 +18,6 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", dest="as_json", help="print JSON")
 
     def handle(self, *args, user: str, as_json: bool, **options):
-        from apps.chats.presenters import chat_summary
-        from apps.chats.selectors import chat_inbox
-
         account = user_resolve(user)
         with command_errors("read the user's chats"):
             rows = chat_inbox(user_id=account.user_id)

@@ -1,0 +1,128 @@
+"""The accounts use cases: each validates, writes through services, then sends its events.
+
+Views and the account commands call these only. Each is async (the request path); a command
+runs one with `async_to_sync`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from apps.accounts import events, selectors, services
+from apps.accounts.models import User
+from apps.accounts.passwords import password_hash_make, password_hash_run, password_verify
+from apps.accounts.signals import user_language_changed
+from apps.accounts.throttles import login_throttle_hit, signup_throttle_hit
+from apps.core.concurrency import run_blocking
+
+logger = logging.getLogger(__name__)
+
+
+async def do_signup(
+    *,
+    username: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    native_language: str,
+    client_address: str,
+) -> User:
+    """A signup from a client: checked first (free, not counted), then counted against the
+    address's signup limit, hashed on the bounded pool, and stored."""
+    account = services.user_signup_check(
+        username=username,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        native_language=native_language,
+    )
+    await signup_throttle_hit(client_address=client_address)
+    password_hash = await password_hash_run(password_hash_make, password=account.password)
+    return await run_blocking(services.user_account_store)(
+        account=account, password_hash=password_hash
+    )
+
+
+async def do_login(*, username: str, password: str, client_address: str) -> User:
+    """A login from a client: counted against the login limits (429) before anything else,
+    the password checked on the bounded hashing pool (503 when it is full); one answer (401)
+    for every kind of failure."""
+    await login_throttle_hit(username=username, client_address=client_address)
+    user = await run_blocking(services.user_login_candidate)(username=username)
+    # Without an account a hash is computed all the same, so that answer takes as long.
+    check = await password_hash_run(
+        password_verify, password=password, encoded=user.password_hash if user else None
+    )
+    return await run_blocking(services.user_login_outcome)(user=user, check=check)
+
+
+@dataclass(frozen=True)
+class ProfileUpdate:
+    user: User
+    # What `GET /api/auth/me` now shows, as broadcast in `profile_updated`.
+    profile: dict
+    # What the receivers of `user_language_changed` updated (the chats app: chats); 0 when
+    # the language stayed.
+    language_updates: int
+
+
+async def do_update_profile(*, user: User, changes: dict[str, str]) -> ProfileUpdate:
+    """Change profile fields. A new language reaches the other apps (their
+    `user_language_changed` receivers, awaited) before the user's sockets hear
+    `profile_updated`."""
+    previous_language = user.native_language
+    user = await run_blocking(services.user_profile_update)(user=user, changes=changes)
+    language_updates = 0
+    if user.native_language != previous_language:
+        replies = await user_language_changed.asend(sender=User, user=user)
+        language_updates = sum(reply for _, reply in replies if isinstance(reply, int))
+    profile = selectors.user_public_profile(user=user)
+    await events.profile_updated_broadcast(user_id=user.user_id, profile=profile)
+    return ProfileUpdate(user=user, profile=profile, language_updates=language_updates)
+
+
+async def do_set_language(*, user: User, language: str) -> ProfileUpdate:
+    """Change the native language, exactly as `PATCH /api/auth/me` with only that field."""
+    return await do_update_profile(user=user, changes={"native_language": language})
+
+
+async def _sessions_close(*, user: User) -> None:
+    """Close the user's open sockets on every instance, now that their token version moved
+    on. A socket that misses this (Redis unreachable) closes at its next periodic check, so
+    the write stands either way."""
+    try:
+        await events.session_revoked_broadcast(
+            user_id=user.user_id, token_version=int(user.token_version)
+        )
+    except Exception:
+        logger.exception("telling the sockets of user %s to close failed", user.user_id)
+
+
+async def do_logout_all(*, user: User) -> User:
+    """Log out everywhere: every token and socket ticket issued so far stops working (the
+    caller's included), and open sockets close, on every instance."""
+    user = await run_blocking(services.user_logout_all)(user=user)
+    await _sessions_close(user=user)
+    return user
+
+
+async def do_disable_user(*, user: User) -> User:
+    """No more logins or sockets; every token issued so far stops working and open sockets
+    close."""
+    user = await run_blocking(services.user_disable)(user=user)
+    await _sessions_close(user=user)
+    return user
+
+
+async def do_enable_user(*, user: User) -> User:
+    """Logins work again; tokens issued before the account was disabled stay dead."""
+    return await run_blocking(services.user_enable)(user=user)
+
+
+async def do_reset_password(*, user: User, password: str) -> User:
+    """A new password (validated against the account); every token issued so far stops
+    working and open sockets close."""
+    user = await run_blocking(services.user_password_reset)(user=user, password=password)
+    await _sessions_close(user=user)
+    return user
