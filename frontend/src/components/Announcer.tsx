@@ -6,7 +6,7 @@
  * translations don't make it chatter.)
  */
 import { useEffect, useState } from "react";
-import { useClientSnapshot, useSession } from "./AppSession";
+import { useClientSnapshot, useSession } from "./session";
 
 export function Announcer() {
   const { client } = useSession();

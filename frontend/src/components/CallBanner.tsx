@@ -8,7 +8,7 @@
 import { usePathname, useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { incomingCalls, type Call } from "@/lib/callState";
-import { useClientSnapshot, useSession, useVoiceSnapshot } from "./AppSession";
+import { useClientSnapshot, useSession, useVoiceSnapshot } from "./session";
 import { Avatar } from "./Avatar";
 import { PhoneIcon, PhoneOffIcon } from "./Icons";
 import { chatTitle } from "./Inbox";

@@ -16,7 +16,7 @@ import { LIVEKIT_URL } from "@/lib/config";
 import { languageName, useLanguages } from "@/lib/languages";
 import { joinLiveAudio, liveAudioErrorText, liveAudioInitial, liveKitUrl, tokenFailure, type LiveAudioSession, type LiveAudioState } from "@/lib/liveAudio";
 import { chatTurn, type TurnTranscript } from "@/lib/turnState";
-import { useClientSnapshot, useSession, useVoiceSnapshot } from "./AppSession";
+import { useClientSnapshot, useSession, useVoiceSnapshot } from "./session";
 import { Avatar } from "./Avatar";
 import { useNameOf } from "./CallStrip";
 import { useChatInFocus, useNow } from "./hooks";

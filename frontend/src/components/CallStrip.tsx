@@ -7,7 +7,7 @@
 import Link from "next/link";
 import { useCallback } from "react";
 import { callStatusText, inCallHere, liveCall } from "@/lib/callState";
-import { useClientSnapshot, useSession, useVoiceSnapshot } from "./AppSession";
+import { useClientSnapshot, useSession, useVoiceSnapshot } from "./session";
 import { IncomingCall } from "./CallBanner";
 import { useNow } from "./hooks";
 import { PhoneOffIcon } from "./Icons";

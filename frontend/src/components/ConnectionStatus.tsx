@@ -3,7 +3,7 @@
 /** Connected / reconnecting / offline, always visible; "Retry now" skips the wait.
  * (Changes are announced once, by ConnectionAnnouncer, not by every copy of this.) */
 import { useEffect, useRef, useState } from "react";
-import { useClientSnapshot, useSession } from "./AppSession";
+import { useClientSnapshot, useSession } from "./session";
 import { useNow } from "./hooks";
 
 export function ConnectionStatus({ compact = false }: { compact?: boolean }) {

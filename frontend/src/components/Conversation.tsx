@@ -11,7 +11,7 @@ import type { OutboxItem } from "@/lib/outbox";
 import type { Member, Message } from "@/lib/types";
 import { liveCall } from "@/lib/callState";
 import { uploadContentType } from "@/lib/recording";
-import { useClientSnapshot, useSession, useVoiceSnapshot } from "./AppSession";
+import { useClientSnapshot, useSession, useVoiceSnapshot } from "./session";
 import { CallStrip } from "./CallStrip";
 import { Avatar } from "./Avatar";
 import { Composer } from "./Composer";

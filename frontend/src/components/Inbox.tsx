@@ -7,7 +7,7 @@ import { ApiError } from "@/lib/api";
 import { chatList } from "@/lib/chatState";
 import { shortTime } from "@/lib/format";
 import type { ChatSummary } from "@/lib/types";
-import { useClientSnapshot, useSession } from "./AppSession";
+import { useClientSnapshot, useSession } from "./session";
 import { Avatar } from "./Avatar";
 import { Brand } from "./Brand";
 import { ConnectionStatus } from "./ConnectionStatus";

@@ -10,7 +10,7 @@
 import { useEffect, useId, useRef, type KeyboardEvent, type PointerEvent } from "react";
 import { gestureCancel, gesturePress, gestureRelease, gestureUp, type Gesture, type GestureEffect } from "@/lib/recording";
 import { chatTurn, turnStatus } from "@/lib/turnState";
-import { useSession, useVoiceSnapshot } from "./AppSession";
+import { useSession, useVoiceSnapshot } from "./session";
 import { useNameOf } from "./CallStrip";
 import { MicIcon } from "./Icons";
 import { FormError } from "./FormError";

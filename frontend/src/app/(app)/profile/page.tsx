@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { useState, type FormEvent } from "react";
-import { useSession } from "@/components/AppSession";
+import { useSession } from "@/components/session";
 import { Avatar } from "@/components/Avatar";
 import { Brand } from "@/components/Brand";
 import { ConnectionStatus } from "@/components/ConnectionStatus";
