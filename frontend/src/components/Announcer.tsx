@@ -6,6 +6,7 @@
  * translations don't make it chatter.)
  */
 import { useEffect, useState } from "react";
+import { shortName } from "@/lib/names";
 import { useClientSnapshot, useSession } from "./session";
 
 export function Announcer() {
@@ -18,7 +19,7 @@ export function Announcer() {
     const { chatId, message } = incoming;
     const detail = chat.details[chatId];
     const sender = detail?.members.find((m) => m.user_id === message.from_user_id);
-    const who = sender ? sender.first_name || sender.username : client.chatName(chatId);
+    const who = sender ? shortName(sender) : client.chatName(chatId);
     setText(chat.focusedChatId === chatId ? `${who}: ${message.text}` : `New message from ${who} in ${client.chatName(chatId)}`);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [incoming]);

@@ -8,10 +8,10 @@
 import { usePathname, useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { incomingCalls, type Call } from "@/lib/callState";
+import { chatTitle } from "@/lib/names";
 import { useClientSnapshot, useSession, useVoiceSnapshot } from "./session";
 import { Avatar } from "./Avatar";
 import { PhoneIcon, PhoneOffIcon } from "./Icons";
-import { chatTitle } from "./Inbox";
 
 export function CallBanner() {
   const { me } = useSession();

@@ -11,7 +11,7 @@ import { useEffect, useId, useRef, type KeyboardEvent, type PointerEvent } from 
 import { gestureCancel, gesturePress, gestureRelease, gestureUp, type Gesture, type GestureEffect } from "@/lib/recording";
 import { chatTurn, turnStatus } from "@/lib/turnState";
 import { useSession, useVoiceSnapshot } from "./session";
-import { useNameOf } from "./CallStrip";
+import { useNameOf } from "./hooks";
 import { MicIcon } from "./Icons";
 import { FormError } from "./FormError";
 import { holdPointer } from "./pointer";

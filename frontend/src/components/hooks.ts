@@ -1,7 +1,9 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import type { ChatClient } from "@/lib/client";
+import { nameInChat } from "@/lib/names";
+import { useClientSnapshot, useSession } from "./session";
 
 /** Re-render every second while `active` (timers on screen). */
 export function useNow(active: boolean): number {
@@ -25,4 +27,13 @@ export function useChatInFocus(client: ChatClient, chatId: string): void {
       client.focus(null);
     };
   }, [client, chatId]);
+}
+
+/** Someone in this chat by id, as lib/names.ts's nameInChat says it ("You" for me). */
+export function useNameOf(chatId: string): (userId: string) => string {
+  const { me } = useSession();
+  const snapshot = useClientSnapshot();
+  const members = snapshot.chat.details[chatId]?.members;
+  const chat = snapshot.chat.chats[chatId];
+  return useCallback((userId: string) => nameInChat(userId, { meId: me.user_id, members, chat }), [me.user_id, members, chat]);
 }

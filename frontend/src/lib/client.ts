@@ -11,6 +11,7 @@ import { gapBefore, resumeCursors } from "./resume";
 import { ChatSocket, TicketError, type ConnectionInfo, type WebSocketLike } from "./socket";
 import { VOICE_FRAME_TYPES, type ChatSummary, type ErrorFrame, type IncomingFrame, type Me, type Message, type ServerFrame, type VoiceFrame } from "./types";
 import { uuid } from "./uuid";
+import { chatTitle } from "./names";
 import { VoiceClient, type RecorderFactory } from "./voice";
 
 export const TYPING_SEND_INTERVAL_MS = 2_500;
@@ -351,9 +352,7 @@ export class ChatClient {
   }
 
   chatName(chatId: string): string {
-    const chat = this.state.chats[chatId];
-    if (!chat) return "Chat";
-    return (chat.kind === "group" ? chat.title : chat.other_username) || chat.other_username || "Chat";
+    return chatTitle(this.state.chats[chatId]);
   }
 
   // --- sending -----------------------------------------------------------------------------
