@@ -13,8 +13,7 @@ import { ApiError } from "@/lib/api";
 import { durationLabel } from "@/lib/callState";
 import { MESSAGE_COUNTER_FROM, MESSAGE_MAX_CHARS } from "@/lib/config";
 import { browserRecorderFactory } from "@/lib/mediaRecorder";
-import { gestureCancel, gesturePress, gestureRelease, gestureUp, microphoneErrorText, type Gesture, type GestureEffect } from "@/lib/recording";
-import type { Recorder } from "@/lib/voice";
+import { gestureCancel, gesturePress, gestureRelease, gestureUp, microphoneErrorText, type Gesture, type GestureEffect, type Recorder } from "@/lib/recording";
 import { MicIcon } from "./Icons";
 import { holdPointer } from "./pointer";
 

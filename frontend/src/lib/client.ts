@@ -12,7 +12,8 @@ import { ChatSocket, TicketError, type ConnectionInfo, type WebSocketLike } from
 import { VOICE_FRAME_TYPES, type ChatSummary, type ErrorFrame, type IncomingFrame, type Me, type Message, type ServerFrame, type VoiceFrame } from "./types";
 import { uuid } from "./uuid";
 import { chatTitle } from "./names";
-import { VoiceClient, type RecorderFactory } from "./voice";
+import type { RecorderFactory } from "./recording";
+import { VoiceClient } from "./voice";
 
 export const TYPING_SEND_INTERVAL_MS = 2_500;
 const HISTORY_PAGE = 50;
