@@ -43,8 +43,8 @@ export interface Member {
   first_name: string;
   last_name: string;
   native_language: string;
-  /** Not sent by the backend today; used when it is. */
-  last_read_seq?: number;
+  /** How far this member has read (the seq of the last message read; 0: none yet). */
+  last_read_seq: number;
 }
 
 export interface ChatDetail extends ChatSummary {

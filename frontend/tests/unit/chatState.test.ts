@@ -186,7 +186,7 @@ describe("chatReducer: reads and membership", () => {
   it("keeps group members in step with member_added / member_left", () => {
     let state = chatReducer(base(), {
       type: "detail_loaded",
-      detail: { ...summary, chat_id: "c1", members: [{ user_id: "me", username: "me", first_name: "Me", last_name: "X", native_language: "en" }] },
+      detail: { ...summary, chat_id: "c1", members: [{ user_id: "me", username: "me", first_name: "Me", last_name: "X", native_language: "en", last_read_seq: 0 }] },
     });
     state = frame(state, { type: "member_added", chat_id: "c1", user_id: "u2", username: "bo" });
     expect(state.details.c1.members.map((m) => m.username)).toEqual(["me", "bo"]);
