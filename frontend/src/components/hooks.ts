@@ -1,8 +1,9 @@
 "use client";
 
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState, type RefObject } from "react";
 import type { ChatClient } from "@/lib/client";
 import { nameInChat } from "@/lib/names";
+import { gestureUp, type Gesture } from "@/lib/recording";
 import { useClientSnapshot, useSession } from "./session";
 
 /** Re-render every second while `active` (timers on screen). */
@@ -36,4 +37,28 @@ export function useNameOf(chatId: string): (userId: string) => string {
   const members = snapshot.chat.details[chatId]?.members;
   const chat = snapshot.chat.chats[chatId];
   return useCallback((userId: string) => nameInChat(userId, { meId: me.user_id, members, chat }), [me.user_id, members, chat]);
+}
+
+/**
+ * The hold-to-talk gesture (lib/recording.ts): a ref, so a press and its release in quick
+ * succession read each other's state at once, and whether it is latched (a quick tap keeps
+ * recording) as state, for the label.
+ */
+export function useGesture(): {
+  gesture: RefObject<Gesture>;
+  setGesture: (next: Gesture) => void;
+  /** Back to up without touching `latched` (it shows only while recording; the next press sets it). */
+  resetGesture: () => void;
+  latched: boolean;
+} {
+  const gesture = useRef<Gesture>(gestureUp);
+  const [latched, setLatched] = useState(false);
+  const setGesture = useCallback((next: Gesture) => {
+    gesture.current = next;
+    setLatched(next.phase === "latched");
+  }, []);
+  const resetGesture = useCallback(() => {
+    gesture.current = gestureUp;
+  }, []);
+  return { gesture, setGesture, resetGesture, latched };
 }
