@@ -19,6 +19,9 @@ export default function LandingPage() {
 
   useEffect(() => {
     const why = takeLogoutReason();
+    // sessionStorage is there only in the browser, after hydration, and the reason is taken
+    // from it (read and removed) once: this is the one place it can be read.
+    // eslint-disable-next-line react-hooks/set-state-in-effect
     if (why) setReason(why);
     else if (getToken()) router.replace("/chats");
   }, [router]);

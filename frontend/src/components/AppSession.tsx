@@ -6,48 +6,19 @@
  * ends (a 401 anywhere, or the socket refused).
  */
 import { usePathname, useRouter } from "next/navigation";
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
+import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import { ApiError, apiFor, onUnauthorized, type Api } from "@/lib/api";
-import { ChatClient, type ClientSnapshot } from "@/lib/client";
+import { ChatClient } from "@/lib/client";
 import { WS_URL } from "@/lib/config";
 import { browserRecorderFactory, releaseMicrophone } from "@/lib/mediaRecorder";
-import type { VoiceSnapshot } from "@/lib/voice";
-import { clearToken, getToken, setLogoutReason } from "@/lib/session";
+import { getToken, sessionEnder, TOKEN_STORAGE_KEY } from "@/lib/session";
 import type { Me } from "@/lib/types";
 import { Announcer } from "./Announcer";
 import { CallBanner } from "./CallBanner";
 import { ConnectionAnnouncer } from "./ConnectionStatus";
+import { SESSION_EXPIRED, SessionContext, useClientSnapshot, type SessionValue } from "./session";
 import { Toast } from "./Toast";
 import { VoiceAudio } from "./VoiceAudio";
-
-interface SessionValue {
-  me: Me;
-  api: Api;
-  client: ChatClient;
-  setMe: (me: Me) => void;
-  logout: (reason?: string) => void;
-}
-
-const SessionContext = createContext<SessionValue | null>(null);
-
-export function useSession(): SessionValue {
-  const value = useContext(SessionContext);
-  if (!value) throw new Error("useSession outside AppSession");
-  return value;
-}
-
-const serverSnapshot: ClientSnapshot | null = null;
-
-export function useClientSnapshot(): ClientSnapshot {
-  const { client } = useSession();
-  return useSyncExternalStore(client.subscribe, client.getSnapshot, () => serverSnapshot ?? client.getSnapshot());
-}
-
-/** Calls, push-to-talk turns and received speech (the client's voice store). */
-export function useVoiceSnapshot(): VoiceSnapshot {
-  const { client } = useSession();
-  return useSyncExternalStore(client.voice.subscribe, client.voice.getSnapshot, client.voice.getSnapshot);
-}
 
 function browserStorage(): Storage | null {
   try {
@@ -57,26 +28,26 @@ function browserStorage(): Storage | null {
   }
 }
 
-export const SESSION_EXPIRED = "Your session has expired. Please log in again.";
+/** The same user reading in the same language: the running client still fits the profile. */
+function sameReader(a: Me | null, b: Me): boolean {
+  return a !== null && a.user_id === b.user_id && a.native_language === b.native_language;
+}
 
 export function AppSession({ children }: { children: ReactNode }) {
   const router = useRouter();
-  const [token, setTokenState] = useState<string | null>(null);
-  const [me, setMe] = useState<Me | null>(null);
+  const [api, setApi] = useState<Api | null>(null);
+  const [me, setMeState] = useState<Me | null>(null);
+  // The profile the client was started for: it changes only with the user or the language.
+  const [reader, setReader] = useState<Me | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
-  const ended = useRef(false);
 
-  const logout = useCallback(
-    (reason?: string) => {
-      if (ended.current) return;
-      ended.current = true;
-      clearToken();
-      if (reason) setLogoutReason(reason);
-      router.replace("/");
-    },
-    [router],
-  );
+  const logout = useMemo(() => sessionEnder(() => router.replace("/")), [router]);
+
+  const setMe = useCallback((profile: Me) => {
+    setMeState(profile);
+    setReader((current) => (sameReader(current, profile) ? current : profile));
+  }, []);
 
   // Any 401 on an authenticated call ends the session.
   useEffect(() => {
@@ -90,12 +61,13 @@ export function AppSession({ children }: { children: ReactNode }) {
       router.replace("/");
       return;
     }
-    setTokenState(stored);
+    const tokenApi = apiFor(stored);
     let live = true;
-    apiFor(stored)
+    tokenApi
       .me()
       .then((profile) => {
         if (live) {
+          setApi((current) => current ?? tokenApi);
           setMe(profile);
           setLoadError(null);
         }
@@ -108,26 +80,24 @@ export function AppSession({ children }: { children: ReactNode }) {
     return () => {
       live = false;
     };
-  }, [router, attempt]);
+  }, [router, attempt, setMe]);
 
   // Another tab logged out: follow.
   useEffect(() => {
     const onStorage = (event: StorageEvent) => {
-      if (event.key === "commonality.token" && !event.newValue) logout("You logged out in another tab.");
+      if (event.key === TOKEN_STORAGE_KEY && !event.newValue) logout("You logged out in another tab.");
     };
     window.addEventListener("storage", onStorage);
     return () => window.removeEventListener("storage", onStorage);
   }, [logout]);
 
-  const api = useMemo(() => (token ? apiFor(token) : null), [token]);
-
   // One client per signed-in user and language (a language change starts it afresh, so
   // everything is shown in the new language).
   const client = useMemo(() => {
-    if (!api || !me) return null;
+    if (!api || !reader) return null;
     return new ChatClient({
       api,
-      me,
+      me: reader,
       wsUrl: WS_URL,
       storage: browserStorage(),
       onSessionExpired: (detail) => logout(`${SESSION_EXPIRED} (${detail})`),
@@ -135,8 +105,7 @@ export function AppSession({ children }: { children: ReactNode }) {
       browserEvents: true,
       createRecorder: browserRecorderFactory,
     });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [api, me?.user_id, me?.native_language]);
+  }, [api, reader, logout]);
 
   useEffect(() => {
     if (!client) return;
@@ -149,7 +118,7 @@ export function AppSession({ children }: { children: ReactNode }) {
 
   const value = useMemo<SessionValue | null>(
     () => (api && me && client ? { me, api, client, setMe, logout } : null),
-    [api, me, client, logout],
+    [api, me, client, setMe, logout],
   );
 
   if (loadError) {

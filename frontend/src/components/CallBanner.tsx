@@ -6,12 +6,12 @@
  * themselves, so the banner stays away from those.
  */
 import { usePathname, useRouter } from "next/navigation";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { incomingCalls, type Call } from "@/lib/callState";
-import { useClientSnapshot, useSession, useVoiceSnapshot } from "./AppSession";
+import { chatTitle } from "@/lib/names";
+import { useClientSnapshot, useSession, useVoiceSnapshot } from "./session";
 import { Avatar } from "./Avatar";
 import { PhoneIcon, PhoneOffIcon } from "./Icons";
-import { chatTitle } from "./Inbox";
 
 export function CallBanner() {
   const { me } = useSession();
@@ -23,11 +23,13 @@ export function CallBanner() {
   const [announced, setAnnounced] = useState("");
   const first = calls[0];
 
-  const firstId = first?.callId;
-  const firstName = first?.callerName;
-  useEffect(() => {
-    if (firstId) setAnnounced(`Incoming call from ${firstName || "someone"}`);
-  }, [firstId, firstName]);
+  // Worded when the first ringing call (or its caller's name) changes; kept while it rings.
+  const firstKey = first ? `${first.callId} ${first.callerName ?? ""}` : null;
+  const [announcedKey, setAnnouncedKey] = useState<string | null>(null);
+  if (first && firstKey !== announcedKey) {
+    setAnnouncedKey(firstKey);
+    setAnnounced(`Incoming call from ${first.callerName || "someone"}`);
+  }
 
   return (
     <>

@@ -14,14 +14,13 @@ import { ApiError, type VoiceTokenReply } from "@/lib/api";
 import { callStatusText, inCallHere, liveCall } from "@/lib/callState";
 import { LIVEKIT_URL } from "@/lib/config";
 import { languageName, useLanguages } from "@/lib/languages";
+import { conversationTitle, fullName, otherMember } from "@/lib/names";
 import { joinLiveAudio, liveAudioErrorText, liveAudioInitial, liveKitUrl, tokenFailure, type LiveAudioSession, type LiveAudioState } from "@/lib/liveAudio";
 import { chatTurn, type TurnTranscript } from "@/lib/turnState";
-import { useClientSnapshot, useSession, useVoiceSnapshot } from "./AppSession";
+import { useClientSnapshot, useSession, useVoiceSnapshot } from "./session";
 import { Avatar } from "./Avatar";
-import { useNameOf } from "./CallStrip";
-import { useChatInFocus, useNow } from "./hooks";
+import { useChatInFocus, useNameOf, useNow } from "./hooks";
 import { MicIcon, PhoneIcon, PhoneOffIcon, PlayIcon } from "./Icons";
-import { chatTitle } from "./Inbox";
 import { PushToTalk } from "./PushToTalk";
 import { useVoicePlayer } from "./VoiceAudio";
 
@@ -59,14 +58,14 @@ export function CallPanel({ chatId }: { chatId: string }) {
   const turn = chatTurn(voice.turns, chatId);
   const transcripts = voice.turns.transcripts[chatId] ?? [];
   const audio = voice.audio[chatId] ?? { bytes: 0, chunks: 0, turns: 0 };
-  const other = chat?.kind !== "group" ? detail?.members.find((m) => m.user_id !== me.user_id) : undefined;
+  const other = otherMember(chat, detail?.members, me.user_id);
 
   // A turn read here is read: its stored message is marked read when it is the chat's latest.
   const lastStored = transcripts.reduce((max, t) => Math.max(max, t.messageSeq ?? 0), 0);
   useEffect(() => {
     if (lastStored && lastStored === chat?.last_seq && document.visibilityState === "visible") client.markRead(chatId, lastStored);
   }, [client, chatId, lastStored, chat?.last_seq]);
-  const title = other ? `${other.first_name} ${other.last_name}`.trim() : chat ? chatTitle(chat) : "";
+  const title = conversationTitle(chat, other);
   const langName = (code: string) => languageName(code, languages) || code;
 
   if (loadError && !chat) {
@@ -135,7 +134,7 @@ export function CallPanel({ chatId }: { chatId: string }) {
             <ul className="call-people" aria-label="People in this chat">
               {members.map((member) => {
                 const state = memberState(member.user_id);
-                const name = `${member.first_name} ${member.last_name}`.trim() || member.username;
+                const name = fullName(member);
                 return (
                   <li key={member.user_id} data-testid="call-person" data-state={state}>
                     <Avatar name={name} size={32} />

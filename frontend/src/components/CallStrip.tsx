@@ -5,30 +5,11 @@
  * or going on (who is in it, for how long; Open call, Hang up or Join).
  */
 import Link from "next/link";
-import { useCallback } from "react";
 import { callStatusText, inCallHere, liveCall } from "@/lib/callState";
-import { useClientSnapshot, useSession, useVoiceSnapshot } from "./AppSession";
+import { useSession, useVoiceSnapshot } from "./session";
 import { IncomingCall } from "./CallBanner";
-import { useNow } from "./hooks";
+import { useNameOf, useNow } from "./hooks";
 import { PhoneOffIcon } from "./Icons";
-
-/** A member's first name (or username) in this chat; "You" for me. */
-export function useNameOf(chatId: string): (userId: string) => string {
-  const { me } = useSession();
-  const snapshot = useClientSnapshot();
-  const detail = snapshot.chat.details[chatId];
-  const chat = snapshot.chat.chats[chatId];
-  return useCallback(
-    (userId: string) => {
-      if (userId === me.user_id) return "You";
-      const member = detail?.members.find((m) => m.user_id === userId);
-      if (member) return member.first_name || member.username;
-      if (chat && chat.other_user_id === userId && chat.other_username) return chat.other_username;
-      return "Someone";
-    },
-    [me.user_id, detail, chat],
-  );
-}
 
 export function CallStrip({ chatId }: { chatId: string }) {
   const { client, me } = useSession();

@@ -8,13 +8,13 @@
  * The microphone button records a voice note: hold it (or Space/Enter on it) while you speak
  * and let go to send; a quick tap keeps recording until the next tap; Escape cancels.
  */
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent, type PointerEvent } from "react";
+import { useEffect, useEffectEvent, useId, useRef, useState, type FormEvent, type KeyboardEvent, type PointerEvent } from "react";
 import { ApiError } from "@/lib/api";
 import { durationLabel } from "@/lib/callState";
 import { MESSAGE_COUNTER_FROM, MESSAGE_MAX_CHARS } from "@/lib/config";
 import { browserRecorderFactory } from "@/lib/mediaRecorder";
-import { gestureCancel, gesturePress, gestureRelease, gestureUp, microphoneErrorText, type Gesture, type GestureEffect } from "@/lib/recording";
-import type { Recorder } from "@/lib/voice";
+import { gestureCancel, gesturePress, gestureRelease, gestureUp, microphoneErrorText, type Gesture, type GestureEffect, type Recorder } from "@/lib/recording";
+import { useGesture } from "./hooks";
 import { MicIcon } from "./Icons";
 import { holdPointer } from "./pointer";
 
@@ -177,7 +177,7 @@ function useVoiceNote(send: ((audio: Blob, mimeType: string) => Promise<void>) |
   const [state, setState] = useState<NoteState>({ kind: "idle" });
   const [error, setError] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
-  const gesture = useRef<Gesture>(gestureUp);
+  const { gesture, setGesture, latched } = useGesture();
   const recorder = useRef<Recorder | null>(null);
   const chunks = useRef<Array<Blob | Uint8Array>>([]);
   const startedAt = useRef(0);
@@ -194,15 +194,16 @@ function useVoiceNote(send: ((audio: Blob, mimeType: string) => Promise<void>) |
     recorder.current?.cancel();
     recorder.current = null;
     chunks.current = [];
-    gesture.current = gestureUp;
+    setGesture(gestureUp);
     setState({ kind: "idle" });
   };
 
   // Escape cancels wherever the focus is; leaving the page cancels too.
+  const onEscape = useEffectEvent(() => cancelRecording());
   useEffect(() => {
     if (state.kind !== "recording" && state.kind !== "opening") return;
     const onKey = (event: globalThis.KeyboardEvent) => {
-      if (event.key === "Escape") cancelRecording();
+      if (event.key === "Escape") onEscape();
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
@@ -218,7 +219,7 @@ function useVoiceNote(send: ((audio: Blob, mimeType: string) => Promise<void>) |
       opened = await browserRecorderFactory();
     } catch (err) {
       if (mine !== session.current) return;
-      gesture.current = gestureUp;
+      setGesture(gestureUp);
       setState({ kind: "idle" });
       setError(microphoneErrorText(err));
       return;
@@ -268,7 +269,7 @@ function useVoiceNote(send: ((audio: Blob, mimeType: string) => Promise<void>) |
   };
 
   const apply = (result: { state: Gesture; effect: GestureEffect }) => {
-    gesture.current = result.state;
+    setGesture(result.state);
     if (result.effect === "start") void start();
     else if (result.effect === "stop") {
       if (recorder.current) void finish();
@@ -280,7 +281,7 @@ function useVoiceNote(send: ((audio: Blob, mimeType: string) => Promise<void>) |
   return {
     state,
     error,
-    latched: gesture.current.phase === "latched",
+    latched,
     elapsed: durationLabel(state.kind === "recording" ? (now - state.since) / 1000 : 0),
     dismiss: () => setError(null),
     cancel: () => apply(gestureCancel(gesture.current)),

@@ -2,8 +2,8 @@
 
 /** Connected / reconnecting / offline, always visible; "Retry now" skips the wait.
  * (Changes are announced once, by ConnectionAnnouncer, not by every copy of this.) */
-import { useEffect, useRef, useState } from "react";
-import { useClientSnapshot, useSession } from "./AppSession";
+import { useState } from "react";
+import { useClientSnapshot, useSession } from "./session";
 import { useNow } from "./hooks";
 
 export function ConnectionStatus({ compact = false }: { compact?: boolean }) {
@@ -51,15 +51,14 @@ export function ConnectionStatus({ compact = false }: { compact?: boolean }) {
 export function ConnectionAnnouncer() {
   const { connection } = useClientSnapshot();
   const [text, setText] = useState("");
-  const previous = useRef(connection.status);
-  useEffect(() => {
-    const before = previous.current;
-    previous.current = connection.status;
-    if (before === connection.status) return;
-    if (connection.status === "offline") setText("You're offline. Messages you write will be sent when you're back online.");
-    else if (connection.status === "reconnecting" && before === "connected") setText("Connection lost. Reconnecting.");
-    else if (connection.status === "connected" && (before === "reconnecting" || before === "offline")) setText("Connected again.");
-  }, [connection.status]);
+  const [previous, setPrevious] = useState(connection.status);
+  if (previous !== connection.status) {
+    setPrevious(connection.status);
+    const now = connection.status;
+    if (now === "offline") setText("You're offline. Messages you write will be sent when you're back online.");
+    else if (now === "reconnecting" && previous === "connected") setText("Connection lost. Reconnecting.");
+    else if (now === "connected" && (previous === "reconnecting" || previous === "offline")) setText("Connected again.");
+  }
   return (
     <div className="visually-hidden" role="status" aria-live="polite">
       {text}

@@ -6,17 +6,14 @@ import { useId, useRef, useState, type FormEvent } from "react";
 import { ApiError } from "@/lib/api";
 import { chatList } from "@/lib/chatState";
 import { shortTime } from "@/lib/format";
+import { chatTitle, fullName } from "@/lib/names";
 import type { ChatSummary } from "@/lib/types";
-import { useClientSnapshot, useSession } from "./AppSession";
+import { useClientSnapshot, useSession } from "./session";
 import { Avatar } from "./Avatar";
 import { Brand } from "./Brand";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { ClockIcon } from "./Icons";
 import { FormError } from "./FormError";
-
-export function chatTitle(chat: ChatSummary): string {
-  return (chat.kind === "group" ? chat.title : chat.other_username) || chat.other_username || "Chat";
-}
 
 export function Inbox() {
   const { me } = useSession();
@@ -26,7 +23,7 @@ export function Inbox() {
   const chats = chatList(snapshot.chat);
   const pendingByChat = new Map<string, number>();
   for (const item of snapshot.outbox) pendingByChat.set(item.chat_id, (pendingByChat.get(item.chat_id) ?? 0) + 1);
-  const name = `${me.first_name} ${me.last_name}`.trim() || me.username;
+  const name = fullName(me);
 
   return (
     <aside className="sidebar" aria-label="Chats">

@@ -4,15 +4,11 @@ import type { StreamingMessage } from "@/lib/chatState";
 import { timeOfDay } from "@/lib/format";
 import { isRtl } from "@/lib/languages";
 import type { OutboxItem } from "@/lib/outbox";
+import type { Delivery } from "@/lib/messageRows";
 import type { Message } from "@/lib/types";
 import { durationLabel } from "@/lib/callState";
 import { ClockIcon, MicIcon, PhoneIcon, PhoneOffIcon } from "./Icons";
 import { VoicePlayButton } from "./VoicePlayButton";
-
-export interface Delivery {
-  state: "sent" | "seen";
-  label: string;
-}
 
 function Check({ double }: { double?: boolean }) {
   return (

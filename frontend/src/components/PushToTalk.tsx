@@ -7,11 +7,11 @@
  * tap keeps it recording until the next tap. Escape cancels. While someone else holds the
  * turn, or a turn is being translated, it is locked and says why.
  */
-import { useEffect, useId, useRef, type KeyboardEvent, type PointerEvent } from "react";
-import { gestureCancel, gesturePress, gestureRelease, gestureUp, type Gesture, type GestureEffect } from "@/lib/recording";
+import { useEffect, useEffectEvent, useId, type KeyboardEvent, type PointerEvent } from "react";
+import { gestureCancel, gesturePress, gestureRelease, type Gesture, type GestureEffect } from "@/lib/recording";
 import { chatTurn, turnStatus } from "@/lib/turnState";
-import { useSession, useVoiceSnapshot } from "./AppSession";
-import { useNameOf } from "./CallStrip";
+import { useSession, useVoiceSnapshot } from "./session";
+import { useGesture, useNameOf } from "./hooks";
 import { MicIcon } from "./Icons";
 import { FormError } from "./FormError";
 import { holdPointer } from "./pointer";
@@ -23,17 +23,17 @@ export function PushToTalk({ chatId, enabled, disabledReason }: { chatId: string
   const turn = chatTurn(voice.turns, chatId);
   const status = turnStatus(turn, me.user_id, nameOf);
   const local = voice.ptt?.chatId === chatId ? voice.ptt : null;
-  const gesture = useRef<Gesture>(gestureUp);
+  const { gesture, setGesture, resetGesture, latched } = useGesture();
   const id = useId();
   const pttError = voice.pttError?.chatId === chatId ? voice.pttError.text : null;
 
   // The recording ended without us (refused, the call ended, the turn failed): reset the gesture.
   useEffect(() => {
-    if (!local) gesture.current = gestureUp;
-  }, [local]);
+    if (!local) resetGesture();
+  }, [local, resetGesture]);
 
   const apply = (result: { state: Gesture; effect: GestureEffect }) => {
-    gesture.current = result.state;
+    setGesture(result.state);
     if (result.effect === "start") void client.voice.pttPress(chatId);
     else if (result.effect === "stop") void client.voice.pttRelease(chatId);
     else if (result.effect === "cancel") client.voice.pttCancel(chatId);
@@ -41,25 +41,23 @@ export function PushToTalk({ chatId, enabled, disabledReason }: { chatId: string
   const press = () => apply(gesturePress(gesture.current, performance.now()));
   const release = () => apply(gestureRelease(gesture.current, performance.now()));
   const cancel = () => {
-    const result = gestureCancel(gesture.current);
-    gesture.current = result.state;
+    setGesture(gestureCancel(gesture.current).state);
     client.voice.pttCancel(chatId);
   };
 
   // Escape cancels wherever the focus is, while recording or while my turn is processed.
   const mineActive = Boolean(local) || (turn.speakerId === me.user_id && turn.phase !== "idle");
+  const onEscape = useEffectEvent(() => cancel());
   useEffect(() => {
     if (!mineActive) return;
     const onKey = (event: globalThis.KeyboardEvent) => {
-      if (event.key === "Escape") cancel();
+      if (event.key === "Escape") onEscape();
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [mineActive, chatId]);
+  }, [mineActive]);
 
   const locked = !local && (status.locked || !enabled);
-  const latched = gesture.current.phase === "latched";
   let label: string;
   if (local?.phase === "opening") label = "Opening the microphone…";
   else if (local?.phase === "stopping") label = "Sending…";

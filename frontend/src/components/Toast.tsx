@@ -2,7 +2,7 @@
 
 /** Errors from the socket that belong to no message, in words, for a few seconds. */
 import { useEffect } from "react";
-import { useClientSnapshot, useSession } from "./AppSession";
+import { useClientSnapshot, useSession } from "./session";
 
 export function Toast() {
   const { client } = useSession();

@@ -8,7 +8,7 @@
  */
 import { useEffect, useRef } from "react";
 import { TurnAudioPlayer } from "@/lib/audioPlayer";
-import { useSession, useVoiceSnapshot } from "./AppSession";
+import { useSession, useVoiceSnapshot } from "./session";
 
 let activePlayer: TurnAudioPlayer | null = null;
 

@@ -7,7 +7,7 @@
  */
 import { useEffect, useRef, useState } from "react";
 import { ApiError } from "@/lib/api";
-import { useSession } from "./AppSession";
+import { useSession } from "./session";
 import { PauseIcon, PlayIcon } from "./Icons";
 
 type State = "idle" | "loading" | "playing" | "paused" | "error";

@@ -33,17 +33,11 @@ export function onUnauthorized(handler: ((detail: string) => void) | null): void
   unauthorizedHandler = handler;
 }
 
+/** The backend's words from a failed reply (`{"detail": "..."}`, apps/core/http.py); a plain
+ *  sentence when the reply is not the backend's (a proxy's page, an empty body). */
 function detailOf(payload: unknown, status: number, statusText: string): string {
-  if (payload && typeof payload === "object") {
-    const { detail, error } = payload as { detail?: unknown; error?: unknown };
-    const value = detail ?? error;
-    if (typeof value === "string" && value.trim()) return value;
-    if (Array.isArray(value) && value.length) {
-      return value
-        .map((item) => (typeof item === "string" ? item : (item as { msg?: string })?.msg ?? JSON.stringify(item)))
-        .join("; ");
-    }
-  }
+  const detail = payload && typeof payload === "object" ? (payload as { detail?: unknown }).detail : undefined;
+  if (typeof detail === "string" && detail.trim()) return detail;
   if (status >= 500) return `The server had a problem (${status}). Please try again in a moment.`;
   return `Request failed (${status}${statusText ? ` ${statusText}` : ""})`;
 }

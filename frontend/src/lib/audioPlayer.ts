@@ -8,8 +8,8 @@
  * played as one Blob when its last chunk is in. Either way the whole turn is kept as a Blob
  * URL for "play again". Failures are reported in words (PlaybackStatus.error).
  */
-import type { AudioSink, PlaybackStatus } from "./voice";
-import { idlePlayback } from "./voice";
+import type { AudioSink, PlaybackStatus } from "./listening";
+import { idlePlayback } from "./listening";
 
 const REPLAYS_KEPT = 20;
 

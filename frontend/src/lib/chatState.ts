@@ -267,7 +267,16 @@ function applyFrame(state: ChatState, frame: ServerFrame, now: number): ChatStat
     case "member_added": {
       const detail = state.details[frame.chat_id];
       if (!detail || detail.members.some((m) => m.user_id === frame.user_id)) return state;
-      const member: Member = { user_id: frame.user_id, username: frame.username, first_name: frame.username, last_name: "", native_language: "", last_read_seq: 0 };
+      // Until the chat's details are loaded again: a member joins having read up to the
+      // chat's latest message, as the server records it.
+      const member: Member = {
+        user_id: frame.user_id,
+        username: frame.username,
+        first_name: frame.username,
+        last_name: "",
+        native_language: "",
+        last_read_seq: detail.last_seq ?? 0,
+      };
       return { ...state, details: { ...state.details, [frame.chat_id]: { ...detail, members: [...detail.members, member] } } };
     }
     case "member_left": {
@@ -323,9 +332,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         chats: { ...state.chats, [summary.chat_id]: merged },
         details: { ...state.details, [summary.chat_id]: { ...merged, members } },
       };
-      for (const member of members) {
-        if (typeof member.last_read_seq === "number") next = applyRead(next, summary.chat_id, member.user_id, member.last_read_seq);
-      }
+      for (const member of members) next = applyRead(next, summary.chat_id, member.user_id, member.last_read_seq);
       return next;
     }
     case "history_loaded": {

@@ -11,7 +11,9 @@ import { gapBefore, resumeCursors } from "./resume";
 import { ChatSocket, TicketError, type ConnectionInfo, type WebSocketLike } from "./socket";
 import { VOICE_FRAME_TYPES, type ChatSummary, type ErrorFrame, type IncomingFrame, type Me, type Message, type ServerFrame, type VoiceFrame } from "./types";
 import { uuid } from "./uuid";
-import { VoiceClient, type RecorderFactory } from "./voice";
+import { chatTitle } from "./names";
+import type { RecorderFactory } from "./recording";
+import { VoiceClient } from "./voice";
 
 export const TYPING_SEND_INTERVAL_MS = 2_500;
 const HISTORY_PAGE = 50;
@@ -352,9 +354,7 @@ export class ChatClient {
   }
 
   chatName(chatId: string): string {
-    const chat = this.state.chats[chatId];
-    if (!chat) return "Chat";
-    return (chat.kind === "group" ? chat.title : chat.other_username) || chat.other_username || "Chat";
+    return chatTitle(this.state.chats[chatId]);
   }
 
   // --- sending -----------------------------------------------------------------------------

@@ -6,8 +6,7 @@
  * The microphone stays open for a little while after a recording (MIC_KEEP_MS), so the next
  * turn starts at once instead of waiting for the device again; then it is released.
  */
-import { formatForMime, pickRecordingFormat } from "./recording";
-import type { Recorder, RecorderFactory } from "./voice";
+import { formatForMime, pickRecordingFormat, type Recorder, type RecorderFactory } from "./recording";
 
 /** How often MediaRecorder hands over a chunk while recording (each goes out as it comes). */
 export const TIMESLICE_MS = 250;

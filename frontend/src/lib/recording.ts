@@ -8,6 +8,23 @@
  * button down (or a key: Space held while the button has focus). Escape cancels.
  */
 
+/** A microphone recording in progress (lib/mediaRecorder.ts in the browser): voice notes and
+ *  push-to-talk record through it. */
+export interface Recorder {
+  readonly mimeType: string;
+  /** The backend's name for the format (ptt_start `format`). */
+  readonly format: string;
+  /** Start; chunks come in order as they are recorded. */
+  start(onChunk: (chunk: Blob | Uint8Array) => void): void;
+  /** Stop; resolves once the last chunk has been handed to onChunk. */
+  stop(): Promise<void>;
+  /** Stop and drop what is left; the microphone is released. */
+  cancel(): void;
+}
+
+/** Opens the microphone (asking for permission the first time); rejects with the browser's error. */
+export type RecorderFactory = () => Promise<Recorder>;
+
 export interface RecordingFormat {
   /** What to ask MediaRecorder for ("" = its default). */
   mimeType: string;

@@ -51,3 +51,19 @@ export function takeLogoutReason(): string | null {
 }
 
 export const TOKEN_STORAGE_KEY = TOKEN_KEY;
+
+/**
+ * A log-out that acts once: the first call clears the token, keeps its reason and runs
+ * `leave`; later calls (a burst of 401s, the socket refused as well) do nothing, so the
+ * first reason is the one shown.
+ */
+export function sessionEnder(leave: () => void): (reason?: string) => void {
+  let ended = false;
+  return (reason) => {
+    if (ended) return;
+    ended = true;
+    clearToken();
+    if (reason) setLogoutReason(reason);
+    leave();
+  };
+}

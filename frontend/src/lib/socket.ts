@@ -248,7 +248,7 @@ export class ChatSocket {
   }
 
   private async handlePolicyClose(generation: number): Promise<void> {
-    let stop = false;
+    let stop: boolean;
     try {
       stop = Boolean(await this.options.onPolicyClose?.());
     } catch {

@@ -37,3 +37,12 @@ describe("apiFor(token).logoutAll", () => {
     expect(ended).toHaveBeenCalledWith("Invalid token");
   });
 });
+
+describe("failures that are not the backend's", () => {
+  it("a reply without its detail (a proxy's page) becomes a plain sentence", async () => {
+    vi.stubGlobal("fetch", vi.fn(async () => new Response("<html>Bad gateway</html>", { status: 502, statusText: "Bad Gateway" })));
+    await expect(apiFor("tok").logoutAll()).rejects.toMatchObject({ status: 502, detail: "The server had a problem (502). Please try again in a moment." });
+    vi.stubGlobal("fetch", answer(404, { error: "not the backend's shape" }));
+    await expect(apiFor("tok").logoutAll()).rejects.toMatchObject({ status: 404, detail: "Request failed (404)" });
+  });
+});

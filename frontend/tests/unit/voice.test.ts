@@ -9,7 +9,8 @@ import { inCallHere, liveCall } from "@/lib/callState";
 import { ChatClient, type ClientApi } from "@/lib/client";
 import { chatTurn } from "@/lib/turnState";
 import type { Message } from "@/lib/types";
-import type { AudioSink, Recorder, RecorderFactory } from "@/lib/voice";
+import type { AudioSink } from "@/lib/listening";
+import type { Recorder, RecorderFactory } from "@/lib/recording";
 import { FakeSocket, MemoryStorage, connect, fakeApi, me, settle } from "./fakes";
 
 

@@ -34,11 +34,8 @@ export default function SignupPage() {
     if (getToken()) router.replace("/chats");
   }, [router]);
 
-  useEffect(() => {
-    if (languages && !form.native_language) {
-      setForm((f) => ({ ...f, native_language: browserLanguage(languages.map((l) => l.code)) }));
-    }
-  }, [languages, form.native_language]);
+  // The language chosen, else the browser's own once the list of languages has it.
+  const nativeLanguage = form.native_language || (languages ? browserLanguage(languages.map((l) => l.code)) : "");
 
   const set = (name: keyof typeof form) => (value: string) => setForm((f) => ({ ...f, [name]: value }));
   const touch = (name: string) => () => setTouched((t) => ({ ...t, [name]: true }));
@@ -60,13 +57,13 @@ export default function SignupPage() {
       setError("Please fix the highlighted fields.");
       return;
     }
-    if (!form.native_language) {
+    if (!nativeLanguage) {
       setError("Choose the language you write and read in.");
       return;
     }
     setBusy(true);
     try {
-      const reply = await publicApi.signup({ ...form, username: form.username.trim() });
+      const reply = await publicApi.signup({ ...form, native_language: nativeLanguage, username: form.username.trim() });
       setToken(reply.access_token);
       router.replace("/chats");
     } catch (err) {
@@ -104,7 +101,7 @@ export default function SignupPage() {
               ) : (
                 <select
                   id="signup-language"
-                  value={form.native_language}
+                  value={nativeLanguage}
                   onChange={(e) => set("native_language")(e.target.value)}
                   disabled={!languages}
                   required

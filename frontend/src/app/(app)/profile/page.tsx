@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { useState, type FormEvent } from "react";
-import { useSession } from "@/components/AppSession";
+import { useSession } from "@/components/session";
 import { Avatar } from "@/components/Avatar";
 import { Brand } from "@/components/Brand";
 import { ConnectionStatus } from "@/components/ConnectionStatus";
@@ -10,6 +10,7 @@ import { Field } from "@/components/Field";
 import { FormError } from "@/components/FormError";
 import { ApiError } from "@/lib/api";
 import { languageName, useLanguages } from "@/lib/languages";
+import { fullName } from "@/lib/names";
 import { LOGGED_OUT_EVERYWHERE } from "@/lib/session";
 
 function unsentWarning(pending: number): string {
@@ -78,7 +79,7 @@ export default function ProfilePage() {
     }
   }
 
-  const name = `${me.first_name} ${me.last_name}`.trim() || me.username;
+  const name = fullName(me);
 
   return (
     <div className="landing">

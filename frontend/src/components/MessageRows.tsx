@@ -1,0 +1,99 @@
+"use client";
+
+/** A conversation's rows (lib/messageRows.ts) as list items: separators and message bubbles. */
+import { useState } from "react";
+import type { Delivery, Row } from "@/lib/messageRows";
+import { shortName } from "@/lib/names";
+import type { Member } from "@/lib/types";
+import { CallRecord, MessageBubble, OutgoingBubble, StreamingBubble } from "./MessageBubble";
+import { useSession } from "./session";
+
+export function MessageRows({
+  chatId,
+  rows,
+  isGroup,
+  members,
+  delivery,
+  connected,
+  languageName,
+}: {
+  chatId: string;
+  rows: Row[];
+  isGroup: boolean;
+  members: Map<string, Member>;
+  delivery: Map<string, Delivery>;
+  connected: boolean;
+  languageName: (code: string) => string;
+}) {
+  const { client, me } = useSession();
+  // Messages shown in their original words instead of the translation.
+  const [originals, setOriginals] = useState<Set<string>>(() => new Set());
+  const toggleOriginal = (messageId: string) =>
+    setOriginals((current) => {
+      const next = new Set(current);
+      if (next.has(messageId)) next.delete(messageId);
+      else next.add(messageId);
+      return next;
+    });
+
+  return (
+    <ol className="message-rows">
+      {rows.map((row) => {
+        switch (row.kind) {
+          case "day":
+            return (
+              <li key={row.key} className="day-sep">
+                <span>{row.label}</span>
+              </li>
+            );
+          case "unread":
+            return (
+              <li key={row.key} className="unread-sep">
+                <span>New messages</span>
+              </li>
+            );
+          case "message": {
+            const mine = row.message.from_user_id === me.user_id;
+            if (row.message.kind === "call") return <CallRecord key={row.key} message={row.message} mine={mine} />;
+            return (
+              <MessageBubble
+                key={row.key}
+                chatId={chatId}
+                message={row.message}
+                mine={mine}
+                first={row.first}
+                senderName={isGroup && !mine && row.first ? shortName(members.get(row.message.from_user_id)) : null}
+                showOriginal={originals.has(row.message.message_id)}
+                onToggleOriginal={() => toggleOriginal(row.message.message_id)}
+                delivery={mine ? delivery.get(row.message.message_id) : undefined}
+                languageName={languageName}
+              />
+            );
+          }
+          case "streaming":
+            return (
+              <StreamingBubble
+                key={row.key}
+                streaming={row.streaming}
+                myLanguage={me.native_language}
+                first={row.first}
+                senderName={isGroup && row.first ? shortName(members.get(row.streaming.from_user_id)) : null}
+                languageName={languageName}
+              />
+            );
+          case "outgoing":
+            return (
+              <OutgoingBubble
+                key={row.key}
+                item={row.item}
+                first={row.first}
+                connected={connected}
+                onRetry={() => client.retry(row.item.client_msg_id)}
+                onDiscard={() => client.discard(row.item.client_msg_id)}
+              />
+            );
+        }
+      })}
+    </ol>
+  );
+}
