@@ -3,6 +3,7 @@
     from frontend import FRONTEND, frontend_dev_command, frontend_dev_env, frontend_install, frontend_test
 
     frontend_install()                                   # npm ci, only when needed
+    code = frontend_static_check()                       # tsc, eslint, import cycles
     subprocess.call(frontend_dev_command(api, 3000), cwd=FRONTEND, env=frontend_dev_env(api, 3000))
     code = frontend_test(python)                         # unit tests, then the browser suite
 
@@ -139,6 +140,16 @@ def _espeak_ensure() -> bool:
         file=sys.stderr,
     )
     return False
+
+
+def frontend_static_check() -> int:
+    """tsc --noEmit, eslint and the import-cycle check (`npm run check`, seconds)."""
+    try:
+        frontend_install()
+    except (RuntimeError, subprocess.CalledProcessError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return subprocess.call([_npm(), "run", "check"], cwd=FRONTEND, env=_base_env())
 
 
 def frontend_test(python: str) -> int:

@@ -5,7 +5,8 @@
     python3 scripts/test.py -k signup    # arguments go to pytest (backend tests only, no checks)
 
 The static checks come first because they take seconds: ruff's lint and format check over
-the Python tree (rules in ruff.toml).
+the Python tree (rules in ruff.toml), then the front end's `npm run check` (tsc --noEmit,
+eslint with the React hooks rules, no import cycles in src/).
 
 The tests start their own DynamoDB-compatible server (moto) and, unless REDIS_URL is set,
 their own redis-server, each on a free loopback port. redis-server is installed from Debian's
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from bootstrap import ROOT, python_environment_ensure, say, system_package_ensure
 
-from frontend import frontend_test
+from frontend import frontend_static_check, frontend_test
 
 PYTEST_NO_TESTS_COLLECTED = 5
 PYTHON_TREES = ["apps", "commonality", "tests", "bench", "scripts", "manage.py"]
@@ -39,6 +40,9 @@ def static_checks(python: Path) -> int:
         say(f"static check: {name}")
         if subprocess.call(command, cwd=ROOT) != 0:
             failed.append(name)
+    say("static check: front end (tsc --noEmit, eslint, import cycles)")
+    if frontend_static_check() != 0:
+        failed.append("front end")
     if failed:
         print(f"error: static checks failed: {', '.join(failed)}", file=sys.stderr)
         return 1
