@@ -7,6 +7,7 @@
  * `call_start` or `call_accept` this tab sent is `pending` until the server's broadcast about
  * it (`call_incoming` from me, `call_accepted` by me) comes back, or an error does.
  */
+import { callerName } from "./names";
 import type { CallFrame, CallView } from "./types";
 
 export type CallPhase = "ringing" | "active" | "ended";
@@ -114,7 +115,7 @@ function applyFrame(state: CallsState, frame: CallFrame, me: string, now: number
         callId: frame.call_id,
         chatId: frame.chat_id,
         callerId: frame.caller_id,
-        callerName: frame.caller_name || frame.caller_username || null,
+        callerName: callerName(frame),
         phase: "ringing",
         participants: [frame.caller_id],
         declined: [],

@@ -6,6 +6,7 @@
  * ack + echo) never shows twice. Messages still being translated (`message_started`) live
  * beside them in `streaming` until the stored message arrives.
  */
+import { personKnownByUsername } from "./names";
 import type { ChatDetail, ChatSummary, Member, Message, ServerFrame } from "./types";
 
 export const PREVIEW_MAX_CHARS = 100;
@@ -269,14 +270,7 @@ function applyFrame(state: ChatState, frame: ServerFrame, now: number): ChatStat
       if (!detail || detail.members.some((m) => m.user_id === frame.user_id)) return state;
       // Until the chat's details are loaded again: a member joins having read up to the
       // chat's latest message, as the server records it.
-      const member: Member = {
-        user_id: frame.user_id,
-        username: frame.username,
-        first_name: frame.username,
-        last_name: "",
-        native_language: "",
-        last_read_seq: detail.last_seq ?? 0,
-      };
+      const member: Member = { ...personKnownByUsername(frame), native_language: "", last_read_seq: detail.last_seq ?? 0 };
       return { ...state, details: { ...state.details, [frame.chat_id]: { ...detail, members: [...detail.members, member] } } };
     }
     case "member_left": {

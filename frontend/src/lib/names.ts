@@ -18,6 +18,18 @@ export function fullName(person: Person): string {
   return `${person.first_name} ${person.last_name}`.trim() || person.username;
 }
 
+/** A person the client knows only by username (a member just added, until the chat's details
+ *  load again): the username stands for the first name, so every name above says it. */
+export function personKnownByUsername({ user_id, username }: { user_id: string; username: string }): Person {
+  return { user_id, username, first_name: username, last_name: "" };
+}
+
+/** The caller as a ringing call says it: the name the server made for them (apps/voice:
+ *  fullName's rule), else the username; null when the frame has neither. */
+export function callerName({ caller_name, caller_username }: { caller_name: string; caller_username: string }): string | null {
+  return caller_name || caller_username || null;
+}
+
 /** A person in a line of text ("Ana is typing…", "Seen by Ana, Bruno"): the first name, else
  *  the username; "Someone" when the person is not known here. */
 export function shortName(person: Person | undefined): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chatTitle, conversationTitle, fullName, nameInChat, otherMember, shortName, type Person } from "@/lib/names";
+import { callerName, chatTitle, conversationTitle, fullName, nameInChat, otherMember, personKnownByUsername, shortName, type Person } from "@/lib/names";
 import type { ChatSummary } from "@/lib/types";
 
 const ana: Person = { user_id: "u1", username: "ana", first_name: "Ana", last_name: "Lima" };
@@ -66,5 +66,18 @@ describe("names", () => {
     expect(nameInChat("u2", { meId: "u1", members, chat: direct })).toBe("Bruno");
     expect(nameInChat("u2", { meId: "u1", members: undefined, chat: direct })).toBe("bruno");
     expect(nameInChat("u9", { meId: "u1", members, chat: direct })).toBe("Someone");
+  });
+
+  it("a person known only by username is called by it everywhere", () => {
+    const added = personKnownByUsername({ user_id: "u4", username: "dana" });
+    expect(added).toEqual({ user_id: "u4", username: "dana", first_name: "dana", last_name: "" });
+    expect(fullName(added)).toBe("dana");
+    expect(shortName(added)).toBe("dana");
+  });
+
+  it("a ringing call's caller: the name the server made, else the username, else none", () => {
+    expect(callerName({ caller_name: "Ana Lima", caller_username: "ana" })).toBe("Ana Lima");
+    expect(callerName({ caller_name: "", caller_username: "ana" })).toBe("ana");
+    expect(callerName({ caller_name: "", caller_username: "" })).toBeNull();
   });
 });
