@@ -10,13 +10,14 @@
  */
 import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
-import { ApiError, type VoiceTokenReply } from "@/lib/api";
+import { ApiError } from "@/lib/api";
 import { callStatusText, inCallHere, liveCall } from "@/lib/callState";
 import { LIVEKIT_URL } from "@/lib/config";
 import { languageName, useLanguages } from "@/lib/languages";
 import { conversationTitle, fullName, otherMember } from "@/lib/names";
 import { joinLiveAudio, liveAudioErrorText, liveAudioInitial, liveKitUrl, tokenFailure, type LiveAudioSession, type LiveAudioState } from "@/lib/liveAudio";
 import { chatTurn, type TurnTranscript } from "@/lib/turnState";
+import type { VoiceTokenReply } from "@/lib/types";
 import { useClientSnapshot, useSession, useVoiceSnapshot } from "./session";
 import { Avatar } from "./Avatar";
 import { useChatInFocus, useNameOf, useNow } from "./hooks";

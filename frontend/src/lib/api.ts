@@ -5,13 +5,19 @@
  */
 import { API_URL } from "./config";
 import type {
+  ChatCreated,
   ChatDetail,
   ChatSummary,
   HistoryPage,
   Language,
+  LeaveReply,
+  LogoutAllReply,
   Me,
-  Message,
+  MemberAddReply,
+  MessageCreateReply,
+  SocketTicketReply,
   TokenReply,
+  VoiceTokenReply,
 } from "./types";
 
 export class ApiError extends Error {
@@ -112,13 +118,6 @@ export async function fetchAudio(path: string, token: string, signal?: AbortSign
   }
 }
 
-export interface VoiceTokenReply {
-  token: string;
-  room_name: string;
-  /** The LiveKit server (the backend's LIVEKIT_URL); may be empty. */
-  url?: string | null;
-}
-
 /** The backend's API, bound to one access token. */
 export function apiFor(token: string) {
   return {
@@ -126,13 +125,13 @@ export function apiFor(token: string) {
     updateMe: (changes: Partial<Pick<Me, "first_name" | "last_name" | "native_language">>) =>
       request<Me>("/api/auth/me", { method: "PATCH", body: changes, token }),
     /** Ends every session of the user, this one included (every token and socket ticket). */
-    logoutAll: () => request<{ logged_out: boolean }>("/api/auth/logout_all", { method: "POST", body: {}, token }),
-    wsTicket: () => request<{ ticket: string; expires_in?: number }>("/api/ws/ticket", { method: "POST", body: {}, token }),
+    logoutAll: () => request<LogoutAllReply>("/api/auth/logout_all", { method: "POST", body: {}, token }),
+    wsTicket: () => request<SocketTicketReply>("/api/ws/ticket", { method: "POST", body: {}, token }),
     chats: () => request<ChatSummary[]>("/api/chats", { token }),
     chat: (chatId: string) => request<ChatDetail>(`/api/chats/${encodeURIComponent(chatId)}`, { token }),
-    createDirect: (username: string) => request<ChatSummary>("/api/chats", { method: "POST", body: { username }, token }),
+    createDirect: (username: string) => request<ChatCreated>("/api/chats", { method: "POST", body: { username }, token }),
     createGroup: (title: string, usernames: string[]) =>
-      request<ChatSummary>("/api/chats", { method: "POST", body: { title, usernames }, token }),
+      request<ChatCreated>("/api/chats", { method: "POST", body: { title, usernames }, token }),
     history: (chatId: string, { cursor, limit }: { cursor?: string | null; limit?: number } = {}) => {
       const query = new URLSearchParams();
       if (cursor) query.set("cursor", cursor);
@@ -141,18 +140,18 @@ export function apiFor(token: string) {
       return request<HistoryPage>(`/api/chats/${encodeURIComponent(chatId)}/messages${suffix}`, { token });
     },
     addMember: (chatId: string, username: string) =>
-      request<{ chat_id: string; user_id: string }>(`/api/chats/${encodeURIComponent(chatId)}/members`, {
+      request<MemberAddReply>(`/api/chats/${encodeURIComponent(chatId)}/members`, {
         method: "POST",
         body: { username },
         token,
       }),
     leave: (chatId: string) =>
-      request<{ chat_id: string; left: boolean }>(`/api/chats/${encodeURIComponent(chatId)}/members/me`, { method: "DELETE", token }),
+      request<LeaveReply>(`/api/chats/${encodeURIComponent(chatId)}/members/me`, { method: "DELETE", token }),
     markRead: (chatId: string, seq: number) =>
       request<ChatSummary>(`/api/chats/${encodeURIComponent(chatId)}/read`, { method: "POST", body: { seq }, token }),
     voiceToken: (chatId: string) => request<VoiceTokenReply>("/api/voice/token", { method: "POST", body: { chat_id: chatId }, token }),
     voiceNote: (chatId: string, audio: Blob, contentType: string, clientMsgId: string) =>
-      uploadAudio<{ chat_id: string; message: Message; duplicate: boolean }>(
+      uploadAudio<MessageCreateReply>(
         `/api/chats/${encodeURIComponent(chatId)}/voice_notes?client_msg_id=${encodeURIComponent(clientMsgId)}`,
         audio,
         contentType,

@@ -9,6 +9,7 @@
  *   to `onFrame`.
  */
 import { Backoff } from "./backoff";
+import { CloseCode } from "./protocol";
 
 export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "offline" | "stopped";
 
@@ -43,7 +44,9 @@ export class TicketError extends Error {
 }
 
 export const WS_OPEN = 1;
-export const CLOSE_POLICY_VIOLATION = 1008;
+/** The codes this client closes with itself; the server's are the generated CloseCode. */
+const NORMAL_CLOSURE = 1000;
+const HEARTBEAT_TIMEOUT = 4000;
 
 export interface ChatSocketOptions {
   /** ws(s)://host/api/ws/chat */
@@ -104,7 +107,7 @@ export class ChatSocket {
     this.running = false;
     this.generation += 1;
     this.clearTimers();
-    this.dropSocket(1000, "bye");
+    this.dropSocket(NORMAL_CLOSURE, "bye");
     this.setStatus("stopped");
   }
 
@@ -153,7 +156,7 @@ export class ChatSocket {
     } else {
       this.generation += 1;
       this.clearTimers();
-      this.dropSocket(1000, "offline");
+      this.dropSocket(NORMAL_CLOSURE, "offline");
       this.setStatus("offline");
     }
   }
@@ -176,7 +179,7 @@ export class ChatSocket {
   private async connect(): Promise<void> {
     const generation = ++this.generation;
     this.clearTimers();
-    this.dropSocket(1000, "reconnecting");
+    this.dropSocket(NORMAL_CLOSURE, "reconnecting");
     this.setStatus(this.backoff.attempt === 0 && this.info.status !== "reconnecting" ? "connecting" : "reconnecting");
     let ticket: string;
     try {
@@ -235,7 +238,7 @@ export class ChatSocket {
       this.socket = null;
       this.clearTimers();
       if (!this.running) return;
-      if (event.code === CLOSE_POLICY_VIOLATION) {
+      if (event.code === CloseCode.POLICY_VIOLATION) {
         void this.handlePolicyClose(generation);
         return;
       }
@@ -292,7 +295,7 @@ export class ChatSocket {
           // No answer: the connection is dead even if the browser still calls it open.
           this.generation += 1;
           this.clearTimers();
-          this.dropSocket(4000, "heartbeat timeout");
+          this.dropSocket(HEARTBEAT_TIMEOUT, "heartbeat timeout");
           this.scheduleReconnect();
         }, timeout);
       }

@@ -13,11 +13,17 @@ export type {
   ChatSummary,
   HistoryPage,
   Language,
+  LeaveReply,
+  LogoutAllReply,
   Me,
   Member,
+  MemberAddReply,
   Message,
+  MessageCreateReply,
   MessageMeta,
+  SocketTicketReply,
   TokenReply,
+  VoiceTokenReply,
 } from "./protocol";
 
 /** `POST /api/chats`: the chat, and whether it was new. */
