@@ -15,7 +15,7 @@ import { MESSAGE_COUNTER_FROM, MESSAGE_MAX_CHARS } from "@/lib/config";
 import { browserRecorderFactory } from "@/lib/mediaRecorder";
 import { gestureCancel, gesturePress, gestureRelease, gestureUp, microphoneErrorText, type Gesture, type GestureEffect, type Recorder } from "@/lib/recording";
 import { useGesture } from "./hooks";
-import { MicIcon } from "./Icons";
+import { MicIcon, SendIcon } from "./Icons";
 import { holdPointer } from "./pointer";
 
 type NoteState = { kind: "idle" } | { kind: "opening" } | { kind: "recording"; since: number } | { kind: "sending" };
@@ -141,9 +141,7 @@ export function Composer({
           </button>
         )}
         <button type="submit" className="send-btn" aria-label="Send message" disabled={!canSend || noteActive}>
-          <svg width="20" height="20" viewBox="0 0 24 24" aria-hidden="true">
-            <path d="M3.4 20.4l17.5-7.5a1 1 0 000-1.8L3.4 3.6a1 1 0 00-1.4 1.2L4.5 12l-2.5 7.2a1 1 0 001.4 1.2z" fill="currentColor" />
-          </svg>
+          <SendIcon />
         </button>
       </div>
       <div className="composer-foot">

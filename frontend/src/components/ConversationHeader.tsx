@@ -10,7 +10,7 @@ import { shortName } from "@/lib/names";
 import type { ChatDetail, Language, Me, Member } from "@/lib/types";
 import { Avatar } from "./Avatar";
 import { ConnectionStatus } from "./ConnectionStatus";
-import { PhoneIcon } from "./Icons";
+import { BackIcon, InfoIcon, PhoneIcon } from "./Icons";
 import { useSession, useVoiceSnapshot } from "./session";
 
 /** "Ana is typing…", "Ana, Bruno are typing…"; null when nobody is. */
@@ -65,9 +65,7 @@ export function ConversationHeader({
   return (
     <header className="conv-header">
       <Link href="/chats" className="icon-btn back-btn" aria-label="Back to chats">
-        <svg width="22" height="22" viewBox="0 0 24 24" aria-hidden="true">
-          <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" strokeWidth="2.2" strokeLinecap="round" strokeLinejoin="round" />
-        </svg>
+        <BackIcon />
       </Link>
       <Avatar name={title || "?"} size={38} group={isGroup} />
       <div className="conv-title-wrap">
@@ -98,10 +96,7 @@ export function ConversationHeader({
           </button>
         )}
         <button type="button" className="icon-btn" aria-label="Chat details" aria-expanded={showInfo} aria-controls="chat-info" onClick={onToggleInfo}>
-          <svg width="20" height="20" viewBox="0 0 24 24" aria-hidden="true">
-            <circle cx="12" cy="12" r="9.5" fill="none" stroke="currentColor" strokeWidth="2" />
-            <path d="M12 11v6M12 7.5v.01" stroke="currentColor" strokeWidth="2.2" strokeLinecap="round" />
-          </svg>
+          <InfoIcon />
         </button>
       </div>
     </header>
