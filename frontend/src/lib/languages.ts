@@ -55,6 +55,11 @@ export function nativeLanguageName(code: string | undefined | null, languages: L
   return found ? found.native_name : languageName(code, languages);
 }
 
+/** A language in a list to choose from: "Español — Spanish"; one name when both are the same. */
+export function languageOptionLabel(language: Language): string {
+  return language.native_name === language.name ? language.name : `${language.native_name} — ${language.name}`;
+}
+
 /** Right-to-left scripts among the offered languages. */
 export function isRtl(code: string | undefined | null): boolean {
   return code === "ar" || code === "he" || code === "fa" || code === "ur";

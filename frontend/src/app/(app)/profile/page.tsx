@@ -4,10 +4,11 @@ import Link from "next/link";
 import { useState, type FormEvent } from "react";
 import { useSession } from "@/components/session";
 import { Avatar } from "@/components/Avatar";
-import { Brand } from "@/components/Brand";
 import { ConnectionStatus } from "@/components/ConnectionStatus";
-import { Field } from "@/components/Field";
 import { FormError } from "@/components/FormError";
+import { useFormValues } from "@/components/forms";
+import { LandingFrame } from "@/components/LandingFrame";
+import { LanguageOptions, NameFields } from "@/components/ProfileFields";
 import { ApiError } from "@/lib/api";
 import { languageName, useLanguages } from "@/lib/languages";
 import { fullName } from "@/lib/names";
@@ -20,7 +21,11 @@ function unsentWarning(pending: number): string {
 export default function ProfilePage() {
   const { me, api, client, setMe, logout } = useSession();
   const { languages, error: languagesError } = useLanguages();
-  const [form, setForm] = useState({ first_name: me.first_name, last_name: me.last_name, native_language: me.native_language });
+  const { values: form, setValues: setForm, onChangeOf } = useFormValues({
+    first_name: me.first_name,
+    last_name: me.last_name,
+    native_language: me.native_language,
+  });
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -82,104 +87,77 @@ export default function ProfilePage() {
   const name = fullName(me);
 
   return (
-    <div className="landing">
-      <header className="landing-header">
-        <Brand href="/chats" />
-        <ConnectionStatus compact />
-      </header>
-      <main id="main" className="center-page top">
-        <section className="card auth-card" aria-labelledby="profile-title">
-          <Link href="/chats" className="back-link">
-            ← Back to chats
-          </Link>
-          <div className="profile-head">
-            <Avatar name={name} size={56} />
-            <div>
-              <h1 id="profile-title" className="h2">
-                {name}
-              </h1>
-              <p className="muted">@{me.username}</p>
-            </div>
+    <LandingFrame brandHref="/chats" headerEnd={<ConnectionStatus compact />} mainClassName="center-page top">
+      <section className="card auth-card" aria-labelledby="profile-title">
+        <Link href="/chats" className="back-link">
+          ← Back to chats
+        </Link>
+        <div className="profile-head">
+          <Avatar name={name} size={56} />
+          <div>
+            <h1 id="profile-title" className="h2">
+              {name}
+            </h1>
+            <p className="muted">@{me.username}</p>
           </div>
-          <form onSubmit={submit} noValidate>
-            <div className="field-row">
-              <Field
-                id="profile-first"
-                label="First name"
-                autoComplete="given-name"
-                maxLength={100}
-                value={form.first_name}
-                onChange={(e) => setForm((f) => ({ ...f, first_name: e.target.value }))}
-              />
-              <Field
-                id="profile-last"
-                label="Last name"
-                autoComplete="family-name"
-                maxLength={100}
-                value={form.last_name}
-                onChange={(e) => setForm((f) => ({ ...f, last_name: e.target.value }))}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor="profile-language">Your language</label>
-              <select
-                id="profile-language"
-                value={form.native_language}
-                onChange={(e) => setForm((f) => ({ ...f, native_language: e.target.value }))}
-                aria-describedby="profile-language-hint"
-                disabled={!languages}
-              >
-                {!languages && <option value={me.native_language}>{languageName(me.native_language, null)}</option>}
-                {languages?.map((language) => (
-                  <option key={language.code} value={language.code}>
-                    {language.native_name === language.name ? language.name : `${language.native_name} — ${language.name}`}
-                  </option>
-                ))}
-              </select>
-              <p className="hint" id="profile-language-hint">
-                You write in this language, and everything others send you is shown in it.
-              </p>
-              {languagesError && <p className="field-error">Couldn&apos;t load languages: {languagesError}</p>}
-            </div>
-            {error && (
-              <p className="form-error" role="alert">
-                {error}
-              </p>
-            )}
-            {saved && (
-              <p className="form-success" role="status">
-                {saved}
-              </p>
-            )}
-            <button className="btn primary block" type="submit" disabled={busy || !changed}>
-              {busy ? "Saving…" : "Save changes"}
-            </button>
-          </form>
-          <hr />
-          <button
-            type="button"
-            className="btn block"
-            onClick={() => {
-              const pending = client.outbox.items().length;
-              if (
-                pending &&
-                !window.confirm(
-                  `${unsentWarning(pending)}. Log out anyway? Unsent messages are deleted from this browser.`,
-                )
+        </div>
+        <form onSubmit={submit} noValidate>
+          <NameFields
+            idPrefix="profile"
+            first={{ value: form.first_name, onChange: onChangeOf("first_name") }}
+            last={{ value: form.last_name, onChange: onChangeOf("last_name") }}
+          />
+          <div className="field">
+            <label htmlFor="profile-language">Your language</label>
+            <select
+              id="profile-language"
+              value={form.native_language}
+              onChange={onChangeOf("native_language")}
+              aria-describedby="profile-language-hint"
+              disabled={!languages}
+            >
+              {!languages && <option value={me.native_language}>{languageName(me.native_language, null)}</option>}
+              <LanguageOptions languages={languages} />
+            </select>
+            <p className="hint" id="profile-language-hint">
+              You write in this language, and everything others send you is shown in it.
+            </p>
+            {languagesError && <p className="field-error">Couldn&apos;t load languages: {languagesError}</p>}
+          </div>
+          <FormError message={error} />
+          {saved && (
+            <p className="form-success" role="status">
+              {saved}
+            </p>
+          )}
+          <button className="btn primary block" type="submit" disabled={busy || !changed}>
+            {busy ? "Saving…" : "Save changes"}
+          </button>
+        </form>
+        <hr />
+        <button
+          type="button"
+          className="btn block"
+          onClick={() => {
+            const pending = client.outbox.items().length;
+            if (
+              pending &&
+              !window.confirm(
+                `${unsentWarning(pending)}. Log out anyway? Unsent messages are deleted from this browser.`,
               )
-                return;
-              client.forgetLocalData();
-              logout();
-            }}
-          >
-            Log out
-          </button>
-          <button type="button" className="btn block" onClick={logoutEverywhere} disabled={loggingOutEverywhere}>
-            {loggingOutEverywhere ? "Logging out everywhere…" : "Log out everywhere"}
-          </button>
-          <FormError message={logoutAllError} testId="logout-all-error" />
-        </section>
-      </main>
-    </div>
+            )
+              return;
+            client.forgetLocalData();
+            logout();
+          }}
+        >
+          Log out
+        </button>
+        <button type="button" className="btn block" onClick={logoutEverywhere} disabled={loggingOutEverywhere}>
+          {loggingOutEverywhere ? "Logging out everywhere…" : "Log out everywhere"}
+        </button>
+        <FormError message={logoutAllError} testId="logout-all-error" />
+      </section>
+    </LandingFrame>
   );
 }
