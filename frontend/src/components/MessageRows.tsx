@@ -36,6 +36,12 @@ export function MessageRows({
       return next;
     });
 
+  // A row that starts a run from one sender; in a group, someone else's is headed by their name.
+  const runStart = (first: boolean, senderId: string) => ({
+    first,
+    senderName: isGroup && first && senderId !== me.user_id ? shortName(members.get(senderId)) : null,
+  });
+
   return (
     <ol className="message-rows">
       {rows.map((row) => {
@@ -61,8 +67,7 @@ export function MessageRows({
                 chatId={chatId}
                 message={row.message}
                 mine={mine}
-                first={row.first}
-                senderName={isGroup && !mine && row.first ? shortName(members.get(row.message.from_user_id)) : null}
+                {...runStart(row.first, row.message.from_user_id)}
                 showOriginal={originals.has(row.message.message_id)}
                 onToggleOriginal={() => toggleOriginal(row.message.message_id)}
                 delivery={mine ? delivery.get(row.message.message_id) : undefined}
@@ -76,8 +81,7 @@ export function MessageRows({
                 key={row.key}
                 streaming={row.streaming}
                 myLanguage={me.native_language}
-                first={row.first}
-                senderName={isGroup && row.first ? shortName(members.get(row.streaming.from_user_id)) : null}
+                {...runStart(row.first, row.streaming.from_user_id)}
                 languageName={languageName}
               />
             );
