@@ -10,18 +10,18 @@
  */
 import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
-import { ApiError } from "@/lib/api";
 import { callStatusText, inCallHere, liveCall } from "@/lib/callState";
 import { LIVEKIT_URL } from "@/lib/config";
 import { languageName, useLanguages } from "@/lib/languages";
-import { conversationTitle, fullName, otherMember } from "@/lib/names";
+import { fullName } from "@/lib/names";
 import { joinLiveAudio, liveAudioErrorText, liveAudioInitial, liveKitUrl, tokenFailure, type LiveAudioSession, type LiveAudioState } from "@/lib/liveAudio";
 import { chatTurn, type TurnTranscript } from "@/lib/turnState";
 import type { VoiceTokenReply } from "@/lib/types";
 import { useClientSnapshot, useSession, useVoiceSnapshot } from "./session";
 import { Avatar } from "./Avatar";
-import { useChatInFocus, useNameOf, useNow } from "./hooks";
-import { MicIcon, PhoneIcon, PhoneOffIcon, PlayIcon } from "./Icons";
+import { ChatUnavailable } from "./ChatUnavailable";
+import { useChatInFocus, useChatView, useNameOf, useNow, useOpenChat } from "./hooks";
+import { BackIcon, MicIcon, PhoneIcon, PhoneOffIcon, PlayIcon } from "./Icons";
 import { PushToTalk } from "./PushToTalk";
 import { useVoicePlayer } from "./VoiceAudio";
 
@@ -32,25 +32,12 @@ export function CallPanel({ chatId }: { chatId: string }) {
   const { languages } = useLanguages();
   const nameOf = useNameOf(chatId);
   const player = useVoicePlayer();
-  const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const { loadError } = useOpenChat(client, chatId);
 
   // While the call page is on screen, the chat's new messages (its spoken turns) aren't unread.
   useChatInFocus(client, chatId);
 
-  useEffect(() => {
-    let live = true;
-    client.openChat(chatId).catch((error: unknown) => {
-      if (live) setLoadError(error instanceof ApiError ? error : new ApiError(0, String(error)));
-    });
-    const unwatch = client.voice.watch(chatId);
-    return () => {
-      live = false;
-      unwatch();
-    };
-  }, [client, chatId]);
-
-  const chat = snapshot.chat.chats[chatId];
-  const detail = snapshot.chat.details[chatId];
+  const { chat, detail, title } = useChatView(chatId);
   const lastCall = voice.calls.calls[chatId] ?? null;
   const call = liveCall(voice.calls, chatId);
   const here = inCallHere(voice.calls, chatId);
@@ -59,28 +46,15 @@ export function CallPanel({ chatId }: { chatId: string }) {
   const turn = chatTurn(voice.turns, chatId);
   const transcripts = voice.turns.transcripts[chatId] ?? [];
   const audio = voice.audio[chatId] ?? { bytes: 0, chunks: 0, turns: 0 };
-  const other = otherMember(chat, detail?.members, me.user_id);
 
   // A turn read here is read: its stored message is marked read when it is the chat's latest.
   const lastStored = transcripts.reduce((max, t) => Math.max(max, t.messageSeq ?? 0), 0);
   useEffect(() => {
     if (lastStored && lastStored === chat?.last_seq && document.visibilityState === "visible") client.markRead(chatId, lastStored);
   }, [client, chatId, lastStored, chat?.last_seq]);
-  const title = conversationTitle(chat, other);
   const langName = (code: string) => languageName(code, languages) || code;
 
-  if (loadError && !chat) {
-    const gone = loadError.status === 404 || loadError.status === 403;
-    return (
-      <div className="empty-pane" role="alert">
-        <h1 className="h2">{gone ? "Chat not available" : "Couldn't open this call"}</h1>
-        <p className="muted">{loadError.detail}</p>
-        <Link className="btn" href="/chats">
-          Back to chats
-        </Link>
-      </div>
-    );
-  }
+  if (loadError && !chat) return <ChatUnavailable error={loadError} page="call" />;
 
   const incoming = call?.phase === "ringing" && call.callerId !== me.user_id && !call.participants.includes(me.user_id) && !call.declined.includes(me.user_id);
   const pttEnabled = call?.phase === "active" && here;
@@ -114,9 +88,7 @@ export function CallPanel({ chatId }: { chatId: string }) {
     >
       <header className="conv-header">
         <Link href={`/chats/${chatId}`} className="icon-btn" aria-label="Back to the chat">
-          <svg width="22" height="22" viewBox="0 0 24 24" aria-hidden="true">
-            <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" strokeWidth="2.2" strokeLinecap="round" strokeLinejoin="round" />
-          </svg>
+          <BackIcon />
         </Link>
         <Avatar name={title || "?"} size={38} group={chat?.kind === "group"} />
         <div className="conv-title-wrap">

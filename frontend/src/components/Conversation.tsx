@@ -2,19 +2,19 @@
 
 /** One chat on screen: its header, call strip, details, messages and composer. The behaviour is
  *  in conversationHooks.ts, what the list holds in lib/messageRows.ts. */
-import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import { languageName, nativeLanguageName, useLanguages } from "@/lib/languages";
-import { conversationTitle, shortName, otherMember } from "@/lib/names";
+import { shortName } from "@/lib/names";
 import { uploadContentType } from "@/lib/recording";
 import { CallStrip } from "./CallStrip";
 import { ChatInfo } from "./ChatInfo";
+import { ChatUnavailable } from "./ChatUnavailable";
 import { Composer } from "./Composer";
 import { ConversationHeader } from "./ConversationHeader";
-import { useDeliveryMarks, useMessageRows, useOlderMessages, useOpenChat, useReadMarkAtOpen, useScrollPinning, useVisibleReadMarks } from "./conversationHooks";
+import { useDeliveryMarks, useMessageRows, useOlderMessages, useReadMarkAtOpen, useScrollPinning, useVisibleReadMarks } from "./conversationHooks";
 import { FormError } from "./FormError";
-import { useChatInFocus } from "./hooks";
+import { useChatInFocus, useChatView, useOpenChat } from "./hooks";
 import { MessageRows } from "./MessageRows";
 import { useClientSnapshot, useSession } from "./session";
 
@@ -24,19 +24,15 @@ export function Conversation({ chatId }: { chatId: string }) {
   const snapshot = useClientSnapshot();
   const { languages } = useLanguages();
   const [showInfo, setShowInfo] = useState(false);
-  const chat = snapshot.chat.chats[chatId];
-  const detail = snapshot.chat.details[chatId];
+  const { chat, detail, other, title } = useChatView(chatId);
   const thread = snapshot.chat.threads[chatId];
   const connection = snapshot.connection.status;
   const outgoing = useMemo(() => snapshot.outbox.filter((item) => item.chat_id === chatId), [snapshot.outbox, chatId]);
   const members = useMemo(() => new Map((detail?.members ?? []).map((m) => [m.user_id, m])), [detail]);
   const isGroup = chat?.kind === "group";
-  const other = otherMember(chat, detail?.members, me.user_id);
-  const title = conversationTitle(chat, other);
   const langName = (code: string) => languageName(code, languages);
 
   const { loadError, retry } = useOpenChat(client, chatId);
-  useEffect(() => client.voice.watch(chatId), [client, chatId]); // its call state stays current
   useChatInFocus(client, chatId);
   const rows = useMessageRows(thread, outgoing, me.user_id, useReadMarkAtOpen(chat, thread));
   const delivery = useDeliveryMarks(thread, me.user_id, isGroup, members);
@@ -45,25 +41,7 @@ export function Conversation({ chatId }: { chatId: string }) {
   const { topRef, loadOlder, loadingOlder, olderError } = useOlderMessages(client, chatId, thread?.nextCursor, pinning);
   useVisibleReadMarks(client, chatId, listRef, { thread, connection });
 
-  if (loadError && !thread?.loaded) {
-    const gone = loadError.status === 404 || loadError.status === 403;
-    return (
-      <div className="empty-pane" role="alert">
-        <h1 className="h2">{gone ? "Chat not available" : "Couldn't open this chat"}</h1>
-        <p className="muted">{loadError.detail}</p>
-        <div className="row">
-          {!gone && (
-            <button className="btn primary" onClick={retry}>
-              Try again
-            </button>
-          )}
-          <Link className="btn" href="/chats">
-            Back to chats
-          </Link>
-        </div>
-      </div>
-    );
-  }
+  if (loadError && !thread?.loaded) return <ChatUnavailable error={loadError} page="chat" onRetry={retry} />;
 
   return (
     <section className="conversation" aria-labelledby="conversation-title">

@@ -1,8 +1,8 @@
 "use client";
 
 /**
- * The conversation's behaviour, apart from its markup (components/Conversation.tsx): opening
- * the chat, its rows and delivery marks, keeping the list pinned to the newest message,
+ * The conversation's behaviour, apart from its markup (components/Conversation.tsx): its rows
+ * and delivery marks, keeping the list pinned to the newest message,
  * loading older pages at the top, and marking read what is on screen.
  */
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type RefObject } from "react";
@@ -16,24 +16,6 @@ import type { ChatSummary, Member } from "@/lib/types";
 
 /** Within this many pixels of the bottom the list counts as at the bottom (it follows new rows). */
 const NEAR_BOTTOM_PX = 80;
-
-/** Loads the chat's members and newest messages; the error of the last try, and a retry. */
-export function useOpenChat(client: ChatClient, chatId: string): { loadError: ApiError | null; retry: () => void } {
-  const [attempt, setAttempt] = useState(0);
-  const request = useMemo(() => ({ client, chatId, attempt }), [client, chatId, attempt]);
-  const [failure, setFailure] = useState<{ request: object; error: ApiError } | null>(null);
-  useEffect(() => {
-    let live = true;
-    request.client.openChat(request.chatId).catch((error: unknown) => {
-      if (live) setFailure({ request, error: error instanceof ApiError ? error : new ApiError(0, String(error)) });
-    });
-    return () => {
-      live = false;
-    };
-  }, [request]);
-  const retry = useCallback(() => setAttempt((n) => n + 1), []);
-  return { loadError: failure?.request === request ? failure.error : null, retry };
-}
 
 /** How far I had read when the chat's messages first loaded (where "New messages" goes); null before. */
 export function useReadMarkAtOpen(chat: ChatSummary | undefined, thread: Thread | undefined): number | null {

@@ -1,8 +1,9 @@
 "use client";
 
-import { useCallback, useEffect, useRef, useState, type RefObject } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from "react";
+import { ApiError } from "@/lib/api";
 import type { ChatClient } from "@/lib/client";
-import { nameInChat } from "@/lib/names";
+import { conversationTitle, nameInChat, otherMember } from "@/lib/names";
 import { gestureUp, type Gesture } from "@/lib/recording";
 import { useClientSnapshot, useSession } from "./session";
 
@@ -28,6 +29,39 @@ export function useChatInFocus(client: ChatClient, chatId: string): void {
       client.focus(null);
     };
   }, [client, chatId]);
+}
+
+/**
+ * While a chat's page is on screen: loads its members and newest messages, and keeps its call
+ * state current. The error of the last try to load, and a retry.
+ */
+export function useOpenChat(client: ChatClient, chatId: string): { loadError: ApiError | null; retry: () => void } {
+  const [attempt, setAttempt] = useState(0);
+  const request = useMemo(() => ({ client, chatId, attempt }), [client, chatId, attempt]);
+  const [failure, setFailure] = useState<{ request: object; error: ApiError } | null>(null);
+  useEffect(() => {
+    let live = true;
+    request.client.openChat(request.chatId).catch((error: unknown) => {
+      if (live) setFailure({ request, error: error instanceof ApiError ? error : new ApiError(0, String(error)) });
+    });
+    return () => {
+      live = false;
+    };
+  }, [request]);
+  useEffect(() => client.voice.watch(chatId), [client, chatId]);
+  const retry = useCallback(() => setAttempt((n) => n + 1), []);
+  return { loadError: failure?.request === request ? failure.error : null, retry };
+}
+
+/** A chat as its pages show it: its summary and details as loaded, the other person of a
+ *  direct chat, and its title (lib/names.ts). */
+export function useChatView(chatId: string) {
+  const { me } = useSession();
+  const snapshot = useClientSnapshot();
+  const chat = snapshot.chat.chats[chatId];
+  const detail = snapshot.chat.details[chatId];
+  const other = otherMember(chat, detail?.members, me.user_id);
+  return { chat, detail, other, title: conversationTitle(chat, other) };
 }
 
 /** Someone in this chat by id, as lib/names.ts's nameInChat says it ("You" for me). */
