@@ -20,7 +20,7 @@ import type { VoiceTokenReply } from "@/lib/types";
 import { useClientSnapshot, useSession, useVoiceSnapshot } from "./session";
 import { Avatar } from "./Avatar";
 import { ChatUnavailable } from "./ChatUnavailable";
-import { useChatInFocus, useChatView, useNameOf, useNow, useOpenChat } from "./hooks";
+import { useChatPage, useNameOf, useNow } from "./hooks";
 import { BackIcon, MicIcon, PhoneIcon, PhoneOffIcon, PlayIcon } from "./Icons";
 import { PushToTalk } from "./PushToTalk";
 import { useVoicePlayer } from "./VoiceAudio";
@@ -32,12 +32,8 @@ export function CallPanel({ chatId }: { chatId: string }) {
   const { languages } = useLanguages();
   const nameOf = useNameOf(chatId);
   const player = useVoicePlayer();
-  const { loadError } = useOpenChat(client, chatId);
-
   // While the call page is on screen, the chat's new messages (its spoken turns) aren't unread.
-  useChatInFocus(client, chatId);
-
-  const { chat, detail, title } = useChatView(chatId);
+  const { chat, detail, title, loadError } = useChatPage(chatId);
   const lastCall = voice.calls.calls[chatId] ?? null;
   const call = liveCall(voice.calls, chatId);
   const here = inCallHere(voice.calls, chatId);

@@ -14,7 +14,7 @@ import { Composer } from "./Composer";
 import { ConversationHeader } from "./ConversationHeader";
 import { useDeliveryMarks, useMessageRows, useOlderMessages, useReadMarkAtOpen, useScrollPinning, useVisibleReadMarks } from "./conversationHooks";
 import { FormError } from "./FormError";
-import { useChatInFocus, useChatView, useOpenChat } from "./hooks";
+import { useChatPage } from "./hooks";
 import { MessageRows } from "./MessageRows";
 import { useClientSnapshot, useSession } from "./session";
 
@@ -24,7 +24,7 @@ export function Conversation({ chatId }: { chatId: string }) {
   const snapshot = useClientSnapshot();
   const { languages } = useLanguages();
   const [showInfo, setShowInfo] = useState(false);
-  const { chat, detail, other, title } = useChatView(chatId);
+  const { chat, detail, other, title, loadError, retry } = useChatPage(chatId);
   const thread = snapshot.chat.threads[chatId];
   const connection = snapshot.connection.status;
   const outgoing = useMemo(() => snapshot.outbox.filter((item) => item.chat_id === chatId), [snapshot.outbox, chatId]);
@@ -32,8 +32,6 @@ export function Conversation({ chatId }: { chatId: string }) {
   const isGroup = chat?.kind === "group";
   const langName = (code: string) => languageName(code, languages);
 
-  const { loadError, retry } = useOpenChat(client, chatId);
-  useChatInFocus(client, chatId);
   const rows = useMessageRows(thread, outgoing, me.user_id, useReadMarkAtOpen(chat, thread));
   const delivery = useDeliveryMarks(thread, me.user_id, isGroup, members);
   const pinning = useScrollPinning(rows[rows.length - 1]);

@@ -19,7 +19,7 @@ export function useNow(active: boolean): number {
 }
 
 /** While this chat is on screen (and the tab visible), its new messages aren't unread. */
-export function useChatInFocus(client: ChatClient, chatId: string): void {
+function useChatInFocus(client: ChatClient, chatId: string): void {
   useEffect(() => {
     const update = () => client.focus(document.visibilityState === "visible" ? chatId : null);
     update();
@@ -31,11 +31,9 @@ export function useChatInFocus(client: ChatClient, chatId: string): void {
   }, [client, chatId]);
 }
 
-/**
- * While a chat's page is on screen: loads its members and newest messages, and keeps its call
- * state current. The error of the last try to load, and a retry.
- */
-export function useOpenChat(client: ChatClient, chatId: string): { loadError: ApiError | null; retry: () => void } {
+/** Loads the chat's members and newest messages, and keeps its call state current; the error
+ *  of the last try to load, and a retry. */
+function useOpenChat(client: ChatClient, chatId: string): { loadError: ApiError | null; retry: () => void } {
   const [attempt, setAttempt] = useState(0);
   const request = useMemo(() => ({ client, chatId, attempt }), [client, chatId, attempt]);
   const [failure, setFailure] = useState<{ request: object; error: ApiError } | null>(null);
@@ -53,15 +51,21 @@ export function useOpenChat(client: ChatClient, chatId: string): { loadError: Ap
   return { loadError: failure?.request === request ? failure.error : null, retry };
 }
 
-/** A chat as its pages show it: its summary and details as loaded, the other person of a
- *  direct chat, and its title (lib/names.ts). */
-export function useChatView(chatId: string) {
-  const { me } = useSession();
+/**
+ * A chat's page (the conversation, its call) while on screen: the chat is loaded, its call
+ * state kept current, and its new messages aren't unread while the tab is visible. Gives the
+ * chat's summary and details as loaded, the other person of a direct chat, its title
+ * (lib/names.ts), and the error of the last try to load with a retry.
+ */
+export function useChatPage(chatId: string) {
+  const { client, me } = useSession();
   const snapshot = useClientSnapshot();
+  const { loadError, retry } = useOpenChat(client, chatId);
+  useChatInFocus(client, chatId);
   const chat = snapshot.chat.chats[chatId];
   const detail = snapshot.chat.details[chatId];
   const other = otherMember(chat, detail?.members, me.user_id);
-  return { chat, detail, other, title: conversationTitle(chat, other) };
+  return { chat, detail, other, title: conversationTitle(chat, other), loadError, retry };
 }
 
 /** Someone in this chat by id, as lib/names.ts's nameInChat says it ("You" for me). */

@@ -4,21 +4,7 @@
  * reached at all. A 401 on an authenticated call ends the session (see onUnauthorized).
  */
 import { API_URL } from "./config";
-import type {
-  ChatCreated,
-  ChatDetail,
-  ChatSummary,
-  HistoryPage,
-  Language,
-  LeaveReply,
-  LogoutAllReply,
-  Me,
-  MemberAddReply,
-  MessageCreateReply,
-  SocketTicketReply,
-  TokenReply,
-  VoiceTokenReply,
-} from "./types";
+import type { ChatCreated, ChatDetail, ChatSummary, HistoryPage, Language, LeaveReply, LogoutAllReply, Me, MemberAddReply, MessageCreateReply, SocketTicketReply, TokenReply, VoiceTokenReply } from "./types";
 
 export class ApiError extends Error {
   constructor(
