@@ -10,6 +10,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from apps.chats.events import FRAME_HANDLER, broadcasts_settle, user_group
+from apps.voice.background import background_tasks_settle
 from commonality.asgi import application
 from tests.support.accounts import user_token
 
@@ -153,7 +154,7 @@ class ChatSocket:
         await self.send({"type": "ping"})
         await self.until(lambda frame: frame.get("type") == "pong", timeout=timeout)
 
-    async def drain(self, timeout: float = 5.0) -> list[dict]:
+    async def drain(self, timeout: float = 5.0, *, after_voice_tasks: bool = False) -> list[dict]:
         """Every frame already on its way to this socket, in order, without waiting out a
         quiet window: a test that expects nothing (more) reads it here, and a frame the code
         under test should not have sent is in the list. The socket stays open.
@@ -169,8 +170,13 @@ class ChatSocket:
            the consumer handles events in the order they came: whatever was published to this
            user before the marker reaches the socket before it.
 
-        Not covered: what a task still running will publish later (a retry's sleep, a ring
-        timer, a voice pipeline: wait for those first) and whatever another process sends."""
+        With `after_voice_tasks`, the marker waits first for this loop's voice background tasks
+        (turn pipelines, ring timers, the clean-up after a socket closed) to end, up to
+        `timeout`: one cancelled as it should be has ended already, one left running is waited
+        for, and what it sends comes before the marker.
+
+        Not covered: what another task will publish later (an owed translation's retry) and
+        whatever another process sends."""
         if self.user_id is None:
             raise AssertionError("drain needs the socket's user_id (set it after `attempt`)")
         deadline = asyncio.get_running_loop().time() + timeout
@@ -180,8 +186,11 @@ class ChatSocket:
             for frame in await self.until(lambda frame: frame.get("type") == "pong", timeout)
             if frame.get("type") != "pong"
         ]
-        if not await broadcasts_settle(timeout=deadline - asyncio.get_running_loop().time()):
-            raise AssertionError("this process's broadcasts did not go out")
+        if after_voice_tasks:
+            await background_tasks_settle(deadline - asyncio.get_running_loop().time())
+        # False also when frames an earlier test handed over wait for its ended loop (they go
+        # out with the next hand-over); any this test handed over were waited for.
+        await broadcasts_settle(timeout=deadline - asyncio.get_running_loop().time())
         marker = {"type": DRAIN_MARKER_TYPE, "id": uuid.uuid4().hex}
         await get_channel_layer().group_send(
             user_group(self.user_id), {"type": FRAME_HANDLER, "frame": marker}
