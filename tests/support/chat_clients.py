@@ -10,9 +10,13 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from apps.chats.events import FRAME_HANDLER, broadcasts_settle, user_group
-from apps.voice.background import background_tasks_settle
 from commonality.asgi import application
 from tests.support.accounts import user_token
+
+try:
+    from apps.core.background import background_tasks_settle
+except ImportError:  # before issue 12 gave every app's background tasks to apps.core
+    from apps.voice.background import background_tasks_settle
 
 # The type of the marker frame `drain` sends itself through a user's group. The app sends no
 # frame of this type; every socket of the user gets it, and every socket skips it.
@@ -154,7 +158,9 @@ class ChatSocket:
         await self.send({"type": "ping"})
         await self.until(lambda frame: frame.get("type") == "pong", timeout=timeout)
 
-    async def drain(self, timeout: float = 5.0, *, after_voice_tasks: bool = False) -> list[dict]:
+    async def drain(
+        self, timeout: float = 5.0, *, after_background_tasks: bool = False
+    ) -> list[dict]:
         """Every frame already on its way to this socket, in order, without waiting out a
         quiet window: a test that expects nothing (more) reads it here, and a frame the code
         under test should not have sent is in the list. The socket stays open.
@@ -170,7 +176,7 @@ class ChatSocket:
            the consumer handles events in the order they came: whatever was published to this
            user before the marker reaches the socket before it.
 
-        With `after_voice_tasks`, the marker waits first for this loop's voice background tasks
+        With `after_background_tasks`, the marker waits first for this loop's background tasks
         (turn pipelines, ring timers, the clean-up after a socket closed) to end, up to
         `timeout`: one cancelled as it should be has ended already, one left running is waited
         for, and what it sends comes before the marker.
@@ -186,8 +192,8 @@ class ChatSocket:
             for frame in await self.until(lambda frame: frame.get("type") == "pong", timeout)
             if frame.get("type") != "pong"
         ]
-        if after_voice_tasks:
-            await background_tasks_settle(deadline - asyncio.get_running_loop().time())
+        if after_background_tasks:
+            await background_tasks_settle(timeout=deadline - asyncio.get_running_loop().time())
         # False also when frames an earlier test handed over wait for its ended loop (they go
         # out with the next hand-over); any this test handed over were waited for.
         await broadcasts_settle(timeout=deadline - asyncio.get_running_loop().time())

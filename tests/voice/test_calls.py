@@ -177,7 +177,7 @@ async def test_an_answered_call_is_not_missed_when_the_ring_timeout_passes(socke
     call_id = await call_connect(bob_socket, ana_socket, chat_id)
 
     # After the ring timer too, had answering left it running.
-    frames = await ana_socket.drain(after_voice_tasks=True)
+    frames = await ana_socket.drain(after_background_tasks=True)
     assert not of_type(frames, "call_missed")
     assert (await call_get(chat_id=chat_id)).call_id == call_id
 
@@ -263,7 +263,7 @@ async def test_an_accept_racing_the_ring_timeout_has_exactly_one_outcome(sockets
     await ana_socket.send({"type": "call_accept", "chat_id": chat_id, "call_id": call_id})
 
     await ana_socket.ping()  # the accept has been handled
-    frames = await bob_socket.drain(after_voice_tasks=True)  # and the ring timer has ended
+    frames = await bob_socket.drain(after_background_tasks=True)  # and the ring timer has ended
     outcomes = of_type(frames, "call_accepted") + of_type(frames, "call_missed")
     assert len(outcomes) == 1, frames
     if outcomes[0]["type"] == "call_missed":

@@ -278,7 +278,7 @@ async def test_a_listener_leaving_mid_turn_frees_everyone_and_stops_the_pipeline
     assert await turn_lock_get(chat_id=chat_id) is None
     # The pipeline on the speaker's side was stopped: no speech was synthesized. (A pipeline
     # left running would be waited for, through its transcription and synthesis.)
-    bob_frames = await bob_socket.drain(after_voice_tasks=True)
+    bob_frames = await bob_socket.drain(after_background_tasks=True)
     assert speech.received("tts") == []
     assert not [f for f in bob_frames if f.get("type") == "voice_turn"]
 
@@ -320,7 +320,7 @@ async def test_a_turn_not_complete_within_the_safety_timeout_returns_everyone_to
     await speak(bob_socket, chat_id, [b"say:slow"])
     idle = (await ana_socket.until(_idle, timeout=5))[-1]
     assert idle["error_code"] == "timeout"
-    await ana_socket.drain(after_voice_tasks=True)  # a pipeline left running is waited for
+    await ana_socket.drain(after_background_tasks=True)  # a pipeline left running is waited for
     assert speech.received("tts") == []  # the pipeline was stopped
     assert await turn_lock_get(chat_id=chat_id) is None
 
@@ -428,7 +428,7 @@ async def test_turn_events_reach_only_the_calls_participants(speech, translator,
     await speak(bob_socket, chat_id, [b"say:Just us"])
     await ana_socket.until(_idle, timeout=10)
 
-    cleo_frames = await cleo_socket.drain(after_voice_tasks=True)
+    cleo_frames = await cleo_socket.drain(after_background_tasks=True)
     assert not of_type(cleo_frames, "voice_turn") and not of_type(cleo_frames, "voice_audio")
     # She still gets the message, in French.
     messages = [f for f in cleo_frames if f.get("type") == "message"]
