@@ -37,7 +37,7 @@ class ChatSocket:
     @classmethod
     async def open(cls, user) -> ChatSocket:
         communicator = WebsocketCommunicator(application, f"/api/ws/chat?token={user_token(user)}")
-        connected, _ = await communicator.connect()
+        connected, _ = await communicator.connect(timeout=5)
         assert connected
         return cls(communicator, user_id=user.user_id)
 
