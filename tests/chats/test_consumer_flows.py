@@ -24,8 +24,6 @@ from tests.support.chat_clients import ChatSocket
 from tests.support.fake_openai import target_language
 
 CONTRACT_MESSAGE_KEYS = {"message_id", "text", "from_user_id", "language", "timestamp"}
-# Long enough for anything in flight to arrive: the fake translator answers in milliseconds.
-QUIET_SECONDS = 1.0
 
 
 def _is(kind):
@@ -54,9 +52,10 @@ def _seqs(frames):
     return [frame["message"]["seq"] for frame in _messages(frames)]
 
 
-async def _everything(socket: ChatSocket, seconds: float) -> list[dict]:
-    """Every frame the socket has received in the test, after waiting `seconds` for more."""
-    await socket.collect(seconds)
+async def _everything(socket: ChatSocket) -> list[dict]:
+    """Every frame the socket has received in the test, once it has what is on its way
+    (ChatSocket.drain)."""
+    await socket.drain()
     return list(socket.frames)
 
 
@@ -74,6 +73,14 @@ async def _direct_chat(user, other) -> str:
 async def _stored_seqs(chat_id) -> list[int]:
     page = await run_blocking(message_history)(chat_id=chat_id, limit=200, before_seq=None)
     return sorted(int(message.seq) for message in page.messages)
+
+
+async def _translator_asked(translator, *, times: int, timeout: float = 5.0) -> None:
+    """Returns once the translator has received `times` requests in all."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(translator.received()) < times:
+        assert asyncio.get_running_loop().time() < deadline, translator.received()
+        await asyncio.sleep(0.01)
 
 
 async def _send_and_ack(socket: ChatSocket, chat_id: str, text: str, client_msg_id: str) -> dict:
@@ -127,9 +134,7 @@ async def test_contract_client_gets_exactly_one_message_frame_per_message(transl
         # One at a time, so each gets the next sequence number in this order.
         await bob_socket.until(_is("ack"))
 
-    ana_frames, bob_frames = await asyncio.gather(
-        _everything(ana_socket, QUIET_SECONDS), _everything(bob_socket, QUIET_SECONDS)
-    )
+    ana_frames, bob_frames = await asyncio.gather(_everything(ana_socket), _everything(bob_socket))
     for frames, expected in (
         (ana_frames, ["[es] one", "[es] two", "[es] three"]),
         (bob_frames, ["one", "two", "three"]),
@@ -183,7 +188,7 @@ async def test_translation_streams_growing_partials_before_the_final_message(tra
     # The sender: an ack with its client_msg_id and its own copy; no message_started (its
     # client already shows the message) and no partials.
     bob_frames = await bob_socket.until(_ack("c-1"), timeout=10)
-    bob_frames += await bob_socket.collect(0.5)
+    bob_frames += await bob_socket.drain()
     assert not [frame for frame in bob_frames if frame.get("type") == "message_started"]
     ack = next(frame for frame in bob_frames if frame.get("type") == "ack")
     assert ack["client_msg_id"] == "c-1" and ack["message_id"] == message_id
@@ -212,8 +217,11 @@ async def test_provider_failure_delivers_original_now_and_translation_later(tran
     assert untranslated["message"]["translated"] is False
     ack = (await bob_socket.until(_ack("f-1"), timeout=10))[-1]
     assert ack["message_id"] == untranslated["message"]["message_id"]
-    # While the provider keeps failing, nothing more arrives.
-    assert not [f for f in await ana_socket.collect(0.3) if f.get("type") == "message_updated"]
+    # While the provider keeps failing, nothing more arrives. The follow-up attempts are made
+    # one after another, so once the provider has been asked a third time, what the second
+    # attempt sent (nothing) is on its way.
+    await _translator_asked(translator, times=3)
+    assert not [f for f in await ana_socket.drain() if f.get("type") == "message_updated"]
 
     translator.fail_status = None
     updated = (await ana_socket.until(_is("message_updated"), timeout=15))[-1]
@@ -225,7 +233,7 @@ async def test_provider_failure_delivers_original_now_and_translation_later(tran
     assert updated["message"]["translated"] is True
 
     # The sender reads the original; it is owed nothing.
-    bob_frames = await _everything(bob_socket, 0.5)
+    bob_frames = await _everything(bob_socket)
     assert not [f for f in bob_frames if f.get("type") == "message_updated"]
     # The translation is stored: history in Spanish now has it.
     page = await run_blocking(message_history)(chat_id=chat_id, limit=10, before_seq=None)
@@ -249,7 +257,7 @@ async def test_resending_a_client_msg_id_acks_the_same_message_and_delivers_it_o
 
     assert first["duplicate"] is False and second["duplicate"] is True
     assert second["message_id"] == first["message_id"] and second["seq"] == first["seq"] == 1
-    ana_frames = await ana_socket.collect(QUIET_SECONDS)
+    ana_frames = await ana_socket.drain()
     assert [f["message"]["message_id"] for f in _messages(ana_frames)] == [first["message_id"]]
     assert await _stored_seqs(chat_id) == [1]
 
@@ -271,13 +279,18 @@ async def test_a_client_msg_id_sent_twice_at_once_is_stored_once(translator, soc
         acks.append((await bob_socket.until(_ack("twice"), timeout=10))[-1])
     assert acks[0]["message_id"] == acks[1]["message_id"]
     assert sorted(ack["duplicate"] for ack in acks) == [False, True]
-    ana_frames = await ana_socket.collect(QUIET_SECONDS)
+    ana_frames = await ana_socket.drain()
     assert [f["message"]["message_id"] for f in _messages(ana_frames)] == [acks[0]["message_id"]]
     assert await _stored_seqs(chat_id) == [1]
 
 
 async def test_a_duplicate_send_announces_no_message_that_never_comes(translator, sockets):
-    """Every message_started a reader sees is followed by that message (no phantom bubble)."""
+    """Every message_started a reader sees is followed by that message (no phantom bubble).
+
+    The translation is slow enough that every send that translates is announced: the first
+    send is, and a resend that went as far as translating would be too, and then be found a
+    duplicate at the commit and never come."""
+    translator.delay_seconds = 0.3  # well past messaging.PARTIAL_INTERVAL_SECONDS
     ana = await _user("es")
     bob = await _user("en")
     chat_id = await _direct_chat(bob, ana)
@@ -287,9 +300,11 @@ async def test_a_duplicate_send_announces_no_message_that_never_comes(translator
     await _send_and_ack(bob_socket, chat_id, "Hi", "dup")
     await _send_and_ack(bob_socket, chat_id, "Hi", "dup")
 
-    ana_frames = await ana_socket.collect(QUIET_SECONDS)
+    # A resend's announcement would go out before its ack.
+    ana_frames = await ana_socket.drain()
     started_ids = {f["message_id"] for f in ana_frames if f.get("type") == "message_started"}
     delivered_ids = {f["message"]["message_id"] for f in _messages(ana_frames)}
+    assert started_ids, "nothing was announced: the test would show nothing"
     assert started_ids <= delivered_ids, (
         f"message_started announced {started_ids - delivered_ids}, which never arrived"
     )
@@ -329,7 +344,8 @@ async def test_resume_delivers_exactly_the_missed_messages_then_live_ones_contin
     assert frames[-1]["chats"] == {chat_id: 4}
 
     await _send_and_ack(bob_socket, chat_id, "live again", "r4")
-    after = await ana_socket.collect(QUIET_SECONDS)
+    # The ack follows the hand-over of the message to the broadcaster, which drain waits out.
+    after = await ana_socket.drain()
     assert _seqs(after) == [5]
     assert _messages(after)[0]["message"]["text"] == "[es] live again"
 
@@ -411,14 +427,14 @@ async def test_a_gap_is_filled_from_dynamodb_before_a_later_live_message(transla
     )
     committed = await run_blocking(services.message_commit)(draft=draft, chat=chat)
     assert int(committed.message.seq) == 2
-    assert not _messages(await ana_socket.collect(0.3))
+    assert not _messages(await ana_socket.drain())
 
     await _send_and_ack(bob_socket, chat_id, "third", "g3")
 
     frames = await ana_socket.until(
         lambda f: f.get("type") == "message" and f["message"]["seq"] == 3
     )
-    frames += await ana_socket.collect(QUIET_SECONDS)
+    frames += await ana_socket.drain()
     assert _seqs(frames) == [2, 3]
     gap, live = _messages(frames)
     assert gap["message"]["message_id"] == draft.message_id
@@ -426,7 +442,7 @@ async def test_a_gap_is_filled_from_dynamodb_before_a_later_live_message(transla
     assert live["message"]["text"] == "[es] third"
 
     # The sender's socket had delivered seq 1 too, so it is filled the same way.
-    bob_frames = await _everything(bob_socket, 0.3)
+    bob_frames = await _everything(bob_socket)
     assert _seqs(bob_frames) == [1, 2, 3]
     assert _messages(bob_frames)[1]["message"]["text"] == "stored quietly"
 
@@ -480,7 +496,7 @@ async def test_a_resume_over_several_pages_delivers_every_missed_message_once_in
 
     await ana_socket.send({"type": "resume", "chats": {chat_id: 1}})
     frames = await ana_socket.until(_is("resume_complete"))
-    frames += await ana_socket.collect(QUIET_SECONDS)
+    frames += await ana_socket.drain()
 
     assert _seqs(frames) == list(range(2, 12))
     assert [f["message"]["text"] for f in _messages(frames)] == [
@@ -510,7 +526,7 @@ async def test_a_gap_of_several_pages_is_filled_in_order_before_the_live_message
     frames = await ana_socket.until(
         lambda f: f.get("type") == "message" and f["message"]["seq"] == 7
     )
-    frames += await ana_socket.collect(QUIET_SECONDS)
+    frames += await ana_socket.drain()
     assert _seqs(frames) == [2, 3, 4, 5, 6, 7]
     assert _messages(frames)[-1]["message"]["text"] == "[es] live"
     # Each socket fills its gap up to seq 6 in pages of 2: 2-3, 4-5, then 6, which ends it.
@@ -537,11 +553,12 @@ async def test_typing_reaches_the_other_member_only_and_non_members_get_an_error
 
     typing = (await ana_socket.until(_is("typing")))[-1]
     assert typing == {"type": "typing", "chat_id": chat_id, "user_id": bob.user_id}
-    assert not [f for f in await bob_socket.collect(0.5) if f.get("type") == "typing"]
+    # Bob's typing frame was handled (and broadcast) before his drain's ping.
+    assert not [f for f in await bob_socket.drain() if f.get("type") == "typing"]
 
     await outsider_socket.send({"type": "typing", "chat_id": chat_id})
     assert await outsider_socket.frame() == {"error": "Chat not found", "chat_id": chat_id}
-    assert not [f for f in await ana_socket.collect(0.5) if f.get("type") == "typing"]
+    assert not [f for f in await ana_socket.drain() if f.get("type") == "typing"]
     await outsider_socket.ping()
 
 
@@ -585,7 +602,7 @@ async def test_empty_text_is_refused_with_the_client_msg_id_and_nothing_stored(
     assert "empty" in error["error"]
     await bob_socket.ping()
     assert not [
-        f for f in await ana_socket.collect(0.5) if f.get("type") in ("message", "message_started")
+        f for f in await ana_socket.drain() if f.get("type") in ("message", "message_started")
     ]
     assert await _stored_seqs(chat_id) == []
     assert int((await run_blocking(chat_get)(chat_id=chat_id)).last_seq) == 0
@@ -630,7 +647,7 @@ async def test_the_send_after_the_rate_limit_is_refused(translator, sockets, set
     assert error["retry_after"] >= 1
     await bob_socket.ping()
     assert await _stored_seqs(chat_id) == [1, 2]
-    ana_frames = await ana_socket.collect(0.5)
+    ana_frames = await ana_socket.drain()
     assert _seqs(ana_frames) == [1, 2]
 
 
@@ -730,9 +747,7 @@ async def test_a_group_of_three_languages_each_reads_in_their_own(translator, so
         fio.user_id: ("[fr] Good evening", "fr"),
         flo.user_id: ("[fr] Good evening", "fr"),
     }
-    everything = await asyncio.gather(
-        *(_everything(socket, QUIET_SECONDS) for socket in members.values())
-    )
+    everything = await asyncio.gather(*(_everything(socket) for socket in members.values()))
     for user_id, frames in zip(members, everything, strict=True):
         (message,) = _messages(frames)
         assert message["chat_id"] == chat_id
@@ -785,9 +800,7 @@ async def test_a_sender_with_two_tabs_gets_its_message_once_on_each(translator, 
     await sockets.open(ana)
 
     ack = await _send_and_ack(tab_one, chat_id, "from tab one", "tab")
-    everything = await asyncio.gather(
-        *(_everything(tab, QUIET_SECONDS) for tab in (tab_one, tab_two))
-    )
+    everything = await asyncio.gather(*(_everything(tab) for tab in (tab_one, tab_two)))
     for frames in everything:
         assert [f["message"]["message_id"] for f in _messages(frames)] == [ack["message_id"]]
     # The ack goes only to the socket that sent.
@@ -947,7 +960,7 @@ async def test_a_socket_opened_after_log_out_everywhere_stays_open(translator, s
     ana = await _user("es")
     ana = await account_actions.do_logout_all(user=ana)
     fresh = await sockets.open(ana)
-    assert not await fresh.collect(0.5)
+    assert not await fresh.drain()
     await fresh.ping()
 
 
@@ -1054,14 +1067,10 @@ async def test_after_leaving_a_group_resume_and_typing_are_refused_at_once(
     }
     # Nor do the others' typing frames reach the one who left.
     await ana_socket.send({"type": "typing", "chat_id": chat_id})
-    assert not [
-        f for f in await cid_socket.collect(QUIET_SECONDS) if f.get("type") in ("typing", "message")
-    ]
-    assert not [
-        f
-        for f in await ana_socket.collect(0.2)
-        if f.get("type") == "typing" and f["user_id"] == cid.user_id
-    ]
+    # Ana's drain comes first: its ping is answered once her typing frame was broadcast.
+    ana_frames = await ana_socket.drain()
+    assert not [f for f in await cid_socket.drain() if f.get("type") in ("typing", "message")]
+    assert not [f for f in ana_frames if f.get("type") == "typing" and f["user_id"] == cid.user_id]
 
 
 # --- Per-user socket cap ------------------------------------------------------------------------

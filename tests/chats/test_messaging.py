@@ -27,8 +27,6 @@ from tests.support.clocks import FakeClock
 from tests.support.fake_openai import target_language, user_text
 from tests.support.loops import owed_translation_retries_cancel
 
-QUIET_SECONDS = 1.0
-
 
 def _of_type(frames, kind):
     return [frame for frame in frames if frame.get("type") == kind]
@@ -269,7 +267,7 @@ async def test_a_resend_after_its_claim_expired_is_still_no_duplicate_and_is_wit
     assert withdrawn["message_id"] != first.message["message_id"]
     assert withdrawn["chat_id"] == chat_id
     assert [int(message.seq) for message in await _stored(chat_id)] == [1]
-    assert not _of_type(await eva_socket.collect(QUIET_SECONDS), "message")
+    assert not _of_type(await eva_socket.drain(), "message")
 
 
 # --- message_started ------------------------------------------------------------------------
@@ -282,7 +280,7 @@ async def test_a_quick_translation_reaches_readers_as_one_message_frame_only(tra
     await actions.do_send_message(user=amy, chat_id=chat_id, text="Quick one")
 
     frames = await eva_socket.until(lambda f: f.get("type") == "message", timeout=10)
-    frames += await eva_socket.collect(QUIET_SECONDS)
+    frames += await eva_socket.drain()
     assert [frame["type"] for frame in frames] == ["message"]
     assert frames[0]["message"]["text"] == "[es] Quick one"
     assert [target_language(body) for body in translator.received()] == ["es"]
