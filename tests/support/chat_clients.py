@@ -10,13 +10,9 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from apps.chats.events import FRAME_HANDLER, broadcasts_settle, user_group
+from apps.core.background import background_tasks_settle
 from commonality.asgi import application
 from tests.support.accounts import user_token
-
-try:
-    from apps.core.background import background_tasks_settle
-except ImportError:  # before issue 12 gave every app's background tasks to apps.core
-    from apps.voice.background import background_tasks_settle
 
 # The type of the marker frame `drain` sends itself through a user's group. The app sends no
 # frame of this type; every socket of the user gets it, and every socket skips it.
