@@ -22,7 +22,7 @@ from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput, NotFound
 from apps.core.keyvalue import keyvalue_store
 from apps.core.outages import outage_caused
-from apps.core.ratelimit import RateLimit, rate_limit_hit
+from apps.core.ratelimit import SettingsRateLimit, rate_limit_hit
 from apps.core.text import text_problem, text_validate
 
 logger = logging.getLogger(__name__)
@@ -87,21 +87,16 @@ def client_msg_id_validate(client_msg_id: str | None) -> str | None:
     return client_msg_id
 
 
-def _send_limit() -> RateLimit:
-    return RateLimit(
-        name="send",
-        count=settings.MESSAGE_RATE_LIMIT_COUNT,
-        window_seconds=settings.MESSAGE_RATE_LIMIT_WINDOW_SECONDS,
-        detail=(
-            f"too many messages: at most {settings.MESSAGE_RATE_LIMIT_COUNT} "
-            f"every {settings.MESSAGE_RATE_LIMIT_WINDOW_SECONDS} seconds"
-        ),
-    )
+_SEND_LIMIT = SettingsRateLimit(
+    name="send",
+    setting="MESSAGE_RATE_LIMIT",
+    detail="too many messages: at most {count} every {window_seconds} seconds",
+)
 
 
 async def message_rate_limit_check(*, user_id: str) -> None:
     """A sliding window, so no burst fits twice the limit across a window's edge."""
-    await rate_limit_hit(limit=_send_limit(), subject=user_id)
+    await rate_limit_hit(limit=_SEND_LIMIT, subject=user_id)
 
 
 async def chat_of_sender(*, chat_id: str, user_id: str) -> Chat:

@@ -54,6 +54,7 @@ from apps.core.errors import (
     ServiceError,
     Unavailable,
 )
+from apps.core.ratelimit import rate_limit_hit
 from apps.voice import events, limits, services, turns
 from apps.voice.errors import (
     CALL_GONE,
@@ -121,13 +122,13 @@ async def do_start_call(*, user: User, chat_id: str) -> Call:
     """Ring the chat's other members. Limited per caller and per chat (apps.voice.limits); a
     refused start stores nothing and rings nobody. Outsiders get 404 "Chat not found" whether
     or not the chat exists or has a call."""
-    await limits.call_start_limit_check(user_id=user.user_id)
+    await rate_limit_hit(limit=limits.CALL_START, subject=user.user_id)
     chat = await run_blocking(voice_chat_get)(chat_id=chat_id, user_id=user.user_id)
     current = await call_get(chat_id=chat_id)
     if current is not None:
         # Before the chat's limit: pressing "call" during a call costs the chat nothing.
         raise CallInProgress(CALL_IN_PROGRESS, call=current)
-    await limits.chat_call_start_limit_check(chat_id=chat_id)
+    await rate_limit_hit(limit=limits.CHAT_CALL_START, subject=chat_id)
     call = services.call_new(
         caller=user, chat_id=chat_id, member_languages=map_as_dict(chat.member_languages)
     )
@@ -377,7 +378,7 @@ async def do_start_turn(*, user: User, chat_id: str, audio_format: str) -> Turn:
         raise Conflict("There is no call in progress in this chat")
     if user.user_id not in call.participants:
         raise Forbidden("You are not in this chat's call")
-    await limits.turn_start_limit_check(user_id=user.user_id)
+    await rate_limit_hit(limit=limits.TURN_START, subject=user.user_id)
     lock = TurnLock(
         turn_id=uuid.uuid4().hex,
         chat_id=chat_id,
@@ -586,7 +587,7 @@ async def do_store_voice_note(
         raise InvalidInput("The voice note is empty")
     voice_note_size_check(size=len(audio))
     # Before speech-to-text, which is what costs; the send limit comes after it.
-    await limits.voice_note_limit_check(user_id=user.user_id)
+    await rate_limit_hit(limit=limits.VOICE_NOTE, subject=user.user_id)
     try:
         transcript = await speech_transcribe(
             audio=audio, language=user.native_language, audio_format=audio_format
@@ -609,7 +610,7 @@ async def do_open_message_audio(*, user: User, chat_id: str, seq: int) -> Messag
     the reader's limits (requests; new syntheses a day), 404 "Chat not found" for anyone not
     a member, 404 for no such message, 503 when synthesis fails before it starts. Audio is
     bought once per message, language and text (apps.voice.speech_cache)."""
-    await limits.speech_limit_check(user_id=user.user_id)
+    await rate_limit_hit(limit=limits.SPEECH, subject=user.user_id)
     await run_blocking(voice_chat_get)(chat_id=chat_id, user_id=user.user_id)
     message = await run_blocking(message_get)(chat_id=chat_id, seq=seq)
     if message is None:
