@@ -509,39 +509,11 @@ async def _turn_timeout(turn: Turn) -> None:
     )
 
 
-async def _turn_playing(
-    *,
-    turn: Turn,
-    original_text: str,
-    original_language: str,
-    translations: dict[str, str],
-    participant_languages: dict[str, str],
-) -> None:
-    await events.voice_turn_playing_broadcast(
-        lock=turn.lock,
-        original_text=original_text,
-        original_language=original_language,
-        translations=translations,
-        participant_languages=participant_languages,
-        audio_format=synthesized_content_type(),
-    )
-
-
-async def _turn_audio(
-    *, turn: Turn, language: str, listener_ids: list[str], seq: int, data: bytes, final: bool
-) -> None:
-    await events.voice_audio_broadcast(
-        lock=turn.lock,
-        language=language,
-        listener_ids=listener_ids,
-        seq=seq,
-        data=data,
-        final=final,
-    )
-
-
 _TURN_STEPS = turns.TurnSteps(
-    playing=_turn_playing, audio=_turn_audio, store=do_store_turn, finish=do_finish_turn
+    playing=events.voice_turn_playing_broadcast,
+    audio=events.voice_audio_broadcast,
+    store=do_store_turn,
+    finish=do_finish_turn,
 )
 
 
