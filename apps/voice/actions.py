@@ -37,6 +37,7 @@ from functools import partial
 from django.conf import settings
 
 from apps.accounts.models import User
+from apps.accounts.selectors import user_display_name
 from apps.chats import actions as chat_actions
 from apps.chats import events as chat_events
 from apps.chats import late_translations, sending
@@ -70,7 +71,6 @@ from apps.voice.selectors import (
     call_get,
     call_get_for_member,
     turn_lock_get,
-    user_display_name,
     voice_chat_get,
 )
 from apps.voice.speech import (

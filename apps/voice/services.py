@@ -16,6 +16,7 @@ from django.conf import settings
 from livekit.api import AccessToken, VideoGrants
 
 from apps.accounts.models import User
+from apps.accounts.selectors import user_display_name
 from apps.chats import services as chat_services
 from apps.chats.models import MessageKind
 from apps.chats.selectors import chat_get, map_as_dict
@@ -23,7 +24,7 @@ from apps.core.errors import Conflict, Forbidden
 from apps.core.keyvalue import keyvalue_store
 from apps.voice.errors import CALL_GONE, CallGone
 from apps.voice.phrases import call_phrase
-from apps.voice.selectors import call_get, call_key, turn_key, user_display_name
+from apps.voice.selectors import call_get, call_key, turn_key
 from apps.voice.types import CALL_RINGING, Call, TurnLock, call_room_name
 
 logger = logging.getLogger(__name__)
