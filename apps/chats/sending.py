@@ -18,6 +18,7 @@ from apps.chats import services
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat, Message
 from apps.chats.selectors import CHAT_NOT_FOUND, chat_get, map_as_dict, message_get
+from apps.core.background import background_task_start
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput, NotFound
 from apps.core.keyvalue import keyvalue_store
@@ -45,15 +46,13 @@ MESSAGE_TRANSLATIONS_MAX_BYTES = 300_000
 # finds the message too, and a reader's socket keeps one copy.
 UNANSWERED_COMMIT_CHECKS_SECONDS = (1, 2, 4, 8, 15, 30, 60)
 
-# What sends leave running after they return (withdrawals, owed-translation follow-ups,
-# checks on unanswered commits), kept so they are not collected before they end.
-follow_up_tasks: set[asyncio.Task] = set()
+# The name of what sends leave running after they return (withdrawals, owed-translation
+# follow-ups, checks on unanswered commits): background tasks (apps.core.background).
+FOLLOW_UP_TASK = "chat-send-follow-up"
 
 
 def follow_up_start(coroutine: Coroutine) -> None:
-    task = asyncio.get_running_loop().create_task(coroutine)
-    follow_up_tasks.add(task)
-    task.add_done_callback(follow_up_tasks.discard)
+    background_task_start(coroutine, name=FOLLOW_UP_TASK)
 
 
 @dataclass(frozen=True)
