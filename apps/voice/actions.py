@@ -39,12 +39,11 @@ from django.conf import settings
 from apps.accounts.models import User
 from apps.accounts.selectors import user_display_name
 from apps.chats import actions as chat_actions
-from apps.chats import events as chat_events
 from apps.chats import late_translations, sending
 from apps.chats.models import Message, MessageKind
 from apps.chats.presenters import message_text_for
 from apps.chats.selectors import map_as_dict, message_get
-from apps.chats.services import CommittedMessage
+from apps.chats.services import MessageDraft
 from apps.core.background import background_task_cancel, background_task_start
 from apps.core.concurrency import run_blocking
 from apps.core.errors import (
@@ -330,8 +329,8 @@ async def do_store_call(
 ) -> Message | None:
     """The call's outcome in the chat history, from the caller, in every member's language."""
     return await _message_store(
-        commit=partial(
-            services.call_message_commit,
+        draft=partial(
+            services.call_message_draft,
             call=call,
             outcome=outcome,
             duration_seconds=duration_seconds,
@@ -345,23 +344,16 @@ async def do_store_call(
 
 
 async def _message_store(
-    *, commit: Callable[[], CommittedMessage | None], chat_id: str, what: str
+    *, draft: Callable[[], MessageDraft], chat_id: str, what: str
 ) -> Message | None:
-    """Commit a message nobody typed (a call's outcome, a spoken turn), then broadcast it to
-    the chat's members. A failure is logged, not raised: what caused the message (a hang-up,
-    a turn) has happened either way. None when nothing was stored."""
+    """Store a message nobody typed (a call's outcome, a spoken turn) and broadcast it
+    (apps.chats.actions.do_store_message). A failure is logged, not raised: what caused the
+    message (a hang-up, a turn) has happened either way. None when nothing was stored."""
     try:
-        committed = await run_blocking(commit)()
+        return await chat_actions.do_store_message(draft=await run_blocking(draft)())
     except Exception:
         logger.exception("%s for chat %s could not be stored", what, chat_id)
         return None
-    if committed is None:
-        return None
-    if not committed.duplicate:
-        await chat_events.message_broadcast(
-            message=committed.message, member_languages=committed.member_languages
-        )
-    return committed.message
 
 
 # --- Push-to-talk turns ----------------------------------------------------------------------
@@ -485,8 +477,8 @@ async def do_store_turn(
     """The turn as a chat message (kind "voice") in every member's language; the languages
     whose translation failed are owed."""
     return await _message_store(
-        commit=partial(
-            services.voice_message_commit,
+        draft=partial(
+            services.voice_message_draft,
             chat_id=turn.chat_id,
             from_user_id=turn.speaker.user_id,
             kind=MessageKind.VOICE,
