@@ -315,6 +315,7 @@ VOICE_NOTE_LIMIT_WINDOW_SECONDS = env.int("VOICE_NOTE_LIMIT_WINDOW_SECONDS", def
 VOICE_SPEECH_LIMIT_COUNT = env.int("VOICE_SPEECH_LIMIT_COUNT", default=10)
 VOICE_SPEECH_LIMIT_WINDOW_SECONDS = env.int("VOICE_SPEECH_LIMIT_WINDOW_SECONDS", default=60)
 VOICE_SPEECH_DAILY_LIMIT_COUNT = env.int("VOICE_SPEECH_DAILY_LIMIT_COUNT", default=100)
+VOICE_SPEECH_DAILY_LIMIT_WINDOW_SECONDS = 24 * 60 * 60  # a day, whatever the count
 # Synthesized message audio is kept in Redis (base64) for this long per (message, language,
 # voice settings), so it is bought once; audio larger than the size cap is not kept, and at
 # most VOICE_SPEECH_CACHE_MAX_ENTRIES are stored per TTL, which bounds the cache's memory at

@@ -14,7 +14,7 @@ SESSION_PREFIX = f"test{os.getpid()}_"
 
 
 def _tables_empty() -> None:
-    from apps.core.dynamo import dynamo_table_models
+    from apps.core.dynamo import dynamo_pages_delete, dynamo_table_models
 
     for model in dynamo_table_models().values():
         connection = model._get_connection()
@@ -23,17 +23,12 @@ def _tables_empty() -> None:
             for attribute in (model._hash_key_attribute(), model._range_key_attribute())
             if attribute is not None
         ]
-        start = None
-        while True:
-            page = connection.scan(
+        dynamo_pages_delete(
+            connection=connection,
+            read=lambda start, connection=connection, keys=keys: connection.scan(
                 attributes_to_get=keys, exclusive_start_key=start, consistent_read=True
-            )
-            items = page.get("Items", [])
-            for offset in range(0, len(items), 25):
-                connection.batch_write_item(delete_items=items[offset : offset + 25])
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                break
+            ),
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -26,10 +26,11 @@ async def do_signup(
     first_name: str,
     last_name: str,
     native_language: str,
-    client_address: str,
+    client_address: str | None = None,
 ) -> User:
-    """A signup from a client: checked first (free, not counted), then counted against the
-    address's signup limit, hashed on the bounded pool, and stored."""
+    """A signup: checked first (free, not counted), then counted against the client
+    address's signup limit (none for an operator's command or a test), hashed on the bounded
+    pool, and stored."""
     account = services.user_signup_check(
         username=username,
         password=password,
@@ -37,7 +38,8 @@ async def do_signup(
         last_name=last_name,
         native_language=native_language,
     )
-    await signup_throttle_hit(client_address=client_address)
+    if client_address is not None:
+        await signup_throttle_hit(client_address=client_address)
     password_hash = await password_hash_run(password_hash_make, password=account.password)
     return await run_blocking(services.user_account_store)(
         account=account, password_hash=password_hash

@@ -37,6 +37,12 @@ def user_from_access_token(*, token: str) -> User:
     return user
 
 
+def user_display_name(*, user: User) -> str:
+    """What to call a person (a ringing call, a turn's notices): the full name, or the
+    username when no name was given."""
+    return f"{user.first_name} {user.last_name}".strip() or user.username
+
+
 def user_public_profile(*, user: User) -> dict:
     """What `GET /api/auth/me` shows: never the password hash."""
     return {

@@ -95,27 +95,6 @@ def user_signup_check(
     )
 
 
-def user_signup(
-    *,
-    username: str,
-    password: str,
-    first_name: str,
-    last_name: str,
-    native_language: str,
-) -> User:
-    """Create an account, hashing in the calling thread (commands, tests); a client's signup
-    is `apps.accounts.actions.do_signup` (counted, hashed on the bounded pool)."""
-    account = user_signup_check(
-        username=username,
-        password=password,
-        first_name=first_name,
-        last_name=last_name,
-        native_language=native_language,
-    )
-    password_hash = password_hash_make(password=account.password)
-    return user_account_store(account=account, password_hash=password_hash)
-
-
 def user_account_store(*, account: NewAccount, password_hash: str) -> User:
     """Write a checked signup's account and username claim; Conflict if the name is taken."""
     user_id = uuid.uuid4().hex

@@ -21,46 +21,27 @@ from __future__ import annotations
 
 import hashlib
 
-from apps.core.ratelimit import RateLimit, rate_limit_from_settings, rate_limit_hit
+from apps.core.ratelimit import SettingsRateLimit, rate_limit_hit
 
-
-def _login_per_address() -> RateLimit:
-    return rate_limit_from_settings(
-        name="login-address",
-        setting="LOGIN_RATE_LIMIT_PER_ADDRESS",
-        detail="too many login attempts from this address",
-    )
-
-
-def _login_per_account_and_address() -> RateLimit:
-    return rate_limit_from_settings(
-        name="login-account-address",
-        setting="LOGIN_RATE_LIMIT_PER_ACCOUNT",
-        detail="too many login attempts for this account",
-    )
-
-
-def _login_per_account() -> RateLimit:
-    return rate_limit_from_settings(
-        name="login-account",
-        setting="LOGIN_RATE_LIMIT_PER_ACCOUNT_ALL_ADDRESSES",
-        window_setting="LOGIN_RATE_LIMIT_PER_ACCOUNT",
-        detail="too many login attempts for this account",
-    )
-
-
-def _signup_per_address() -> RateLimit:
-    return rate_limit_from_settings(
-        name="signup-address",
-        setting="SIGNUP_RATE_LIMIT_PER_ADDRESS",
-        detail="too many signups from this address",
-    )
-
-
-def _socket_tickets_per_user() -> RateLimit:
-    return rate_limit_from_settings(
-        name="ws-ticket", setting="WS_TICKET_RATE_LIMIT", detail="too many socket tickets"
-    )
+_TOO_MANY_LOGINS = "too many login attempts for this account"
+_LOGIN_PER_ADDRESS = SettingsRateLimit(
+    "login-address", "LOGIN_RATE_LIMIT_PER_ADDRESS", "too many login attempts from this address"
+)
+_LOGIN_PER_ACCOUNT_AND_ADDRESS = SettingsRateLimit(
+    "login-account-address", "LOGIN_RATE_LIMIT_PER_ACCOUNT", _TOO_MANY_LOGINS
+)
+_LOGIN_PER_ACCOUNT = SettingsRateLimit(
+    "login-account",
+    "LOGIN_RATE_LIMIT_PER_ACCOUNT_ALL_ADDRESSES",
+    _TOO_MANY_LOGINS,
+    window_setting="LOGIN_RATE_LIMIT_PER_ACCOUNT",
+)
+_SIGNUP_PER_ADDRESS = SettingsRateLimit(
+    "signup-address", "SIGNUP_RATE_LIMIT_PER_ADDRESS", "too many signups from this address"
+)
+_SOCKET_TICKETS_PER_USER = SettingsRateLimit(
+    "ws-ticket", "WS_TICKET_RATE_LIMIT", "too many socket tickets"
+)
 
 
 def _account_key(username: str) -> str:
@@ -71,16 +52,16 @@ def _account_key(username: str) -> str:
 async def login_throttle_hit(*, username: str, client_address: str) -> None:
     """Count one login attempt, or raise RateLimited (429, Retry-After)."""
     account = _account_key(username)
-    await rate_limit_hit(limit=_login_per_address(), subject=client_address)
+    await rate_limit_hit(limit=_LOGIN_PER_ADDRESS, subject=client_address)
     await rate_limit_hit(
-        limit=_login_per_account_and_address(), subject=f"{account}:{client_address}"
+        limit=_LOGIN_PER_ACCOUNT_AND_ADDRESS, subject=f"{account}:{client_address}"
     )
-    await rate_limit_hit(limit=_login_per_account(), subject=account)
+    await rate_limit_hit(limit=_LOGIN_PER_ACCOUNT, subject=account)
 
 
 async def signup_throttle_hit(*, client_address: str) -> None:
-    await rate_limit_hit(limit=_signup_per_address(), subject=client_address)
+    await rate_limit_hit(limit=_SIGNUP_PER_ADDRESS, subject=client_address)
 
 
 async def socket_ticket_throttle_hit(*, user_id: str) -> None:
-    await rate_limit_hit(limit=_socket_tickets_per_user(), subject=user_id)
+    await rate_limit_hit(limit=_SOCKET_TICKETS_PER_USER, subject=user_id)

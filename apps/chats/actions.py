@@ -8,6 +8,8 @@ translated, which this module wires in `do_send_message`.
 |-------------------------|---------------------------------------|------------|
 | `do_send_message`       | the message, its inbox rows           | `message_started`, partials, `message` (or `message_withdrawn`) |
 | `do_resend_message`     | nothing (a stored client id)          | `message` again, at most every few seconds |
+| `do_store_message`      | a message nobody typed (voice)        | `message` |
+| `do_read_history`       | translations made on demand           | `message_updated` for each |
 | `do_create_direct_chat` | the chat and both inbox rows          | `chat_created` to both, if new |
 | `do_create_group_chat`  | the chat and every inbox row          | `chat_created` to every member |
 | `do_add_member`         | the chat's roster, the newcomer's row | `member_added` to the others, `chat_created` to the newcomer |
@@ -29,14 +31,17 @@ from apps.accounts import events as account_events
 from apps.accounts.models import User
 from apps.chats import events, late_translations, live_translation, personal_data, sending, services
 from apps.chats.chat_snapshots import chat_snapshots
-from apps.chats.models import Chat, ChatMembership, MessageKind
+from apps.chats.models import Chat, ChatMembership, Message, MessageKind
 from apps.chats.presenters import chat_summary, message_view
 from apps.chats.selectors import (
     NOT_A_MEMBER,
+    MessagePage,
     chat_get,
+    chat_get_for_member,
     chat_membership_exists,
     chat_membership_get,
     map_as_dict,
+    message_history,
     message_of_client_id,
 )
 from apps.chats.sending import SendOutcome
@@ -256,6 +261,41 @@ async def do_resend_message(*, chat_id: str, user: User, client_msg_id: str) -> 
         message=message_view(message=original, language=user.native_language),
         duplicate=True,
     )
+
+
+async def do_store_message(*, draft: services.MessageDraft) -> Message | None:
+    """Store a message nobody typed here (a call's outcome, a spoken turn: apps.voice) as the
+    chat's next one, then broadcast it to the members. None when the chat is gone or the
+    author is no longer a member."""
+    chat = await run_blocking(chat_get)(chat_id=draft.chat_id)
+    if chat is None:
+        return None
+    try:
+        committed = await run_blocking(services.message_commit)(draft=draft, chat=chat)
+    except Forbidden:
+        logger.info(
+            "a %s message in chat %s was not stored: its author left", draft.kind, draft.chat_id
+        )
+        return None
+    if not committed.duplicate:
+        await events.message_broadcast(
+            message=committed.message, member_languages=committed.member_languages
+        )
+    return committed.message
+
+
+async def do_read_history(
+    *, user: User, chat_id: str, limit: int, before_seq: int | None
+) -> MessagePage:
+    """A page of the chat's history for a member (403/404 otherwise), newest first, in the
+    reader's language: messages written before the reader had it are translated now, once
+    (stored, and the chat's readers told: late_translations.messages_in_language)."""
+    await run_blocking(chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
+    page = await run_blocking(message_history)(chat_id=chat_id, limit=limit, before_seq=before_seq)
+    messages = await late_translations.messages_in_language(
+        messages=page.messages, language=user.native_language
+    )
+    return MessagePage(messages=messages, next_cursor=page.next_cursor)
 
 
 # --- Chats and members -----------------------------------------------------------------------

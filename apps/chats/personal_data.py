@@ -29,6 +29,7 @@ from apps.chats.models import (
 from apps.chats.presenters import chat_summary
 from apps.chats.selectors import chat_get, map_as_dict, messages_by_author
 from apps.chats.services import chats_connection
+from apps.core.dynamo import dynamo_pages_delete
 from apps.core.transactions import transaction_write
 
 EXPORT_FORMAT = "commonality-user-export/1"
@@ -110,20 +111,15 @@ def _chat_member_remove(*, user_id: str, chat_id: str) -> Chat | None:
 def _chat_delete_everything(*, chat_id: str) -> None:
     """Delete a chat nobody belongs to any more: its messages, client id markers and item."""
     connection = Message._get_connection()
-    start = None
-    while True:
-        page = connection.query(
+    dynamo_pages_delete(
+        connection=connection,
+        read=lambda start: connection.query(
             chat_id,
             attributes_to_get=["chat_id", "sk"],
             consistent_read=True,
             exclusive_start_key=start,
-        )
-        items = page.get("Items", [])
-        for offset in range(0, len(items), 25):
-            connection.batch_write_item(delete_items=items[offset : offset + 25])
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            break
+        ),
+    )
     Chat(chat_id).delete()
 
 

@@ -18,11 +18,12 @@ from apps.chats import services
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat, Message
 from apps.chats.selectors import CHAT_NOT_FOUND, chat_get, map_as_dict, message_get
+from apps.core.background import background_task_start
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput, NotFound
 from apps.core.keyvalue import keyvalue_store
 from apps.core.outages import outage_caused
-from apps.core.ratelimit import RateLimit, rate_limit_hit
+from apps.core.ratelimit import SettingsRateLimit, rate_limit_hit
 from apps.core.text import text_problem, text_validate
 
 logger = logging.getLogger(__name__)
@@ -45,15 +46,13 @@ MESSAGE_TRANSLATIONS_MAX_BYTES = 300_000
 # finds the message too, and a reader's socket keeps one copy.
 UNANSWERED_COMMIT_CHECKS_SECONDS = (1, 2, 4, 8, 15, 30, 60)
 
-# What sends leave running after they return (withdrawals, owed-translation follow-ups,
-# checks on unanswered commits), kept so they are not collected before they end.
-follow_up_tasks: set[asyncio.Task] = set()
+# The name of what sends leave running after they return (withdrawals, owed-translation
+# follow-ups, checks on unanswered commits): background tasks (apps.core.background).
+FOLLOW_UP_TASK = "chat-send-follow-up"
 
 
 def follow_up_start(coroutine: Coroutine) -> None:
-    task = asyncio.get_running_loop().create_task(coroutine)
-    follow_up_tasks.add(task)
-    task.add_done_callback(follow_up_tasks.discard)
+    background_task_start(coroutine, name=FOLLOW_UP_TASK)
 
 
 @dataclass(frozen=True)
@@ -87,21 +86,16 @@ def client_msg_id_validate(client_msg_id: str | None) -> str | None:
     return client_msg_id
 
 
-def _send_limit() -> RateLimit:
-    return RateLimit(
-        name="send",
-        count=settings.MESSAGE_RATE_LIMIT_COUNT,
-        window_seconds=settings.MESSAGE_RATE_LIMIT_WINDOW_SECONDS,
-        detail=(
-            f"too many messages: at most {settings.MESSAGE_RATE_LIMIT_COUNT} "
-            f"every {settings.MESSAGE_RATE_LIMIT_WINDOW_SECONDS} seconds"
-        ),
-    )
+_SEND_LIMIT = SettingsRateLimit(
+    name="send",
+    setting="MESSAGE_RATE_LIMIT",
+    detail="too many messages: at most {count} every {window_seconds} seconds",
+)
 
 
 async def message_rate_limit_check(*, user_id: str) -> None:
     """A sliding window, so no burst fits twice the limit across a window's edge."""
-    await rate_limit_hit(limit=_send_limit(), subject=user_id)
+    await rate_limit_hit(limit=_SEND_LIMIT, subject=user_id)
 
 
 async def chat_of_sender(*, chat_id: str, user_id: str) -> Chat:

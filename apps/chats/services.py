@@ -337,7 +337,7 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
     for attempt in range(CONFLICT_RETRY_ATTEMPTS):
         if draft.from_user_id not in chat.member_ids:
             # Every caller has already found the author in the chat, so this is an author who
-            # left meanwhile (they know the chat exists: no oracle). apps/voice catches it.
+            # left meanwhile (they know the chat exists: no oracle). do_store_message catches it.
             raise Forbidden(AUTHOR_NOT_A_MEMBER)
         member_languages = map_as_dict(chat.member_languages)
         seq = int(chat.last_seq) + 1

@@ -2,7 +2,7 @@ from django.http import HttpRequest, JsonResponse
 
 from apps.accounts.http import authenticated
 from apps.accounts.models import User
-from apps.chats import actions, late_translations, selectors
+from apps.chats import actions, selectors
 from apps.chats.cursors import message_cursor_decode
 from apps.chats.presenters import chat_members_view, chat_summary, message_view
 from apps.core.concurrency import run_blocking
@@ -68,17 +68,13 @@ async def _history(request: HttpRequest, *, user: User, chat_id: str) -> JsonRes
     limit = _limit(request)
     cursor = request.GET.get("cursor") or None
     before_seq = message_cursor_decode(cursor) if cursor else None
-    await run_blocking(selectors.chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
-    page = await run_blocking(selectors.message_history)(
-        chat_id=chat_id, limit=limit, before_seq=before_seq
+    page = await actions.do_read_history(
+        user=user, chat_id=chat_id, limit=limit, before_seq=before_seq
     )
     language = user.native_language
-    messages = await late_translations.messages_in_language(
-        messages=page.messages, language=language
-    )
     return json_response(
         {
-            "messages": [message_view(message=m, language=language) for m in messages],
+            "messages": [message_view(message=m, language=language) for m in page.messages],
             "next_cursor": page.next_cursor,
         }
     )

@@ -38,6 +38,11 @@ def _loop_tasks() -> list[asyncio.Task]:
     return [task for task in _tasks if task.get_loop() is loop and not task.done()]
 
 
+def background_tasks_named(*, name: str) -> list[asyncio.Task]:
+    """This loop's unfinished tasks of that name."""
+    return [task for task in _loop_tasks() if task.get_name() == name]
+
+
 def background_task_cancel(*, name: str) -> None:
     """Cancel this loop's tasks of that name, except the caller itself (a timer that has
     fired and is doing its work cancels nothing)."""

@@ -26,6 +26,9 @@ def command_errors(action: str) -> Iterator[None]:
         raise CommandError(f"cannot {action}: DynamoDB: {dynamo_error_reason(error)}") from None
 
 
+NO_CREDENTIALS = "no AWS credentials"
+
+
 def dynamo_error_reason(error: BaseException) -> str:
     from botocore.exceptions import ClientError, NoCredentialsError
 
@@ -33,7 +36,7 @@ def dynamo_error_reason(error: BaseException) -> str:
     while getattr(cause, "cause", None) is not None or cause.__cause__ is not None:
         cause = getattr(cause, "cause", None) or cause.__cause__
     if isinstance(cause, NoCredentialsError):
-        return "no AWS credentials"
+        return NO_CREDENTIALS
     if isinstance(cause, ClientError):
         details = cause.response.get("Error", {})
         return f"{details.get('Code', 'error')}: {details.get('Message', '')}".strip(": ")

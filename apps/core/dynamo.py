@@ -46,6 +46,8 @@ DYNAMO_READ_TIMEOUT_SECONDS = 10
 DYNAMO_MAX_RETRY_ATTEMPTS = 3
 # Provisioned capacity for development tables (DynamoDB Local ignores it; AWS would bill it).
 DEVELOPMENT_CAPACITY_UNITS = 5
+# BatchWriteItem takes at most this many requests at once.
+BATCH_WRITE_MAX_ITEMS = 25
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,20 @@ def dynamo_table(base_name: str, *, owns_schema: bool = True) -> Callable[[Model
         return model
 
     return register
+
+
+def dynamo_pages_delete(*, connection, read: Callable[[dict | None], dict]) -> None:
+    """Delete every item of the pages `read(start_key)` returns (a query or scan asking for
+    the key attributes only), a page at a time, in batches."""
+    start = None
+    while True:
+        page = read(start)
+        items = page.get("Items", [])
+        for offset in range(0, len(items), BATCH_WRITE_MAX_ITEMS):
+            connection.batch_write_item(delete_items=items[offset : offset + BATCH_WRITE_MAX_ITEMS])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return
 
 
 def dynamo_table_models() -> dict[str, type[Model]]:

@@ -13,6 +13,11 @@ class ServiceError(Exception):
     # socket: the error frame's `retry_after`), when waiting is what helps.
     retry_after: int | None = None
 
+    def __init_subclass__(cls, *, status: int | None = None, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+
     def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -20,33 +25,33 @@ class ServiceError(Exception):
             self.retry_after = max(1, math.ceil(retry_after))
 
 
-class BadRequest(ServiceError):
-    status = 400
+class BadRequest(ServiceError, status=400):
+    """A request that breaks a rule of the operation (not a malformed field)."""
 
 
-class InvalidInput(ServiceError):
-    status = 422
+class InvalidInput(ServiceError, status=422):
+    """A field that is missing, of the wrong type, or out of bounds."""
 
 
-class Unauthorized(ServiceError):
-    status = 401
+class Unauthorized(ServiceError, status=401):
+    """No valid credentials: log in (again)."""
 
 
-class Forbidden(ServiceError):
-    status = 403
+class Forbidden(ServiceError, status=403):
+    """Known, but not allowed to do this."""
 
 
-class NotFound(ServiceError):
-    status = 404
+class NotFound(ServiceError, status=404):
+    """Nothing there, or nothing the caller may know is there."""
 
 
-class Conflict(ServiceError):
-    status = 409
+class Conflict(ServiceError, status=409):
+    """The state changed or is taken: read it again, or pick another."""
 
 
-class Unavailable(ServiceError):
-    status = 503
+class Unavailable(ServiceError, status=503):
+    """A dependency is down or full: try again later."""
 
 
-class RateLimited(ServiceError):
-    status = 429
+class RateLimited(ServiceError, status=429):
+    """Too many of these: wait `retry_after` seconds."""

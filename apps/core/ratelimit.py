@@ -12,6 +12,8 @@ when it is used (so a test's or an operator's change applies at once):
 
     rate_limit_from_settings(name="send", setting="MESSAGE_RATE_LIMIT",
                              detail="too many messages: at most {count} every {window_seconds} seconds")
+
+or declared once as a `SettingsRateLimit` with the same fields and hit like any other limit.
 """
 
 from __future__ import annotations
@@ -51,8 +53,25 @@ def rate_limit_from_settings(
     )
 
 
-async def rate_limit_hit(*, limit: RateLimit, subject: str) -> None:
+@dataclass(frozen=True)
+class SettingsRateLimit:
+    """A limit whose numbers are settings, read at each hit (rate_limit_from_settings)."""
+
+    name: str
+    setting: str
+    detail: str
+    window_setting: str | None = None
+
+
+async def rate_limit_hit(*, limit: RateLimit | SettingsRateLimit, subject: str) -> None:
     """Count one hit for `subject`, or raise RateLimited (429) with how long to wait."""
+    if isinstance(limit, SettingsRateLimit):
+        limit = rate_limit_from_settings(
+            name=limit.name,
+            setting=limit.setting,
+            detail=limit.detail,
+            window_setting=limit.window_setting,
+        )
     wait_seconds = await keyvalue_store().sliding_window_hit(
         f"{KEY_PREFIX}{limit.name}:{subject}",
         limit=limit.count,

@@ -37,13 +37,13 @@ from functools import partial
 from django.conf import settings
 
 from apps.accounts.models import User
+from apps.accounts.selectors import user_display_name
 from apps.chats import actions as chat_actions
-from apps.chats import events as chat_events
 from apps.chats import late_translations, sending
 from apps.chats.models import Message, MessageKind
 from apps.chats.presenters import message_text_for
 from apps.chats.selectors import map_as_dict, message_get
-from apps.chats.services import CommittedMessage
+from apps.chats.services import MessageDraft
 from apps.core.background import background_task_cancel, background_task_start
 from apps.core.concurrency import run_blocking
 from apps.core.errors import (
@@ -54,6 +54,7 @@ from apps.core.errors import (
     ServiceError,
     Unavailable,
 )
+from apps.core.ratelimit import rate_limit_hit
 from apps.voice import events, limits, services, turns
 from apps.voice.errors import (
     CALL_GONE,
@@ -69,7 +70,6 @@ from apps.voice.selectors import (
     call_get,
     call_get_for_member,
     turn_lock_get,
-    user_display_name,
     voice_chat_get,
 )
 from apps.voice.speech import (
@@ -121,13 +121,13 @@ async def do_start_call(*, user: User, chat_id: str) -> Call:
     """Ring the chat's other members. Limited per caller and per chat (apps.voice.limits); a
     refused start stores nothing and rings nobody. Outsiders get 404 "Chat not found" whether
     or not the chat exists or has a call."""
-    await limits.call_start_limit_check(user_id=user.user_id)
+    await rate_limit_hit(limit=limits.CALL_START, subject=user.user_id)
     chat = await run_blocking(voice_chat_get)(chat_id=chat_id, user_id=user.user_id)
     current = await call_get(chat_id=chat_id)
     if current is not None:
         # Before the chat's limit: pressing "call" during a call costs the chat nothing.
         raise CallInProgress(CALL_IN_PROGRESS, call=current)
-    await limits.chat_call_start_limit_check(chat_id=chat_id)
+    await rate_limit_hit(limit=limits.CHAT_CALL_START, subject=chat_id)
     call = services.call_new(
         caller=user, chat_id=chat_id, member_languages=map_as_dict(chat.member_languages)
     )
@@ -329,8 +329,8 @@ async def do_store_call(
 ) -> Message | None:
     """The call's outcome in the chat history, from the caller, in every member's language."""
     return await _message_store(
-        commit=partial(
-            services.call_message_commit,
+        draft=partial(
+            services.call_message_draft,
             call=call,
             outcome=outcome,
             duration_seconds=duration_seconds,
@@ -344,23 +344,16 @@ async def do_store_call(
 
 
 async def _message_store(
-    *, commit: Callable[[], CommittedMessage | None], chat_id: str, what: str
+    *, draft: Callable[[], MessageDraft], chat_id: str, what: str
 ) -> Message | None:
-    """Commit a message nobody typed (a call's outcome, a spoken turn), then broadcast it to
-    the chat's members. A failure is logged, not raised: what caused the message (a hang-up,
-    a turn) has happened either way. None when nothing was stored."""
+    """Store a message nobody typed (a call's outcome, a spoken turn) and broadcast it
+    (apps.chats.actions.do_store_message). A failure is logged, not raised: what caused the
+    message (a hang-up, a turn) has happened either way. None when nothing was stored."""
     try:
-        committed = await run_blocking(commit)()
+        return await chat_actions.do_store_message(draft=await run_blocking(draft)())
     except Exception:
         logger.exception("%s for chat %s could not be stored", what, chat_id)
         return None
-    if committed is None:
-        return None
-    if not committed.duplicate:
-        await chat_events.message_broadcast(
-            message=committed.message, member_languages=committed.member_languages
-        )
-    return committed.message
 
 
 # --- Push-to-talk turns ----------------------------------------------------------------------
@@ -377,7 +370,7 @@ async def do_start_turn(*, user: User, chat_id: str, audio_format: str) -> Turn:
         raise Conflict("There is no call in progress in this chat")
     if user.user_id not in call.participants:
         raise Forbidden("You are not in this chat's call")
-    await limits.turn_start_limit_check(user_id=user.user_id)
+    await rate_limit_hit(limit=limits.TURN_START, subject=user.user_id)
     lock = TurnLock(
         turn_id=uuid.uuid4().hex,
         chat_id=chat_id,
@@ -484,8 +477,8 @@ async def do_store_turn(
     """The turn as a chat message (kind "voice") in every member's language; the languages
     whose translation failed are owed."""
     return await _message_store(
-        commit=partial(
-            services.voice_message_commit,
+        draft=partial(
+            services.voice_message_draft,
             chat_id=turn.chat_id,
             from_user_id=turn.speaker.user_id,
             kind=MessageKind.VOICE,
@@ -508,39 +501,11 @@ async def _turn_timeout(turn: Turn) -> None:
     )
 
 
-async def _turn_playing(
-    *,
-    turn: Turn,
-    original_text: str,
-    original_language: str,
-    translations: dict[str, str],
-    participant_languages: dict[str, str],
-) -> None:
-    await events.voice_turn_playing_broadcast(
-        lock=turn.lock,
-        original_text=original_text,
-        original_language=original_language,
-        translations=translations,
-        participant_languages=participant_languages,
-        audio_format=synthesized_content_type(),
-    )
-
-
-async def _turn_audio(
-    *, turn: Turn, language: str, listener_ids: list[str], seq: int, data: bytes, final: bool
-) -> None:
-    await events.voice_audio_broadcast(
-        lock=turn.lock,
-        language=language,
-        listener_ids=listener_ids,
-        seq=seq,
-        data=data,
-        final=final,
-    )
-
-
 _TURN_STEPS = turns.TurnSteps(
-    playing=_turn_playing, audio=_turn_audio, store=do_store_turn, finish=do_finish_turn
+    playing=events.voice_turn_playing_broadcast,
+    audio=events.voice_audio_broadcast,
+    store=do_store_turn,
+    finish=do_finish_turn,
 )
 
 
@@ -586,7 +551,7 @@ async def do_store_voice_note(
         raise InvalidInput("The voice note is empty")
     voice_note_size_check(size=len(audio))
     # Before speech-to-text, which is what costs; the send limit comes after it.
-    await limits.voice_note_limit_check(user_id=user.user_id)
+    await rate_limit_hit(limit=limits.VOICE_NOTE, subject=user.user_id)
     try:
         transcript = await speech_transcribe(
             audio=audio, language=user.native_language, audio_format=audio_format
@@ -609,7 +574,7 @@ async def do_open_message_audio(*, user: User, chat_id: str, seq: int) -> Messag
     the reader's limits (requests; new syntheses a day), 404 "Chat not found" for anyone not
     a member, 404 for no such message, 503 when synthesis fails before it starts. Audio is
     bought once per message, language and text (apps.voice.speech_cache)."""
-    await limits.speech_limit_check(user_id=user.user_id)
+    await rate_limit_hit(limit=limits.SPEECH, subject=user.user_id)
     await run_blocking(voice_chat_get)(chat_id=chat_id, user_id=user.user_id)
     message = await run_blocking(message_get)(chat_id=chat_id, seq=seq)
     if message is None:

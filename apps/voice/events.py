@@ -43,103 +43,63 @@ SIGNAL_TURN_ABORTED = "turn_aborted"
 # --- Calls -----------------------------------------------------------------------------------
 
 
+async def _call_frame_deliver(call: Call, frame_type: str, **fields: object) -> None:
+    """A call's frame to every member of its chat."""
+    await _deliver(
+        call.member_ids,
+        {"type": frame_type, "chat_id": call.chat_id, "call_id": call.call_id, **fields},
+    )
+
+
 async def call_incoming_broadcast(
     *, call: Call, caller_name: str, caller_username: str, ring_timeout_seconds: float
 ) -> None:
-    await _deliver(
-        call.member_ids,
-        {
-            "type": "call_incoming",
-            "chat_id": call.chat_id,
-            "call_id": call.call_id,
-            "caller_id": call.caller_id,
-            "caller_name": caller_name,
-            "caller_username": caller_username,
-            "room_name": call_room_name(chat_id=call.chat_id),
-            "started_at": call.started_at,
-            "ring_timeout_seconds": ring_timeout_seconds,
-        },
+    await _call_frame_deliver(
+        call,
+        "call_incoming",
+        caller_id=call.caller_id,
+        caller_name=caller_name,
+        caller_username=caller_username,
+        room_name=call_room_name(chat_id=call.chat_id),
+        started_at=call.started_at,
+        ring_timeout_seconds=ring_timeout_seconds,
     )
 
 
 async def call_accepted_broadcast(*, call: Call, user_id: str) -> None:
-    await _deliver(
-        call.member_ids,
-        {
-            "type": "call_accepted",
-            "chat_id": call.chat_id,
-            "call_id": call.call_id,
-            "user_id": user_id,
-            "participants": list(call.participants),
-            "room_name": call_room_name(chat_id=call.chat_id),
-            "answered_at": call.answered_at,
-        },
+    await _call_frame_deliver(
+        call,
+        "call_accepted",
+        user_id=user_id,
+        participants=list(call.participants),
+        room_name=call_room_name(chat_id=call.chat_id),
+        answered_at=call.answered_at,
     )
 
 
 async def call_declined_broadcast(*, call: Call, user_id: str, final: bool) -> None:
-    await _deliver(
-        call.member_ids,
-        {
-            "type": "call_declined",
-            "chat_id": call.chat_id,
-            "call_id": call.call_id,
-            "user_id": user_id,
-            "final": final,
-        },
-    )
+    await _call_frame_deliver(call, "call_declined", user_id=user_id, final=final)
 
 
 async def call_cancelled_broadcast(*, call: Call, user_id: str) -> None:
-    await _deliver(
-        call.member_ids,
-        {
-            "type": "call_cancelled",
-            "chat_id": call.chat_id,
-            "call_id": call.call_id,
-            "user_id": user_id,
-        },
-    )
+    await _call_frame_deliver(call, "call_cancelled", user_id=user_id)
 
 
 async def call_missed_broadcast(*, call: Call) -> None:
-    await _deliver(
-        call.member_ids,
-        {
-            "type": "call_missed",
-            "chat_id": call.chat_id,
-            "call_id": call.call_id,
-            "caller_id": call.caller_id,
-        },
-    )
+    await _call_frame_deliver(call, "call_missed", caller_id=call.caller_id)
 
 
 async def call_left_broadcast(*, call: Call, user_id: str) -> None:
-    await _deliver(
-        call.member_ids,
-        {
-            "type": "call_left",
-            "chat_id": call.chat_id,
-            "call_id": call.call_id,
-            "user_id": user_id,
-            "participants": list(call.participants),
-        },
+    await _call_frame_deliver(
+        call, "call_left", user_id=user_id, participants=list(call.participants)
     )
 
 
 async def call_ended_broadcast(
     *, call: Call, user_id: str, reason: str, duration_seconds: int
 ) -> None:
-    await _deliver(
-        call.member_ids,
-        {
-            "type": "call_ended",
-            "chat_id": call.chat_id,
-            "call_id": call.call_id,
-            "user_id": user_id,
-            "reason": reason,
-            "duration_seconds": duration_seconds,
-        },
+    await _call_frame_deliver(
+        call, "call_ended", user_id=user_id, reason=reason, duration_seconds=duration_seconds
     )
 
 

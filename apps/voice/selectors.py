@@ -1,11 +1,9 @@
 """Reads for voice: a chat as voice may see it, the state of its call and of its push-to-talk
-turn (in Redis through apps.core.keyvalue, so every instance sees the same), and a user's
-name as a call shows it. The values themselves are in apps.voice.types.
+turn (in Redis through apps.core.keyvalue, so every instance sees the same). The values themselves are in apps.voice.types.
 """
 
 from __future__ import annotations
 
-from apps.accounts.models import User
 from apps.chats.models import Chat
 from apps.chats.selectors import chat_get_for_member
 from apps.core.concurrency import run_blocking
@@ -26,10 +24,6 @@ def voice_chat_get(*, chat_id: str, user_id: str) -> Chat:
         return chat_get_for_member(chat_id=chat_id, user_id=user_id)
     except (Forbidden, NotFound) as error:
         raise NotFound(CHAT_NOT_FOUND) from error
-
-
-def user_display_name(*, user: User) -> str:
-    return f"{user.first_name} {user.last_name}".strip() or user.username
 
 
 def call_key(*, chat_id: str) -> str:

@@ -1,6 +1,6 @@
 """Writes for voice: LiveKit call tokens, call and turn state (Redis, compare-and-set), and the
-messages a call or a spoken turn leaves in the chat history (through the chat services, so
-they get a sequence number like any message). Pure writes: who is told, and when, is
+drafts of the messages a call or a spoken turn leaves in the chat history (stored by
+apps.chats.actions.do_store_message, so they get a sequence number like any message). Pure writes: who is told, and when, is
 decided in apps.voice.actions, which calls these.
 """
 
@@ -16,14 +16,15 @@ from django.conf import settings
 from livekit.api import AccessToken, VideoGrants
 
 from apps.accounts.models import User
+from apps.accounts.selectors import user_display_name
 from apps.chats import services as chat_services
 from apps.chats.models import MessageKind
 from apps.chats.selectors import chat_get, map_as_dict
-from apps.core.errors import Conflict, Forbidden
+from apps.core.errors import Conflict
 from apps.core.keyvalue import keyvalue_store
 from apps.voice.errors import CALL_GONE, CallGone
 from apps.voice.phrases import call_phrase
-from apps.voice.selectors import call_get, call_key, turn_key, user_display_name
+from apps.voice.selectors import call_get, call_key, turn_key
 from apps.voice.types import CALL_RINGING, Call, TurnLock, call_room_name
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ async def turn_lock_release(*, lock: TurnLock) -> bool:
 # --- Messages --------------------------------------------------------------------------------
 
 
-def voice_message_commit(
+def voice_message_draft(
     *,
     chat_id: str,
     from_user_id: str,
@@ -154,14 +155,10 @@ def voice_message_commit(
     translations: dict[str, str],
     pending_languages: frozenset[str] = frozenset(),
     meta: dict | None = None,
-    created_at: datetime | None = None,
-) -> chat_services.CommittedMessage | None:
-    """Store a message that was not typed (a call's outcome, a spoken turn) as the chat's next
-    message. None when the chat is gone or the author is no longer a member."""
-    chat = chat_get(chat_id=chat_id)
-    if chat is None:
-        return None
-    draft = chat_services.MessageDraft(
+) -> chat_services.MessageDraft:
+    """A message that was not typed (a call's outcome, a spoken turn), ready for
+    apps.chats.actions.do_store_message."""
+    return chat_services.MessageDraft(
         chat_id=chat_id,
         message_id=uuid.uuid4().hex,
         from_user_id=from_user_id,
@@ -172,21 +169,17 @@ def voice_message_commit(
         },
         pending_languages=pending_languages,
         client_msg_id=None,
-        created_at=created_at or datetime.now(UTC),
+        created_at=datetime.now(UTC),
         kind=kind,
         meta=meta,
     )
-    try:
-        return chat_services.message_commit(draft=draft, chat=chat)
-    except Forbidden:
-        logger.info("a %s message in chat %s was not stored: its author left", kind, chat_id)
-        return None
 
 
-def call_message_commit(
+def call_message_draft(
     *, call: Call, outcome: str, duration_seconds: int | None = None
-) -> chat_services.CommittedMessage | None:
-    """The call's outcome in the history, from the caller, in every member's language."""
+) -> chat_services.MessageDraft:
+    """The call's outcome for the history, from the caller, in every member's language (as
+    the chat has them now, read here)."""
     chat = chat_get(chat_id=call.chat_id)
     languages = map_as_dict(chat.member_languages) if chat else dict(call.member_languages)
     caller_language = languages.get(call.caller_id) or call.member_languages.get(
@@ -195,7 +188,7 @@ def call_message_commit(
     meta: dict = {"call_id": call.call_id, "outcome": outcome}
     if duration_seconds is not None:
         meta["duration_seconds"] = int(duration_seconds)
-    return voice_message_commit(
+    return voice_message_draft(
         chat_id=call.chat_id,
         from_user_id=call.caller_id,
         kind=MessageKind.CALL,

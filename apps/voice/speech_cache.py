@@ -39,6 +39,7 @@ from django.conf import settings
 
 from apps.core.background import background_task_start
 from apps.core.keyvalue import keyvalue_store
+from apps.core.ratelimit import rate_limit_hit
 from apps.voice import limits
 from apps.voice.speech import SpeechUnavailable, speech_synthesize
 
@@ -116,7 +117,7 @@ async def speech_cached_stream(
         if audio is None and synthesis is None:
             # This instance holds the key's lock now: start the synthesis, or let go of it.
             try:
-                await limits.speech_synthesis_limit_check(user_id=user_id)
+                await rate_limit_hit(limit=limits.SPEECH_SYNTHESIS, subject=user_id)
             except BaseException:
                 await _lock_release(key)
                 raise

@@ -33,7 +33,12 @@ from apps.core.background import background_task_start
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Conflict
 from apps.voice.errors import RecordingTooLong
-from apps.voice.speech import SpeechUnavailable, speech_synthesize, speech_transcribe
+from apps.voice.speech import (
+    SpeechUnavailable,
+    speech_synthesize,
+    speech_transcribe,
+    synthesized_content_type,
+)
 from apps.voice.types import TURN_COMPLETE, TURN_ERROR, Call, TurnLock
 
 logger = logging.getLogger(__name__)
@@ -79,9 +84,9 @@ class Turn:
 class TurnSteps:
     """What a running turn asks of its owner, who tells everyone and stores:
 
-    - `playing(turn=, original_text=, original_language=, translations=,
-      participant_languages=)`
-    - `audio(turn=, language=, listener_ids=, seq=, data=, final=)`: one chunk to the
+    - `playing(lock=, original_text=, original_language=, translations=,
+      participant_languages=, audio_format=)`
+    - `audio(lock=, language=, listener_ids=, seq=, data=, final=)`: one chunk to the
       listeners of one language (an empty `final` chunk ends their stream)
     - `store(turn=, text=, source=, translations=, pending_languages=)` -> the stored message
     - `finish(turn=, reason=, error=, error_code=, message=)`: back to IDLE
@@ -232,11 +237,12 @@ async def _turn_pipeline(turn: Turn, steps: TurnSteps) -> None:
         subtasks += speaking
         await turn.processing_sent.wait()
         await steps.playing(
-            turn=turn,
+            lock=turn.lock,
             original_text=text,
             original_language=source,
             translations={lang: value for lang, value in spoken.items() if lang != source},
             participant_languages=participant_languages,
+            audio_format=synthesized_content_type(),
         )
         playing_sent.set()
         # Stored whatever happens to the audio from here on: the words were said and shown.
@@ -304,7 +310,7 @@ async def _turn_speak(
                 turn.timings.tts_first_byte = time.monotonic() - began
             await playing_sent.wait()
         await steps.audio(
-            turn=turn,
+            lock=turn.lock,
             language=language,
             listener_ids=listener_ids,
             seq=seq,
@@ -315,7 +321,7 @@ async def _turn_speak(
             turn.timings.first_audio = time.monotonic() - turn.stopped
         seq += 1
     await steps.audio(
-        turn=turn, language=language, listener_ids=listener_ids, seq=seq, data=b"", final=True
+        lock=turn.lock, language=language, listener_ids=listener_ids, seq=seq, data=b"", final=True
     )
 
 

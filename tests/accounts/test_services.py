@@ -5,11 +5,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth.hashers import check_password
 from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
 from pynamodb.transactions import TransactWrite
 
-from apps.accounts import services
+from apps.accounts import actions, services
 from apps.accounts.models import User, UsernameClaim
 from apps.accounts.selectors import user_get, user_get_by_username
 from apps.core.errors import Conflict, InvalidInput, ServiceError, Unauthorized
@@ -27,7 +28,7 @@ def signup(**overrides):
         "native_language": "en",
     }
     fields.update(overrides)
-    return services.user_signup(**fields)
+    return async_to_sync(actions.do_signup)(**fields)
 
 
 def stored_users():

@@ -11,9 +11,11 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from apps.accounts import actions as account_actions
 from apps.accounts import services as account_services
 from apps.accounts.selectors import user_from_access_token, user_get, user_get_by_username
 from apps.chats import actions, presenters, selectors, services
@@ -188,7 +190,7 @@ def test_delete_user_removes_the_person_and_anonymises_what_they_wrote(people):
     with pytest.raises(Unauthorized):
         user_from_access_token(token=token)
     assert (
-        account_services.user_signup(
+        async_to_sync(account_actions.do_signup)(
             username="ana",
             password=PASSWORD,
             first_name="New",

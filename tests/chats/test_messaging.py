@@ -18,6 +18,7 @@ from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat
 from apps.chats.selectors import chat_get, map_as_dict, message_history
 from apps.chats.translation import translation_max_bytes
+from apps.core.background import background_tasks_named
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Forbidden, RateLimited
 from apps.core.keyvalue import keyvalue_store
@@ -401,7 +402,7 @@ async def test_closing_the_partials_does_not_wait_out_the_interval():
 @pytest.fixture
 async def owed_retries():
     """The owed-translation retries this test starts; any still waiting at its end are ended."""
-    yield sending.follow_up_tasks
+    yield lambda: background_tasks_named(name=sending.FOLLOW_UP_TASK)
     await owed_translation_retries_cancel()
 
 
@@ -470,7 +471,7 @@ async def test_an_owed_translation_always_refused_gives_up_after_the_bounded_att
     amy, eva, chat_id = await _amy_and_eva()
 
     await actions.do_send_message(user=amy, chat_id=chat_id, text="Never translated")
-    (retry,) = list(owed_retries)
+    (retry,) = owed_retries()
     await asyncio.wait_for(retry, timeout=30)
 
     attempts = len(_requests_for_text(translator, "Never translated"))
@@ -535,7 +536,7 @@ async def test_translations_past_the_message_budget_are_owed_not_stored(
     assert delivered["message"]["message_id"] == outcome.message["message_id"]
     assert delivered["message"]["translated"] is (kept == "es")
     # The retries' translations do not fit either: never stored, and the retries give up.
-    (retry,) = list(owed_retries)
+    (retry,) = owed_retries()
     await asyncio.wait_for(retry, timeout=60)
     assert retry.exception() is None
     (stored,) = await _stored(chat_id)

@@ -34,6 +34,7 @@ from apps.chats.owed_translations import (
 )
 from apps.chats.selectors import map_as_dict, message_get
 from apps.chats.translation import translation_clients_close
+from apps.core.background import background_tasks_named
 from apps.core.concurrency import run_blocking
 from apps.core.dynamo import dynamo_configure, dynamo_target_from_settings
 from apps.core.keyvalue import keyvalue_store
@@ -278,7 +279,7 @@ async def test_the_sending_process_makes_the_attempts_due_sooner_than_a_sweep_th
     translator.fail_status = 500
 
     outcome = await actions.do_send_message(user=amy, chat_id=chat_id, text="Follow me")
-    (follow_up,) = list(sending.follow_up_tasks)
+    (follow_up,) = background_tasks_named(name=sending.FOLLOW_UP_TASK)
     await asyncio.wait_for(follow_up, timeout=10)
 
     assert _asked(translator, "Follow me") == ["es"] * 3 + ["fr"] * 3
@@ -292,9 +293,11 @@ async def test_a_process_follows_a_bounded_number_of_messages_itself(translator,
     translator.fail_status = 500
 
     await actions.do_send_message(user=amy, chat_id=chat_id, text="Followed")
-    (followed,) = list(sending.follow_up_tasks)
+    (followed,) = background_tasks_named(name=sending.FOLLOW_UP_TASK)
     second = await actions.do_send_message(user=amy, chat_id=chat_id, text="Left to the sweepers")
-    (left,) = [task for task in sending.follow_up_tasks if task is not followed]
+    (left,) = [
+        task for task in background_tasks_named(name=sending.FOLLOW_UP_TASK) if task is not followed
+    ]
     await asyncio.wait_for(left, timeout=5)
 
     assert not followed.done()

@@ -2,14 +2,16 @@
 
 import itertools
 
-from apps.accounts import services
+from asgiref.sync import async_to_sync
+
+from apps.accounts import actions, services
 from apps.accounts.models import User
 
 _numbers = itertools.count()
 
 
 def user_create(*, language: str = "en", username: str | None = None) -> User:
-    return services.user_signup(
+    return async_to_sync(actions.do_signup)(
         username=username or f"user{next(_numbers)}",
         password="correct horse battery",
         first_name="Test",

@@ -50,8 +50,8 @@ async def tidy_event_loop():
     clean-up of closed sockets, owed translations) finishes or is cancelled, and this loop's
     provider clients are closed."""
     yield
+    await owed_translation_retries_cancel()
     await background_tasks_settle(timeout=5)
     await background_tasks_cancel()
-    await owed_translation_retries_cancel()
     await speech_clients_close()
     await translation_clients_close()

@@ -1,6 +1,9 @@
 """Shared by the account commands: finding the user a command is about."""
 
-from django.core.management.base import CommandError
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import async_to_sync
+from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.models import User
 from apps.accounts.selectors import user_find
@@ -21,3 +24,24 @@ def user_resolve(identifier: str) -> User:
 
 def user_label(user: User) -> str:
     return f"{user.username} ({user.user_id})"
+
+
+class UserActiveCommand(BaseCommand):
+    """user_disable and user_enable: run `action` (an accounts action) on the account named
+    and say what became of it, given whether it was active before."""
+
+    action: Callable[..., Awaitable[User]]
+    doing: str
+
+    def outcome(self, was_active: bool) -> str:
+        raise NotImplementedError
+
+    def add_arguments(self, parser):
+        user_argument(parser)
+
+    def handle(self, *args, user: str, **options):
+        account = user_resolve(user)
+        was_active = bool(account.is_active)
+        with command_errors(self.doing):
+            account = async_to_sync(type(self).action)(user=account)
+        self.stdout.write(self.style.SUCCESS(f"{user_label(account)} {self.outcome(was_active)}"))

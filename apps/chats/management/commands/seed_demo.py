@@ -2,10 +2,11 @@ import asyncio
 import logging
 import secrets
 
+from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.accounts.actions import do_signup
 from apps.accounts.selectors import user_get_by_username
-from apps.accounts.services import user_signup
 from apps.chats import actions, events
 from apps.chats.models import CHAT_KIND_GROUP
 from apps.chats.selectors import chat_get, chat_inbox
@@ -92,7 +93,7 @@ class Command(BaseCommand):
         for username, first_name, last_name, language in DEMO_USERS:
             user = user_get_by_username(username=username)
             if user is None:
-                user = user_signup(
+                user = async_to_sync(do_signup)(
                     username=username,
                     password=password,
                     first_name=first_name,

@@ -1,8 +1,9 @@
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from pynamodb.exceptions import PynamoDBException
 
+from apps.core.commands import NO_CREDENTIALS, dynamo_error_reason
 from apps.core.dynamo import dynamo_tables_create
 
 
@@ -37,15 +38,7 @@ class Command(BaseCommand):
 
 
 def _reason(error: Exception) -> str:
-    """One line saying what went wrong, from the innermost botocore error when there is one."""
-    cause = error
-    while getattr(cause, "cause", None) is not None or cause.__cause__ is not None:
-        cause = getattr(cause, "cause", None) or cause.__cause__
-    if isinstance(cause, NoCredentialsError):
-        return "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or use a role)"
-    if isinstance(cause, ClientError):
-        code = cause.response.get("Error", {}).get("Code", "error")
-        message = cause.response.get("Error", {}).get("Message", "")
-        return f"{code}: {message}".strip(": ")
-    text = str(cause) or type(cause).__name__
-    return text.splitlines()[0]
+    reason = dynamo_error_reason(error)
+    if reason == NO_CREDENTIALS:
+        return f"{reason} (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or use a role)"
+    return reason
