@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from apps.accounts import events, selectors, services
 from apps.accounts.models import User
@@ -75,7 +76,8 @@ async def do_update_profile(*, user: User, changes: dict[str, str]) -> ProfileUp
     user = await run_blocking(services.user_profile_update)(user=user, changes=changes)
     language_updates = 0
     if user.native_language != previous_language:
-        replies = await user_language_changed.asend(sender=User, user=user)
+        # Each receiver's answer: a count of rows updated, or whatever a receiver returns.
+        replies: list[tuple[Any, Any]] = await user_language_changed.asend(sender=User, user=user)
         language_updates = sum(reply for _, reply in replies if isinstance(reply, int))
     profile = selectors.user_public_profile(user=user)
     await events.profile_updated_broadcast(user_id=user.user_id, profile=profile)

@@ -38,9 +38,9 @@ class Command(BaseCommand):
 
 def _reason(error: Exception) -> str:
     """One line saying what went wrong, from the innermost botocore error when there is one."""
-    cause = error
-    while getattr(cause, "cause", None) is not None or cause.__cause__ is not None:
-        cause = getattr(cause, "cause", None) or cause.__cause__
+    cause: BaseException = error
+    while (deeper := getattr(cause, "cause", None) or cause.__cause__) is not None:
+        cause = deeper
     if isinstance(cause, NoCredentialsError):
         return "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or use a role)"
     if isinstance(cause, ClientError):
