@@ -13,6 +13,7 @@ from typing import Any
 from apps.accounts import events, selectors, services
 from apps.accounts.models import User
 from apps.accounts.passwords import password_hash_make, password_hash_run, password_verify
+from apps.accounts.protocol import Me
 from apps.accounts.signals import user_language_changed
 from apps.accounts.throttles import login_throttle_hit, signup_throttle_hit
 from apps.core.concurrency import run_blocking
@@ -62,7 +63,7 @@ async def do_login(*, username: str, password: str, client_address: str) -> User
 class ProfileUpdate:
     user: User
     # What `GET /api/auth/me` now shows, as broadcast in `profile_updated`.
-    profile: dict
+    profile: Me
     # What the receivers of `user_language_changed` updated (the chats app: chats); 0 when
     # the language stayed.
     language_updates: int
