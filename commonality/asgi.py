@@ -30,7 +30,9 @@ instance_warm_up_when_serving()
 application = OwedTranslationSweeping(
     ProtocolTypeRouter(
         {
-            "http": RequestBodyLimit(django_http_application),
+            # django-stubs types the ASGI callables' messages as Mapping, ours (the spec's
+            # dicts) as MutableMapping: the same objects at run time.
+            "http": RequestBodyLimit(django_http_application),  # type: ignore[arg-type]
             "websocket": AccessTokenAuthMiddleware(URLRouter(websocket_urlpatterns)),
         }
     )

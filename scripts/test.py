@@ -34,6 +34,8 @@ def static_checks(python: Path) -> int:
     checks = [
         ("ruff lint", [str(python), "-m", "ruff", "check", *PYTHON_TREES]),
         ("ruff format", [str(python), "-m", "ruff", "format", "--check", *PYTHON_TREES]),
+        # Settings and the trees it checks (apps, commonality) are in mypy.ini.
+        ("type check", [str(python), "-m", "mypy"]),
     ]
     failed = []
     for name, command in checks:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from apps.accounts import events, selectors, services
 from apps.accounts.models import User
 from apps.accounts.passwords import password_hash_make, password_hash_run, password_verify
+from apps.accounts.protocol import Me
 from apps.accounts.signals import user_language_changed
 from apps.accounts.throttles import login_throttle_hit, signup_throttle_hit
 from apps.core.concurrency import run_blocking
@@ -63,7 +65,7 @@ async def do_login(*, username: str, password: str, client_address: str) -> User
 class ProfileUpdate:
     user: User
     # What `GET /api/auth/me` now shows, as broadcast in `profile_updated`.
-    profile: dict
+    profile: Me
     # What the receivers of `user_language_changed` updated (the chats app: chats); 0 when
     # the language stayed.
     language_updates: int
@@ -77,7 +79,8 @@ async def do_update_profile(*, user: User, changes: dict[str, str]) -> ProfileUp
     user = await run_blocking(services.user_profile_update)(user=user, changes=changes)
     language_updates = 0
     if user.native_language != previous_language:
-        replies = await user_language_changed.asend(sender=User, user=user)
+        # Each receiver's answer: a count of rows updated, or whatever a receiver returns.
+        replies: list[tuple[Any, Any]] = await user_language_changed.asend(sender=User, user=user)
         language_updates = sum(reply for _, reply in replies if isinstance(reply, int))
     profile = selectors.user_public_profile(user=user)
     await events.profile_updated_broadcast(user_id=user.user_id, profile=profile)

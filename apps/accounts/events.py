@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
+from apps.accounts.protocol import Me, ProfileUpdatedFrame
 from apps.core.delivery import frames_deliver, user_event_send
 
 SESSION_REVOKED_HANDLER = "session.revoked"
 
 
-async def profile_updated_broadcast(*, user_id: str, profile: dict) -> None:
-    await frames_deliver([user_id], {"type": "profile_updated", "user": profile})
+async def profile_updated_broadcast(*, user_id: str, profile: Me) -> None:
+    await frames_deliver([user_id], ProfileUpdatedFrame(type="profile_updated", user=profile))
 
 
 async def session_revoked_broadcast(*, user_id: str, token_version: int) -> None:

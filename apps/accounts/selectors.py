@@ -1,6 +1,7 @@
 """Reads of accounts."""
 
 from apps.accounts.models import User, UsernameClaim
+from apps.accounts.protocol import Me
 from apps.accounts.tokens import access_token_decode
 from apps.core.errors import Unauthorized
 from apps.core.text import text_problem
@@ -43,7 +44,7 @@ def user_display_name(*, user: User) -> str:
     return f"{user.first_name} {user.last_name}".strip() or user.username
 
 
-def user_public_profile(*, user: User) -> dict:
+def user_public_profile(*, user: User) -> Me:
     """What `GET /api/auth/me` shows: never the password hash."""
     return {
         "user_id": user.user_id,

@@ -172,7 +172,7 @@ def user_password_hash_upgrade(*, user: User, password_hash: str) -> None:
 
 
 def user_access_token(*, user: User) -> str:
-    return access_token_issue(user_id=user.user_id, token_version=user.token_version)
+    return access_token_issue(user_id=user.user_id, token_version=int(user.token_version))
 
 
 def user_profile_update(*, user: User, changes: dict[str, str]) -> User:

@@ -3,13 +3,14 @@
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 import jwt
 from django.conf import settings
 
 from apps.core.errors import Unauthorized
 
-TOKEN_TYPE = "bearer"
+TOKEN_TYPE: Final = "bearer"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from apps.accounts import actions, selectors, services
 from apps.accounts.http import authenticated
 from apps.accounts.languages import LANGUAGES
 from apps.accounts.models import User
+from apps.accounts.protocol import Language, LogoutAllReply, SocketTicketReply, TokenReply
 from apps.accounts.socket_auth import socket_ticket_issue
 from apps.accounts.tokens import TOKEN_TYPE, access_token_lifetime_seconds
 from apps.core.http import (
@@ -18,11 +19,11 @@ from apps.core.http import (
 
 def _token_reply(user: User, status: int) -> JsonResponse:
     return json_response(
-        {
-            "access_token": services.user_access_token(user=user),
-            "token_type": TOKEN_TYPE,
-            "expires_in": access_token_lifetime_seconds(),
-        },
+        TokenReply(
+            access_token=services.user_access_token(user=user),
+            token_type=TOKEN_TYPE,
+            expires_in=access_token_lifetime_seconds(),
+        ),
         status=status,
     )
 
@@ -65,13 +66,13 @@ async def _logout_all(request: HttpRequest, *, user: User) -> JsonResponse:
     """Every access token and socket ticket of the user stops working (this request's
     included) and their open sockets close, on every instance."""
     await actions.do_logout_all(user=user)
-    return json_response({"logged_out": True})
+    return json_response(LogoutAllReply(logged_out=True))
 
 
 async def _languages(request: HttpRequest) -> JsonResponse:
     return json_response(
         [
-            {"code": language.code, "name": language.name, "native_name": language.native_name}
+            Language(code=language.code, name=language.name, native_name=language.native_name)
             for language in LANGUAGES
         ]
     )
@@ -81,7 +82,7 @@ async def _languages(request: HttpRequest) -> JsonResponse:
 async def _socket_ticket(request: HttpRequest, *, user: User) -> JsonResponse:
     ticket = await socket_ticket_issue(user=user)
     return json_response(
-        {"ticket": ticket, "expires_in": settings.WS_TICKET_TTL_SECONDS}, status=201
+        SocketTicketReply(ticket=ticket, expires_in=settings.WS_TICKET_TTL_SECONDS), status=201
     )
 
 

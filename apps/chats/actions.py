@@ -33,6 +33,7 @@ from apps.chats import events, late_translations, live_translation, personal_dat
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat, ChatMembership, Message, MessageKind
 from apps.chats.presenters import chat_summary, message_view
+from apps.chats.protocol import ChatSummary
 from apps.chats.selectors import (
     NOT_A_MEMBER,
     MessagePage,
@@ -59,8 +60,8 @@ async def _chat_member_ids(chat_id: str) -> frozenset[str] | None:
     return frozenset(chat.member_ids) if chat is not None else None
 
 
-async def _summaries_for_members(chat_id: str, member_ids: Iterable[str]) -> dict[str, dict]:
-    summaries = {}
+async def _summaries_for_members(chat_id: str, member_ids: Iterable[str]) -> dict[str, ChatSummary]:
+    summaries: dict[str, ChatSummary] = {}
     for member_id in member_ids:
         row = await run_blocking(chat_membership_get)(user_id=member_id, chat_id=chat_id)
         if row is not None:

@@ -3,26 +3,9 @@
 Events go to a per-user group (`user.<user_id>`) that every socket of that user joins, so
 one socket carries all of a user's chats. A frame is rendered per member, in the member's
 language. Except for the in-progress events of a message being translated, every broadcast
-follows a successful write.
-
-| type                  | to                          | when |
-|-----------------------|-----------------------------|------|
-| `message`             | every member                | a message was stored (the contract's frame), in the reader's language |
-| `message_started`     | the other members           | a message is being translated (for longer than 80 ms): its original text, before it is stored |
-| `message_withdrawn`   | the other members           | a message announced by `message_started` will not be stored (the send failed, or repeated a stored one) |
-| `translation_partial` | members reading a language  | the translation so far, while it streams in |
-| `message_updated`     | members reading a language  | a translation that was owed has been stored |
-| `typing`              | the other members           | a member is typing |
-| `read`                | every member                | a member has read up to a sequence number |
-| `chat_created`        | every member                | a chat was created, or a member was added (to the newcomer) |
-| `member_added`        | the existing members        | a group gained a member |
-| `member_left`         | the remaining members       | a member left a group |
-| `profile_updated`     | the user's own sockets      | the user changed their profile (names, language) |
-
-One event is for the sockets themselves, never a frame: `session.revoked` (to the user's own
-sockets, after the account was disabled, its password reset or all its sessions logged out)
-carries the account's new token version; a socket that authenticated with an older one
-closes with 1008.
+follows a successful write. The frames, who receives each and when, are the typed dicts of
+apps/chats/protocol.py (gathered with the other apps' in apps/realtime/protocol.py); each
+function here builds one of them.
 
 `message` and `message_updated` say what was stored, and must not be lost to a Redis fault:
 they are handed to this process's broadcaster (`_Broadcaster`), which publishes them in order
@@ -38,10 +21,24 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from apps.chats.models import Message
 from apps.chats.presenters import message_view
+from apps.chats.protocol import (
+    ChatCreatedFrame,
+    ChatSummary,
+    MemberAddedFrame,
+    MemberLeftFrame,
+    MessageFrame,
+    MessageStartedFrame,
+    MessageUpdatedFrame,
+    MessageWithdrawnFrame,
+    ReadFrame,
+    TranslationPartialFrame,
+    TypingFrame,
+)
 from apps.core.delivery import FRAME_HANDLER, user_group  # noqa: F401  (still imported from here)
 from apps.core.delivery import frames_deliver as _deliver
 from apps.core.outages import outage_caused
@@ -66,7 +63,10 @@ def _redis_trouble(error: BaseException) -> bool:
     return isinstance(error, (TimeoutError, OSError)) or outage_caused(error)
 
 
-async def _deliver_hint(user_ids, frame: dict) -> None:
+async def _deliver_hint(
+    user_ids: Iterable[str],
+    frame: MessageStartedFrame | MessageWithdrawnFrame | TranslationPartialFrame,
+) -> None:
     try:
         async with asyncio.timeout(HINT_TIMEOUT_SECONDS):
             await _deliver(user_ids, frame)
@@ -84,7 +84,7 @@ async def _deliver_hint(user_ids, frame: dict) -> None:
 @dataclass
 class _Pending:
     user_id: str
-    frame: dict
+    frame: MessageFrame | MessageUpdatedFrame
     expires_at: float
 
 
@@ -102,7 +102,7 @@ class _Broadcaster:
         self._task: asyncio.Task | None = None
         self._dropped = 0
 
-    def put(self, user_id: str, frame: dict) -> None:
+    def put(self, user_id: str, frame: MessageFrame | MessageUpdatedFrame) -> None:
         self._pending.append(_Pending(user_id, frame, time.monotonic() + BROADCAST_KEPT_SECONDS))
         if len(self._pending) > BROADCASTS_PENDING_MAX:
             self._drop(self._pending.popleft(), reason="too many are waiting")
@@ -176,11 +176,11 @@ async def message_broadcast(*, message: Message, member_languages: dict[str, str
     for member_id, language in member_languages.items():
         _broadcaster.put(
             member_id,
-            {
-                "type": "message",
-                "chat_id": message.chat_id,
-                "message": message_view(message=message, language=language),
-            },
+            MessageFrame(
+                type="message",
+                chat_id=message.chat_id,
+                message=message_view(message=message, language=language),
+            ),
         )
 
 
@@ -192,40 +192,43 @@ async def message_started_broadcast(
     original_text: str,
     original_language: str,
     timestamp: str,
-    member_ids,
+    member_ids: Iterable[str],
 ) -> None:
     await _deliver_hint(
         member_ids,
-        {
-            "type": "message_started",
-            "chat_id": chat_id,
-            "message_id": message_id,
-            "from_user_id": from_user_id,
-            "original_text": original_text,
-            "original_language": original_language,
-            "timestamp": timestamp,
-        },
+        MessageStartedFrame(
+            type="message_started",
+            chat_id=chat_id,
+            message_id=message_id,
+            from_user_id=from_user_id,
+            original_text=original_text,
+            original_language=original_language,
+            timestamp=timestamp,
+        ),
     )
 
 
-async def message_withdrawn_broadcast(*, chat_id: str, message_id: str, member_ids) -> None:
+async def message_withdrawn_broadcast(
+    *, chat_id: str, message_id: str, member_ids: Iterable[str]
+) -> None:
     await _deliver_hint(
-        member_ids, {"type": "message_withdrawn", "chat_id": chat_id, "message_id": message_id}
+        member_ids,
+        MessageWithdrawnFrame(type="message_withdrawn", chat_id=chat_id, message_id=message_id),
     )
 
 
 async def translation_partial_broadcast(
-    *, chat_id: str, message_id: str, language: str, text: str, member_ids
+    *, chat_id: str, message_id: str, language: str, text: str, member_ids: Iterable[str]
 ) -> None:
     await _deliver_hint(
         member_ids,
-        {
-            "type": "translation_partial",
-            "chat_id": chat_id,
-            "message_id": message_id,
-            "language": language,
-            "text": text,
-        },
+        TranslationPartialFrame(
+            type="translation_partial",
+            chat_id=chat_id,
+            message_id=message_id,
+            language=language,
+            text=text,
+        ),
     )
 
 
@@ -237,36 +240,42 @@ async def message_updated_broadcast(
         if language in languages:
             _broadcaster.put(
                 member_id,
-                {
-                    "type": "message_updated",
-                    "chat_id": message.chat_id,
-                    "message": message_view(message=message, language=language),
-                },
+                MessageUpdatedFrame(
+                    type="message_updated",
+                    chat_id=message.chat_id,
+                    message=message_view(message=message, language=language),
+                ),
             )
 
 
-async def typing_broadcast(*, chat_id: str, user_id: str, member_ids) -> None:
+async def typing_broadcast(*, chat_id: str, user_id: str, member_ids: Iterable[str]) -> None:
     others = [member for member in member_ids if member != user_id]
-    await _deliver(others, {"type": "typing", "chat_id": chat_id, "user_id": user_id})
+    await _deliver(others, TypingFrame(type="typing", chat_id=chat_id, user_id=user_id))
 
 
-async def read_broadcast(*, chat_id: str, user_id: str, seq: int, member_ids) -> None:
-    await _deliver(member_ids, {"type": "read", "chat_id": chat_id, "user_id": user_id, "seq": seq})
+async def read_broadcast(
+    *, chat_id: str, user_id: str, seq: int, member_ids: Iterable[str]
+) -> None:
+    await _deliver(member_ids, ReadFrame(type="read", chat_id=chat_id, user_id=user_id, seq=seq))
 
 
-async def chat_created_broadcast(*, chat_summaries: dict[str, dict]) -> None:
+async def chat_created_broadcast(*, chat_summaries: dict[str, ChatSummary]) -> None:
     """`chat_summaries` maps each member to the chat as that member sees it."""
     for member_id, summary in chat_summaries.items():
-        await _deliver([member_id], {"type": "chat_created", "chat": summary})
+        await _deliver([member_id], ChatCreatedFrame(type="chat_created", chat=summary))
 
 
-async def member_added_broadcast(*, chat_id: str, user_id: str, username: str, member_ids) -> None:
+async def member_added_broadcast(
+    *, chat_id: str, user_id: str, username: str, member_ids: Iterable[str]
+) -> None:
     others = [member for member in member_ids if member != user_id]
     await _deliver(
         others,
-        {"type": "member_added", "chat_id": chat_id, "user_id": user_id, "username": username},
+        MemberAddedFrame(type="member_added", chat_id=chat_id, user_id=user_id, username=username),
     )
 
 
-async def member_left_broadcast(*, chat_id: str, user_id: str, member_ids) -> None:
-    await _deliver(member_ids, {"type": "member_left", "chat_id": chat_id, "user_id": user_id})
+async def member_left_broadcast(*, chat_id: str, user_id: str, member_ids: Iterable[str]) -> None:
+    await _deliver(
+        member_ids, MemberLeftFrame(type="member_left", chat_id=chat_id, user_id=user_id)
+    )

@@ -72,7 +72,7 @@ async def owed_translations_follow(*, message: Message, languages: set[str]) -> 
         # The send's attempt was the first: readers wait out its back-off too.
         for language in languages:
             await translation_turn_take(message_id=message.message_id, language=language)
-        due = time.time() + owed_retry_delay(1)
+        due: float | None = time.time() + owed_retry_delay(1)
         while due is not None and _followed_here(due - time.time()):
             await asyncio.sleep(max(0.0, due - time.time()) + _TURN_MARGIN_SECONDS)
             due = await _owed_translation_follow(chat_id=message.chat_id, seq=int(message.seq))

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
 from apps.chats.translation import TranslationUnavailable, translation_stream
 
@@ -53,7 +53,9 @@ class Announcement:
     `delay` reaches them whole in the `message` frame, which saves a broadcast per message.
     `delay` None: never (nothing to translate)."""
 
-    def __init__(self, send: Callable[[], Awaitable[None]], *, delay: float | None) -> None:
+    def __init__(
+        self, send: Callable[[], Coroutine[Any, Any, None]], *, delay: float | None
+    ) -> None:
         self._send = send
         self._task: asyncio.Task | None = None
         self._timer = (
@@ -64,14 +66,14 @@ class Announcement:
     def sent(self) -> bool:
         return self._task is not None
 
-    def _start(self) -> None:
+    def _start(self) -> asyncio.Task:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._send())
+        return self._task
 
     async def now(self) -> None:
         """Make sure it has gone out (before a partial translation refers to it)."""
-        self._start()
-        await asyncio.shield(self._task)
+        await asyncio.shield(self._start())
 
     async def settle(self) -> None:
         """No announcement from now on; one already under way finishes first, so readers
@@ -175,11 +177,11 @@ class PartialSender:
             wait = self._last_sent_at + self._interval - self._clock.now()
             if wait > 0:
                 await self._clock.sleep(wait)
-            if self._latest == self._sent:
+            latest = self._latest
+            if latest is None or latest == self._sent:
                 self._offered.clear()
                 await self._offered.wait()
                 continue
-            latest = self._latest
             self._sending = True
             try:
                 await self._announcement.now()

@@ -14,6 +14,7 @@ transaction with `Chat.last_seq = seq` on condition that `last_seq` was `seq - 1
 """
 
 from enum import StrEnum
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -65,7 +66,7 @@ class Chat(Model):
     created_at = UTCDateTimeAttribute()
     member_ids = UnicodeSetAttribute(default=set)
     # user_id -> language code: the languages a message is translated into when written.
-    member_languages = MapAttribute(default=dict)
+    member_languages: MapAttribute[str, Any] = MapAttribute(default=dict)
     last_seq = NumberAttribute(default=0)
     # Raised by every change to member_ids or member_languages, so that a message committed
     # from an old copy of the chat (see chat_snapshots.py) is refused instead of missing a
@@ -121,14 +122,14 @@ class Message(Model):
     original_language = UnicodeAttribute()
     # language code -> text, for every language present among the members when written,
     # and any added later on demand. The original language is not repeated here.
-    translations = MapAttribute(default=dict)
+    translations: MapAttribute[str, Any] = MapAttribute(default=dict)
     # Languages whose translation failed at write time and is still owed (the durable record
     # of the debt, which whichever instance is alive works off, is an OwedTranslation).
     pending_languages = UnicodeSetAttribute(null=True)
     client_msg_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     # Details of a message that is not plain text (a call's outcome and duration, say).
-    meta = MapAttribute(null=True)
+    meta: MapAttribute[str, Any] = MapAttribute(null=True)
 
 
 @dynamo_table("messages", owns_schema=False)

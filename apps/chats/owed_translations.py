@@ -23,6 +23,7 @@ from datetime import datetime
 
 from django.conf import settings
 from pynamodb.exceptions import DeleteError, UpdateError
+from pynamodb.expressions.update import Action
 
 from apps.chats.models import SEQ_DIGITS, OwedTranslation
 
@@ -120,7 +121,10 @@ def owed_translation_reschedule(*, record: OwedTranslation, due: float, attempt_
     """Let go of a claimed record, due again at `due` (seconds since the epoch). With
     `attempt_back`, the claim's attempt is not counted (it never reached the provider).
     False when the claim was no longer the holder's."""
-    actions = [OwedTranslation.due_at.set(_milliseconds(due)), OwedTranslation.claim.remove()]
+    actions: list[Action] = [
+        OwedTranslation.due_at.set(_milliseconds(due)),
+        OwedTranslation.claim.remove(),
+    ]
     if attempt_back:
         actions.append(OwedTranslation.attempts.add(-1))
     try:

@@ -1,16 +1,19 @@
-"""How chats and messages look to one reader: the shapes of the contract, built from items
-already read (nothing here reads or writes)."""
+"""How chats and messages look to one reader: the shapes of apps/chats/protocol.py, built
+from items already read (nothing here reads or writes)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from apps.accounts.models import User
+from apps.chats import protocol
 from apps.chats.models import CHAT_KIND_GROUP, ChatMembership, Message
 from apps.chats.selectors import map_as_dict
 
 PREVIEW_MAX_CHARS = 100
 
 
-def chat_summary(*, membership: ChatMembership) -> dict:
+def chat_summary(*, membership: ChatMembership) -> protocol.ChatSummary:
     """A chat as the contract shows it to this member, plus additions."""
     is_group = membership.kind == CHAT_KIND_GROUP
     return {
@@ -20,7 +23,8 @@ def chat_summary(*, membership: ChatMembership) -> dict:
         "other_user_id": None if is_group else membership.other_user_id,
         "last_message_preview": membership.last_message_preview,
         "updated_at": membership.updated_at.isoformat(),
-        "kind": membership.kind,
+        # Stored as one of ChatKind's values (services write only those).
+        "kind": cast(protocol.ChatKind, membership.kind),
         "title": membership.title,
         "unread_count": int(membership.unread_count),
         "last_seq": int(membership.last_seq),
@@ -28,7 +32,9 @@ def chat_summary(*, membership: ChatMembership) -> dict:
     }
 
 
-def chat_members_view(*, members: list[tuple[User, ChatMembership | None]]) -> list[dict]:
+def chat_members_view(
+    *, members: list[tuple[User, ChatMembership | None]]
+) -> list[protocol.Member]:
     """Who is in the chat, with each member's read mark (0 for a member with no inbox row)."""
     return [
         {
@@ -57,17 +63,18 @@ def message_text_for(*, message: Message, language: str) -> tuple[str, str, bool
     return message.original_text, message.original_language, False
 
 
-def message_view(*, message: Message, language: str) -> dict:
+def message_view(*, message: Message, language: str) -> protocol.Message:
     """A message as the contract shows it to a reader of `language`, plus additions."""
     text, text_language, translated = message_text_for(message=message, language=language)
-    view = {
+    view: protocol.Message = {
         "message_id": message.message_id,
         "text": text,
         "from_user_id": message.from_user_id,
         "language": text_language,
         "timestamp": message.created_at.isoformat(),
         "seq": int(message.seq),
-        "kind": message.kind,
+        # Stored as one of MessageKind's values (services write only those).
+        "kind": cast(protocol.MessageKind, message.kind),
         "original_text": message.original_text,
         "original_language": message.original_language,
         "translated": translated,
@@ -75,5 +82,6 @@ def message_view(*, message: Message, language: str) -> dict:
     }
     meta = map_as_dict(getattr(message, "meta", None))
     if meta:
-        view["meta"] = meta
+        # Written by the call and turn services with MessageMeta's keys only.
+        view["meta"] = cast(protocol.MessageMeta, meta)
     return view

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from apps.chats import services
+from apps.chats import protocol, services
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat, Message
 from apps.chats.selectors import CHAT_NOT_FOUND, chat_get, map_as_dict, message_get
@@ -58,7 +58,7 @@ def follow_up_start(coroutine: Coroutine) -> None:
 @dataclass(frozen=True)
 class SendOutcome:
     chat_id: str
-    message: dict  # the sender's view
+    message: protocol.Message  # the sender's view
     duplicate: bool
 
 

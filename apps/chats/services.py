@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from apps.accounts.models import User
@@ -223,6 +224,8 @@ def chat_member_add(*, user: User, chat_id: str, username: str) -> tuple[Chat, U
         raise
     chat_snapshots.forget(chat_id)
     refreshed = chat_get(chat_id=chat_id)
+    if refreshed is None:  # deleted in the moment since the write
+        raise NotFound("Chat not found")
     return refreshed, newcomer
 
 
@@ -372,7 +375,7 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
                     message=message, member_languages=member_languages, chat=refusal.chat or chat
                 )
             if draft.client_msg_id and (refusal.client_id_used or not refusal.explained):
-                stored = _message_of_client_id(draft)
+                stored = _message_of_client_id(draft, client_msg_id=draft.client_msg_id)
                 if stored is not None and stored.message_id == draft.message_id:
                     return _committed_earlier(
                         message=stored, member_languages=member_languages, chat=refusal.chat or chat
@@ -473,7 +476,7 @@ def _message_transaction(*, message: Message, chat: Chat, member_languages: dict
                 if language == message.original_language
                 else translations.get(language, message.original_text)
             )
-            actions = [
+            actions: list[Action] = [
                 ChatMembership.activity_at.set(activity),
                 ChatMembership.updated_at.set(moment),
                 ChatMembership.last_message_preview.set(message_preview(text)),
@@ -535,15 +538,17 @@ class _Refusal:
 def _roster_unchanged(chat: Chat):
     version = chat.roster_version
     if version is None:
-        return Chat.roster_version.does_not_exist()
+        # A chat item written before roster_version existed has none (the attribute is
+        # null=True); pynamodb's types do not follow null= and say it is always a number.
+        return Chat.roster_version.does_not_exist()  # type: ignore[unreachable]
     return Chat.roster_version == int(version)
 
 
-def _message_of_client_id(draft: MessageDraft) -> Message | None:
+def _message_of_client_id(draft: MessageDraft, *, client_msg_id: str) -> Message | None:
     """The message first written with this draft's client id (maybe this draft's own), if
     there is one."""
     marker = client_message_get(
-        chat_id=draft.chat_id, sender_id=draft.from_user_id, client_msg_id=draft.client_msg_id
+        chat_id=draft.chat_id, sender_id=draft.from_user_id, client_msg_id=client_msg_id
     )
     if marker is None:
         return None

@@ -5,6 +5,14 @@ from apps.accounts.models import User
 from apps.chats import actions, selectors
 from apps.chats.cursors import message_cursor_decode
 from apps.chats.presenters import chat_members_view, chat_summary, message_view
+from apps.chats.protocol import (
+    ChatCreateReply,
+    ChatDetail,
+    HistoryPage,
+    LeaveReply,
+    MemberAddReply,
+    MessageCreateReply,
+)
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput
 from apps.core.http import (
@@ -41,10 +49,12 @@ async def _chat_create(request: HttpRequest, *, user: User) -> JsonResponse:
         created = await actions.do_create_direct_chat(
             user=user, other_username=string_field(body, "username")
         )
-    summary = chat_summary(membership=created.membership)
-    summary["created"] = created.created
+    reply: ChatCreateReply = {
+        **chat_summary(membership=created.membership),
+        "created": created.created,
+    }
     # The contract answers 201 whether the chat is new or already existed.
-    return json_response(summary, status=201)
+    return json_response(reply, status=201)
 
 
 @authenticated
@@ -57,10 +67,12 @@ async def _chat_list(request: HttpRequest, *, user: User) -> JsonResponse:
 async def _chat_detail(request: HttpRequest, *, user: User, chat_id: str) -> JsonResponse:
     chat = await run_blocking(selectors.chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
     row = await run_blocking(selectors.chat_membership_get)(user_id=user.user_id, chat_id=chat_id)
-    summary = chat_summary(membership=row)
     records = await run_blocking(selectors.chat_member_records)(chat=chat)
-    summary["members"] = chat_members_view(members=records)
-    return json_response(summary)
+    detail: ChatDetail = {
+        **chat_summary(membership=row),
+        "members": chat_members_view(members=records),
+    }
+    return json_response(detail)
 
 
 @authenticated
@@ -73,10 +85,10 @@ async def _history(request: HttpRequest, *, user: User, chat_id: str) -> JsonRes
     )
     language = user.native_language
     return json_response(
-        {
-            "messages": [message_view(message=m, language=language) for m in page.messages],
-            "next_cursor": page.next_cursor,
-        }
+        HistoryPage(
+            messages=[message_view(message=m, language=language) for m in page.messages],
+            next_cursor=page.next_cursor,
+        )
     )
 
 
@@ -90,7 +102,7 @@ async def _message_create(request: HttpRequest, *, user: User, chat_id: str) -> 
         client_msg_id=string_field(body, "client_msg_id", required=False),
     )
     return json_response(
-        {"chat_id": chat_id, "message": outcome.message, "duplicate": outcome.duplicate},
+        MessageCreateReply(chat_id=chat_id, message=outcome.message, duplicate=outcome.duplicate),
         status=200 if outcome.duplicate else 201,
     )
 
@@ -101,13 +113,13 @@ async def _member_add(request: HttpRequest, *, user: User, chat_id: str) -> Json
     newcomer = await actions.do_add_member(
         user=user, chat_id=chat_id, username=string_field(body, "username")
     )
-    return json_response({"chat_id": chat_id, "user_id": newcomer.user_id}, status=201)
+    return json_response(MemberAddReply(chat_id=chat_id, user_id=newcomer.user_id), status=201)
 
 
 @authenticated
 async def _leave(request: HttpRequest, *, user: User, chat_id: str) -> JsonResponse:
     await actions.do_leave_chat(user=user, chat_id=chat_id)
-    return json_response({"chat_id": chat_id, "left": True})
+    return json_response(LeaveReply(chat_id=chat_id, left=True))
 
 
 @authenticated

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import redis.exceptions
 from channels_redis.core import RedisChannelLayer
@@ -174,6 +175,7 @@ class _PubSubShard(RedisSingleShardConnection):
 
     def __init__(self, host, channel_layer) -> None:
         super().__init__(host, channel_layer)
+        self._pubsub: Any = None  # channels-redis's connection: untyped
         self._live: set[str] = set()
         self._stale = False
         self._retry_now = asyncio.Event()

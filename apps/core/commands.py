@@ -33,8 +33,8 @@ def dynamo_error_reason(error: BaseException) -> str:
     from botocore.exceptions import ClientError, NoCredentialsError
 
     cause = error
-    while getattr(cause, "cause", None) is not None or cause.__cause__ is not None:
-        cause = getattr(cause, "cause", None) or cause.__cause__
+    while (deeper := getattr(cause, "cause", None) or cause.__cause__) is not None:
+        cause = deeper
     if isinstance(cause, NoCredentialsError):
         return NO_CREDENTIALS
     if isinstance(cause, ClientError):

@@ -7,7 +7,7 @@ the socket's handler of that name writes it out as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from channels.layers import get_channel_layer
 
@@ -19,8 +19,10 @@ def user_group(user_id: str) -> str:
     return f"user.{user_id}"
 
 
-async def frames_deliver(user_ids: Iterable[str], frame: dict) -> None:
-    """Send `frame` to every socket of each of `user_ids`, one group send per user."""
+async def frames_deliver(user_ids: Iterable[str], frame: Mapping[str, object]) -> None:
+    """Send `frame` to every socket of each of `user_ids`, one group send per user. The frame's
+    shape is one of the typed dicts of the apps' protocol modules (gathered in
+    apps.realtime.protocol.ServerFrame)."""
     layer = get_channel_layer()
     for user_id in user_ids:
         await layer.group_send(user_group(user_id), {"type": FRAME_HANDLER, "frame": frame})

@@ -64,7 +64,8 @@ def dynamo_table(base_name: str, *, owns_schema: bool = True) -> Callable[[Model
     """Register a model as reading and writing the table `base_name` (before the prefix)."""
 
     def register(model: ModelType) -> ModelType:
-        model.Meta.base_table_name = base_name
+        # Meta is the model's own class, open to a key of ours; the stubs know pynamodb's.
+        model.Meta.base_table_name = base_name  # type: ignore[attr-defined]
         if owns_schema:
             if base_name in _table_models:
                 raise RuntimeError(f"table {base_name!r} already has a schema owner")
@@ -138,7 +139,7 @@ def _client_build(target: DynamoTarget):
 
 def _apply_target(model: type[Model], target: DynamoTarget, client) -> None:
     meta = model.Meta
-    meta.table_name = f"{target.table_prefix}{meta.base_table_name}"
+    meta.table_name = f"{target.table_prefix}{meta.base_table_name}"  # type: ignore[attr-defined]  # set by the registration above
     meta.host = target.host
     meta.region = target.region
     meta.aws_access_key_id = target.access_key_id

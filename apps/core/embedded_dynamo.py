@@ -72,7 +72,8 @@ def _serialized(method):
         with _writes:
             return method(self, *args, **kwargs)
 
-    serialized.__wrapped__ = method
+    # A function takes any attribute; mypy knows only the declared ones.
+    serialized.__wrapped__ = method  # type: ignore[attr-defined]
     return serialized
 
 
@@ -108,7 +109,8 @@ def embedded_dynamo_install() -> None:
     if _installed:
         return
     dynamodb_models.copy = _TablesNotCopied("copy")
-    DynamoDBBackend.transact_write_items = _transact_write_items(
+    # Replacing moto's method in this process is the point of this module.
+    DynamoDBBackend.transact_write_items = _transact_write_items(  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items
     )
     for name in ("put_item", "update_item", "delete_item", "batch_write_item"):

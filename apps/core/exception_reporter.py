@@ -51,7 +51,7 @@ class CredentialHidingExceptionReporterFilter(SafeExceptionReporterFilter):
         return cleansed
 
     def get_traceback_frame_variables(self, request, tb_frame):
-        shown = []
+        shown: list[tuple[str, str | _Shown]] = []
         for name, value in super().get_traceback_frame_variables(request, tb_frame):
             if isinstance(value, str) and value == self.cleansed_substitute:
                 shown.append((name, value))
@@ -67,7 +67,8 @@ class CredentialHidingExceptionReporterFilter(SafeExceptionReporterFilter):
 class CredentialHidingExceptionReporter(ExceptionReporter):
     def get_traceback_data(self):
         data = super().get_traceback_data()
-        masked = self.filter.text_masked
+        # settings.DEFAULT_EXCEPTION_REPORTER_FILTER names CredentialHidingFilter.
+        masked = self.filter.text_masked  # type: ignore[attr-defined]
         for key in ("request_insecure_uri", "exception_value", "exception_notes"):
             if isinstance(data.get(key), str):
                 data[key] = masked(data[key])

@@ -9,8 +9,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Literal, overload
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -42,7 +42,7 @@ def json_response(payload: Any, status: int = 200) -> JsonResponse:
     return JsonResponse(payload, status=status, safe=False)
 
 
-def endpoint(**handlers: Handler) -> Callable[[HttpRequest], Awaitable[JsonResponse]]:
+def endpoint(**handlers: Handler) -> Callable[..., Coroutine[Any, Any, JsonResponse]]:
     """One URL's view: `endpoint(get=..., patch=...)` dispatches on the HTTP method.
 
     Service errors become their status with `{"detail": ...}`; anything unexpected becomes a
@@ -139,6 +139,10 @@ def id_field(body: dict[str, Any], name: str) -> str:
     return value
 
 
+@overload
+def string_field(body: dict[str, Any], name: str, *, required: Literal[True] = True) -> str: ...
+@overload
+def string_field(body: dict[str, Any], name: str, *, required: bool) -> str | None: ...
 def string_field(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
     value = body.get(name)
     if value is None:

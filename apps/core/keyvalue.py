@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import deque
-from typing import Protocol
+from typing import Protocol, cast
 
 from django.conf import settings
 
@@ -129,6 +129,7 @@ class RedisStore:
             url,
             max_connections=REDIS_POOL_CONNECTIONS,
             timeout=REDIS_COMMAND_TIMEOUT_SECONDS,
+            # Strings, not bytes: redis-py's types cannot follow this (hence the casts).
             decode_responses=True,
             socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
             socket_timeout=REDIS_COMMAND_TIMEOUT_SECONDS,
@@ -163,10 +164,10 @@ class RedisStore:
         await self._redis.set(key, value, ex=ttl_seconds)
 
     async def take(self, key: str) -> str | None:
-        return await self._redis.getdel(key)
+        return cast(str | None, await self._redis.getdel(key))
 
     async def get(self, key: str) -> str | None:
-        return await self._redis.get(key)
+        return cast(str | None, await self._redis.get(key))
 
     async def put_if_absent(self, key: str, value: str, *, ttl_seconds: float) -> bool:
         return bool(await self._redis.set(key, value, px=_milliseconds(ttl_seconds), nx=True))

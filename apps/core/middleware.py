@@ -38,7 +38,8 @@ def request_id_middleware(get_response):
 
     def begin(request: HttpRequest):
         request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
-        request.request_id = request_id
+        # A request takes any attribute; the stubs know only Django's own.
+        request.request_id = request_id  # type: ignore[attr-defined]
         return request_id, request_id_var.set(request_id), time.monotonic()
 
     def end(request: HttpRequest, response: HttpResponse, request_id: str, started: float):
@@ -63,13 +64,15 @@ def request_id_middleware(get_response):
 
     if iscoroutinefunction(get_response):
 
-        async def middleware(request: HttpRequest) -> HttpResponse:
+        async def async_middleware(request: HttpRequest) -> HttpResponse:
             request_id, token, started = begin(request)
             try:
                 response = await get_response(request)
                 return end(request, response, request_id, started)
             finally:
                 request_id_var.reset(token)
+
+        return async_middleware
 
     else:
 
@@ -109,10 +112,12 @@ def health_middleware(get_response):
 
     if iscoroutinefunction(get_response):
 
-        async def middleware(request: HttpRequest) -> HttpResponse:
+        async def async_middleware(request: HttpRequest) -> HttpResponse:
             if is_ready_probe(request):
                 return uncached(await ready(request))
             return health(request) or await get_response(request)
+
+        return async_middleware
 
     else:
 
@@ -143,8 +148,10 @@ def api_no_store_middleware(get_response):
 
     if iscoroutinefunction(get_response):
 
-        async def middleware(request: HttpRequest) -> HttpResponse:
+        async def async_middleware(request: HttpRequest) -> HttpResponse:
             return protect(request, await get_response(request))
+
+        return async_middleware
 
     else:
 

@@ -166,7 +166,7 @@ def _daphne_refuse(request: Any, status: int, detail: str) -> None:
     # Half-close: the client sees the whole reply and EOF while its upload is still drained.
     if hasattr(transport, "loseWriteConnection"):
         transport.loseWriteConnection()
-    reactor.callLater(REFUSED_LINGER_SECONDS, transport.loseConnection)
+    reactor.callLater(REFUSED_LINGER_SECONDS, transport.loseConnection)  # type: ignore[arg-type]  # zope.interface methods have no self: mypy takes the delay for it
 
 
 def daphne_body_limit_install() -> None:

@@ -45,8 +45,11 @@ CLOSE_TOO_FAR_BEHIND = 4008
 CLOSE_TOO_FAR_BEHIND_REASON = "too far behind; reconnect and resume"
 OUTBOUND_EXTENSION = "commonality.outbound"
 
+_SEND_QUEUE_IOCTL: int | None
 try:  # Linux: the bytes in a TCP socket's send queue not yet acknowledged by the peer.
-    from termios import TIOCOUTQ as _SEND_QUEUE_IOCTL
+    from termios import TIOCOUTQ
+
+    _SEND_QUEUE_IOCTL = TIOCOUTQ
 except ImportError:  # elsewhere only Twisted's own buffer is counted
     _SEND_QUEUE_IOCTL = None
 

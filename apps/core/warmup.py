@@ -97,4 +97,4 @@ def instance_warm_up_when_serving() -> None:
         return
     from twisted.internet import reactor
 
-    reactor.callLater(0, _warm_up_begin)
+    reactor.callLater(0, _warm_up_begin)  # type: ignore[arg-type]  # zope.interface methods have no self: mypy takes the delay for it

@@ -19,6 +19,7 @@ import sys
 import types
 import typing
 from pathlib import Path
+from typing import Any
 
 PROTOCOL_MODULES = (
     "apps.accounts.protocol",
@@ -75,7 +76,7 @@ class _Writer:
         self.lines.extend(f"{indent} * {line}".rstrip() for line in doc.splitlines())
         self.lines.append(f"{indent} */")
 
-    def interface(self, name: str, typed_dict: type) -> None:
+    def interface(self, name: str, typed_dict: Any) -> None:
         hints = typing.get_type_hints(typed_dict)
         optional = typed_dict.__optional_keys__
         self.docstring(typed_dict)
@@ -140,9 +141,10 @@ class _Writer:
         if hint is type(None) or hint is None:
             return "null"
         if typing.is_typeddict(hint):
-            if hint.__name__ not in self.declared:
-                raise TypeError(f"{hint.__name__} is used before it is declared")
-            return hint.__name__
+            name = typing.cast(type, hint).__name__
+            if name not in self.declared:
+                raise TypeError(f"{name} is used before it is declared")
+            return name
         if origin is typing.Literal:
             return " | ".join(json.dumps(arg) for arg in args)
         if origin in (typing.Union, types.UnionType):

@@ -66,6 +66,7 @@ from apps.voice.errors import (
 )
 from apps.voice.notes import MessageAudio, voice_note_size_check
 from apps.voice.phrases import CALL_CANCELLED, CALL_DECLINED, CALL_ENDED, CALL_MISSED
+from apps.voice.protocol import CallEndReason, TurnEndReason, VoiceTokenReply
 from apps.voice.selectors import (
     call_get,
     call_get_for_member,
@@ -105,7 +106,7 @@ def _now() -> datetime:
 # --- Call tokens -----------------------------------------------------------------------------
 
 
-async def do_issue_voice_token(*, user: User, chat_id: str) -> dict:
+async def do_issue_voice_token(*, user: User, chat_id: str) -> VoiceTokenReply:
     """A LiveKit access token for the chat's room: 404 "Chat not found" for anyone not a
     member (whether or not the chat exists), 503 when LiveKit is not configured."""
     await run_blocking(voice_chat_get)(chat_id=chat_id, user_id=user.user_id)
@@ -227,7 +228,7 @@ async def do_cancel_call(*, user: User, chat_id: str, call_id: str) -> None:
 
 
 async def do_leave_call(
-    *, user: User, chat_id: str, call_id: str, reason: str = LEFT_REASON_HANGUP
+    *, user: User, chat_id: str, call_id: str, reason: CallEndReason = LEFT_REASON_HANGUP
 ) -> Call | None:
     """Hang up. A ringing call is cancelled (the caller) or declined (anyone else); an active
     one loses this participant, and ends when fewer than two remain. A push-to-talk turn
@@ -254,7 +255,9 @@ async def do_leave_call(
     raise error
 
 
-async def _call_hang_up(*, user: User, chat_id: str, call_id: str, reason: str) -> Call | None:
+async def _call_hang_up(
+    *, user: User, chat_id: str, call_id: str, reason: CallEndReason
+) -> Call | None:
     def leave(current: Call) -> Call | None:
         if current.state != CALL_ACTIVE:
             raise Conflict("The call was not answered yet")
@@ -419,7 +422,7 @@ async def do_fail_turn(*, turn: Turn, error: str, error_code: str) -> None:
 async def do_finish_turn(
     *,
     turn: Turn,
-    reason: str,
+    reason: TurnEndReason,
     error: str | None = None,
     error_code: str | None = None,
     message: Message | None = None,

@@ -1,29 +1,13 @@
 """Every broadcast the voice app makes, each with its own event type.
 
 Frames go through the chat app's per-user groups (`user.<user_id>`, handled by the chat
-socket's `chat.frame` handler), so one socket per tab carries voice too.
+socket's `chat.frame` handler), so one socket per tab carries voice too. The frames, who
+receives each and when, are the typed dicts of apps/voice/protocol.py: call frames go to
+every member of the chat (each of a member's tabs rings, and stops ringing), push-to-talk
+frames to the call's participants; the speaker never receives `voice_audio`.
 
-Calls, to every member of the chat (each of a member's tabs rings, and stops ringing):
-
-| type             | when | payload |
-|------------------|------|---------|
-| `call_incoming`  | a member started a call | `chat_id`, `call_id`, `caller_id`, `caller_name`, `caller_username`, `room_name`, `started_at`, `ring_timeout_seconds` |
-| `call_accepted`  | a member answered (or joined a group call) | `chat_id`, `call_id`, `user_id`, `participants`, `room_name`, `answered_at` |
-| `call_declined`  | a member declined | `chat_id`, `call_id`, `user_id`, `final` (true: the call is over) |
-| `call_cancelled` | the caller hung up before an answer | `chat_id`, `call_id`, `user_id` |
-| `call_missed`    | nobody answered in time | `chat_id`, `call_id`, `caller_id` |
-| `call_left`      | a participant left a group call that goes on | `chat_id`, `call_id`, `user_id`, `participants` |
-| `call_ended`     | an answered call is over | `chat_id`, `call_id`, `user_id` (who ended it), `reason` (`hangup`, `left`), `duration_seconds` |
-
-Push-to-talk turns, to the call's participants:
-
-| type          | to | payload |
-|---------------|----|---------|
-| `voice_turn`  | every participant, the speaker too | `chat_id`, `call_id`, `turn_id`, `speaker_id`, `state` (`recording`, `processing`, `playing`, `idle`); `playing` adds `original_text`, `original_language`, `translations` (language -> text) and the reader's own `text` and `language`, and `audio_format`; `idle` adds `reason` (`complete`, `cancelled`, `error`), and `error` and `error_code` for an error, `message_id` and `seq` of the stored voice message when the turn was stored (complete, or speech synthesis failed after PLAYING) |
-| `voice_audio` | the listeners of one language | `chat_id`, `turn_id`, `language`, `seq` (0, 1, ...), `data` (base64 audio), `final` (true on the empty last frame) |
-
-The speaker never receives `voice_audio`. One internal event, `voice.signal`, tells the
-speaker's sockets that a turn was aborted elsewhere (it never reaches a client).
+One internal event, `voice.signal`, tells the speaker's sockets that a turn was aborted
+elsewhere (it never reaches a client).
 """
 
 from __future__ import annotations
@@ -34,6 +18,20 @@ from channels.layers import get_channel_layer
 
 from apps.core.delivery import frames_deliver as _deliver
 from apps.core.delivery import user_group
+from apps.voice.protocol import (
+    CallAcceptedFrame,
+    CallCancelledFrame,
+    CallDeclinedFrame,
+    CallEndedFrame,
+    CallEndReason,
+    CallIncomingFrame,
+    CallLeftFrame,
+    CallMissedFrame,
+    TurnEndReason,
+    TurnState,
+    VoiceAudioFrame,
+    VoiceTurnFrame,
+)
 from apps.voice.types import Call, TurnLock, call_room_name
 
 SIGNAL_HANDLER = "voice.signal"
@@ -43,78 +41,118 @@ SIGNAL_TURN_ABORTED = "turn_aborted"
 # --- Calls -----------------------------------------------------------------------------------
 
 
-async def _call_frame_deliver(call: Call, frame_type: str, **fields: object) -> None:
-    """A call's frame to every member of its chat."""
-    await _deliver(
-        call.member_ids,
-        {"type": frame_type, "chat_id": call.chat_id, "call_id": call.call_id, **fields},
-    )
-
-
 async def call_incoming_broadcast(
     *, call: Call, caller_name: str, caller_username: str, ring_timeout_seconds: float
 ) -> None:
-    await _call_frame_deliver(
-        call,
-        "call_incoming",
-        caller_id=call.caller_id,
-        caller_name=caller_name,
-        caller_username=caller_username,
-        room_name=call_room_name(chat_id=call.chat_id),
-        started_at=call.started_at,
-        ring_timeout_seconds=ring_timeout_seconds,
+    await _deliver(
+        call.member_ids,
+        CallIncomingFrame(
+            type="call_incoming",
+            chat_id=call.chat_id,
+            call_id=call.call_id,
+            caller_id=call.caller_id,
+            caller_name=caller_name,
+            caller_username=caller_username,
+            room_name=call_room_name(chat_id=call.chat_id),
+            started_at=call.started_at,
+            ring_timeout_seconds=ring_timeout_seconds,
+        ),
     )
 
 
 async def call_accepted_broadcast(*, call: Call, user_id: str) -> None:
-    await _call_frame_deliver(
-        call,
-        "call_accepted",
-        user_id=user_id,
-        participants=list(call.participants),
-        room_name=call_room_name(chat_id=call.chat_id),
-        answered_at=call.answered_at,
+    await _deliver(
+        call.member_ids,
+        CallAcceptedFrame(
+            type="call_accepted",
+            chat_id=call.chat_id,
+            call_id=call.call_id,
+            user_id=user_id,
+            participants=list(call.participants),
+            room_name=call_room_name(chat_id=call.chat_id),
+            answered_at=call.answered_at,
+        ),
     )
 
 
 async def call_declined_broadcast(*, call: Call, user_id: str, final: bool) -> None:
-    await _call_frame_deliver(call, "call_declined", user_id=user_id, final=final)
+    await _deliver(
+        call.member_ids,
+        CallDeclinedFrame(
+            type="call_declined",
+            chat_id=call.chat_id,
+            call_id=call.call_id,
+            user_id=user_id,
+            final=final,
+        ),
+    )
 
 
 async def call_cancelled_broadcast(*, call: Call, user_id: str) -> None:
-    await _call_frame_deliver(call, "call_cancelled", user_id=user_id)
+    await _deliver(
+        call.member_ids,
+        CallCancelledFrame(
+            type="call_cancelled",
+            chat_id=call.chat_id,
+            call_id=call.call_id,
+            user_id=user_id,
+        ),
+    )
 
 
 async def call_missed_broadcast(*, call: Call) -> None:
-    await _call_frame_deliver(call, "call_missed", caller_id=call.caller_id)
+    await _deliver(
+        call.member_ids,
+        CallMissedFrame(
+            type="call_missed",
+            chat_id=call.chat_id,
+            call_id=call.call_id,
+            caller_id=call.caller_id,
+        ),
+    )
 
 
 async def call_left_broadcast(*, call: Call, user_id: str) -> None:
-    await _call_frame_deliver(
-        call, "call_left", user_id=user_id, participants=list(call.participants)
+    await _deliver(
+        call.member_ids,
+        CallLeftFrame(
+            type="call_left",
+            chat_id=call.chat_id,
+            call_id=call.call_id,
+            user_id=user_id,
+            participants=list(call.participants),
+        ),
     )
 
 
 async def call_ended_broadcast(
-    *, call: Call, user_id: str, reason: str, duration_seconds: int
+    *, call: Call, user_id: str, reason: CallEndReason, duration_seconds: int
 ) -> None:
-    await _call_frame_deliver(
-        call, "call_ended", user_id=user_id, reason=reason, duration_seconds=duration_seconds
+    await _deliver(
+        call.member_ids,
+        CallEndedFrame(
+            type="call_ended",
+            chat_id=call.chat_id,
+            call_id=call.call_id,
+            user_id=user_id,
+            reason=reason,
+            duration_seconds=duration_seconds,
+        ),
     )
 
 
 # --- Push-to-talk turns ----------------------------------------------------------------------
 
 
-def _turn_frame(lock: TurnLock, state: str) -> dict:
-    return {
-        "type": "voice_turn",
-        "chat_id": lock.chat_id,
-        "call_id": lock.call_id,
-        "turn_id": lock.turn_id,
-        "speaker_id": lock.speaker_id,
-        "state": state,
-    }
+def _turn_frame(lock: TurnLock, state: TurnState) -> VoiceTurnFrame:
+    return VoiceTurnFrame(
+        type="voice_turn",
+        chat_id=lock.chat_id,
+        call_id=lock.call_id,
+        turn_id=lock.turn_id,
+        speaker_id=lock.speaker_id,
+        state=state,
+    )
 
 
 async def voice_turn_recording_broadcast(*, lock: TurnLock) -> None:
@@ -159,7 +197,7 @@ async def voice_turn_playing_broadcast(
 async def voice_turn_idle_broadcast(
     *,
     lock: TurnLock,
-    reason: str,
+    reason: TurnEndReason,
     error: str | None = None,
     error_code: str | None = None,
     message_id: str | None = None,
@@ -169,10 +207,12 @@ async def voice_turn_idle_broadcast(
     frame["reason"] = reason
     if error is not None:
         frame["error"] = error
-        frame["error_code"] = error_code
+        if error_code is not None:
+            frame["error_code"] = error_code
     if message_id is not None:
         frame["message_id"] = message_id
-        frame["seq"] = seq
+        if seq is not None:
+            frame["seq"] = seq
     await _deliver(lock.participants, frame)
 
 
@@ -181,15 +221,15 @@ async def voice_audio_broadcast(
 ) -> None:
     await _deliver(
         listener_ids,
-        {
-            "type": "voice_audio",
-            "chat_id": lock.chat_id,
-            "turn_id": lock.turn_id,
-            "language": language,
-            "seq": seq,
-            "data": base64.b64encode(data).decode("ascii"),
-            "final": final,
-        },
+        VoiceAudioFrame(
+            type="voice_audio",
+            chat_id=lock.chat_id,
+            turn_id=lock.turn_id,
+            language=language,
+            seq=seq,
+            data=base64.b64encode(data).decode("ascii"),
+            final=final,
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Literal, NotRequired, TypedDict
 CallState = Literal["ringing", "active"]
 TurnState = Literal["recording", "processing", "playing", "idle"]
 TurnEndReason = Literal["complete", "cancelled", "error"]
+CallEndReason = Literal["hangup", "left"]
 # What a client may record in (`ptt_start`'s `format`; `webm` when absent).
 AudioFormat = Literal["webm", "ogg", "wav", "mp3", "mp4", "flac", "pcm_s16le_16"]
 
@@ -108,7 +109,7 @@ class CallEndedFrame(TypedDict):
     chat_id: str
     call_id: str
     user_id: str
-    reason: Literal["hangup", "left"]
+    reason: CallEndReason
     duration_seconds: int
 
 

@@ -24,6 +24,7 @@ from apps.core.errors import Conflict
 from apps.core.keyvalue import keyvalue_store
 from apps.voice.errors import CALL_GONE, CallGone
 from apps.voice.phrases import call_phrase
+from apps.voice.protocol import VoiceTokenReply
 from apps.voice.selectors import call_get, call_key, turn_key
 from apps.voice.types import CALL_RINGING, Call, TurnLock, call_room_name
 
@@ -43,7 +44,7 @@ STATE_CHANGE_ATTEMPTS = 8
 # --- Call tokens -----------------------------------------------------------------------------
 
 
-def call_token_issue(*, user: User, chat_id: str) -> dict:
+def call_token_issue(*, user: User, chat_id: str) -> VoiceTokenReply:
     """A LiveKit access token for the chat's room (the caller has checked that the user is a
     member and that LiveKit is configured). Audio only: the microphone is the one source it
     may publish."""
@@ -66,7 +67,7 @@ def call_token_issue(*, user: User, chat_id: str) -> dict:
         )
         .to_jwt()
     )
-    return {"token": token, "room_name": room_name, "url": settings.LIVEKIT_URL}
+    return VoiceTokenReply(token=token, room_name=room_name, url=settings.LIVEKIT_URL)
 
 
 # --- Call state ------------------------------------------------------------------------------

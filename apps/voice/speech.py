@@ -18,11 +18,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from django.conf import settings
 from elevenlabs.client import AsyncElevenLabs
 from elevenlabs.core.api_error import ApiError
+from elevenlabs.core.request_options import RequestOptions
 
 from apps.core.loop_local import LoopLocal
 
@@ -97,9 +99,11 @@ class Transcript:
     language: str
 
 
-def _request_options(**extra) -> dict:
+def _request_options(**extra: Any) -> RequestOptions:
     timeout = settings.VOICE_PROVIDER_TIMEOUT_SECONDS
-    return {"max_retries": 0, "timeout_in_seconds": timeout, **extra}
+    # `extra` is checked by the SDK at run time only: its type has chunk_size an int, where
+    # None (the stream as it comes) works too.
+    return {"max_retries": 0, "timeout_in_seconds": timeout, **extra}  # type: ignore[typeddict-item]
 
 
 def _unavailable(action: str, error: BaseException) -> SpeechUnavailable:
@@ -120,7 +124,9 @@ async def speech_transcribe(
     if not speech_configured():
         raise SpeechUnavailable("speech is not configured (ELEVENLABS_API_KEY is unset)")
     extension, mime = AUDIO_FORMATS.get(audio_format, AUDIO_FORMATS[DEFAULT_AUDIO_FORMAT])
-    extra = {"file_format": "pcm_s16le_16"} if audio_format == "pcm_s16le_16" else {}
+    extra: dict[str, Any] = (
+        {"file_format": "pcm_s16le_16"} if audio_format == "pcm_s16le_16" else {}
+    )
     try:
         async with asyncio.timeout(settings.VOICE_PROVIDER_TIMEOUT_SECONDS):
             reply = await _client().speech_to_text.convert(

@@ -10,18 +10,19 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from typing import Final
 
 CALL_RINGING = "ringing"
 CALL_ACTIVE = "active"
 
 # Why an answered call ended, as `call_ended` says.
-LEFT_REASON_HANGUP = "hangup"
-LEFT_REASON_DISCONNECTED = "left"
+LEFT_REASON_HANGUP: Final = "hangup"
+LEFT_REASON_DISCONNECTED: Final = "left"
 
 # How a push-to-talk turn went back to idle, as `voice_turn` `idle` says.
-TURN_COMPLETE = "complete"
-TURN_CANCELLED = "cancelled"
-TURN_ERROR = "error"
+TURN_COMPLETE: Final = "complete"
+TURN_CANCELLED: Final = "cancelled"
+TURN_ERROR: Final = "error"
 
 
 def call_room_name(*, chat_id: str) -> str:

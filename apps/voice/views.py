@@ -2,6 +2,7 @@ from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 
 from apps.accounts.http import authenticated
 from apps.accounts.models import User
+from apps.chats.protocol import MessageCreateReply
 from apps.core.errors import InvalidInput
 from apps.core.http import endpoint, id_field, json_body, json_response
 from apps.voice import actions
@@ -42,7 +43,7 @@ async def _voice_note_create(request: HttpRequest, *, user: User, chat_id: str) 
         client_msg_id=request.GET.get("client_msg_id") or None,
     )
     return json_response(
-        {"chat_id": chat_id, "message": outcome.message, "duplicate": outcome.duplicate},
+        MessageCreateReply(chat_id=chat_id, message=outcome.message, duplicate=outcome.duplicate),
         status=200 if outcome.duplicate else 201,
     )
 

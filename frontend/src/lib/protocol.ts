@@ -320,6 +320,8 @@ export type TurnState = "recording" | "processing" | "playing" | "idle";
 
 export type TurnEndReason = "complete" | "cancelled" | "error";
 
+export type CallEndReason = "hangup" | "left";
+
 export type AudioFormat = "webm" | "ogg" | "wav" | "mp3" | "mp4" | "flac" | "pcm_s16le_16";
 
 /**
@@ -417,7 +419,7 @@ export interface CallEndedFrame {
   chat_id: string;
   call_id: string;
   user_id: string;
-  reason: "hangup" | "left";
+  reason: CallEndReason;
   duration_seconds: number;
 }
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.selectors import user_get
@@ -58,9 +60,9 @@ class Command(BaseCommand):
                 if messages
                 else None
             )
-        recent = []
+        recent: list[dict[str, Any]] = []
         for message in page.messages if page else []:
-            entry = {
+            entry: dict[str, Any] = {
                 "seq": int(message.seq),
                 "message_id": message.message_id,
                 "timestamp": message.created_at.isoformat(timespec="seconds"),
@@ -110,7 +112,7 @@ class Command(BaseCommand):
             headers.append("TEXT")
         rows = []
         for entry in recent:
-            row = [
+            cells: list[Any] = [
                 entry["seq"],
                 entry["timestamp"],
                 entry["from"],
@@ -120,6 +122,6 @@ class Command(BaseCommand):
                 ",".join(entry["pending"]) or "-",
             ]
             if show_text:
-                row.append(entry["text"].replace("\n", " "))
-            rows.append(row)
+                cells.append(entry["text"].replace("\n", " "))
+            rows.append(cells)
         self.stdout.write(text_table(headers, rows))

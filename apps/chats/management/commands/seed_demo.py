@@ -60,7 +60,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, password: str | None, **options):
         generated = password is None
-        if generated:
+        if password is None:
             password = secrets.token_urlsafe(12)
         with command_errors("seed demo data"):
             users, created = self._users(password)

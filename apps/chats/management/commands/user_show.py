@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from django.core.management.base import BaseCommand
 
 from apps.accounts.management.commands._support import user_argument, user_resolve
@@ -22,7 +24,8 @@ class Command(BaseCommand):
         with command_errors("read the user's chats"):
             rows = chat_inbox(user_id=account.user_id)
         view = user_account_view(user=account)
-        chats = [chat_summary(membership=row) for row in rows]
+        # Read by key name below: any of the summary's keys.
+        chats: list[Mapping[str, object]] = [chat_summary(membership=row) for row in rows]
         if as_json:
             keys = ("chat_id", "kind", "title", "other_username", "updated_at", "last_seq")
             view["chats"] = [{key: chat[key] for key in keys} for chat in chats]
