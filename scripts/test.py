@@ -34,6 +34,8 @@ def static_checks(python: Path) -> int:
     checks = [
         ("ruff lint", [str(python), "-m", "ruff", "check", *PYTHON_TREES]),
         ("ruff format", [str(python), "-m", "ruff", "format", "--check", *PYTHON_TREES]),
+        # Layers point one way, protocol modules stand alone: the contracts in .importlinter.
+        ("import contract", [str(python.parent / "lint-imports"), "--no-cache"]),
     ]
     failed = []
     for name, command in checks:

@@ -1,5 +1,5 @@
 """The voice frames of the chat socket as data: the fields read from a client's frame, and
-the replies shaped for it (`call_status`, errors). apps.voice.sockets dispatches them.
+the replies shaped for it (`call_status`, errors). apps.realtime.voice_handlers uses them.
 
 Chat and call ids are 32 hex digits; a longer string is not one, and is never echoed back.
 """
@@ -16,7 +16,6 @@ from apps.voice.types import Call, call_room_name
 Frame = dict
 
 ID_MAX_CHARS = 64
-SOMETHING_WENT_WRONG = "Something went wrong; try again"
 NO_RECORDING = "No recording in progress; send ptt_start first"
 
 
