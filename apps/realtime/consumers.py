@@ -212,6 +212,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if isinstance(token_version, int) and token_version > self.token_version:
             await self.end(code=CloseCode.POLICY_VIOLATION)
 
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        # Under Daphne, autobahn refuses a close code whose type is not exactly int, and a
+        # CloseCode is an IntEnum.
+        if isinstance(code, CloseCode):
+            code = code.value
+        await super().close(code=code, reason=reason)
+
     async def end(self, *, code: int) -> None:
         """Close from the server side; frames and events still queued are ignored."""
         if self.ended:
