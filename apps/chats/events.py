@@ -42,7 +42,6 @@ from dataclasses import dataclass
 
 from apps.chats.models import Message
 from apps.chats.presenters import message_view
-from apps.core.delivery import FRAME_HANDLER, user_group  # noqa: F401  (still imported from here)
 from apps.core.delivery import frames_deliver as _deliver
 from apps.core.outages import outage_caused
 
