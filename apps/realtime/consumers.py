@@ -29,6 +29,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
+from typing import Literal
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -57,7 +59,7 @@ from apps.realtime.voice_handlers import VoiceSocket
 
 logger = logging.getLogger(__name__)
 
-TOO_MANY_SOCKETS_CODE = "too_many_sockets"
+TOO_MANY_SOCKETS_CODE: Literal["too_many_sockets"] = "too_many_sockets"
 SOCKET_LEASE_KEY_PREFIX = "wsocks:"
 # A socket renews its place every SOCKET_RECHECK_SECONDS; a place left this many periods
 # without renewal belonged to an instance that died.
@@ -319,7 +321,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- Helpers ------------------------------------------------------------------------------
 
-    async def send_json(self, payload: dict) -> None:
+    async def send_json(self, payload: Mapping[str, object]) -> None:
         await self.send(text_data=json_text(payload))
 
     async def _error(self, detail: str, **ids) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from typing import Protocol
 
 from django.conf import settings
@@ -41,7 +42,7 @@ class Socket(Protocol):
     user: User | None
     ended: bool
 
-    async def send_json(self, payload: dict) -> None: ...
+    async def send_json(self, payload: Mapping[str, object]) -> None: ...
 
     async def end(self, *, code: int) -> None: ...
 

@@ -4,6 +4,7 @@ handler shares. Handlers get frames as plain dicts; apps/realtime/protocol.py ty
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from apps.chats.sending import CLIENT_MSG_ID_MAX_CHARS
 from apps.core.errors import InvalidInput
@@ -47,7 +48,7 @@ def error_frame(
     return frame
 
 
-def json_text(payload: dict) -> str:
+def json_text(payload: Mapping[str, object]) -> str:
     text = json.dumps(payload, ensure_ascii=False)
     if not text.isascii():
         try:

@@ -10,6 +10,8 @@ import base64
 import binascii
 
 from apps.core.errors import InvalidInput, ServiceError
+from apps.realtime.protocol import ErrorFrame
+from apps.voice.protocol import CallStatusFrame, CallView
 from apps.voice.speech import DEFAULT_AUDIO_FORMAT
 from apps.voice.types import Call, call_room_name
 
@@ -52,7 +54,7 @@ def frame_audio(frame: Frame) -> bytes:
         raise InvalidInput("data must be base64") from error
 
 
-def call_view(*, call: Call) -> dict:
+def call_view(*, call: Call) -> CallView:
     """A call as clients see it (in `call_status` replies and `call_start` refusals)."""
     return {
         "call_id": call.call_id,
@@ -66,7 +68,7 @@ def call_view(*, call: Call) -> dict:
     }
 
 
-def call_status_reply(*, chat_id: str, call: Call | None) -> dict:
+def call_status_reply(*, chat_id: str, call: Call | None) -> CallStatusFrame:
     return {
         "type": "call_status",
         "chat_id": chat_id,
@@ -74,10 +76,10 @@ def call_status_reply(*, chat_id: str, call: Call | None) -> dict:
     }
 
 
-def error_reply(error: ServiceError, frame: Frame) -> dict:
+def error_reply(error: ServiceError, frame: Frame) -> ErrorFrame:
     """A refusal, with the frame's ids, how long to wait when over a limit, and the call
     that is in the way when there is one."""
-    payload = {"error": error.detail, **frame_ids(frame)}
+    payload: ErrorFrame = {"error": error.detail, **frame_ids(frame)}
     if error.retry_after is not None:
         payload["retry_after"] = error.retry_after
     current = getattr(error, "call", None)

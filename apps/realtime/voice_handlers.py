@@ -33,7 +33,7 @@ or not the chat exists or has a call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import wraps
 
 from apps.accounts.models import User
@@ -55,7 +55,7 @@ from apps.voice.turns import Turn
 
 logger = logging.getLogger(__name__)
 
-SendJson = Callable[[dict], Awaitable[None]]
+SendJson = Callable[[Mapping[str, object]], Awaitable[None]]
 
 
 def _replying(handler):
