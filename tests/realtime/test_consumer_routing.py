@@ -1,11 +1,14 @@
-"""The consumer answers the channel-layer events the lower layers send, under the names
-apps.core.delivery gives them, and every client frame type has one handler."""
+"""The consumer answers the channel-layer events the lower layers send, under the names they
+give them (apps.core.delivery, apps.voice.events, apps.accounts.events), and closes with
+codes Daphne can send."""
 
 from channels.consumer import get_handler_name
 
+from apps.accounts.events import SESSION_REVOKED_HANDLER
 from apps.core.delivery import FRAME_HANDLER
 from apps.realtime.consumers import ChatConsumer
 from apps.realtime.protocol import CloseCode
+from apps.voice.events import SIGNAL_HANDLER
 
 
 def test_the_consumer_has_the_handler_delivery_sends_frames_to():
@@ -13,7 +16,7 @@ def test_the_consumer_has_the_handler_delivery_sends_frames_to():
 
 
 def test_the_consumer_answers_voice_signals_and_revocations():
-    for event_type in ("voice.signal", "session.revoked"):
+    for event_type in (SIGNAL_HANDLER, SESSION_REVOKED_HANDLER):
         assert callable(getattr(ChatConsumer, get_handler_name({"type": event_type}), None))
 
 
