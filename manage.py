@@ -5,7 +5,7 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commonality.settings")
-    from commonality.config_errors import ConfigurationError
+    from apps.core.config_errors import ConfigurationError
 
     try:
         from django.core.management import execute_from_command_line

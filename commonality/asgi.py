@@ -13,12 +13,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from apps.accounts.socket_auth import AccessTokenAuthMiddleware  # noqa: E402
 from apps.chats.owed_sweeper import OwedTranslationSweeping  # noqa: E402
-from apps.chats.routing import websocket_urlpatterns  # noqa: E402
 from apps.core.daphne_close_codes import daphne_close_codes_install  # noqa: E402
 from apps.core.logging import daphne_access_log_install  # noqa: E402
 from apps.core.request_limits import RequestBodyLimit, daphne_body_limit_install  # noqa: E402
 from apps.core.socket_backlog import daphne_outbound_backlog_install  # noqa: E402
 from apps.core.warmup import instance_warm_up_when_serving  # noqa: E402
+from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 daphne_close_codes_install()
 daphne_access_log_install()

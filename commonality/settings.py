@@ -10,7 +10,7 @@ from pathlib import Path
 
 import environ
 
-from commonality.config_errors import ConfigurationError
+from apps.core.config_errors import ConfigurationError
 from commonality.secret_strength import SECRET_MIN_LENGTH, secret_weakness
 
 BASE_DIR = Path(__file__).resolve().parent.parent

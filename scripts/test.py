@@ -36,6 +36,8 @@ def static_checks(python: Path) -> int:
         ("ruff format", [str(python), "-m", "ruff", "format", "--check", *PYTHON_TREES]),
         # Settings and the trees it checks (apps, commonality) are in mypy.ini.
         ("type check", [str(python), "-m", "mypy"]),
+        # Layers point one way, protocol modules stand alone: the contracts in .importlinter.
+        ("import contract", [str(python.parent / "lint-imports"), "--no-cache"]),
     ]
     failed = []
     for name, command in checks:

@@ -60,6 +60,19 @@ async def _chat_member_ids(chat_id: str) -> frozenset[str] | None:
     return frozenset(chat.member_ids) if chat is not None else None
 
 
+async def chat_member_ids_recent(chat_id: str) -> frozenset[str]:
+    """Who a typing or read frame goes to, from this process's recent copy of the chat
+    (chat_snapshots.py) when it has one: a socket's lookup (`members=`). Access is checked
+    elsewhere, fresh; a socket that sees the roster change forgets the copy."""
+    chat = chat_snapshots.get(chat_id)
+    if chat is None:
+        chat = await run_blocking(chat_get)(chat_id=chat_id)
+        if chat is None:
+            return frozenset()
+        chat_snapshots.put(chat)
+    return frozenset(chat.member_ids)
+
+
 async def _summaries_for_members(chat_id: str, member_ids: Iterable[str]) -> dict[str, ChatSummary]:
     summaries: dict[str, ChatSummary] = {}
     for member_id in member_ids:

@@ -39,7 +39,6 @@ from apps.chats.protocol import (
     TranslationPartialFrame,
     TypingFrame,
 )
-from apps.core.delivery import FRAME_HANDLER, user_group  # noqa: F401  (still imported from here)
 from apps.core.delivery import frames_deliver as _deliver
 from apps.core.outages import outage_caused
 

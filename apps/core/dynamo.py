@@ -212,7 +212,7 @@ def embedded_dynamo_start() -> str:
 
                 from apps.core.embedded_dynamo import embedded_dynamo_install
             except ImportError as error:  # pragma: no cover - depends on the install
-                from commonality.config_errors import ConfigurationError
+                from apps.core.config_errors import ConfigurationError
 
                 raise ConfigurationError(
                     "DYNAMODB_ENDPOINT=embedded needs the development requirements "

@@ -1,6 +1,7 @@
 """Voice's use cases, one `do_*` function each: it validates, writes through
 apps.voice.services, then tells whoever must know through apps.voice.events, after the
-write. The chat socket's voice handler (apps.voice.sockets) and the views call only these.
+write. The socket layer's voice handlers (apps.realtime.voice_handlers) and the views call
+only these.
 
 Calls. A chat has at most one call at a time. Its state lives in Redis, so any instance can
 handle any frame of it; every change is a compare-and-set, so when two things happen at once

@@ -1,6 +1,6 @@
 """The wire shapes of voice: the call token reply, the frames about calls and push-to-talk
-turns (apps/voice/events.py builds them, apps/voice/sockets.py answers `call_status`), and
-the call and push-to-talk frames a client sends.
+turns (apps/voice/events.py builds them, apps/realtime/voice_handlers.py answers
+`call_status`), and the call and push-to-talk frames a client sends.
 
 Typed dicts, so a frame or reply stays a plain dict at run time; the front end's types are
 generated from these (apps/realtime/typescript.py) and tests/realtime checks real replies

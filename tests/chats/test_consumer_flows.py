@@ -1029,9 +1029,9 @@ async def _leave(user, chat_id) -> None:
 async def test_after_leaving_a_group_resume_and_typing_are_refused_at_once(
     translator, sockets, monkeypatch
 ):
-    from apps.chats import consumers
+    from apps.realtime import chat_handlers
 
-    monkeypatch.setattr(consumers, "TYPING_MIN_INTERVAL_SECONDS", 0.0)
+    monkeypatch.setattr(chat_handlers, "TYPING_MIN_INTERVAL_SECONDS", 0.0)
     ana = await _user("es")
     bob = await _user("en")
     cid = await _user("fr")

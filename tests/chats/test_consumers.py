@@ -136,12 +136,12 @@ async def test_malformed_binary_frames_get_an_error_and_the_socket_lives(sockets
 async def test_an_unexpected_failure_in_a_handler_is_answered_and_the_socket_lives(
     sockets, monkeypatch
 ):
-    from apps.chats.consumers import ChatConsumer
+    from apps.realtime.chat_handlers import ChatHandlers
 
     async def broken(self, frame):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(ChatConsumer, "_on_typing", broken)
+    monkeypatch.setattr(ChatHandlers, "on_typing", broken)
     user = await run_blocking(user_create)()
     socket = await sockets.open(user)
     await socket.send({"type": "typing", "chat_id": "c"})

@@ -9,8 +9,8 @@ import time
 import redis
 import websockets
 
-from apps.chats.consumers import CLOSE_TRY_AGAIN_LATER
 from apps.core.outages import UNAVAILABLE_DETAIL, UNAVAILABLE_RETRY_AFTER_SECONDS
+from apps.realtime.protocol import CloseCode
 from tests.support.daphne import daphne_running
 from tests.support.http import http_post, signup
 
@@ -82,7 +82,7 @@ def test_live_delivery_resumes_on_the_same_sockets_after_redis_restarts(
                 # A socket opened a moment later (another tab) is refused with a code clients
                 # retry on, not an HTTP 500.
                 await asyncio.sleep(OUTAGE_SECONDS)
-                assert await _close_code(socket_url + bob) == CLOSE_TRY_AGAIN_LATER
+                assert await _close_code(socket_url + bob) == CloseCode.TRY_AGAIN_LATER
                 await _pong(bob_socket)
                 await _pong(ana_socket)
 

@@ -9,8 +9,9 @@ import uuid
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
-from apps.chats.events import FRAME_HANDLER, broadcasts_settle, user_group
+from apps.chats.events import broadcasts_settle
 from apps.core.background import background_tasks_settle
+from apps.core.delivery import FRAME_HANDLER, user_group
 from commonality.asgi import application
 from tests.support.accounts import user_token
 

@@ -1,7 +1,7 @@
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.urls import path, re_path
 
-from apps.chats.consumers import ChatConsumer
+from apps.realtime.consumers import ChatConsumer
 
 
 class UnknownPathConsumer(AsyncWebsocketConsumer):

@@ -1,5 +1,5 @@
 """The voice frames of the chat socket as data: the fields read from a client's frame, and
-the replies shaped for it (`call_status`, errors). apps.voice.sockets dispatches them.
+the replies shaped for it (`call_status`, errors). apps.realtime.voice_handlers uses them.
 
 Chat and call ids are 32 hex digits; a longer string is not one, and is never echoed back.
 """
@@ -10,13 +10,14 @@ import base64
 import binascii
 
 from apps.core.errors import InvalidInput, ServiceError
+from apps.realtime.protocol import ErrorFrame
+from apps.voice.protocol import CallStatusFrame, CallView
 from apps.voice.speech import DEFAULT_AUDIO_FORMAT
 from apps.voice.types import Call, call_room_name
 
 Frame = dict
 
 ID_MAX_CHARS = 64
-SOMETHING_WENT_WRONG = "Something went wrong; try again"
 NO_RECORDING = "No recording in progress; send ptt_start first"
 
 
@@ -53,7 +54,7 @@ def frame_audio(frame: Frame) -> bytes:
         raise InvalidInput("data must be base64") from error
 
 
-def call_view(*, call: Call) -> dict:
+def call_view(*, call: Call) -> CallView:
     """A call as clients see it (in `call_status` replies and `call_start` refusals)."""
     return {
         "call_id": call.call_id,
@@ -67,7 +68,7 @@ def call_view(*, call: Call) -> dict:
     }
 
 
-def call_status_reply(*, chat_id: str, call: Call | None) -> dict:
+def call_status_reply(*, chat_id: str, call: Call | None) -> CallStatusFrame:
     return {
         "type": "call_status",
         "chat_id": chat_id,
@@ -75,10 +76,10 @@ def call_status_reply(*, chat_id: str, call: Call | None) -> dict:
     }
 
 
-def error_reply(error: ServiceError, frame: Frame) -> dict:
+def error_reply(error: ServiceError, frame: Frame) -> ErrorFrame:
     """A refusal, with the frame's ids, how long to wait when over a limit, and the call
     that is in the way when there is one."""
-    payload = {"error": error.detail, **frame_ids(frame)}
+    payload: ErrorFrame = {"error": error.detail, **frame_ids(frame)}
     if error.retry_after is not None:
         payload["retry_after"] = error.retry_after
     current = getattr(error, "call", None)

@@ -1,10 +1,10 @@
 """The voice side of a chat socket: call and push-to-talk frames.
 
-The chat consumer (apps/chats/consumers.py) hands these frames here (`frame_handlers`),
+The consumer (apps/realtime/consumers.py) hands these frames here (`frame_handlers`),
 binary frames while this socket records (`takes_audio`, `on_audio`), the `voice.signal`
 channel event (`on_signal`), and its closing (`disconnect`). Each handler reads its fields
-(apps.voice.frames) and calls one use case (apps.voice.actions); what this class keeps is
-what belongs to the socket: the calls it is in and the turn it speaks.
+(apps.realtime.voice_frames) and calls one use case (apps.voice.actions); what this class
+keeps is what belongs to the socket: the calls it is in and the turn it speaks.
 
 Client frames (JSON objects):
 
@@ -33,16 +33,15 @@ or not the chat exists or has a call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import wraps
 
 from apps.accounts.models import User
 from apps.core.background import background_task_start
 from apps.core.errors import Conflict, ServiceError
-from apps.voice import actions, events
-from apps.voice.frames import (
+from apps.realtime.frames import SOMETHING_WENT_WRONG
+from apps.realtime.voice_frames import (
     NO_RECORDING,
-    SOMETHING_WENT_WRONG,
     Frame,
     call_status_reply,
     error_reply,
@@ -51,11 +50,12 @@ from apps.voice.frames import (
     frame_ids,
     frame_string,
 )
+from apps.voice import actions, events
 from apps.voice.turns import Turn
 
 logger = logging.getLogger(__name__)
 
-SendJson = Callable[[dict], Awaitable[None]]
+SendJson = Callable[[Mapping[str, object]], Awaitable[None]]
 
 
 def _replying(handler):
