@@ -4,9 +4,10 @@
     python3 scripts/test.py              # the static checks, then every test: backend, front end
     python3 scripts/test.py -k signup    # arguments go to pytest (backend tests only, no checks)
 
-The static checks come first because they take seconds: ruff's lint and format check over
-the Python tree (rules in ruff.toml), then the front end's `npm run check` (tsc --noEmit,
-eslint with the React hooks rules, no import cycles in src/).
+The static checks come first because they are quick: ruff's lint and format check over the
+Python tree (rules in ruff.toml), mypy (mypy.ini), the import contracts (.importlinter), then
+the front end's `npm run check` (tsc --noEmit, eslint with the React hooks rules, no import
+cycles in src/).
 
 The tests start their own DynamoDB-compatible server (moto) and, unless REDIS_URL is set,
 their own redis-server, each on a free loopback port. redis-server is installed from Debian's
