@@ -1,8 +1,10 @@
 """The chat side of a chat socket: `send`, `typing`, `read` and `resume` frames.
 
 Each handler reads its frame's fields and calls one use case (apps.chats.actions), or, for
-`resume`, has this socket's delivery replay what the client missed. A ServiceError raised
-here is answered by the consumer as an error frame; the socket stays open.
+`resume`, has this socket's delivery replay what the client missed. `resume` writes and
+announces nothing, so it reads the inbox rows through apps.chats.selectors, as views read a
+chat list: actions are for what writes or sends. A ServiceError raised here is answered by
+the consumer as an error frame; the socket stays open.
 """
 
 from __future__ import annotations
