@@ -1,15 +1,17 @@
 """The chat side of a chat socket: `send`, `typing`, `read` and `resume` frames.
 
 Each handler reads its frame's fields and calls one use case (apps.chats.actions), or, for
-`resume`, has this socket's delivery replay what the client missed. A ServiceError raised
-here is answered by the consumer as an error frame; the socket stays open.
+`resume`, has this socket's delivery replay what the client missed. `resume` writes and
+announces nothing, so it reads the inbox rows through apps.chats.selectors, as views read a
+chat list: actions are for what writes or sends. A ServiceError raised here is answered by
+the consumer as an error frame; the socket stays open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from django.conf import settings
 
@@ -22,13 +24,13 @@ from apps.core.errors import Forbidden, NotFound, ServiceError
 from apps.core.outages import UNAVAILABLE_DETAIL, UNAVAILABLE_RETRY_AFTER_SECONDS, outage_caused
 from apps.core.ratelimit import RateLimit, rate_limit_hit
 from apps.realtime.delivery import Socket, SocketDelivery
-from apps.realtime.frames import error_frame, frame_chat_id, is_chat_id
+from apps.realtime.frames import Frame, error_frame, frame_chat_id, is_chat_id
 from apps.realtime.protocol import ResumeCompleteFrame
 
 TYPING_MIN_INTERVAL_SECONDS = 2.0
 RESUME_MAX_CHATS = 200
 
-Handler = Callable[[dict], Awaitable[None]]
+Handler = Callable[[Frame], Awaitable[None]]
 
 
 def _resume_limit() -> RateLimit:
@@ -40,11 +42,14 @@ def _resume_limit() -> RateLimit:
     )
 
 
-def roster_change_note(frame: dict) -> None:
+def roster_change_note(frame: Mapping[str, object]) -> None:
     """The roster changed (a member joined or left, or this user was added): typing and read
     frames go to the new one, read afresh."""
-    if frame.get("type") in ("member_added", "member_left", "chat_created"):
-        chat_snapshots.forget(frame.get("chat_id"))
+    chat_id = frame.get("chat_id")
+    if frame.get("type") in ("member_added", "member_left", "chat_created") and isinstance(
+        chat_id, str
+    ):
+        chat_snapshots.forget(chat_id)
 
 
 class ChatHandlers:
@@ -71,12 +76,23 @@ class ChatHandlers:
             "resume": self.on_resume,
         }
 
-    async def _error(self, detail: str, **ids) -> None:
-        await self.socket.send_json(error_frame(detail, **ids))
+    async def _error(
+        self,
+        detail: str,
+        *,
+        chat_id: object = None,
+        client_msg_id: object = None,
+        retry_after: int | None = None,
+    ) -> None:
+        await self.socket.send_json(
+            error_frame(
+                detail, chat_id=chat_id, client_msg_id=client_msg_id, retry_after=retry_after
+            )
+        )
 
     # --- send ----------------------------------------------------------------------------------
 
-    async def on_send(self, frame: dict) -> None:
+    async def on_send(self, frame: Frame) -> None:
         chat_id = frame.get("chat_id")
         text = frame.get("text")
         client_msg_id = frame.get("client_msg_id")
@@ -86,7 +102,7 @@ class ChatHandlers:
         if not isinstance(text, str):
             await self._error("text is required", client_msg_id=client_msg_id)
             return
-        if client_msg_id is not None and not isinstance(client_msg_id, str):
+        if not (client_msg_id is None or isinstance(client_msg_id, str)):
             await self._error("client_msg_id must be a string")
             return
         # A send waits for translation; run it beside the socket so deliveries keep flowing.
@@ -164,7 +180,7 @@ class ChatHandlers:
 
     # --- typing and read -------------------------------------------------------------------------
 
-    async def on_typing(self, frame: dict) -> None:
+    async def on_typing(self, frame: Frame) -> None:
         chat_id = frame_chat_id(frame)
         now = time.monotonic()
         # Only chats this socket was a member of two seconds ago are throttled here, so the
@@ -180,7 +196,7 @@ class ChatHandlers:
             raise
         self.typing_sent[chat_id] = now
 
-    async def on_read(self, frame: dict) -> None:
+    async def on_read(self, frame: Frame) -> None:
         chat_id = frame_chat_id(frame)
         seq = frame.get("seq")
         if not isinstance(seq, int) or isinstance(seq, bool):
@@ -200,7 +216,7 @@ class ChatHandlers:
 
     # --- resume --------------------------------------------------------------------------------
 
-    async def on_resume(self, frame: dict) -> None:
+    async def on_resume(self, frame: Frame) -> None:
         chats = frame.get("chats")
         if not isinstance(chats, dict) or len(chats) > RESUME_MAX_CHATS:
             await self._error(
@@ -225,7 +241,7 @@ class ChatHandlers:
         memberships = await run_blocking(chat_memberships_of)(
             user_id=user.user_id, chat_ids=list(wanted)
         )
-        latest = {}
+        latest: dict[str, int] = {}
         for chat_id, last_seen in wanted.items():
             membership = memberships.get(chat_id)
             if membership is None:

@@ -36,6 +36,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from apps.accounts.models import User
 from apps.accounts.selectors import user_get
 from apps.core.concurrency import run_blocking
 from apps.core.delivery import user_group
@@ -47,9 +48,10 @@ from apps.core.outages import (
     outage_caused,
 )
 from apps.realtime.chat_handlers import ChatHandlers, roster_change_note
-from apps.realtime.delivery import SocketDelivery
+from apps.realtime.delivery import SocketDelivery, is_message_frame
 from apps.realtime.frames import (
     SOMETHING_WENT_WRONG,
+    Frame,
     error_frame,
     json_text,
     unknown_type_detail,
@@ -75,6 +77,17 @@ def _log_failure(what: str, error: Exception) -> None:
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    # The account this socket was accepted for; None until then, and for a socket refused.
+    _user: User | None = None
+
+    @property
+    def user(self) -> User:
+        """The socket's account, as last read (a profile change re-reads it). Only an accepted
+        socket has one: the frame and event handlers exist only once it is accepted."""
+        if self._user is None:
+            raise RuntimeError("this socket has no account: it was never accepted")
+        return self._user
+
     async def dispatch(self, message: dict) -> None:
         # Channels' dispatch first hops to Django's one sync thread to close stale database
         # connections, for every event; with no relational database that is pure cost, and
@@ -85,7 +98,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
-        self.user = None
+        self._user = None
         self.group: str | None = None
         self.ended = False
         self.lease_held = False
@@ -96,14 +109,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=CloseCode.ORIGIN_NOT_ALLOWED)
             return
-        self.user = self.scope.get("user")
+        user: User | None = self.scope.get("user")
         # Accept before closing so the client sees the close code; a refused handshake
         # would only show an HTTP 403.
         await self.accept()
         if self.scope.get("dependencies_unavailable"):
             await self.close(code=CloseCode.TRY_AGAIN_LATER)
             return
-        if self.user is None:
+        if user is None:
             # A ticket that is used up or expired says so, so the client fetches a new one
             # instead of treating the session as over; a bad token closes as the contract says.
             ticket_failed = self.scope.get("auth_method") == "ticket"
@@ -113,8 +126,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         # The version of the credentials this socket was opened with: a later one (logout
         # everywhere, a password reset, a disable) ends it.
-        self.token_version = int(self.user.token_version)
-        self.lease_key = f"{SOCKET_LEASE_KEY_PREFIX}{self.user.user_id}"
+        self.token_version = int(user.token_version)
+        self.lease_key = f"{SOCKET_LEASE_KEY_PREFIX}{user.user_id}"
         try:
             self.lease_held = await keyvalue_store().lease_acquire(
                 self.lease_key,
@@ -126,7 +139,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if not outage_caused(error):
                 raise
             logger.warning("socket handshake: Redis is unavailable (%s)", type(error).__name__)
-            self.user = None
             await self.close(code=CloseCode.TRY_AGAIN_LATER)
             return
         if not self.lease_held:
@@ -136,11 +148,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "code": TOO_MANY_SOCKETS_CODE,
             }
             await self.send_json(refusal)
-            self.user = None
             await self.close(code=CloseCode.TOO_MANY_SOCKETS)
             return
         # Set before joining: a join that fails part-way is undone in disconnect().
-        self.group = user_group(self.user.user_id)
+        self.group = user_group(user.user_id)
         try:
             await self.channel_layer.group_add(self.group, self.channel_name)
         except Exception as error:
@@ -151,9 +162,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             logger.warning(
                 "socket handshake: the channel layer is unavailable (%s)", type(error).__name__
             )
-            self.user = None
             await self.close(code=CloseCode.TRY_AGAIN_LATER)
             return
+        # Accepted: from here on the socket has its account, and frames are handled.
+        self._user = user
         self.delivery = SocketDelivery(socket=self)
         self.chats = ChatHandlers(socket=self, delivery=self.delivery, failure_log=_log_failure)
         self.voice = VoiceSocket(user=lambda: self.user, send_json=self.send_json)
@@ -231,7 +243,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- Frames from the client -------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if getattr(self, "user", None) is None or self.ended:
+        if self._user is None or self.ended:
             return
         try:
             await self._receive(text_data, bytes_data)
@@ -283,7 +295,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 retry_after=UNAVAILABLE_RETRY_AFTER_SECONDS,
             )
 
-    async def on_ping(self, frame: dict) -> None:
+    async def on_ping(self, frame: Frame) -> None:
         pong: PongFrame = {"type": "pong"}
         await self.send_json(pong)
 
@@ -307,14 +319,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             _log_failure("delivering an event to a chat socket failed", error)
             await self.end(code=CloseCode.TOO_FAR_BEHIND)
 
-    async def _chat_frame(self, frame: dict) -> None:
+    async def _chat_frame(self, frame: Mapping[str, object]) -> None:
         roster_change_note(frame)
         if frame.get("type") == "profile_updated":
             # Messages this socket replays from storage must follow the new language.
             refreshed = await run_blocking(user_get)(user_id=self.user.user_id)
             if refreshed is not None:
-                self.user = refreshed
-        if frame.get("type") == "message":
+                self._user = refreshed
+        if is_message_frame(frame):
             await self.delivery.message_deliver(frame)
         else:
             await self.send_json(frame)
@@ -324,5 +336,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def send_json(self, payload: Mapping[str, object]) -> None:
         await self.send(text_data=json_text(payload))
 
-    async def _error(self, detail: str, **ids) -> None:
-        await self.send_json(error_frame(detail, **ids))
+    async def _error(
+        self, detail: str, *, chat_id: object = None, retry_after: int | None = None
+    ) -> None:
+        await self.send_json(error_frame(detail, chat_id=chat_id, retry_after=retry_after))

@@ -13,7 +13,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Set as AbstractSet
+from typing import Protocol, TypeGuard
 
 from django.conf import settings
 
@@ -36,15 +37,25 @@ CATCH_UP_DRAIN_POLL_SECONDS = 0.02
 
 
 class Socket(Protocol):
-    """What delivery needs of the consumer it writes to."""
+    """What delivery (and the handlers) need of the consumer they write to: an accepted,
+    authenticated socket."""
 
     scope: dict
-    user: User | None
     ended: bool
+
+    @property
+    def user(self) -> User:
+        """The socket's account as last read (a profile change re-reads it)."""
+        ...
 
     async def send_json(self, payload: Mapping[str, object]) -> None: ...
 
     async def end(self, *, code: int) -> None: ...
+
+
+def is_message_frame(frame: Mapping[str, object]) -> TypeGuard[MessageFrame]:
+    """Is this frame, from the channel layer, a `message` (built by apps.chats.events)?"""
+    return frame.get("type") == "message"
 
 
 class SocketDelivery:
@@ -87,7 +98,7 @@ class SocketDelivery:
         return latest
 
     async def catch_up(
-        self, chat_id: str, *, up_to_seq: int | None, skip: set[int] = frozenset()
+        self, chat_id: str, *, up_to_seq: int | None, skip: AbstractSet[int] = frozenset()
     ) -> bool:
         """Deliver the stored messages after the last one this socket delivered, a page at a
         time, each message once the client has taken most of what came before. False if the

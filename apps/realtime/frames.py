@@ -1,10 +1,13 @@
 """The frames the socket layer builds itself (errors, pong) and the checks on fields every
-handler shares. Handlers get frames as plain dicts; apps/realtime/protocol.py types them."""
+handler shares. Handlers get a client's frame as it was parsed (`Frame`: nothing in it is
+trusted yet); the checks here return its fields typed. apps/realtime/protocol.py describes
+the frames themselves."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import TypeGuard
 
 from apps.chats.sending import CLIENT_MSG_ID_MAX_CHARS
 from apps.core.errors import InvalidInput
@@ -15,19 +18,22 @@ CHAT_ID_MAX_CHARS = 64
 FRAME_TYPE_ECHO_MAX_CHARS = 40
 SOMETHING_WENT_WRONG = "Something went wrong; try again"
 
+# A client's frame as parsed from JSON, before any of its fields is checked.
+Frame = Mapping[str, object]
 
-def is_chat_id(value) -> bool:
+
+def is_chat_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and 0 < len(value) <= CHAT_ID_MAX_CHARS
 
 
-def frame_chat_id(frame: dict) -> str:
+def frame_chat_id(frame: Frame) -> str:
     chat_id = frame.get("chat_id")
     if not is_chat_id(chat_id):
         raise InvalidInput("chat_id is required")
     return chat_id
 
 
-def unknown_type_detail(kind) -> str:
+def unknown_type_detail(kind: object) -> str:
     # Echo the type only when it is a short plain string: never a client's arbitrary text.
     if isinstance(kind, str) and len(kind) <= FRAME_TYPE_ECHO_MAX_CHARS and kind.isprintable():
         return f"unknown frame type: {kind}"
@@ -35,7 +41,11 @@ def unknown_type_detail(kind) -> str:
 
 
 def error_frame(
-    detail: str, *, chat_id=None, client_msg_id=None, retry_after: int | None = None
+    detail: str,
+    *,
+    chat_id: object = None,
+    client_msg_id: object = None,
+    retry_after: int | None = None,
 ) -> ErrorFrame:
     """A refusal; the ids are echoed only when they are valid ones, never a client's text."""
     frame: ErrorFrame = {"error": detail}

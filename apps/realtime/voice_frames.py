@@ -8,26 +8,44 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import TypedDict
 
 from apps.core.errors import InvalidInput, ServiceError
+from apps.realtime.frames import Frame
 from apps.realtime.protocol import ErrorFrame
 from apps.voice.protocol import CallStatusFrame, CallView
 from apps.voice.speech import DEFAULT_AUDIO_FORMAT
 from apps.voice.types import Call, call_room_name
 
-Frame = dict
-
 ID_MAX_CHARS = 64
 NO_RECORDING = "No recording in progress; send ptt_start first"
 
 
-def frame_ids(frame: Frame) -> dict:
+class FrameIds(TypedDict, total=False):
+    """The ids of a refused frame that its error frame echoes."""
+
+    chat_id: str
+    call_id: str
+
+
+def _echoable_id(value: object) -> str | None:
+    return value if isinstance(value, str) and len(value) <= ID_MAX_CHARS else None
+
+
+def frame_ids(frame: Frame) -> FrameIds:
     """The frame's chat and call ids, to echo in its reply."""
-    return {
-        name: frame[name]
-        for name in ("chat_id", "call_id")
-        if isinstance(frame.get(name), str) and len(frame[name]) <= ID_MAX_CHARS
-    }
+    ids: FrameIds = {}
+    chat_id, call_id = _echoable_id(frame.get("chat_id")), _echoable_id(frame.get("call_id"))
+    if chat_id is not None:
+        ids["chat_id"] = chat_id
+    if call_id is not None:
+        ids["call_id"] = call_id
+    return ids
+
+
+def frame_refusal(*, detail: str, frame: Frame) -> ErrorFrame:
+    """An error frame for `frame`, echoing its ids."""
+    return {"error": detail, **frame_ids(frame)}
 
 
 def frame_string(frame: Frame, name: str, *, max_chars: int | None = ID_MAX_CHARS) -> str:
@@ -79,7 +97,7 @@ def call_status_reply(*, chat_id: str, call: Call | None) -> CallStatusFrame:
 def error_reply(error: ServiceError, frame: Frame) -> ErrorFrame:
     """A refusal, with the frame's ids, how long to wait when over a limit, and the call
     that is in the way when there is one."""
-    payload: ErrorFrame = {"error": error.detail, **frame_ids(frame)}
+    payload = frame_refusal(detail=error.detail, frame=frame)
     if error.retry_after is not None:
         payload["retry_after"] = error.retry_after
     current = getattr(error, "call", None)

@@ -39,15 +39,15 @@ from functools import wraps
 from apps.accounts.models import User
 from apps.core.background import background_task_start
 from apps.core.errors import Conflict, ServiceError
-from apps.realtime.frames import SOMETHING_WENT_WRONG
+from apps.realtime.frames import SOMETHING_WENT_WRONG, Frame
+from apps.realtime.protocol import ErrorFrame
 from apps.realtime.voice_frames import (
     NO_RECORDING,
-    Frame,
     call_status_reply,
     error_reply,
     frame_audio,
     frame_audio_format,
-    frame_ids,
+    frame_refusal,
     frame_string,
 )
 from apps.voice import actions, events
@@ -58,7 +58,10 @@ logger = logging.getLogger(__name__)
 SendJson = Callable[[Mapping[str, object]], Awaitable[None]]
 
 
-def _replying(handler):
+VoiceHandler = Callable[["VoiceSocket", Frame], Awaitable[None]]
+
+
+def _replying(handler: VoiceHandler) -> VoiceHandler:
     """Service errors go back to the socket as `{"error": ...}` with the frame's ids."""
 
     @wraps(handler)
@@ -69,7 +72,7 @@ def _replying(handler):
             await self._send_json(error_reply(error, frame))
         except Exception:
             logger.exception("voice frame %s failed", frame.get("type"))
-            await self._send_json({"error": SOMETHING_WENT_WRONG, **frame_ids(frame)})
+            await self._send_json(frame_refusal(detail=SOMETHING_WENT_WRONG, frame=frame))
 
     return wrapper
 
@@ -197,12 +200,14 @@ class VoiceSocket:
             # Chunks still in flight after a refused or ended turn: say so once.
             if not self._audio_refused:
                 self._audio_refused = True
-                await self._send_json({"error": NO_RECORDING})
+                refusal: ErrorFrame = {"error": NO_RECORDING}
+                await self._send_json(refusal)
             return
         try:
             await actions.do_add_turn_audio(turn=turn, data=data)
         except ServiceError as error:
-            await self._send_json({"error": error.detail, "chat_id": turn.chat_id})
+            failure: ErrorFrame = {"error": error.detail, "chat_id": turn.chat_id}
+            await self._send_json(failure)
 
     # --- Channel events and closing --------------------------------------------------------------
 

@@ -12,8 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Final
 
-CALL_RINGING = "ringing"
-CALL_ACTIVE = "active"
+from apps.voice.protocol import CallState
+
+CALL_RINGING: Final = "ringing"
+CALL_ACTIVE: Final = "active"
 
 # Why an answered call ended, as `call_ended` says.
 LEFT_REASON_HANGUP: Final = "hangup"
@@ -43,7 +45,7 @@ class Call:
     call_id: str
     chat_id: str
     caller_id: str
-    state: str
+    state: CallState
     # Every member of the chat when the call started, with their language.
     member_languages: dict[str, str]
     participants: tuple[str, ...]
