@@ -49,6 +49,10 @@ class Conflict(ServiceError, status=409):
     """The state changed or is taken: read it again, or pick another."""
 
 
+class PayloadTooLarge(ServiceError, status=413):
+    """A body or recording over its size limit."""
+
+
 class Unavailable(ServiceError, status=503):
     """A dependency is down or full: try again later."""
 

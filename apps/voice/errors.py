@@ -1,19 +1,17 @@
-"""The refusals voice adds to apps.core.errors, each with its status and the text a client
-sees."""
+"""The refusals only voice makes: each a kind of one of apps.core.errors' statuses (which
+is the one family of errors), with what voice adds to it."""
 
 from __future__ import annotations
 
-from apps.core.errors import Conflict, ServiceError
+from apps.core.errors import Conflict, NotFound, PayloadTooLarge
 from apps.voice.types import Call
 
 CALL_GONE = "That call is over"
 CALL_IN_PROGRESS = "A call is already in progress in this chat"
 
 
-class CallGone(ServiceError):
+class CallGone(NotFound):
     """The call named is not the chat's call (over, never was, or the chat is not yours)."""
-
-    status = 404
 
 
 class CallInProgress(Conflict):
@@ -25,12 +23,8 @@ class CallInProgress(Conflict):
 
 
 class TurnTaken(Conflict):
-    pass
+    """Someone else in the call holds the turn."""
 
 
-class RecordingTooLong(ServiceError):
-    status = 413
-
-
-class PayloadTooLarge(ServiceError):
-    status = 413
+class RecordingTooLong(PayloadTooLarge):
+    """A push-to-talk recording over its size limit."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from apps.voice.errors import PayloadTooLarge
+from apps.core.errors import PayloadTooLarge
 from apps.voice.speech import SpeechUnavailable
 
 
