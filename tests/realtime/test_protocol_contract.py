@@ -4,7 +4,7 @@ fit their reply types (tests/support/protocol_check.py: required and optional ke
 others, types, literals, nested shapes). A backend change that adds, drops or renames a field
 without changing the protocol, and so the front end's generated types, fails here.
 
-Everything runs for real, as in tests/chats/test_consumer_flows.py: the ASGI application
+Everything runs for real, as in tests/realtime/test_consumer_flows.py: the ASGI application
 through Channels' WebsocketCommunicator, Redis, DynamoDB (moto) and the loopback translator
 and speech providers.
 """
