@@ -13,6 +13,7 @@ elsewhere (it never reaches a client).
 from __future__ import annotations
 
 import base64
+from typing import TypedDict
 
 from channels.layers import get_channel_layer
 
@@ -41,104 +42,79 @@ SIGNAL_TURN_ABORTED = "turn_aborted"
 # --- Calls -----------------------------------------------------------------------------------
 
 
+class _CallIds(TypedDict):
+    chat_id: str
+    call_id: str
+
+
+def _ids(call: Call) -> _CallIds:
+    """The fields every call frame starts with; each frame goes to every member of the chat."""
+    return {"chat_id": call.chat_id, "call_id": call.call_id}
+
+
 async def call_incoming_broadcast(
     *, call: Call, caller_name: str, caller_username: str, ring_timeout_seconds: float
 ) -> None:
-    await _deliver(
-        call.member_ids,
-        CallIncomingFrame(
-            type="call_incoming",
-            chat_id=call.chat_id,
-            call_id=call.call_id,
-            caller_id=call.caller_id,
-            caller_name=caller_name,
-            caller_username=caller_username,
-            room_name=call_room_name(chat_id=call.chat_id),
-            started_at=call.started_at,
-            ring_timeout_seconds=ring_timeout_seconds,
-        ),
+    frame = CallIncomingFrame(
+        type="call_incoming",
+        **_ids(call),
+        caller_id=call.caller_id,
+        caller_name=caller_name,
+        caller_username=caller_username,
+        room_name=call_room_name(chat_id=call.chat_id),
+        started_at=call.started_at,
+        ring_timeout_seconds=ring_timeout_seconds,
     )
+    await _deliver(call.member_ids, frame)
 
 
 async def call_accepted_broadcast(*, call: Call, user_id: str) -> None:
-    await _deliver(
-        call.member_ids,
-        CallAcceptedFrame(
-            type="call_accepted",
-            chat_id=call.chat_id,
-            call_id=call.call_id,
-            user_id=user_id,
-            participants=list(call.participants),
-            room_name=call_room_name(chat_id=call.chat_id),
-            answered_at=call.answered_at,
-        ),
+    room_name = call_room_name(chat_id=call.chat_id)
+    frame = CallAcceptedFrame(
+        type="call_accepted",
+        **_ids(call),
+        user_id=user_id,
+        room_name=room_name,
+        participants=list(call.participants),
+        answered_at=call.answered_at,
     )
+    await _deliver(call.member_ids, frame)
 
 
 async def call_declined_broadcast(*, call: Call, user_id: str, final: bool) -> None:
-    await _deliver(
-        call.member_ids,
-        CallDeclinedFrame(
-            type="call_declined",
-            chat_id=call.chat_id,
-            call_id=call.call_id,
-            user_id=user_id,
-            final=final,
-        ),
-    )
+    frame = CallDeclinedFrame(type="call_declined", **_ids(call), user_id=user_id, final=final)
+    await _deliver(call.member_ids, frame)
 
 
 async def call_cancelled_broadcast(*, call: Call, user_id: str) -> None:
-    await _deliver(
-        call.member_ids,
-        CallCancelledFrame(
-            type="call_cancelled",
-            chat_id=call.chat_id,
-            call_id=call.call_id,
-            user_id=user_id,
-        ),
-    )
+    frame = CallCancelledFrame(type="call_cancelled", **_ids(call), user_id=user_id)
+    await _deliver(call.member_ids, frame)
 
 
 async def call_missed_broadcast(*, call: Call) -> None:
-    await _deliver(
-        call.member_ids,
-        CallMissedFrame(
-            type="call_missed",
-            chat_id=call.chat_id,
-            call_id=call.call_id,
-            caller_id=call.caller_id,
-        ),
-    )
+    frame = CallMissedFrame(type="call_missed", **_ids(call), caller_id=call.caller_id)
+    await _deliver(call.member_ids, frame)
 
 
 async def call_left_broadcast(*, call: Call, user_id: str) -> None:
-    await _deliver(
-        call.member_ids,
-        CallLeftFrame(
-            type="call_left",
-            chat_id=call.chat_id,
-            call_id=call.call_id,
-            user_id=user_id,
-            participants=list(call.participants),
-        ),
+    participants = list(call.participants)
+    frame = CallLeftFrame(
+        type="call_left", **_ids(call), user_id=user_id, participants=participants
     )
+    await _deliver(call.member_ids, frame)
 
 
 async def call_ended_broadcast(
     *, call: Call, user_id: str, reason: CallEndReason, duration_seconds: int
 ) -> None:
-    await _deliver(
-        call.member_ids,
-        CallEndedFrame(
-            type="call_ended",
-            chat_id=call.chat_id,
-            call_id=call.call_id,
-            user_id=user_id,
-            reason=reason,
-            duration_seconds=duration_seconds,
-        ),
+    frame = CallEndedFrame(
+        type="call_ended",
+        **_ids(call),
+        user_id=user_id,
+        reason=reason,
+        duration_seconds=duration_seconds,
     )
+    await _deliver(call.member_ids, frame)
 
 
 # --- Push-to-talk turns ----------------------------------------------------------------------
