@@ -1,22 +1,25 @@
 """The chat use cases, one `do_*` function each: validate, write through services, then send
-the events that follow the write. Views, the socket consumer and management commands call
-these; nothing else in the chat app sends an event to a caller's readers, except the
-translations made later (late_translations.py) and the partials of a message being
-translated, which this module wires in `do_send_message`.
+the events that follow the write. Views, the socket consumer, the owed-translation sweeper,
+voice and management commands call these; nothing else in the chat app sends an event to a
+caller's readers. The machinery of the translations made later (turns, provider calls,
+back-off: late_translations.py) and of the partials of a message being translated
+(live_translation.py) is handed the writes and events it needs from here.
 
-| action                  | writes                                | then sends |
-|-------------------------|---------------------------------------|------------|
-| `do_send_message`       | the message, its inbox rows           | `message_started`, partials, `message` (or `message_withdrawn`) |
-| `do_resend_message`     | nothing (a stored client id)          | `message` again, at most every few seconds |
-| `do_store_message`      | a message nobody typed (voice)        | `message` |
-| `do_read_history`       | translations made on demand           | `message_updated` for each |
-| `do_create_direct_chat` | the chat and both inbox rows          | `chat_created` to both, if new |
-| `do_create_group_chat`  | the chat and every inbox row          | `chat_created` to every member |
-| `do_add_member`         | the chat's roster, the newcomer's row | `member_added` to the others, `chat_created` to the newcomer |
-| `do_leave_chat`         | the chat's roster, the leaver's row   | `member_left` to every member before the leave |
-| `do_mark_read`          | the reader's inbox row                | `read` to every member |
-| `do_send_typing`        | nothing                               | `typing` to the other members |
-| `do_delete_user`        | the account and the person's data     | `session.revoked` to the person's own sockets |
+| action                      | writes                                | then sends |
+|-----------------------------|---------------------------------------|------------|
+| `do_send_message`           | the message, its inbox rows           | `message_started`, partials, `message` (or `message_withdrawn`) |
+| `do_resend_message`         | nothing (a stored client id)          | `message` again, at most every few seconds |
+| `do_store_message`          | a message nobody typed (voice)        | `message` |
+| `do_read_history`           | translations made on demand           | `message_updated` for each |
+| `do_translate_messages`     | translations a reader lacks, previews | `message_updated` for each, as it is made |
+| `do_make_owed_translations` | what a message owes, the previews     | `message_updated` for each, as it is made (sweepers, the sender's follow-up) |
+| `do_create_direct_chat`     | the chat and both inbox rows          | `chat_created` to both, if new |
+| `do_create_group_chat`      | the chat and every inbox row          | `chat_created` to every member |
+| `do_add_member`             | the chat's roster, the newcomer's row | `member_added` to the others, `chat_created` to the newcomer |
+| `do_leave_chat`             | the chat's roster, the leaver's row   | `member_left` to every member before the leave |
+| `do_mark_read`              | the reader's inbox row                | `read` to every member |
+| `do_send_typing`            | nothing                               | `typing` to the other members |
+| `do_delete_user`            | the account and the person's data     | `session.revoked` to the person's own sockets |
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from apps.accounts import events as account_events
 from apps.accounts.models import User
 from apps.chats import events, late_translations, live_translation, personal_data, sending, services
 from apps.chats.chat_snapshots import chat_snapshots
-from apps.chats.models import Chat, ChatMembership, Message, MessageKind
+from apps.chats.models import Chat, ChatMembership, Message, MessageKind, OwedTranslation
 from apps.chats.presenters import chat_summary, message_view
 from apps.chats.protocol import ChatSummary
 from apps.chats.selectors import (
@@ -164,9 +167,7 @@ async def do_send_message(
         owed = sending.languages_owed(committed.message, committed.member_languages)
         if owed:
             sending.follow_up_start(
-                late_translations.owed_translations_follow(
-                    message=committed.message, languages=owed
-                )
+                _owed_translations_follow(message=committed.message, languages=owed)
             )
     return SendOutcome(
         chat_id=chat_id,
@@ -251,7 +252,7 @@ async def _unanswered_commit_settle(*, unanswered: services.CommitOutcomeUnknown
     await events.message_broadcast(message=stored, member_languages=unanswered.member_languages)
     owed = sending.languages_owed(stored, unanswered.member_languages)
     if owed:
-        await late_translations.owed_translations_follow(message=stored, languages=owed)
+        await _owed_translations_follow(message=stored, languages=owed)
 
 
 async def do_resend_message(*, chat_id: str, user: User, client_msg_id: str) -> SendOutcome | None:
@@ -303,13 +304,76 @@ async def do_read_history(
 ) -> MessagePage:
     """A page of the chat's history for a member (403/404 otherwise), newest first, in the
     reader's language: messages written before the reader had it are translated now, once
-    (stored, and the chat's readers told: late_translations.messages_in_language)."""
+    (stored, and the chat's readers told: `do_translate_messages`)."""
     await run_blocking(chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
     page = await run_blocking(message_history)(chat_id=chat_id, limit=limit, before_seq=before_seq)
-    messages = await late_translations.messages_in_language(
-        messages=page.messages, language=user.native_language
-    )
+    messages = await do_translate_messages(messages=page.messages, language=user.native_language)
     return MessagePage(messages=messages, next_cursor=page.next_cursor)
+
+
+# --- Translations made later -----------------------------------------------------------------
+
+
+async def do_translate_messages(*, messages: list[Message], language: str) -> list[Message]:
+    """The messages, each with its translation into `language` if it can be had now: the
+    ones written before a reader had that language (or whose translation failed at send) are
+    translated on their turn (late_translations.messages_in_language), each stored, its
+    readers' inbox previews refreshed and `message_updated` sent to them as it is made. For a
+    history page or a voice note read aloud; the caller checks the reader may see them."""
+    return await late_translations.messages_in_language(
+        messages=messages, language=language, delivery=_TRANSLATIONS_DELIVERY
+    )
+
+
+async def do_make_owed_translations(*, record: OwedTranslation) -> float | None:
+    """One attempt at what a message owes, for whoever claimed its record (a sweeper, or the
+    sending instance's follow-up): each translation it still lacks is asked for on its turn,
+    then stored and announced like `do_translate_messages`'s; ones stored since (by a reader,
+    or an attempt cut short) are announced again. When the record is due again (seconds since
+    the epoch), or None (late_translations.owed_translation_attempt)."""
+    return await late_translations.owed_translation_attempt(
+        record=record, delivery=_TRANSLATIONS_DELIVERY
+    )
+
+
+async def _owed_translations_follow(*, message: Message, languages: set[str]) -> None:
+    """The sending instance's own first attempts at what its message owes, on the back-off
+    schedule (late_translations.owed_translations_follow)."""
+    await late_translations.owed_translations_follow(
+        message=message, languages=languages, attempt=do_make_owed_translations
+    )
+
+
+async def _translations_store_and_announce(
+    *, message: Message, translations: dict[str, str]
+) -> None:
+    """Store translations just made, then tell their readers; nobody is told again when
+    another reader or instance stored them first."""
+    updated = await run_blocking(services.message_translations_add)(
+        chat_id=message.chat_id, seq=int(message.seq), translations=translations
+    )
+    if updated is None:
+        return
+    await _translations_announce(message=updated, languages=set(translations))
+
+
+async def _translations_announce(*, message: Message, languages: set[str]) -> None:
+    """The inbox previews and `message_updated` for readers of `languages`."""
+    chat = await run_blocking(chat_get)(chat_id=message.chat_id)
+    if chat is None:
+        return
+    member_languages = map_as_dict(chat.member_languages)
+    await run_blocking(services.membership_previews_refresh)(
+        message=message, member_languages=member_languages, languages=languages
+    )
+    await events.message_updated_broadcast(
+        message=message, member_languages=member_languages, languages=languages
+    )
+
+
+_TRANSLATIONS_DELIVERY = late_translations.TranslationsDelivery(
+    store_and_announce=_translations_store_and_announce, announce=_translations_announce
+)
 
 
 # --- Chats and members -----------------------------------------------------------------------

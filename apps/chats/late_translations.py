@@ -7,8 +7,14 @@ the key-value store (`translation_turn_take`), and give up after
 `OWED_TRANSLATION_MAX_ATTEMPTS`. What a message still owes is stored with it
 (owed_translations.py), so the retries survive the instance: the sending instance follows its
 message for the first short waits (`owed_translations_follow`), and every instance's sweeper
-(owed_sweeper.py) works off whatever is due after that. Each translation stored reaches the
-readers of its language as `message_updated` and in their inbox preview.
+(owed_sweeper.py) works off whatever is due after that.
+
+This module is the machinery: turns, provider calls, back-off, which languages a message
+still owes. It stores no translation and sends no event: the chat actions do
+(apps/chats/actions.py, `do_make_owed_translations`, `do_translate_messages`), handing
+their store-and-announce step in as a `TranslationsDelivery`, so each translation is stored
+and reaches the readers of its language (`message_updated`, their inbox preview) the moment
+it is made.
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 
-from apps.chats import events, sending, services
+from apps.chats import sending
 from apps.chats.models import Message, OwedTranslation
 from apps.chats.owed_translations import (
     OWED_TRANSLATION_MAX_ATTEMPTS,
@@ -31,7 +39,7 @@ from apps.chats.owed_translations import (
     owed_translation_reschedule,
     owed_translation_settle,
 )
-from apps.chats.selectors import chat_get, map_as_dict, message_get
+from apps.chats.selectors import map_as_dict, message_get
 from apps.chats.translation import TranslationUnavailable, translate_text, translation_configured
 from apps.core.concurrency import run_blocking
 from apps.core.keyvalue import keyvalue_store
@@ -53,6 +61,33 @@ LOCAL_FOLLOW_UPS_MAX = 500
 _local_follow_ups = 0
 
 
+class TranslationsStore(Protocol):
+    """Store translations just made on the message, then tell the readers of their languages."""
+
+    async def __call__(self, *, message: Message, translations: dict[str, str]) -> None: ...
+
+
+class TranslationsAnnounce(Protocol):
+    """Tell the readers of `languages` of translations the message has stored already."""
+
+    async def __call__(self, *, message: Message, languages: set[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class TranslationsDelivery:
+    """What becomes of the translations made here: the calling action's writes and events."""
+
+    store_and_announce: TranslationsStore
+    announce: TranslationsAnnounce
+
+
+class OwedTranslationAttempt(Protocol):
+    """One attempt at a claimed record (the action `do_make_owed_translations`): when it is
+    due again, in seconds since the epoch, or None."""
+
+    async def __call__(self, *, record: OwedTranslation) -> float | None: ...
+
+
 def _followed_here(wait: float) -> bool:
     """Whether the sending instance makes the next attempt itself: only while the wait is
     shorter than a sweep interval (a sweep would come late), or when nothing sweeps."""
@@ -60,9 +95,11 @@ def _followed_here(wait: float) -> bool:
     return interval <= 0 or wait < interval
 
 
-async def owed_translations_follow(*, message: Message, languages: set[str]) -> None:
-    """The sending instance's quick follow-up of the message's owed translations: attempts
-    on the back-off schedule through the message's stored record, as long as they are
+async def owed_translations_follow(
+    *, message: Message, languages: set[str], attempt: OwedTranslationAttempt
+) -> None:
+    """The sending instance's quick follow-up of the message's owed translations: `attempt`s
+    on the back-off schedule at the message's stored record, as long as they are
     `_followed_here`; the sweepers take over from there, or if this process ends."""
     global _local_follow_ups
     if not translation_configured() or _local_follow_ups >= LOCAL_FOLLOW_UPS_MAX:
@@ -75,29 +112,35 @@ async def owed_translations_follow(*, message: Message, languages: set[str]) -> 
         due: float | None = time.time() + owed_retry_delay(1)
         while due is not None and _followed_here(due - time.time()):
             await asyncio.sleep(max(0.0, due - time.time()) + _TURN_MARGIN_SECONDS)
-            due = await _owed_translation_follow(chat_id=message.chat_id, seq=int(message.seq))
+            due = await _owed_translation_follow(
+                chat_id=message.chat_id, seq=int(message.seq), attempt=attempt
+            )
     except Exception as error:
         _owed_failure_log(error, chat_id=message.chat_id)
     finally:
         _local_follow_ups -= 1
 
 
-async def _owed_translation_follow(*, chat_id: str, seq: int) -> float | None:
+async def _owed_translation_follow(
+    *, chat_id: str, seq: int, attempt: OwedTranslationAttempt
+) -> float | None:
     """Claim the message's record and make the attempt. When it is due again later (seconds
     since the epoch), or None: done, given up, or in another instance's hands."""
     shard, message_key = owed_translation_key(chat_id=chat_id, seq=seq)
     record = await run_blocking(owed_translation_claim)(shard=shard, message_key=message_key)
     if record is not None:
-        return await owed_translation_attempt(record=record)
+        return await attempt(record=record)
     current = await run_blocking(owed_translation_get)(chat_id=chat_id, seq=seq)
     if current is None or current.claim is not None:
         return None
     return int(current.due_at) / 1000
 
 
-async def owed_translation_attempt(*, record: OwedTranslation) -> float | None:
+async def owed_translation_attempt(
+    *, record: OwedTranslation, delivery: TranslationsDelivery
+) -> float | None:
     """One attempt at what a claimed record owes: each translation the message still lacks is
-    asked for on its turn (`message_translation_fill`: stored, announced). Then the record is
+    asked for on its turn (`message_translation_fill`, handed to `delivery`). Then the record is
     deleted (nothing owed, or the attempts used up) or due again after the back-off. Returns
     when it is due again (seconds since the epoch), or None."""
     attempts = int(record.attempts)
@@ -106,7 +149,7 @@ async def owed_translation_attempt(*, record: OwedTranslation) -> float | None:
         await run_blocking(owed_translation_settle)(record=record)
         return None
     try:
-        remaining = await _owed_translations_fill(record=record)
+        remaining = await _owed_translations_fill(record=record, delivery=delivery)
     except Exception as error:
         _owed_failure_log(error, chat_id=record.chat_id)
         # An outage stopped it before the provider was paid (or stopped the storing of what
@@ -135,7 +178,9 @@ async def owed_translation_attempt(*, record: OwedTranslation) -> float | None:
     return None
 
 
-async def _owed_translations_fill(*, record: OwedTranslation) -> set[str]:
+async def _owed_translations_fill(
+    *, record: OwedTranslation, delivery: TranslationsDelivery
+) -> set[str]:
     """Ask for the translations the record names that the message still lacks; the languages
     still lacking afterwards."""
     message = await run_blocking(message_get)(chat_id=record.chat_id, seq=int(record.seq))
@@ -146,10 +191,13 @@ async def _owed_translations_fill(*, record: OwedTranslation) -> set[str]:
     if recorded & set(stored):
         # Stored since, by a reader's history or by an attempt that stopped before telling
         # the readers (it failed, or its process died): they are told now, perhaps again.
-        await _message_translations_announce(message=message, languages=recorded & set(stored))
+        await delivery.announce(message=message, languages=recorded & set(stored))
     owed = sorted(recorded - set(stored))
     filled = await asyncio.gather(
-        *(message_translation_fill(message=message, language=language) for language in owed)
+        *(
+            message_translation_fill(message=message, language=language, delivery=delivery)
+            for language in owed
+        )
     )
     return {language for language, done in zip(owed, filled, strict=True) if not done}
 
@@ -170,36 +218,15 @@ def _owed_failure_log(error: BaseException, *, chat_id: str) -> None:
         )
 
 
-async def message_translations_store(*, message: Message, translations: dict[str, str]) -> None:
-    updated = await run_blocking(services.message_translations_add)(
-        chat_id=message.chat_id, seq=int(message.seq), translations=translations
-    )
-    if updated is None:
-        return
-    await _message_translations_announce(message=updated, languages=set(translations))
-
-
-async def _message_translations_announce(*, message: Message, languages: set[str]) -> None:
-    """The inbox previews and `message_updated` for readers of `languages`."""
-    chat = await run_blocking(chat_get)(chat_id=message.chat_id)
-    if chat is None:
-        return
-    member_languages = map_as_dict(chat.member_languages)
-    await run_blocking(services.membership_previews_refresh)(
-        message=message, member_languages=member_languages, languages=languages
-    )
-    await events.message_updated_broadcast(
-        message=message, member_languages=member_languages, languages=languages
-    )
-
-
 ON_DEMAND_CONCURRENCY = 8
 
 
-async def messages_in_language(*, messages: list[Message], language: str) -> list[Message]:
+async def messages_in_language(
+    *, messages: list[Message], language: str, delivery: TranslationsDelivery
+) -> list[Message]:
     """Make sure each message has a translation for `language`, translating on demand the
     ones written before this reader had that language (or whose translation failed at send);
-    each is stored, so it happens once. A message is asked for only on its turn (one attempt
+    each is handed to `delivery` to be stored, so it happens once. A message is asked for only on its turn (one attempt
     per back-off period whoever reads, see `translation_turn_take`): one whose turn it is not,
     or whose translation fails this time, is returned untranslated."""
     owed = [
@@ -214,7 +241,7 @@ async def messages_in_language(*, messages: list[Message], language: str) -> lis
 
     async def fill(message: Message) -> None:
         async with limit:
-            await message_translation_fill(message=message, language=language)
+            await message_translation_fill(message=message, language=language, delivery=delivery)
 
     await asyncio.gather(*(fill(message) for message in owed))
     return messages
@@ -240,9 +267,11 @@ async def translation_turn_take(*, message_id: str, language: str) -> bool:
     return True
 
 
-async def message_translation_fill(*, message: Message, language: str) -> bool:
+async def message_translation_fill(
+    *, message: Message, language: str, delivery: TranslationsDelivery
+) -> bool:
     """Ask the provider for the message's translation into `language`, if it is this caller's
-    turn; store it, announce it and add it to `message`. False when it is not this caller's
+    turn; add it to `message` and hand it to `delivery` (stored, announced). False when it is not this caller's
     turn, or the provider could not translate it this time."""
     if not translation_configured():
         # Nothing is asked, so nothing counts against the attempts: once a key is set, the
@@ -268,5 +297,5 @@ async def message_translation_fill(*, message: Message, language: str) -> bool:
     translations = map_as_dict(message.translations)
     translations[language] = text
     message.translations = translations
-    await message_translations_store(message=message, translations={language: text})
+    await delivery.store_and_announce(message=message, translations={language: text})
     return True

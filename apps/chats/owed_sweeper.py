@@ -2,7 +2,8 @@
 
 A sweep is one Query per shard of the `owed_translations` table's `due_index` (records due
 now, apps/chats/owed_translations.py); each record found is claimed (a conditional update:
-one instance at a time, however many sweep) and attempted (`late_translations.owed_translation_attempt`).
+one instance at a time, however many sweep) and attempted (the action
+`actions.do_make_owed_translations`, which stores and announces what it makes).
 So translations owed by an instance that restarted or died are made by whichever instance is
 alive. The sweeper starts with the first request or socket the process serves
 (`OwedTranslationSweeping` wraps the ASGI application), never in a management command, and
@@ -17,7 +18,7 @@ import logging
 
 from django.conf import settings
 
-from apps.chats import late_translations
+from apps.chats import actions
 from apps.chats.models import OwedTranslation
 from apps.chats.owed_translations import OWED_SHARDS, owed_translation_claim, owed_translations_due
 from apps.chats.translation import translation_configured
@@ -65,7 +66,7 @@ class OwedTranslationSweeper:
                 )
                 if claimed is None:
                     return False  # another instance took it first
-                await late_translations.owed_translation_attempt(record=claimed)
+                await actions.do_make_owed_translations(record=claimed)
                 return True
 
         outcomes = await asyncio.gather(

@@ -40,7 +40,7 @@ from django.conf import settings
 from apps.accounts.models import User
 from apps.accounts.selectors import user_display_name
 from apps.chats import actions as chat_actions
-from apps.chats import late_translations, sending
+from apps.chats import sending
 from apps.chats.models import Message, MessageKind
 from apps.chats.presenters import message_text_for
 from apps.chats.selectors import map_as_dict, message_get
@@ -585,7 +585,7 @@ async def do_open_message_audio(*, user: User, chat_id: str, seq: int) -> Messag
         raise NotFound("Message not found")
     language = user.native_language
     # A message written before this reader had their language is translated now, once.
-    (message,) = await late_translations.messages_in_language(messages=[message], language=language)
+    (message,) = await chat_actions.do_translate_messages(messages=[message], language=language)
     text, text_language, _ = message_text_for(message=message, language=language)
     stream = speech_cached_stream(
         chat_id=chat_id, seq=seq, text=text, language=text_language, user_id=user.user_id

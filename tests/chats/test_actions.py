@@ -3,11 +3,20 @@ channel layer (tests/support/channel_layers.py) instead of sockets."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from apps.accounts import actions as account_actions
 from apps.accounts.events import SESSION_REVOKED_HANDLER
 from apps.chats import actions, events
-from apps.chats.selectors import chat_get
+from apps.chats.owed_translations import (
+    owed_retry_delay,
+    owed_translation_claim,
+    owed_translation_get,
+    owed_translation_key,
+)
+from apps.chats.selectors import chat_get, map_as_dict, message_get
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Forbidden, NotFound
 from tests.support.accounts import user_create
@@ -283,6 +292,62 @@ async def test_a_message_from_someone_not_in_the_chat_is_refused_and_sends_nothi
     await _stored_broadcasts()
 
     assert layer.chat_frames() == []
+
+
+# --- Translations made later ------------------------------------------------------------------
+
+
+async def test_a_translation_made_for_a_reader_is_stored_and_reaches_the_readers_of_it(
+    layer, translator
+):
+    amy, bob, joe = await _user("en"), await _user("en"), await _user("en")
+    created = await actions.do_create_group_chat(
+        user=amy, title="Team", usernames=[bob.username, joe.username]
+    )
+    chat_id = created.membership.chat_id
+    sent = await actions.do_send_message(user=amy, chat_id=chat_id, text="Good morning")
+    await _stored_broadcasts()
+    await account_actions.do_set_language(user=bob, language="fr")
+    message = await run_blocking(message_get)(chat_id=chat_id, seq=int(sent.message["seq"]))
+    layer.group_sends.clear()
+
+    (translated,) = await actions.do_translate_messages(messages=[message], language="fr")
+    await _stored_broadcasts()
+
+    assert map_as_dict(translated.translations) == {"fr": "[fr] Good morning"}
+    stored = await run_blocking(message_get)(chat_id=chat_id, seq=int(sent.message["seq"]))
+    assert map_as_dict(stored.translations) == {"fr": "[fr] Good morning"}
+    assert layer.receivers("message_updated") == [bob.user_id]
+    (updated,) = layer.frames_to(bob.user_id, "message_updated")
+    assert updated["message"]["text"] == "[fr] Good morning"
+
+
+async def test_an_attempt_at_what_a_message_owes_stores_it_and_tells_its_readers(layer, translator):
+    amy, eva, fio = await _user("en"), await _user("es"), await _user("fr")
+    created = await actions.do_create_group_chat(
+        user=amy, title="Team", usernames=[eva.username, fio.username]
+    )
+    chat_id = created.membership.chat_id
+    translator.fail_status = 500
+    sent = await actions.do_send_message(user=amy, chat_id=chat_id, text="Owed")
+    await owed_translation_retries_cancel()  # the attempt below is the only one
+    await _stored_broadcasts()
+    translator.fail_status = None
+    await asyncio.sleep(owed_retry_delay(1) + 0.05)
+    seq = int(sent.message["seq"])
+    shard, message_key = owed_translation_key(chat_id=chat_id, seq=seq)
+    record = await run_blocking(owed_translation_claim)(shard=shard, message_key=message_key)
+    layer.group_sends.clear()
+
+    due = await actions.do_make_owed_translations(record=record)
+    await _stored_broadcasts()
+
+    assert due is None
+    assert await run_blocking(owed_translation_get)(chat_id=chat_id, seq=seq) is None
+    stored = await run_blocking(message_get)(chat_id=chat_id, seq=seq)
+    assert map_as_dict(stored.translations) == {"es": "[es] Owed", "fr": "[fr] Owed"}
+    assert sorted(layer.receivers("message_updated")) == sorted([eva.user_id, fio.user_id])
+    assert [f["message"]["text"] for f in layer.frames_to(fio.user_id)] == ["[fr] Owed"]
 
 
 # --- Accounts ----------------------------------------------------------------------------------

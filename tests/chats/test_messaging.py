@@ -478,7 +478,7 @@ async def test_an_owed_translation_always_refused_gives_up_after_the_bounded_att
     assert attempts == late_translations.OWED_TRANSLATION_MAX_ATTEMPTS == 12
     # Readers find the attempts used up: nobody asks again (until the day's count expires).
     (stored,) = await _stored(chat_id)
-    await late_translations.messages_in_language(messages=[stored], language="es")
+    await actions.do_translate_messages(messages=[stored], language="es")
     await asyncio.sleep(0.1)
     assert len(_requests_for_text(translator, "Never translated")) == attempts
     (stored,) = await _stored(chat_id)

@@ -240,7 +240,7 @@ async def test_a_translation_a_reader_got_first_is_not_asked_for_again(translato
     await asyncio.sleep(owed_retry_delay(1) + 0.05)
     message = await run_blocking(message_get)(chat_id=chat_id, seq=seq)
     # Eva reads the history: the on-demand path stores her translation.
-    await late_translations.messages_in_language(messages=[message], language="es")
+    await actions.do_translate_messages(messages=[message], language="es")
     assert _asked(translator, "Read it first").count("es") == 2
 
     await _sweep_until_settled(OwedTranslationSweeper(interval_seconds=1), chat_id, [seq])

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings as django_settings
 
-from apps.chats import late_translations, selectors, services
+from apps.chats import actions, selectors, services
 from apps.chats.translation import translation_clients_close
 from apps.core.concurrency import run_blocking
 from apps.core.keyvalue import keyvalue_store
@@ -440,7 +440,7 @@ async def test_history_reads_ask_for_an_owed_translation_once_per_back_off_perio
     def another_instance_reads() -> None:
         async def read() -> None:
             page = selectors.message_history(chat_id=chat_id, limit=50, before_seq=None)
-            await late_translations.messages_in_language(messages=page.messages, language="fr")
+            await actions.do_translate_messages(messages=page.messages, language="fr")
             await translation_clients_close()
 
         asyncio.run(read())
