@@ -15,6 +15,7 @@ from apps.accounts.models import User
 from apps.accounts.passwords import password_hash_make, password_hash_run, password_verify
 from apps.accounts.protocol import Me
 from apps.accounts.signals import user_language_changed
+from apps.accounts.socket_auth import socket_ticket_issue
 from apps.accounts.throttles import login_throttle_hit, signup_throttle_hit
 from apps.core.concurrency import run_blocking
 
@@ -102,6 +103,12 @@ async def _sessions_close(*, user: User) -> None:
         )
     except Exception:
         logger.exception("telling the sockets of user %s to close failed", user.user_id)
+
+
+async def do_issue_socket_ticket(*, user: User) -> str:
+    """A one-time ticket for the user's next socket (kept in Redis for WS_TICKET_TTL_SECONDS;
+    429 beyond the ticket limit)."""
+    return await socket_ticket_issue(user=user)
 
 
 async def do_logout_all(*, user: User) -> User:

@@ -18,7 +18,6 @@ from apps.accounts.passwords import (
     password_verify,
 )
 from apps.accounts.selectors import user_get_by_username
-from apps.accounts.tokens import access_token_issue
 from apps.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from apps.core.text import display_text_clean, username_normalize
 
@@ -169,10 +168,6 @@ def user_password_hash_upgrade(*, user: User, password_hash: str) -> None:
     except UpdateError:
         # The password was reset in between: the new password's hash stays.
         logger.info("password hash of user %s changed before its upgrade", user.user_id)
-
-
-def user_access_token(*, user: User) -> str:
-    return access_token_issue(user_id=user.user_id, token_version=int(user.token_version))
 
 
 def user_profile_update(*, user: User, changes: dict[str, str]) -> User:

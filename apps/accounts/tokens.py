@@ -8,6 +8,7 @@ from typing import Final
 import jwt
 from django.conf import settings
 
+from apps.accounts.models import User
 from apps.core.errors import Unauthorized
 
 TOKEN_TYPE: Final = "bearer"
@@ -31,6 +32,11 @@ def access_token_issue(*, user_id: str, token_version: int) -> str:
         "jti": secrets.token_urlsafe(12),
     }
     return jwt.encode(payload, settings.JWT_SECRET, algorithm=settings.JWT_ALGORITHM)
+
+
+def user_access_token(*, user: User) -> str:
+    """A new access token for the user, valid until their token version moves on."""
+    return access_token_issue(user_id=user.user_id, token_version=int(user.token_version))
 
 
 def access_token_decode(*, token: str) -> AccessTokenClaims:

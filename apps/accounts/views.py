@@ -1,13 +1,12 @@
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
-from apps.accounts import actions, selectors, services
+from apps.accounts import actions, selectors
 from apps.accounts.http import authenticated
 from apps.accounts.languages import LANGUAGES
 from apps.accounts.models import User
 from apps.accounts.protocol import Language, LogoutAllReply, SocketTicketReply, TokenReply
-from apps.accounts.socket_auth import socket_ticket_issue
-from apps.accounts.tokens import TOKEN_TYPE, access_token_lifetime_seconds
+from apps.accounts.tokens import TOKEN_TYPE, access_token_lifetime_seconds, user_access_token
 from apps.core.http import (
     client_address,
     endpoint,
@@ -20,7 +19,7 @@ from apps.core.http import (
 def _token_reply(user: User, status: int) -> JsonResponse:
     return json_response(
         TokenReply(
-            access_token=services.user_access_token(user=user),
+            access_token=user_access_token(user=user),
             token_type=TOKEN_TYPE,
             expires_in=access_token_lifetime_seconds(),
         ),
@@ -80,7 +79,7 @@ async def _languages(request: HttpRequest) -> JsonResponse:
 
 @authenticated
 async def _socket_ticket(request: HttpRequest, *, user: User) -> JsonResponse:
-    ticket = await socket_ticket_issue(user=user)
+    ticket = await actions.do_issue_socket_ticket(user=user)
     return json_response(
         SocketTicketReply(ticket=ticket, expires_in=settings.WS_TICKET_TTL_SECONDS), status=201
     )

@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 
 from apps.accounts import services
 from apps.accounts.selectors import user_from_access_token, user_get
+from apps.accounts.tokens import user_access_token
 from apps.core.errors import Unauthorized
 from tests.support.accounts import user_create, user_token
 from tests.support.chat_clients import ChatSocket
@@ -131,7 +132,7 @@ async def test_a_disabled_user_cannot_log_in_use_tokens_or_open_a_socket():
         await sync_to_async(services.user_login)(username="carol", password=PASSWORD)
     # The socket closes with the contract's 1008, for old tokens and new ones alike
     # (a token minted now, from the stored user, still names a disabled account).
-    fresh = services.user_access_token(user=stored)
+    fresh = user_access_token(user=stored)
     for attempt in (token, fresh):
         refused, _, _ = await ChatSocket.attempt(f"?token={attempt}")
         assert await refused.close_code() == 1008
@@ -143,7 +144,7 @@ async def test_a_disabled_user_cannot_log_in_use_tokens_or_open_a_socket():
     # Tokens from before the account was disabled stay dead; a new login works.
     with pytest.raises(Unauthorized):
         await sync_to_async(user_from_access_token)(token=token)
-    new_token = services.user_access_token(user=again)
+    new_token = user_access_token(user=again)
     assert (await sync_to_async(user_from_access_token)(token=new_token)).user_id == user.user_id
 
 

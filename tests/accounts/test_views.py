@@ -19,8 +19,7 @@ from django.contrib.auth.hashers import make_password
 
 from apps.accounts import tokens as tokens_module
 from apps.accounts.models import User, UsernameClaim
-from apps.accounts.services import user_access_token
-from apps.accounts.tokens import access_token_decode
+from apps.accounts.tokens import access_token_decode, user_access_token
 
 SIGNUP = "/api/auth/signup"
 LOGIN = "/api/auth/login"

@@ -4,8 +4,9 @@ import itertools
 
 from asgiref.sync import async_to_sync
 
-from apps.accounts import actions, services
+from apps.accounts import actions
 from apps.accounts.models import User
+from apps.accounts.tokens import user_access_token
 
 _numbers = itertools.count()
 
@@ -21,4 +22,4 @@ def user_create(*, language: str = "en", username: str | None = None) -> User:
 
 
 def user_token(user: User) -> str:
-    return services.user_access_token(user=user)
+    return user_access_token(user=user)
