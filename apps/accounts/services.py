@@ -1,7 +1,6 @@
 """Writes and credential checks for accounts."""
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from apps.accounts.passwords import (
 from apps.accounts.selectors import user_get_by_username
 from apps.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from apps.core.text import display_text_clean, username_normalize
+from apps.core.transactions import transaction_cancellation_codes, transaction_write
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,6 @@ USERNAME_MAX_LENGTH = 50
 NAME_MAX_LENGTH = 100
 INVALID_CREDENTIALS = "Invalid username or password"
 PROFILE_FIELDS = ("first_name", "last_name", "native_language")
-SIGNUP_ATTEMPTS = 3
 
 
 def _username_validate(username: str) -> str:
@@ -110,29 +109,20 @@ def user_account_store(*, account: NewAccount, password_hash: str) -> User:
         token_version=0,
     )
     claim = UsernameClaim(UsernameClaim.key_for(account.username), user_id=user_id)
-    for attempt in range(SIGNUP_ATTEMPTS):
-        try:
-            with TransactWrite(connection=User._get_connection().connection) as transaction:
-                transaction.save(claim, condition=UsernameClaim.pk.does_not_exist())
-                transaction.save(user, condition=User.pk.does_not_exist())
-        except TransactWriteError as error:
-            codes = _cancellation_codes(error)
-            if "ConditionalCheckFailed" in codes:
-                raise Conflict("Username already taken") from error
-            # DynamoDB cancels a transaction that touches an item another one is writing
-            # (a concurrent signup for the same name); once that one settles, try again.
-            if "TransactionConflict" in codes and attempt + 1 < SIGNUP_ATTEMPTS:
-                time.sleep(0.05 * (attempt + 1))
-                continue
-            if "TransactionConflict" in codes:
-                raise Conflict("Username already taken") from error
-            raise
-        return user
-    raise AssertionError("unreachable")
 
+    def write(transaction: TransactWrite) -> None:
+        transaction.save(claim, condition=UsernameClaim.pk.does_not_exist())
+        transaction.save(user, condition=User.pk.does_not_exist())
 
-def _cancellation_codes(error: TransactWriteError) -> list[str]:
-    return [reason.code for reason in error.cancellation_reasons or [] if reason is not None]
+    try:
+        # A concurrent signup for the same name conflicts: tried again on the one policy.
+        transaction_write(connection=User._get_connection().connection, write=write)
+    except TransactWriteError as error:
+        codes = transaction_cancellation_codes(error)
+        if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+            raise Conflict("Username already taken") from error
+        raise
+    return user
 
 
 def user_login_candidate(*, username: str) -> User | None:
