@@ -48,6 +48,9 @@ class Stack:
     dynamo: object
     redis: object
     providers: list[subprocess.Popen] = field(default_factory=list)
+    # Loopback fakes served from a thread of the benchmark's own process (LoopbackServer),
+    # so the benchmark can read what they received.
+    servers: list = field(default_factory=list)
     daphne: subprocess.Popen | None = None
     port: int = 0
 
@@ -62,6 +65,13 @@ class Stack:
     def provider(self, module: str, *arguments: str) -> str:
         process, url = fake_provider_start(module, *arguments)
         self.providers.append(process)
+        return url
+
+    def provider_in_process(self, server):
+        """Serve a loopback fake (tests.support's FakeOpenAI, FakeElevenLabs) from a thread of
+        this process; returns its base URL. Stopped with the stack."""
+        url = server.start()
+        self.servers.append(server)
         return url
 
     def daphne_start(self, *, dynamo_url: str, settings: dict[str, str], stderr: IO | int) -> None:
@@ -112,6 +122,8 @@ class Stack:
             if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait(10)
+        for server in self.servers:
+            server.stop()
         self.redis.stop()
         self.dynamo.stop()
 

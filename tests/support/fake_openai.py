@@ -13,6 +13,14 @@ provider that ignores the limit, and `translator` to a function returning a huge
 one that runs away (`tokens_per_chunk` sends many tokens per chunk, so a huge reply streams
 quickly).
 
+Usage is reported as the API reports it, counted the way a real tokenizer roughly counts
+(`usage_estimate`: about 4 characters a token, plus the chat format's few tokens per message):
+in a plain completion's `usage`, and, for a stream whose request asks for it with
+`"stream_options": {"include_usage": true}`, in a last chunk with no choices before
+`data: [DONE]`. A reply cut at the request's token limit used exactly that many tokens. Every
+completion's usage, streamed or not, asked for or not, is also kept in `usages` (a benchmark
+reads what the provider would bill).
+
 In a test:
 
     fake = FakeOpenAI()
@@ -97,6 +105,8 @@ class FakeOpenAI(LoopbackServer):
         self.tokens_per_chunk = 1
         self.requests: list[dict[str, Any]] = []  # JSON bodies received, in order
         self.client_ports: list[int] = []  # the client's port of each request's connection
+        # The usage of every completion answered, in order (what the provider would bill).
+        self.usages: list[dict[str, int]] = []
         self._lock = threading.Lock()
 
     # --- serving -------------------------------------------------------------------------
@@ -110,6 +120,17 @@ class FakeOpenAI(LoopbackServer):
     def received(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self.requests)
+
+    def usage_totals(self) -> dict[str, int]:
+        """Requests answered and their tokens in all: {"requests", "prompt_tokens",
+        "completion_tokens"}."""
+        with self._lock:
+            usages = list(self.usages)
+        return {
+            "requests": len(usages),
+            "prompt_tokens": sum(usage["prompt_tokens"] for usage in usages),
+            "completion_tokens": sum(usage["completion_tokens"] for usage in usages),
+        }
 
     def connections_used(self) -> int:
         """How many client connections the requests so far came over."""
@@ -142,6 +163,9 @@ class FakeOpenAI(LoopbackServer):
         if limit is not None and len(tokens) > limit:
             tokens, finish_reason = tokens[:limit], "length"
         reply = "".join(tokens)
+        usage = usage_estimate(body, reply, cut_at=limit if finish_reason == "length" else None)
+        with self._lock:
+            self.usages.append(usage)
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         if self.delay_seconds:
@@ -161,7 +185,7 @@ class FakeOpenAI(LoopbackServer):
                             "finish_reason": finish_reason,
                         }
                     ],
-                    "usage": _usage(body, reply),
+                    "usage": usage,
                 }
             )
 
@@ -192,6 +216,17 @@ class FakeOpenAI(LoopbackServer):
                     chunk({"content": "".join(tokens[position : position + step])})
                 )
             await response.write(chunk({}, finish_reason))
+            stream_options = body.get("stream_options")
+            if isinstance(stream_options, dict) and stream_options.get("include_usage"):
+                last = {
+                    "id": completion_id,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "choices": [],
+                    "usage": usage,
+                }
+                await response.write(f"data: {json.dumps(last)}\n\n".encode())
             await response.write(b"data: [DONE]\n\n")
             await response.write_eof()
         except ConnectionError:
@@ -213,10 +248,31 @@ def _max_tokens(body: dict[str, Any]) -> int | None:
     return None
 
 
-def _usage(body: dict[str, Any], reply: str) -> dict[str, int]:
+# About what OpenAI's tokenizers make of English and other Latin-script text.
+CHARS_PER_TOKEN = 4
+# The chat format's tokens around each message, and those that prime the reply.
+TOKENS_PER_MESSAGE = 4
+TOKENS_PER_REPLY = 3
+
+
+def _tokens_estimate(text: str) -> int:
+    return -(-len(text) // CHARS_PER_TOKEN)
+
+
+def usage_estimate(
+    body: dict[str, Any], reply: str, *, cut_at: int | None = None
+) -> dict[str, int]:
+    """What the API would report for this request and reply: about 4 characters a token, plus
+    the chat format's overhead per message; a reply cut at the token limit used `cut_at`."""
     messages = body.get("messages") or ()
-    prompt = sum(len(_TOKEN.findall(str(message.get("content") or ""))) for message in messages)
-    completion = len(_TOKEN.findall(reply))
+    prompt = TOKENS_PER_REPLY + sum(
+        TOKENS_PER_MESSAGE + _tokens_estimate(str(message.get("content") or ""))
+        for message in messages
+    )
+    completion = cut_at if cut_at is not None else _tokens_estimate(reply)
+    limit = _max_tokens(body)
+    if limit is not None:
+        completion = min(completion, limit)
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
