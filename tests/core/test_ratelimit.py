@@ -72,3 +72,60 @@ def test_a_limit_from_settings_reads_them_when_built(settings):
         detail="too many",
     )
     assert other_window.window_seconds == 90
+
+
+# --- what a hit costs in Redis commands (Upstash bills each command a script runs) ------------
+
+
+async def _commands_run(connection, hit) -> int:
+    """Commands Redis ran for `hit()`, the script's own included (INFO commandstats)."""
+
+    async def counted() -> int:
+        stats = await connection.info("commandstats")
+        return sum(
+            value["calls"]
+            for name, value in stats.items()
+            if name not in ("cmdstat_info", "cmdstat_evalsha", "cmdstat_script|load")
+        )
+
+    before = await counted()
+    await hit()
+    return await counted() - before
+
+
+async def test_a_hit_let_through_runs_three_commands_until_the_log_is_full(settings, key):
+    from apps.core.keyvalue import RedisStore
+
+    store = RedisStore(settings.REDIS_URL)
+    try:
+
+        async def hit():
+            return await store.sliding_window_hit(key, limit=3, window_seconds=1.0)
+
+        await hit()  # loads the script
+        # ZCARD, ZADD, PEXPIRE: nothing to trim while fewer than 3 hits are logged.
+        assert await _commands_run(store._redis, hit) == 3
+        await asyncio.sleep(0.6)
+        assert await _commands_run(store._redis, hit) == 3
+        # Full: trimmed (ZCARD, ZREMRANGEBYSCORE, ZCARD), still full, ZRANGE for the wait.
+        assert await _commands_run(store._redis, hit) == 4
+        await asyncio.sleep(0.5)
+        # Two of the three are older than the window now: trimmed, and the hit let through.
+        assert await _commands_run(store._redis, hit) == 5
+        assert await store._redis.zcard(key) == 2
+    finally:
+        await store._redis.aclose()
+
+
+async def test_old_hits_are_trimmed_before_the_log_outgrows_the_count(settings, key):
+    from apps.core.keyvalue import RedisStore
+
+    store = RedisStore(settings.REDIS_URL)
+    try:
+        for _ in range(10):
+            assert await store.sliding_window_hit(key, limit=3, window_seconds=0.2) == 0
+            assert await store._redis.zcard(key) <= 3
+            assert 0 < await store._redis.pttl(key) <= 200
+            await asyncio.sleep(0.12)
+    finally:
+        await store._redis.aclose()
