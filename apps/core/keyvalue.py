@@ -198,7 +198,11 @@ class RedisStore:
 
     async def lease_renew(self, key: str, holder: str, *, ttl_seconds: float) -> None:
         lease_ms = _milliseconds(ttl_seconds)
-        async with self._redis.pipeline(transaction=True) as pipeline:
+        # Pipelined, not a MULTI/EXEC transaction: the two need not be atomic (the key's TTL
+        # only has to outlive its leases, whose ends are their scores), and every open socket
+        # renews once a minute, so MULTI and EXEC would double what an idle socket costs on
+        # Upstash (billed per command).
+        async with self._redis.pipeline(transaction=False) as pipeline:
             # XX: a lease that lapsed (or was released) is not brought back by a late renewal.
             pipeline.zadd(key, {holder: int(time.time() * 1000) + lease_ms}, xx=True)
             pipeline.pexpire(key, lease_ms)

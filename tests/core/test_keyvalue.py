@@ -100,3 +100,25 @@ async def test_a_burst_beyond_the_connection_pool_waits_for_connections_instead_
         return_exceptions=True,
     )
     assert outcomes == [True] * burst
+
+
+async def test_a_renewal_costs_two_redis_commands_and_keeps_the_key_alive(settings, key):
+    """Every open socket renews its place once a minute: ZADD and PEXPIRE, nothing more."""
+    from apps.core.keyvalue import RedisStore
+
+    store = RedisStore(settings.REDIS_URL)
+
+    async def commands() -> int:
+        stats = await store._redis.info("commandstats")
+        return sum(value["calls"] for name, value in stats.items() if name != "cmdstat_info")
+
+    try:
+        assert await store.lease_acquire(key, "socket", limit=2, ttl_seconds=0.4)
+        before = await commands()
+        await store.lease_renew(key, "socket", ttl_seconds=5)
+        assert await commands() - before == 2
+        assert 4000 < await store._redis.pttl(key) <= 5000
+        assert await store.lease_acquire(key, "other", limit=2, ttl_seconds=5)
+        assert await store.lease_acquire(key, "third", limit=2, ttl_seconds=5) is False
+    finally:
+        await store._redis.aclose()
