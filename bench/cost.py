@@ -737,6 +737,10 @@ async def run(options: argparse.Namespace) -> None:
             )
             await measure(options, stack, proxy, openai, eleven, prices)
         finally:
+            # Daphne first, so that nothing it sends at shutdown meets a closed proxy.
+            if stack.daphne is not None and stack.daphne.poll() is None:
+                stack.daphne.terminate()
+                stack.daphne.wait(10)
             proxy.stop_in_thread()
 
 
