@@ -27,9 +27,13 @@ TransactWriteItems costs twice that; a table's local secondary index (ALL projec
 one more write of the item's size when the item enters, leaves or changes in the index and two
 when its index sort key changes (doubled too in a transaction). A read costs 1 RRU per started
 4 KB (a Query: of the items returned, summed), half that eventually consistent, twice that
-transactional. A refused conditional write is billed as if made. Background work that does
-not depend on messages (the owed-translation sweep, one Query per shard every 5 s) is measured
-in a quiet window first and subtracted; it is printed per process-hour.
+transactional. A refused conditional write is billed as if made. Work that goes by the clock,
+not by messages (the owed-translation sweep, one Query per shard every 5 s; each open socket's
+re-check every 60 s: its place in Redis, its account in DynamoDB) is measured in a quiet window
+first, printed per process-hour and per socket-hour, and subtracted from the scenarios.
+
+Redis commands are redis-server's INFO commandstats: a script's EVALSHA and every command it
+runs, as Upstash bills them (its rate-limit cost tables count the commands inside scripts).
 
 Translation tokens are the fake's `usage` (about 4 characters a token plus the chat format's
 overhead, tests/support/fake_openai.py). Everything listens on 127.0.0.1 only.
@@ -691,17 +695,31 @@ def report(result: Measured, prices: Prices) -> None:
     )
 
 
-def background_report(background: Measured, prices: Prices) -> None:
+def background_report(background: Measured, prices: Prices, sockets: int) -> None:
+    """What costs by the hour, messages or not: the owed-translation sweep (per process) and
+    each open socket's minutely re-check (its place in Redis, its account in DynamoDB)."""
     hours = background.seconds / 3600
-    wru = sum(background.dynamo.wru.values()) / hours
-    rru = sum(background.dynamo.rru.values()) / hours
-    commands = sum(background.redis.commands.values()) / hours
+    rru = background.dynamo.rru
+    sweep = rru["owed_translations"] / hours
+    socket_rru = (sum(rru.values()) - rru["owed_translations"]) / hours / sockets
+    commands = background.redis.commands
+    socket_commands = sum(commands.values()) / hours / sockets
     print(
-        f"background (quiet window of {background.seconds:.0f} s, one Daphne, subtracted below): "
-        f"per process-hour {wru:.0f} WRU, {rru:.0f} RRU "
-        f"({', '.join(f'{op} {c / hours:.0f}' for op, c in background.dynamo.requests.items())}), "
-        f"{commands:.0f} Redis commands; USD per process-month "
-        f"{(wru * prices.wru + rru * prices.rru + commands * prices.redis_command) * 730:.3f}"
+        f"background (quiet window of {background.seconds:.0f} s, {sockets} sockets open, "
+        "subtracted from the scenarios below):"
+    )
+    print(
+        f"  per process-hour: owed-translation sweep {sweep:.0f} RRU "
+        f"({background.dynamo.requests['Query'] / hours:.0f} Queries); "
+        f"USD per process-month {sweep * prices.rru * 730:.3f}"
+    )
+    print(
+        f"  per open socket-hour: {socket_commands:.0f} Redis commands ("
+        + ", ".join(
+            f"{name} {count / hours / sockets:.0f}" for name, count in commands.most_common()
+        )
+        + f"), {socket_rru:.0f} RRU (account re-read); USD per socket-month always connected "
+        f"{(socket_commands * prices.redis_command + socket_rru * prices.rru) * 730:.3f}"
     )
 
 
@@ -774,7 +792,7 @@ async def measure(options, stack, proxy, openai, eleven, prices) -> None:
     quiet_start = meters.read()
     await asyncio.sleep(options.quiet_seconds)
     background = measured("background", 1, "window", quiet_start, meters.read())
-    background_report(background, prices)
+    background_report(background, prices, sockets=len([*pair, *group, *caller]))
 
     results = []
     for label, people, chat in (
@@ -822,7 +840,10 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=12, help="push-to-talk turns")
     parser.add_argument("--turn-seconds", type=float, default=5.0, help="speech per turn")
     parser.add_argument(
-        "--quiet-seconds", type=float, default=20.0, help="quiet window for background work"
+        "--quiet-seconds",
+        type=float,
+        default=125.0,
+        help="quiet window for background work (sockets re-check every 60 s)",
     )
     asyncio.run(run(parser.parse_args()))
 
