@@ -184,9 +184,37 @@ test("a chat of 10,000 messages and an inbox of 500 chats", async ({ browser }) 
     });
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   }
-  // and scroll down again through what was loaded, halfway
   const scrolledMs = Date.now() - started;
   const scrollUp = await counters(page);
+  // Scroll anchoring: at the top, an older page comes in above what is on screen, which stays put.
+  await page.waitForTimeout(1500);
+  const olderPage = page.waitForResponse((r) => /\/api\/chats\/[^/]+\/messages/.test(r.url()) && r.request().method() === "GET", { timeout: 30_000 });
+  // (the page is held back a moment, so the row on top is taken before it arrives)
+  const history = /\/api\/chats\/[^/]+\/messages/;
+  await page.route(history, async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  await messages.evaluate((el) => {
+    el.scrollTop = 0;
+  });
+  await page.waitForTimeout(500);
+  const held = await messages.evaluate((el) => {
+    const top = el.getBoundingClientRect().top;
+    const row = [...el.querySelectorAll<HTMLElement>('[data-testid="message"]')].find((r) => r.getBoundingClientRect().bottom > top);
+    return row ? { id: row.dataset.messageId ?? null, top: row.getBoundingClientRect().top - top } : null;
+  });
+  await olderPage;
+  await page.waitForTimeout(500);
+  await page.unroute(history);
+  const heldAfter = held
+    ? await messages.evaluate((el, id: string | null) => {
+        const row = [...el.querySelectorAll<HTMLElement>('[data-testid="message"]')].find((r) => r.dataset.messageId === id);
+        return row ? row.getBoundingClientRect().top - el.getBoundingClientRect().top : null;
+      }, held.id)
+    : null;
+  const anchorShiftPx = held && heldAfter !== null ? Math.round(heldAfter - held.top) : null;
+  // and scroll down again through what was loaded
   await resetCounters(page);
   for (let i = 0; i < 100; i++) {
     await messages.evaluate((el) => {
@@ -203,6 +231,7 @@ test("a chat of 10,000 messages and an inbox of 500 chats", async ({ browser }) 
     messages_fetched: fetched,
     scroll_up_seconds: Math.round(scrolledMs / 100) / 10,
     scroll_up: scrollUp,
+    older_page_shift_px: anchorShiftPx,
     scroll_down_100_steps: scrollDown,
     after_scrolling: after,
   };
@@ -211,5 +240,6 @@ test("a chat of 10,000 messages and an inbox of 500 chats", async ({ browser }) 
   writeFileSync(join(FRONTEND, "e2e", ".state", "perf-result.json"), JSON.stringify(result, null, 2));
   console.log(`[perf] ${JSON.stringify(result, null, 2)}`);
   expect(fetched).toBeGreaterThanOrEqual(SCROLL_MESSAGES);
+  expect(Math.abs(anchorShiftPx ?? 99), "what was on screen stays put when an older page comes in").toBeLessThan(4);
   await context.close();
 });
