@@ -30,9 +30,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commonality.settings")
 os.environ.setdefault("ENVIRONMENT", "development")
 
 WORDS = (
-    "coffee tomorrow morning photos trip Lisbon train ticket weather sunny rain museum "
-    "dinner friends music concert book library garden weekend market bread cheese"
-).split()
+    *("coffee", "tomorrow", "morning", "photos", "trip", "Lisbon", "train", "ticket"),
+    *("weather", "sunny", "rain", "museum", "dinner", "friends", "music", "concert"),
+    *("book", "library", "garden", "weekend", "market", "bread", "cheese"),
+)
 
 
 def text_of(seq: int) -> str:
@@ -120,7 +121,7 @@ def main() -> None:
     assert chat is not None
     chat.update(actions=[Chat.last_seq.set(args.messages - 1)])
     message_commit(draft=draft(args.messages), chat=chat_get(chat_id=chat_id))
-    print(
+    sys.stdout.write(
         json.dumps(
             {
                 "username": me.username,
@@ -129,9 +130,10 @@ def main() -> None:
                 "chats": args.chats,
                 "messages": args.messages,
             }
-        ),
-        flush=True,
+        )
+        + "\n"
     )
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
