@@ -7,7 +7,7 @@ import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 
 export default defineConfig(
-  { ignores: [".next/**", ".next-e2e/**", "node_modules/**", "test-results/**", "playwright-report/**", "next-env.d.ts"] },
+  { ignores: [".next/**", ".next-e2e/**", "node_modules/**", "test-results/**", "test-results-perf/**", "playwright-report/**", "next-env.d.ts"] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {

@@ -15,6 +15,8 @@
  * Tests read E2E_BASE_URL / E2E_API_URL. Everything stops when the run ends.
  *
  * COMMONALITY_PYTHON picks the backend's Python (default ../.venv/bin/python).
+ * E2E_DYNAMODB_ENDPOINT: a DynamoDB endpoint to use instead of the embedded one (the performance
+ * run, e2e-perf/, seeds one first).
  * E2E_BASE_URL + E2E_API_URL already set: use those servers instead of starting any.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -248,7 +250,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       env: {
         ...process.env,
         ENVIRONMENT: "development",
-        DYNAMODB_ENDPOINT: "embedded",
+        DYNAMODB_ENDPOINT: process.env.E2E_DYNAMODB_ENDPOINT || "embedded",
+        ...(process.env.E2E_DYNAMODB_ENDPOINT ? { AWS_ACCESS_KEY_ID: "embedded", AWS_SECRET_ACCESS_KEY: "embedded" } : {}),
         CORS_ORIGINS: baseUrl,
         OPENAI_BASE_URL: openaiUrl,
         OPENAI_API_KEY: "e2e",

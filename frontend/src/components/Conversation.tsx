@@ -5,6 +5,7 @@
 import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
 import { languageName, nativeLanguageName, useLanguages } from "@/lib/languages";
+import { isMessageKey } from "@/lib/messageRows";
 import { shortName } from "@/lib/names";
 import { uploadContentType } from "@/lib/recording";
 import { CallStrip } from "./CallStrip";
@@ -15,6 +16,7 @@ import { ConversationHeader } from "./ConversationHeader";
 import { useDeliveryMarks, useMessageRows, useOlderMessages, useReadMarkAtOpen, useScrollPinning, useVisibleReadMarks } from "./conversationHooks";
 import { FormError } from "./FormError";
 import { useChatPage } from "./hooks";
+import { useListWindow } from "./listWindow";
 import { MessageRows } from "./MessageRows";
 import { useClientSnapshot, useSession } from "./session";
 
@@ -36,8 +38,11 @@ export function Conversation({ chatId }: { chatId: string }) {
   const delivery = useDeliveryMarks(thread, me.user_id, isGroup, members);
   const pinning = useScrollPinning(rows[rows.length - 1]);
   const { listRef, onScroll, jumpVisible, scrollToBottom, pinToBottom } = pinning;
+  const keys = useMemo(() => rows.map((row) => row.key), [rows]);
+  const listWindow = useListWindow(listRef, keys, { pinnedRef: pinning.atBottom, estimate: 64, anchorable: isMessageKey });
   const { topRef, loadOlder, loadingOlder, olderError } = useOlderMessages(client, chatId, thread?.nextCursor, pinning);
-  useVisibleReadMarks(client, chatId, listRef, { thread, connection });
+  const shown = `${listWindow.range.start}-${listWindow.range.end}`;
+  useVisibleReadMarks(client, chatId, listRef, { thread, connection, shown });
 
   if (loadError && !thread?.loaded) return <ChatUnavailable error={loadError} page="chat" onRetry={retry} />;
 
@@ -55,7 +60,10 @@ export function Conversation({ chatId }: { chatId: string }) {
       {showInfo && chat && (
         <ChatInfo chatId={chatId} isGroup={isGroup} members={detail?.members ?? []} onLeft={() => router.replace("/chats")} languagesName={(code) => nativeLanguageName(code, languages)} />
       )}
-      <div className="messages" ref={listRef} onScroll={onScroll} data-testid="messages" tabIndex={0} aria-label={`Messages with ${title}`}>
+      <div className="messages" ref={listRef} onScroll={() => {
+          onScroll();
+          listWindow.onScroll();
+        }} data-testid="messages" tabIndex={0} aria-label={`Messages with ${title}`}>
         <div ref={topRef} className="messages-top">
           {thread?.loaded && thread.nextCursor ? (
             <button type="button" className="btn small" onClick={() => void loadOlder()} disabled={loadingOlder}>
@@ -76,7 +84,7 @@ export function Conversation({ chatId }: { chatId: string }) {
             </p>
           </div>
         )}
-        <MessageRows chatId={chatId} rows={rows} isGroup={isGroup} members={members} delivery={delivery} connected={connection === "connected"} languageName={langName} />
+        <MessageRows chatId={chatId} rows={rows} listWindow={listWindow} isGroup={isGroup} members={members} delivery={delivery} connected={connection === "connected"} languageName={langName} />
       </div>
       {jumpVisible && (
         <button type="button" className="jump-btn" onClick={() => scrollToBottom(true)}>

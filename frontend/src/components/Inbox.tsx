@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
-import { useId, useRef, useState, type FormEvent } from "react";
+import { useId, useMemo, useRef, useState, type FormEvent } from "react";
 import { ApiError } from "@/lib/api";
 import { chatList } from "@/lib/chatState";
 import { shortTime } from "@/lib/format";
@@ -14,16 +14,21 @@ import { Brand } from "./Brand";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { ClockIcon } from "./Icons";
 import { FormError } from "./FormError";
+import { useListWindow } from "./listWindow";
 
 export function Inbox() {
   const { me } = useSession();
   const snapshot = useClientSnapshot();
   const pathname = usePathname();
   const [composing, setComposing] = useState(false);
-  const chats = chatList(snapshot.chat);
+  const chats = useMemo(() => chatList(snapshot.chat), [snapshot.chat]);
   const pendingByChat = new Map<string, number>();
   for (const item of snapshot.outbox) pendingByChat.set(item.chat_id, (pendingByChat.get(item.chat_id) ?? 0) + 1);
   const name = fullName(me);
+  // Only the chats near the viewport are rendered (listWindow.ts): an inbox can hold hundreds.
+  const scrollRef = useRef<HTMLElement>(null);
+  const keys = useMemo(() => chats.map((chat) => chat.chat_id), [chats]);
+  const { range, spacerRef, itemsRef, onScroll } = useListWindow(scrollRef, keys, { estimate: 72 });
 
   return (
     <aside className="sidebar" aria-label="Chats">
@@ -48,7 +53,7 @@ export function Inbox() {
         </button>
       </div>
       {composing && <NewChatPanel onDone={() => setComposing(false)} />}
-      <nav aria-label="Conversations" className="chat-list-wrap">
+      <nav aria-label="Conversations" className="chat-list-wrap" ref={scrollRef} onScroll={onScroll}>
         {!snapshot.chat.chatsLoaded ? (
           <p className="muted pad">Loading chats…</p>
         ) : chats.length === 0 ? (
@@ -57,8 +62,10 @@ export function Inbox() {
             <p>Start one with someone&apos;s username: they&apos;ll read what you write in their own language.</p>
           </div>
         ) : (
-          <ul className="chat-list">
-            {chats.map((chat) => {
+          <>
+          <div ref={spacerRef} className="rows-spacer" style={{ height: range.before }} aria-hidden="true" />
+          <ul className="chat-list" ref={itemsRef}>
+            {chats.slice(range.start, range.end).map((chat, i) => {
               const href = `/chats/${chat.chat_id}`;
               const active = pathname === href || pathname.startsWith(`${href}/`);
               const title = chatTitle(chat);
@@ -66,7 +73,7 @@ export function Inbox() {
               const pending = pendingByChat.get(chat.chat_id) ?? 0;
               const typing = Object.keys(snapshot.chat.threads[chat.chat_id]?.typing ?? {}).length > 0;
               return (
-                <li key={chat.chat_id}>
+                <li key={chat.chat_id} aria-setsize={chats.length} aria-posinset={range.start + i + 1}>
                   <Link
                     href={href}
                     className={`chat-item${active ? " active" : ""}${unread ? " unread" : ""}`}
@@ -109,6 +116,8 @@ export function Inbox() {
               );
             })}
           </ul>
+          <div className="rows-spacer" style={{ height: range.after }} aria-hidden="true" />
+          </>
         )}
       </nav>
     </aside>

@@ -1,16 +1,19 @@
 "use client";
 
-/** A conversation's rows (lib/messageRows.ts) as list items: separators and message bubbles. */
+/** A conversation's rows (lib/messageRows.ts) as list items: separators and message bubbles;
+ *  only those near the viewport are rendered (listWindow.ts), spacers stand for the rest. */
 import { useState } from "react";
 import type { Delivery, Row } from "@/lib/messageRows";
 import { shortName } from "@/lib/names";
 import type { Member } from "@/lib/types";
+import type { ListWindow } from "./listWindow";
 import { CallRecord, MessageBubble, OutgoingBubble, StreamingBubble } from "./MessageBubble";
 import { useSession } from "./session";
 
 export function MessageRows({
   chatId,
   rows,
+  listWindow,
   isGroup,
   members,
   delivery,
@@ -19,6 +22,7 @@ export function MessageRows({
 }: {
   chatId: string;
   rows: Row[];
+  listWindow: ListWindow;
   isGroup: boolean;
   members: Map<string, Member>;
   delivery: Map<string, Delivery>;
@@ -42,9 +46,12 @@ export function MessageRows({
     senderName: isGroup && first && senderId !== me.user_id ? shortName(members.get(senderId)) : null,
   });
 
+  const { range, spacerRef, itemsRef } = listWindow;
   return (
-    <ol className="message-rows">
-      {rows.map((row) => {
+    <>
+    <div ref={spacerRef} className="rows-spacer" style={{ height: range.before }} aria-hidden="true" />
+    <ol className="message-rows" ref={itemsRef}>
+      {rows.slice(range.start, range.end).map((row) => {
         switch (row.kind) {
           case "day":
             return (
@@ -99,5 +106,7 @@ export function MessageRows({
         }
       })}
     </ol>
+    <div className="rows-spacer" style={{ height: range.after }} aria-hidden="true" />
+    </>
   );
 }

@@ -37,6 +37,8 @@ export function useDeliveryMarks(thread: Thread | undefined, meId: string, isGro
 
 export interface ScrollPinning {
   listRef: RefObject<HTMLDivElement | null>;
+  /** The list is at (or follows) its bottom. */
+  atBottom: RefObject<boolean>;
   onScroll: () => void;
   /** New rows came while scrolled up: offer the way down. */
   jumpVisible: boolean;
@@ -102,7 +104,7 @@ export function useScrollPinning(lastRow: Row | undefined): ScrollPinning {
     prependFrom.current = null;
   }, []);
 
-  return { listRef, onScroll, jumpVisible, scrollToBottom, pinToBottom, holdPosition, releasePosition };
+  return { listRef, atBottom, onScroll, jumpVisible, scrollToBottom, pinToBottom, holdPosition, releasePosition };
 }
 
 /** "Load older messages": by the button, or on its own when the top of the list comes near. */
@@ -151,14 +153,15 @@ export function useOlderMessages(
 
 /**
  * Read receipts: the highest message at least half on screen is marked read, while the tab is
- * visible. The rows are watched afresh when the thread's length or newest message changes, and
- * after a reconnect (the connection's status).
+ * visible. The rows are watched afresh when the thread's length or newest message changes,
+ * when the rendered rows change (`shown`: the list is windowed), and after a reconnect (the
+ * connection's status).
  */
 export function useVisibleReadMarks(
   client: ChatClient,
   chatId: string,
   listRef: RefObject<HTMLDivElement | null>,
-  { thread, connection }: { thread: Thread | undefined; connection: string },
+  { thread, connection, shown }: { thread: Thread | undefined; connection: string; shown: string },
 ): void {
   const visibleSeqs = useRef(new Set<number>());
   const markVisibleRead = useCallback(() => {
@@ -193,5 +196,5 @@ export function useVisibleReadMarks(
       observer.disconnect();
       document.removeEventListener("visibilitychange", onVisible);
     };
-  }, [messageCount, lastSeq, connection, markVisibleRead, listRef]);
+  }, [messageCount, lastSeq, connection, markVisibleRead, listRef, shown]);
 }

@@ -18,6 +18,12 @@ export type Row =
   | { kind: "streaming"; key: string; streaming: StreamingMessage; first: boolean }
   | { kind: "outgoing"; key: string; item: OutboxItem; first: boolean };
 
+/** Rows that keep their place among the others as older pages come in: all but a day's
+ *  separator, which moves up to the first message of its day. */
+export function isMessageKey(key: string): boolean {
+  return !key.startsWith("day-");
+}
+
 /** "Sent" on my last message, or "Seen" ("Seen by Ana" in a group) on the last one read. */
 export interface Delivery {
   state: "sent" | "seen";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Thread } from "@/lib/chatState";
-import { deliveryMarks, messageRows } from "@/lib/messageRows";
+import { deliveryMarks, isMessageKey, messageRows } from "@/lib/messageRows";
 import { message } from "./fakes";
 
 function thread(overrides: Partial<Thread>): Thread {
@@ -49,5 +49,12 @@ describe("delivery marks", () => {
 
   it("none when I wrote nothing", () => {
     expect(deliveryMarks({ thread: thread({ messages: [message(1)] }), meId: "me", isGroup: false, nameOf }).size).toBe(0);
+  });
+});
+
+describe("isMessageKey", () => {
+  it("is false for a day's separator only", () => {
+    const rows = messageRows({ thread: thread({ messages: [message(1)] }), outgoing: [], meId: "me", readMark: null });
+    expect(rows.map((row) => isMessageKey(row.key))).toEqual([false, true]);
   });
 });
