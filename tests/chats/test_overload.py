@@ -189,3 +189,38 @@ async def test_a_waiter_is_refused_after_the_wait_and_leaves_the_gate_whole():
     # The place is free again, and taken at once.
     async with gate.admitted():
         assert gate.in_progress == 1
+
+
+async def test_the_broadcaster_publishes_to_many_readers_at_once_each_readers_frames_in_order(
+    monkeypatch,
+):
+    """The frames after a write go out a batch at a time, one frame per reader in a batch,
+    so a slow round trip to Redis is paid once per batch, not once per frame, and the
+    broadcaster keeps up when the event loop is busy; each reader's frames keep their order."""
+    from apps.chats import events
+
+    published: list[tuple[str, int]] = []
+    at_once = 0
+    most_at_once = 0
+
+    async def slow_deliver(user_ids, frame):
+        nonlocal at_once, most_at_once
+        at_once += 1
+        most_at_once = max(most_at_once, at_once)
+        await asyncio.sleep(0.05)  # one Redis round trip on a busy loop
+        at_once -= 1
+        published.extend((user_id, frame["message"]["seq"]) for user_id in user_ids)
+
+    monkeypatch.setattr(events, "_deliver", slow_deliver)
+    broadcaster = events._Broadcaster()
+    readers = [f"reader-{number}" for number in range(16)]
+    for seq in (1, 2):
+        for reader in readers:
+            broadcaster.put(reader, {"type": "message", "chat_id": "c", "message": {"seq": seq}})
+    started = time.monotonic()
+    assert await broadcaster.settle(timeout=5)
+    # 32 frames: two batches of 16 (one at a time would take 32 round trips, 1.6 s).
+    assert time.monotonic() - started < 0.6
+    assert most_at_once == 16
+    for reader in readers:
+        assert [seq for user_id, seq in published if user_id == reader] == [1, 2]
