@@ -70,6 +70,7 @@ _send_gates = gate_per_loop(
         settings.SENDS_IN_FLIGHT_MAX,
         settings.SENDS_IN_FLIGHT_WAIT_SECONDS,
         settings.SENDS_IN_FLIGHT_MAX,
+        settings.SENDS_LOOP_LAG_MAX_SECONDS,
     ),
     busy_detail=SEND_BUSY_DETAIL,
 )

@@ -224,3 +224,34 @@ async def test_the_broadcaster_publishes_to_many_readers_at_once_each_readers_fr
     assert most_at_once == 16
     for reader in readers:
         assert [seq for user_id, seq in published if user_id == reader] == [1, 2]
+
+
+async def test_the_gate_refuses_while_the_event_loop_runs_late_and_admits_once_it_catches_up():
+    """However few sends are in progress, a loop that runs behind at every turn would
+    deliver late: sends are refused until it catches up. One slow moment does not count."""
+    gate = AdmissionGate(
+        limit=100, wait_seconds=0.1, max_waiting=100, busy_detail="busy", max_loop_lag=0.03
+    )
+    async with gate.admitted():  # the loop's lateness is watched from now on
+        pass
+    await asyncio.sleep(0.1)
+    time.sleep(0.3)  # noqa: ASYNC251 -- one slow moment (a first import, a collection)
+    await asyncio.sleep(0.1)
+    async with gate.admitted():
+        pass
+
+    async def hold_up_the_loop():
+        for _ in range(20):
+            time.sleep(0.1)  # noqa: ASYNC251 -- CPU-bound work at every turn
+            await asyncio.sleep(0)
+
+    busy_loop = asyncio.create_task(hold_up_the_loop())
+    await asyncio.sleep(1.0)
+    assert gate.loop_lag.seconds > 0.03
+    with pytest.raises(Busy):
+        async with gate.admitted():
+            pass
+    await busy_loop
+    await asyncio.sleep(0.2)
+    async with gate.admitted():
+        assert gate.in_progress == 1
