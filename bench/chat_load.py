@@ -5,6 +5,13 @@ loopback OpenAI-compatible translator with a configurable delay. Prints figures.
     .venv/bin/python bench/chat_load.py --pairs 50 --rate 75 --duration 20 --translator-delay 0.2
     .venv/bin/python bench/chat_load.py --pairs 50 --rate 10 --duration 20 --translator-delay 0
     .venv/bin/python bench/chat_load.py --pairs 10 --rate 0 --idle-sockets 2000
+    .venv/bin/python bench/chat_load.py --pairs 50 --rate 150 --duration 20 --drain 10 \
+        --translator-delay 0.2 --setting SENDS_IN_FLIGHT_MAX=32
+
+Past capacity the server refuses sends `busy`; they are resent like the front end's outbox
+does (same client_msg_id, back-off) and counted. "delivered while sending" is the rate
+delivered during the sending window; latency is given from the first attempt and from the
+attempt the server took.
 
 Each pair is an English and a Spanish user in a 1:1 chat; messages alternate direction and
 are spread evenly over time across the pairs. Latency is send-to-delivery: from the moment
@@ -19,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -131,10 +139,53 @@ class Participant:
         self.reader: asyncio.Task | None = None
 
 
-async def reader(participant: Participant, delivered: dict[str, float]) -> None:
+class Refusals:
+    """What the server refused, and the resends of `busy` refusals, done the way the front
+    end's outbox does them (frontend/src/lib/outbox.ts): the same client_msg_id again after
+    `retry_after`, doubling with each refusal of that message (at most 30 s), stretched by up
+    to half again at random so refused clients do not all come back at once."""
+
+    def __init__(self) -> None:
+        self.busy = 0
+        self.other: Counter[str] = Counter()
+        self.busy_of: Counter[str] = Counter()  # client_msg_id -> busy refusals so far
+        self.frames: dict[str, tuple[Participant, str]] = {}  # client_msg_id -> (sender, frame)
+        self.attempted: dict[str, float] = {}  # client_msg_id -> time of the latest attempt
+        self.deadline = float("inf")  # no resends after this
+        self.resends: set[asyncio.Task] = set()
+        self.acked: dict[str, float] = {}  # client_msg_id -> time of its ack
+
+    def refused(self, frame: dict) -> None:
+        client_msg_id = frame.get("client_msg_id")
+        if frame.get("code") != "busy" or client_msg_id not in self.frames:
+            self.other[str(frame.get("error"))[:60]] += 1
+            return
+        self.busy += 1
+        self.busy_of[client_msg_id] += 1
+        count = self.busy_of[client_msg_id]
+        wait = min(30.0, max(float(frame.get("retry_after") or 1), 2.0 ** (count - 1)))
+        wait *= 1 + random.random() * 0.5
+        if time.perf_counter() + wait > self.deadline:
+            return
+        task = asyncio.get_running_loop().create_task(self._resend(client_msg_id, wait))
+        self.resends.add(task)
+        task.add_done_callback(self.resends.discard)
+
+    async def _resend(self, client_msg_id: str, wait: float) -> None:
+        await asyncio.sleep(wait)
+        sender, payload = self.frames[client_msg_id]
+        self.attempted[client_msg_id] = time.perf_counter()
+        await sender.socket.send(payload)
+
+
+async def reader(participant: Participant, delivered: dict[str, float], refusals: Refusals) -> None:
     async for raw in participant.socket:
         frame = json.loads(raw)
-        if frame.get("type") == "message":
+        if "error" in frame and "type" not in frame:
+            refusals.refused(frame)
+        elif frame.get("type") == "ack":
+            refusals.acked.setdefault(str(frame.get("client_msg_id")), time.perf_counter())
+        elif frame.get("type") == "message":
             original = frame["message"].get("original_text", "")
             if (
                 original.startswith("bench-")
@@ -167,6 +218,7 @@ async def run(options: argparse.Namespace) -> None:
                     OPENAI_API_KEY="bench-key",
                     LOG_LEVEL="WARNING",
                     REDIS_CHANNEL_LAYER=options.channel_layer,
+                    **dict(setting.split("=", 1) for setting in options.setting),
                 ),
                 stderr=subprocess.DEVNULL,
             )
@@ -191,6 +243,7 @@ async def measure(options: argparse.Namespace, stack: Stack, proxy: CountingProx
         ]
         pairs.append((english, spanish, chat_id))
     delivered: dict[str, float] = {}
+    refusals = Refusals()
     participants = [person for english, spanish, _ in pairs for person in (english, spanish)]
     user_ids = {}
     for person in participants:
@@ -202,10 +255,10 @@ async def measure(options: argparse.Namespace, stack: Stack, proxy: CountingProx
             f"{ws_base}/api/ws/chat?token={person.token}", max_queue=None
         )
         person.name = user_ids[person.name]
-        person.reader = asyncio.create_task(reader(person, delivered))
+        person.reader = asyncio.create_task(reader(person, delivered, refusals))
 
     if options.rate > 0:
-        await load_phase(options, pairs, delivered, proxy, daphne, stack.redis.url)
+        await load_phase(options, pairs, delivered, refusals, proxy, daphne, stack.redis.url)
     if options.idle_sockets > 0:
         await idle_phase(options, participants, ws_base, daphne, stack.redis.url)
     for person in participants:
@@ -235,7 +288,7 @@ def redis_commands(url: str) -> Counter[str]:
     )
 
 
-async def load_phase(options, pairs, delivered, proxy, daphne, redis_url) -> None:
+async def load_phase(options, pairs, delivered, refusals, proxy, daphne, redis_url) -> None:
     total = int(options.rate * options.duration)
     interval = 1.0 / options.rate
     sent: dict[str, float] = {}
@@ -255,17 +308,34 @@ async def load_phase(options, pairs, delivered, proxy, daphne, redis_url) -> Non
         if delay > 0:
             await asyncio.sleep(delay)
         sent[text] = time.perf_counter()
-        await sender.socket.send(
-            json.dumps({"chat_id": chat_id, "text": text, "client_msg_id": f"b{number}"})
-        )
+        payload = json.dumps({"chat_id": chat_id, "text": text, "client_msg_id": f"b{number}"})
+        refusals.frames[f"b{number}"] = (sender, payload)
+        refusals.attempted[f"b{number}"] = sent[text]
+        await sender.socket.send(payload)
     send_elapsed = time.perf_counter() - started
     drain_deadline = time.perf_counter() + options.drain
+    refusals.deadline = drain_deadline
     while len(delivered) < total and time.perf_counter() < drain_deadline:
         await asyncio.sleep(0.05)
+    for task in list(refusals.resends):
+        task.cancel()
     cpu_used = process_cpu_seconds(daphne.pid) - cpu_before
     dynamo_cpu_used = process_cpu_seconds(proxy.dynamo_pid) - dynamo_cpu_before
     redis_used = redis_commands(redis_url) - redis_before
     latencies = [(delivered[text] - sent[text]) * 1000 for text in sent if text in delivered]
+    # From the attempt the server took (the last one): what a message admitted waited.
+    admitted_latencies = [
+        (delivered[text] - refusals.attempted[f"b{text.split()[0].removeprefix('bench-')}"]) * 1000
+        for text in sent
+        if text in delivered
+    ]
+    ack_latencies = [
+        (moment - refusals.attempted[client_msg_id]) * 1000
+        for client_msg_id, moment in refusals.acked.items()
+        if client_msg_id in refusals.attempted
+    ]
+    window_end = started + options.duration
+    in_window = sum(1 for moment in delivered.values() if moment <= window_end)
     last_delivery = max(delivered.values(), default=started)
     lost = total - len(latencies)
     dynamo_requests = sum(proxy.counts.values())
@@ -277,7 +347,30 @@ async def load_phase(options, pairs, delivered, proxy, daphne, redis_url) -> Non
         f"throughput {len(latencies) / max(last_delivery - started, 1e-9):.1f} messages/s delivered"
     )
     print(
-        "send-to-delivery latency ms: "
+        f"delivered while sending: {in_window / options.duration:.1f} messages/s "
+        f"({in_window} in the {options.duration:.0f} s of sending)"
+    )
+    resent = sum(1 for count in refusals.busy_of.values() if count)
+    print(
+        f"refused busy {refusals.busy} times ({resent} messages, resent like the front end's "
+        f"outbox); other errors {sum(refusals.other.values())}"
+        + (
+            ": " + ", ".join(f"{n} x {e!r}" for e, n in refusals.other.most_common(3))
+            if refusals.other
+            else ""
+        )
+    )
+    print(
+        "admitted-to-delivery latency ms (from the attempt the server took): "
+        f"p50 {percentile(admitted_latencies, 0.50):.1f}  p95 {percentile(admitted_latencies, 0.95):.1f}  "
+        f"p99 {percentile(admitted_latencies, 0.99):.1f}  max {max(admitted_latencies, default=float('nan')):.1f}"
+    )
+    print(
+        "admitted-to-ack latency ms (the sender's ack; the rest is delivery): "
+        f"p50 {percentile(ack_latencies, 0.50):.1f}  p99 {percentile(ack_latencies, 0.99):.1f}"
+    )
+    print(
+        "send-to-delivery latency ms (from the first attempt): "
         f"p50 {percentile(latencies, 0.50):.1f}  p95 {percentile(latencies, 0.95):.1f}  "
         f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies, default=float('nan')):.1f}"
     )
@@ -353,6 +446,13 @@ def main() -> None:
         "--translator-delay", type=float, default=0.0, help="seconds before the first token"
     )
     parser.add_argument("--drain", type=float, default=30, help="seconds to wait for stragglers")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an app setting for Daphne, e.g. SENDS_IN_FLIGHT_MAX=48 (repeatable)",
+    )
     parser.add_argument("--idle-sockets", type=int, default=0)
     parser.add_argument("--channel-layer", choices=("pubsub", "core"), default="pubsub")
     parser.add_argument(

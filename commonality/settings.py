@@ -398,6 +398,25 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(REQUEST_BODY_MAX_BYTES, VOICE_NOTE_MAX_BYTES)
 MESSAGE_MAX_CHARS = env.int("MESSAGE_MAX_CHARS", default=2000)
 MESSAGE_RATE_LIMIT_COUNT = env.int("MESSAGE_RATE_LIMIT_COUNT", default=30)
 MESSAGE_RATE_LIMIT_WINDOW_SECONDS = env.int("MESSAGE_RATE_LIMIT_WINDOW_SECONDS", default=10)
+# Admission (apps/core/admission.py): at most SENDS_IN_FLIGHT_MAX sends in progress per
+# process (from the frame to the ack: translation, commit, broadcast); a send waits at most
+# SENDS_IN_FLIGHT_WAIT_SECONDS for a place (with at most as many waiting as in progress),
+# then is refused at once, nothing stored: `busy` error frame / 503 with Retry-After: 1.
+# Past its capacity the process then keeps delivering at capacity instead of slowing every
+# send down (bench/chat_load.py --rate past capacity measures it). A send holds its place
+# for about the provider's first-token time plus ~0.1 s, so the bound caps a process at
+# about SENDS_IN_FLIGHT_MAX / that many messages/s: 32 covers ~110 msgs/s with a 200 ms
+# translator; raise it with a slower provider. The wait smooths bursts; it adds to latency.
+SENDS_IN_FLIGHT_MAX = env.int("SENDS_IN_FLIGHT_MAX", default=32)
+SENDS_IN_FLIGHT_WAIT_SECONDS = env.float("SENDS_IN_FLIGHT_WAIT_SECONDS", default=0.1)
+# Sends are refused as well while the event loop runs this late (smoothed): deliveries and
+# acks wait on the loop, so past this they would be late whatever the sends in progress.
+# 0 turns it off.
+SENDS_LOOP_LAG_MAX_SECONDS = env.float("SENDS_LOOP_LAG_MAX_SECONDS", default=0.1)
+if SENDS_IN_FLIGHT_MAX < 1 or SENDS_IN_FLIGHT_WAIT_SECONDS < 0:
+    raise ConfigurationError(
+        "SENDS_IN_FLIGHT_MAX must be at least 1 and SENDS_IN_FLIGHT_WAIT_SECONDS at least 0"
+    )
 # Multiplies the waits between attempts at an owed translation (1, 2, 4 ... seconds).
 TRANSLATION_RETRY_SCALE = env.float("TRANSLATION_RETRY_SCALE", default=1.0)
 # Each serving process looks for owed translations that are due this often (seconds) and

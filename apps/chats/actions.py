@@ -102,9 +102,31 @@ async def do_send_message(
     when given, is the previous send from the same socket into the same chat: the
     translations run at once, but this message is stored only after that one, so a person's
     messages keep the order they were written in. A resent `client_msg_id` is answered with
-    the message stored under it (`duplicate`)."""
+    the message stored under it (`duplicate`). Past this process's sends in progress
+    (SENDS_IN_FLIGHT_MAX), after a short wait, the send is refused `Busy` with nothing
+    claimed, counted or stored (sending.send_gate)."""
     text = sending.message_text_validate(text)
     client_msg_id = sending.client_msg_id_validate(client_msg_id)
+    async with sending.send_gate().admitted():
+        return await _message_send(
+            user=user,
+            chat_id=chat_id,
+            text=text,
+            client_msg_id=client_msg_id,
+            commit_after=commit_after,
+            kind=kind,
+        )
+
+
+async def _message_send(
+    *,
+    user: User,
+    chat_id: str,
+    text: str,
+    client_msg_id: str | None,
+    commit_after: asyncio.Future | None,
+    kind: MessageKind,
+) -> SendOutcome:
     chat = await sending.chat_of_sender(chat_id=chat_id, user_id=user.user_id)
     if client_msg_id is not None and not await sending.client_msg_id_claim(
         chat_id=chat_id, user_id=user.user_id, client_msg_id=client_msg_id

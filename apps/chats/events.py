@@ -54,6 +54,8 @@ BROADCAST_RETRY_INTERVAL_SECONDS = 0.2
 # Readers still get those from storage: by `resume`, or with the chat's next message.
 BROADCAST_KEPT_SECONDS = 180.0
 BROADCASTS_PENDING_MAX = 5_000
+# Frames published at once, each to a different user.
+BROADCAST_BATCH_MAX = 16
 # A hint about a message being translated is not worth holding up the send for.
 HINT_TIMEOUT_SECONDS = 0.5
 
@@ -118,6 +120,28 @@ class _Broadcaster:
             await asyncio.wait([task], timeout=timeout)
         return not self._pending
 
+    def _batch(self) -> list[_Pending]:
+        """The oldest frames, up to BROADCAST_BATCH_MAX, each for a different user (a user's
+        next frame waits for the batch after, so each reader's frames keep their order)."""
+        batch: list[_Pending] = []
+        users: set[str] = set()
+        for pending in self._pending:
+            if pending.user_id in users or len(batch) >= BROADCAST_BATCH_MAX:
+                break
+            users.add(pending.user_id)
+            batch.append(pending)
+        return batch
+
+    async def _attempt(self, pending: _Pending) -> BaseException | None:
+        try:
+            async with asyncio.timeout(BROADCAST_ATTEMPT_TIMEOUT_SECONDS):
+                await _deliver([pending.user_id], pending.frame)
+        except Exception as error:
+            if _redis_trouble(error):
+                return error
+            logger.exception("a %s frame could not be broadcast", pending.frame["type"])
+        return None
+
     async def _run(self) -> None:
         failing_since: float | None = None
         while self._pending:
@@ -126,23 +150,29 @@ class _Broadcaster:
                 self._pending.popleft()
                 self._drop(head, reason="Redis did not take it in time")
                 continue
-            try:
-                async with asyncio.timeout(BROADCAST_ATTEMPT_TIMEOUT_SECONDS):
-                    await _deliver([head.user_id], head.frame)
-            except Exception as error:
-                if _redis_trouble(error):
-                    if failing_since is None:
-                        failing_since = time.monotonic()
-                        logger.warning(
-                            "broadcasts wait for Redis (%s); retrying every %.1f s",
-                            type(error).__name__,
-                            BROADCAST_RETRY_INTERVAL_SECONDS,
-                        )
-                    await asyncio.sleep(BROADCAST_RETRY_INTERVAL_SECONDS)
-                    continue
-                logger.exception("a %s frame could not be broadcast", head.frame["type"])
-            if self._pending and self._pending[0] is head:
-                self._pending.popleft()
+            # One publish at a time would make the broadcaster's rate one Redis round trip
+            # per frame, and that falls as the event loop gets busier: under load the frames
+            # pile up here. A batch goes out at once (the channel layer bounds how many
+            # publishes are on the wire).
+            batch = self._batch()
+            troubles = await asyncio.gather(*(self._attempt(pending) for pending in batch))
+            taken = {id(pending) for pending, trouble in zip(batch, troubles) if trouble is None}
+            if len(taken) < len(batch):
+                # Those Redis did not take keep their places (and their readers' order).
+                self._pending = deque(p for p in self._pending if id(p) not in taken)
+                error = next(trouble for trouble in troubles if trouble is not None)
+                if failing_since is None:
+                    failing_since = time.monotonic()
+                    logger.warning(
+                        "broadcasts wait for Redis (%s); retrying every %.1f s",
+                        type(error).__name__,
+                        BROADCAST_RETRY_INTERVAL_SECONDS,
+                    )
+                await asyncio.sleep(BROADCAST_RETRY_INTERVAL_SECONDS)
+                continue
+            for _ in batch:
+                if self._pending and id(self._pending[0]) in taken:
+                    self._pending.popleft()
             if failing_since is not None:
                 logger.warning(
                     "broadcasts resumed after %.1f s; %d waiting",

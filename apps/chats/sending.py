@@ -18,6 +18,7 @@ from apps.chats import protocol, services
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat, Message
 from apps.chats.selectors import CHAT_NOT_FOUND, chat_get, map_as_dict, message_get
+from apps.core.admission import AdmissionGate, gate_per_loop
 from apps.core.background import background_task_start
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput, NotFound
@@ -60,6 +61,26 @@ class SendOutcome:
     chat_id: str
     message: protocol.Message  # the sender's view
     duplicate: bool
+
+
+SEND_BUSY_DETAIL = "The server is busy; try again in a moment"
+
+_send_gates = gate_per_loop(
+    settings_read=lambda: (
+        settings.SENDS_IN_FLIGHT_MAX,
+        settings.SENDS_IN_FLIGHT_WAIT_SECONDS,
+        settings.SENDS_IN_FLIGHT_MAX,
+        settings.SENDS_LOOP_LAG_MAX_SECONDS,
+    ),
+    busy_detail=SEND_BUSY_DETAIL,
+)
+
+
+def send_gate() -> AdmissionGate:
+    """This process's admission for sends (SENDS_IN_FLIGHT_MAX at once, a short wait, then
+    `Busy`): a send is admitted before anything of it is claimed, counted or stored, so a
+    refused one may be sent again with the same client_msg_id."""
+    return _send_gates.get()
 
 
 def message_text_validate(text: str) -> str:

@@ -12,6 +12,9 @@ class ServiceError(Exception):
     # Seconds a client should wait before trying again (REST: the `Retry-After` header;
     # socket: the error frame's `retry_after`), when waiting is what helps.
     retry_after: int | None = None
+    # A machine-readable name for the refusal, where a client acts on it (the socket's error
+    # frame `code`), or None.
+    code: str | None = None
 
     def __init_subclass__(cls, *, status: int | None = None, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -55,6 +58,13 @@ class PayloadTooLarge(ServiceError, status=413):
 
 class Unavailable(ServiceError, status=503):
     """A dependency is down or full: try again later."""
+
+
+class Busy(Unavailable):
+    """This process has as much of this work in progress as it can finish promptly: nothing
+    was done; try again in `retry_after` seconds (apps/core/admission.py)."""
+
+    code = "busy"
 
 
 class RateLimited(ServiceError, status=429):

@@ -83,12 +83,16 @@ class ChatHandlers:
         chat_id: object = None,
         client_msg_id: object = None,
         retry_after: int | None = None,
+        code: str | None = None,
     ) -> None:
-        await self.socket.send_json(
-            error_frame(
-                detail, chat_id=chat_id, client_msg_id=client_msg_id, retry_after=retry_after
-            )
+        frame = error_frame(
+            detail, chat_id=chat_id, client_msg_id=client_msg_id, retry_after=retry_after
         )
+        if code == "busy":
+            # Nothing of the send was stored: the client resends the same client_msg_id
+            # after `retry_after` (with back-off).
+            frame["code"] = "busy"
+        await self.socket.send_json(frame)
 
     # --- send ----------------------------------------------------------------------------------
 
@@ -147,6 +151,7 @@ class ChatHandlers:
                 chat_id=chat_id,
                 client_msg_id=client_msg_id,
                 retry_after=error.retry_after,
+                code=error.code,
             )
             return
         except Exception as error:

@@ -100,10 +100,12 @@ class ErrorFrame(TypedDict):
     """A frame that was refused, whatever it was: the socket stays open. It has no `type`.
     The ids are the refused frame's (only when they are valid ids); `retry_after` (seconds)
     comes with a limit or an outage, `call` with a call refused because another is under
-    way."""
+    way. `code` `busy`: a send refused because the server has as many in progress as it
+    can finish promptly; nothing was stored, so resend the same `client_msg_id` after
+    `retry_after`, backing off."""
 
     error: str
-    code: NotRequired[Literal["too_many_sockets"]]
+    code: NotRequired[Literal["too_many_sockets", "busy"]]
     chat_id: NotRequired[str]
     client_msg_id: NotRequired[str]
     call_id: NotRequired[str]

@@ -6,7 +6,7 @@
 import { ApiError, type Api } from "./api";
 import { Backoff } from "./backoff";
 import { chatReducer, hasExpiring, initialChatState, type ChatAction, type ChatState } from "./chatState";
-import { Outbox, type OutboxItem, type StorageLike } from "./outbox";
+import { Outbox, type OutboxItem, type Refusal, type StorageLike } from "./outbox";
 import { gapBefore, resumeCursors } from "./resume";
 import { ChatSocket, TicketError, type ConnectionInfo, type WebSocketLike } from "./socket";
 import { VOICE_FRAME_TYPES, type ChatSummary, type ErrorFrame, type IncomingFrame, type Me, type Message, type ServerFrame, type VoiceFrame } from "./types";
@@ -267,7 +267,7 @@ export class ChatClient {
     if (!frame.type && "error" in frame && typeof frame.error === "string") {
       const error = frame as ErrorFrame;
       if (!error.client_msg_id && this.voice.handleError(error)) return;
-      this.handleError(error.error, error.chat_id, error.client_msg_id);
+      this.handleError(error.error, error.chat_id, error.client_msg_id, error);
       return;
     }
     if (typeof frame.type === "string" && VOICE_FRAME_TYPES.has(frame.type)) {
@@ -343,9 +343,11 @@ export class ChatClient {
     this.flush();
   }
 
-  private handleError(error: string, chatId?: string, clientMsgId?: string): void {
+  private handleError(error: string, chatId?: string, clientMsgId?: string, refusal: Refusal = {}): void {
     if (clientMsgId && this.outbox.get(clientMsgId)) {
-      this.outbox.fail(clientMsgId, error);
+      // A `busy` refusal (nothing stored) and other transient ones are resent by the outbox
+      // after `retry_after`, backing off.
+      this.outbox.fail(clientMsgId, error, { code: refusal.code, retry_after: refusal.retry_after });
       this.flush();
       return;
     }

@@ -26,6 +26,15 @@ export interface OutboxItem {
   error?: string;
   /** Not before this time (epoch ms): a retry after a transient server error. */
   not_before?: number;
+  /** Times the server refused it as `busy` (it had no room; nothing was stored). */
+  busy?: number;
+}
+
+/** What the server said with a refusal, besides its words (the socket's error frame). */
+export interface Refusal {
+  code?: string;
+  /** Seconds to wait before trying again. */
+  retry_after?: number;
 }
 
 export interface StorageLike {
@@ -34,9 +43,17 @@ export interface StorageLike {
   removeItem(key: string): void;
 }
 
-/** Server errors worth retrying on their own (rate limit, busy chat, provider hiccup). */
+/** Server errors worth retrying on their own (rate limit, outage, provider hiccup). */
 const TRANSIENT_ERROR = /try again/i;
 export const MAX_AUTOMATIC_ATTEMPTS = 5;
+/**
+ * A `busy` refusal (the server is at capacity and stored nothing) is retried on its own up
+ * to this many times, waiting `retry_after`, then doubling per refusal up to BUSY_MAX_WAIT_MS,
+ * each wait stretched by up to half again at random so refused clients do not all return at
+ * once. Busy refusals do not use up MAX_AUTOMATIC_ATTEMPTS.
+ */
+export const MAX_BUSY_RETRIES = 20;
+export const BUSY_MAX_WAIT_MS = 30_000;
 
 export class Outbox {
   private list: OutboxItem[] = [];
@@ -48,6 +65,7 @@ export class Outbox {
     private readonly storage: StorageLike | null,
     private readonly key: string,
     private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
   ) {
     this.list = this.load();
   }
@@ -165,17 +183,25 @@ export class Outbox {
    * The server refused the message. Transient refusals are retried on their own a few
    * times with growing waits; anything else waits for the user (Retry or Discard).
    */
-  fail(clientMsgId: string, error: string): OutboxItem | undefined {
+  fail(clientMsgId: string, error: string, refusal: Refusal = {}): OutboxItem | undefined {
+    const retryAfterMs = (refusal.retry_after ?? 0) * 1000;
     return this.update(clientMsgId, (item) => {
-      if (TRANSIENT_ERROR.test(error) && item.attempts < MAX_AUTOMATIC_ATTEMPTS) {
-        return { ...item, status: "queued", error, not_before: this.now() + 1500 * 2 ** (item.attempts - 1) };
+      if (refusal.code === "busy") {
+        const busy = (item.busy ?? 0) + 1;
+        if (busy > MAX_BUSY_RETRIES) return { ...item, status: "failed", error, busy };
+        const wait = Math.min(BUSY_MAX_WAIT_MS, Math.max(retryAfterMs, 1000 * 2 ** (busy - 1)));
+        return { ...item, status: "queued", error, busy, not_before: this.now() + Math.round(wait * (1 + this.random() * 0.5)) };
+      }
+      if (TRANSIENT_ERROR.test(error) && item.attempts - (item.busy ?? 0) < MAX_AUTOMATIC_ATTEMPTS) {
+        const wait = Math.max(retryAfterMs, 1500 * 2 ** (item.attempts - (item.busy ?? 0) - 1));
+        return { ...item, status: "queued", error, not_before: this.now() + wait };
       }
       return { ...item, status: "failed", error };
     });
   }
 
   retry(clientMsgId: string): void {
-    this.update(clientMsgId, (item) => ({ ...item, status: "queued", attempts: 0, error: undefined, not_before: undefined }));
+    this.update(clientMsgId, (item) => ({ ...item, status: "queued", attempts: 0, busy: 0, error: undefined, not_before: undefined }));
   }
 
   discard(clientMsgId: string): void {

@@ -656,11 +656,13 @@ export interface ResumeCompleteFrame {
  * A frame that was refused, whatever it was: the socket stays open. It has no `type`.
  * The ids are the refused frame's (only when they are valid ids); `retry_after` (seconds)
  * comes with a limit or an outage, `call` with a call refused because another is under
- * way.
+ * way. `code` `busy`: a send refused because the server has as many in progress as it
+ * can finish promptly; nothing was stored, so resend the same `client_msg_id` after
+ * `retry_after`, backing off.
  */
 export interface ErrorFrame {
   error: string;
-  code?: "too_many_sockets";
+  code?: "too_many_sockets" | "busy";
   chat_id?: string;
   client_msg_id?: string;
   call_id?: string;

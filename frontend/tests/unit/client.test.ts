@@ -142,6 +142,27 @@ describe("ChatClient: never lose a message", () => {
     client.stop();
   });
 
+  it("resends a message refused busy, same client_msg_id, after retry_after and backing off", async () => {
+    const { client } = makeClient();
+    const ws = await connect(client);
+    const item = client.send("c1", "x");
+    const busy = { error: "The server is busy; try again in a moment", chat_id: "c1", client_msg_id: item.client_msg_id, retry_after: 1, code: "busy" };
+    ws.receive(busy);
+    expect(client.getSnapshot().outbox[0]).toMatchObject({ status: "queued", busy: 1 });
+    await vi.advanceTimersByTimeAsync(900);
+    expect(ws.framesOfType("send")).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(700); // 1 s, stretched by up to half again
+    expect(ws.framesOfType("send").map((f) => f.client_msg_id)).toEqual([item.client_msg_id, item.client_msg_id]);
+    ws.receive(busy);
+    await vi.advanceTimersByTimeAsync(1600);
+    expect(ws.framesOfType("send")).toHaveLength(2); // the second wait is 2 s or more
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(ws.framesOfType("send")).toHaveLength(3);
+    ws.receive({ type: "ack", chat_id: "c1", client_msg_id: item.client_msg_id, message_id: "m1", seq: 1, duplicate: false });
+    expect(client.getSnapshot().outbox).toEqual([]);
+    client.stop();
+  });
+
   it("picks up the outbox a previous page left behind", async () => {
     const storage = new MemoryStorage();
     storage.setItem(

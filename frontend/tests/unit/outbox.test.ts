@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_AUTOMATIC_ATTEMPTS, Outbox } from "@/lib/outbox";
+import { BUSY_MAX_WAIT_MS, MAX_AUTOMATIC_ATTEMPTS, MAX_BUSY_RETRIES, Outbox } from "@/lib/outbox";
 import { MemoryStorage } from "./fakes";
 
 const KEY = "commonality.outbox.me";
@@ -88,6 +88,64 @@ describe("Outbox", () => {
       time.advance(60_000);
     }
     expect(outbox.get(item.client_msg_id)?.status).toBe("failed");
+  });
+
+  it("resends a busy refusal after retry_after, backing off with jitter, without using up the attempts", () => {
+    const time = clock();
+    let random = 0;
+    const outbox = new Outbox(null, KEY, time.now, () => random);
+    const item = outbox.add("c1", "x");
+    const busy = { code: "busy", retry_after: 1 };
+    const waits: number[] = [];
+    for (let refusal = 1; refusal <= 7; refusal++) {
+      outbox.markSending(item.client_msg_id);
+      outbox.fail(item.client_msg_id, "The server is busy; try again in a moment", busy);
+      const waiting = outbox.get(item.client_msg_id);
+      expect(waiting).toMatchObject({ status: "queued", busy: refusal, client_msg_id: item.client_msg_id });
+      expect(outbox.ready()).toEqual([]);
+      waits.push((waiting?.not_before as number) - time.now());
+      time.advance(waits[waits.length - 1]);
+      expect(outbox.ready().map((i) => i.client_msg_id)).toEqual([item.client_msg_id]);
+    }
+    // retry_after first, then doubling, capped.
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 16000, BUSY_MAX_WAIT_MS, BUSY_MAX_WAIT_MS]);
+    // Seven refusals and still queued: busy refusals are not failed attempts...
+    expect(outbox.get(item.client_msg_id)?.attempts).toBe(7);
+    // ...and a later ordinary transient error still gets its own automatic retry.
+    outbox.markSending(item.client_msg_id);
+    outbox.fail(item.client_msg_id, "message could not be sent; try again");
+    expect(outbox.get(item.client_msg_id)?.status).toBe("queued");
+    // Jitter stretches a wait by up to half again, never shortens it below retry_after.
+    random = 0.999;
+    const other = outbox.add("c2", "y");
+    outbox.markSending(other.client_msg_id);
+    outbox.fail(other.client_msg_id, "The server is busy; try again in a moment", { code: "busy", retry_after: 2 });
+    const wait = (outbox.get(other.client_msg_id)?.not_before as number) - time.now();
+    expect(wait).toBeGreaterThan(2000);
+    expect(wait).toBeLessThanOrEqual(3000);
+  });
+
+  it("gives up on a message refused busy too many times, for the user to retry", () => {
+    const time = clock();
+    const outbox = new Outbox(null, KEY, time.now, () => 0);
+    const item = outbox.add("c1", "x");
+    for (let refusal = 1; refusal <= MAX_BUSY_RETRIES + 1; refusal++) {
+      outbox.markSending(item.client_msg_id);
+      outbox.fail(item.client_msg_id, "The server is busy; try again in a moment", { code: "busy", retry_after: 1 });
+      time.advance(BUSY_MAX_WAIT_MS);
+    }
+    expect(outbox.get(item.client_msg_id)?.status).toBe("failed");
+    outbox.retry(item.client_msg_id);
+    expect(outbox.get(item.client_msg_id)).toMatchObject({ status: "queued", busy: 0, attempts: 0 });
+  });
+
+  it("waits at least retry_after before resending a rate-limited message", () => {
+    const time = clock();
+    const outbox = new Outbox(null, KEY, time.now);
+    const item = outbox.add("c1", "x");
+    outbox.markSending(item.client_msg_id);
+    outbox.fail(item.client_msg_id, "too many messages: at most 30 every 10 seconds; try again in 7 seconds", { retry_after: 7 });
+    expect(outbox.nextWakeUp()).toBe(time.now() + 7000);
   });
 
   it("requeues everything in flight when the connection drops", () => {

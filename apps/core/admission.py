@@ -1,0 +1,151 @@
+"""Admission control: at most so many of one kind of work in progress in this process, a
+short bounded wait for a place, and a prompt `Busy` refusal beyond it.
+
+Past its capacity a server that takes everything in only makes every request slower: the
+work in progress piles up on the thread pool, the provider connections and the event loop,
+each request waits behind all the others, timeouts fire, and what is delivered per second
+falls. Admitting only what the process can finish promptly keeps it delivering at capacity;
+the excess is told at once to come back (`Busy`: 503 with `Retry-After`, or a socket error
+frame with `code: "busy"`), having cost nothing but the refusal.
+
+One gate per event loop (Daphne serves on one; tests and commands run several), so its
+asyncio primitives are never shared between loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+
+from apps.core.errors import Busy
+from apps.core.loop_local import LoopLocal
+
+BUSY_RETRY_AFTER_SECONDS = 1
+# How often the loop's lateness is sampled while a gate is in use, and for how long after
+# its last use.
+LAG_SAMPLE_SECONDS = 0.02
+LAG_WATCH_IDLE_SECONDS = 2.0
+LAG_SAMPLES = 4
+
+
+class LoopLag:
+    """How late this event loop runs what is due, sustained: sleeps of LAG_SAMPLE_SECONDS
+    are timed, and the least overshoot of the last LAG_SAMPLES kept, so one slow moment (a
+    first import, a garbage collection) does not count, a loop behind at every turn does.
+    Work that waits on the loop (deliveries to sockets, acks) is that much late on top of
+    its own time, so a loop this far behind has no room for more sends, however few are in
+    progress."""
+
+    def __init__(self) -> None:
+        self._samples: deque[float] = deque(maxlen=LAG_SAMPLES)
+        self._task: asyncio.Task | None = None
+        self._used_at = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return min(self._samples) if len(self._samples) == LAG_SAMPLES else 0.0
+
+    def used(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._used_at = loop.time()
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while loop.time() - self._used_at < LAG_WATCH_IDLE_SECONDS:
+            due = loop.time() + LAG_SAMPLE_SECONDS
+            await asyncio.sleep(LAG_SAMPLE_SECONDS)
+            self._samples.append(max(0.0, loop.time() - due))
+        self._samples.clear()
+
+
+class AdmissionGate:
+    """At most `limit` holders at once; a newcomer waits up to `wait_seconds` for a place,
+    with at most `max_waiting` waiting, and is refused `Busy` beyond either bound. With a
+    `max_loop_lag`, a newcomer is also refused while the event loop runs that far behind
+    (LoopLag)."""
+
+    def __init__(
+        self,
+        *,
+        limit: int,
+        wait_seconds: float,
+        max_waiting: int,
+        busy_detail: str,
+        max_loop_lag: float = 0.0,
+    ) -> None:
+        if limit < 1 or wait_seconds < 0 or max_waiting < 0:
+            raise ValueError("a gate needs a limit of at least 1 and no negative bounds")
+        self.limit = limit
+        self.wait_seconds = wait_seconds
+        self.max_waiting = max_waiting
+        self.busy_detail = busy_detail
+        self._semaphore = asyncio.Semaphore(limit)
+        self._in_progress = 0
+        self._waiting = 0
+        self.refused = 0  # since this gate was made, for logs and benchmarks
+        self.max_loop_lag = max_loop_lag
+        self.loop_lag = LoopLag()
+
+    @property
+    def in_progress(self) -> int:
+        return self._in_progress
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    def _busy(self) -> Busy:
+        self.refused += 1
+        return Busy(self.busy_detail, retry_after=BUSY_RETRY_AFTER_SECONDS)
+
+    async def _enter(self) -> None:
+        if self.max_loop_lag > 0:
+            self.loop_lag.used()
+            if self.loop_lag.seconds > self.max_loop_lag:
+                raise self._busy()
+        if not self._semaphore.locked() and not self._waiting:
+            await self._semaphore.acquire()  # a free place: taken without waiting
+        else:
+            if self._waiting >= self.max_waiting or self.wait_seconds == 0:
+                raise self._busy()
+            self._waiting += 1
+            try:
+                await asyncio.wait_for(self._semaphore.acquire(), timeout=self.wait_seconds)
+            except TimeoutError:
+                raise self._busy() from None
+            finally:
+                self._waiting -= 1
+        self._in_progress += 1
+
+    @contextlib.asynccontextmanager
+    async def admitted(self) -> AsyncIterator[None]:
+        """Hold a place for the body; `Busy` when none comes free in time."""
+        await self._enter()
+        try:
+            yield
+        finally:
+            self._in_progress -= 1
+            self._semaphore.release()
+
+
+def gate_per_loop(
+    *, settings_read: Callable[[], tuple[int, float, int, float]], busy_detail: str
+) -> LoopLocal[AdmissionGate]:
+    """A gate for each running event loop, rebuilt when its settings change (tests do):
+    `settings_read()` gives (limit, wait_seconds, max_waiting, max_loop_lag)."""
+
+    def build() -> AdmissionGate:
+        limit, wait_seconds, max_waiting, max_loop_lag = settings_read()
+        return AdmissionGate(
+            limit=limit,
+            wait_seconds=wait_seconds,
+            max_waiting=max_waiting,
+            busy_detail=busy_detail,
+            max_loop_lag=max_loop_lag,
+        )
+
+    return LoopLocal(build=build, settings_key=settings_read)
