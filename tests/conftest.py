@@ -97,6 +97,14 @@ CREDENTIAL_THROTTLE_KEYS = ("rl:login-*", "rl:signup-*", "rl:ws-ticket:*")
 
 
 @pytest.fixture(autouse=True)
+def send_admission_without_loop_lag(settings):
+    """A loaded test machine runs its event loops late, which in production means "refuse
+    sends for now"; here that would refuse sends at random. The lag rule is tested on a gate
+    of its own (tests/chats/test_overload.py); the in-flight bound stays on."""
+    settings.SENDS_LOOP_LAG_MAX_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def credential_throttles_reset(settings):
     # Read before the test runs: a test may point REDIS_URL elsewhere or unset it.
     redis_url = settings.REDIS_URL
