@@ -52,6 +52,9 @@ def _daphne(dynamo_tables, **settings):
         {
             "DYNAMODB_TABLE_PREFIX": dynamo_tables,
             "MESSAGE_RATE_LIMIT_COUNT": "100000",
+            # Bursts of sends without waiting for acks: this test is about readers, not about
+            # a process refusing sends past its capacity.
+            "SENDS_IN_FLIGHT_MAX": "100000",
             "SOCKET_OUTBOUND_BACKLOG_MAX_BYTES": str(BACKLOG_MAX_BYTES),
             **{name: str(value) for name, value in settings.items()},
         }
