@@ -2,7 +2,8 @@
 # Production image of the Commonality backend: Daphne serving HTTP and WebSocket on $PORT.
 #   docker build -t commonality-backend .
 #   docker run --env-file .env -p 8080:8080 commonality-backend
-# Railway builds this file (railway.json); docker-compose.yml builds it for local parity.
+# Railway builds this file (railway.json); docker-compose.yml builds it for local parity;
+# scripts/container_check.py builds and checks it (non-root, health, pre-deploy, SIGTERM).
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -37,5 +38,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 
 # One Daphne process per container (WebSockets are stateful; scale by adding containers).
 # --proxy-headers: Railway terminates TLS and forwards X-Forwarded-For / X-Forwarded-Proto.
-# exec: Daphne is PID 1 and receives SIGTERM directly, closing sockets cleanly on redeploy.
+# exec: Daphne is PID 1 and receives SIGTERM directly, so a redeploy stops it within about a
+# second (scripts/container_check.py); open sockets are dropped without a close frame, and
+# clients reconnect and resume from DynamoDB.
 CMD ["sh", "-c", "exec daphne --bind 0.0.0.0 --port \"${PORT:-8080}\" --proxy-headers commonality.asgi:application"]
