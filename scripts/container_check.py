@@ -13,12 +13,13 @@ image itself with `docker run --network host` and production settings
 (`ENVIRONMENT=production`, a fresh `JWT_SECRET`, `ALLOWED_HOSTS`, `REDIS_URL` and
 `DYNAMODB_ENDPOINT` on loopback); requests carry `X-Forwarded-Proto: https` and
 `X-Forwarded-For` as Railway's edge adds them. It checks, in order: the pre-deploy command
-creates the five tables (and a second run finds them), the serving process (PID 1) is Daphne
-and not root, the code is read-only for it, `/api/health` and `/api/ready` answer 200, the
-image's HEALTHCHECK passes, plain HTTP is redirected to HTTPS, the logs are JSON lines, two
-users sign up, a chat message sent on one user's socket is acknowledged and reaches the
-other's, and the container stops within 10 s of SIGTERM with both sockets open. It prints
-the build time, the image size and the time from `docker run` to ready.
+creates the five tables (and a second run finds them); `/api/health` and `/api/ready` answer
+200; the serving process (PID 1) is Daphne and not root, the code is read-only for it, /app
+holds nothing but the application, and the image's HEALTHCHECK passes; plain HTTP is
+redirected to HTTPS; two users sign up; a chat message sent on one user's socket is
+acknowledged and reaches the other's; the logs are JSON lines; and the container stops within
+10 s of SIGTERM with both sockets open. It prints the build time, the image size and the time
+to ready (from the container's start, and from `docker run`, which includes creating it).
 
 Exit status: 0 when every check passed, or when Docker is not available here (it says so;
 this check is not part of CI); 1 when a check failed (the container's last log lines follow).
@@ -50,6 +51,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_IMAGE = "commonality-backend:check"
+# What the image's /app may hold: the code that runs, and the requirements it was built from.
+APP_ENTRIES = frozenset({"manage.py", "apps", "commonality", "requirements.txt"})
 TABLES = ("users", "chats", "user_chats", "messages", "owed_translations")
 SIGTERM_LIMIT_SECONDS = 10.0
 # railway.json's healthcheckTimeout: how long a deploy may take to answer /api/ready.
@@ -517,6 +520,11 @@ def container_logs(name: str) -> str:
     return result.stdout + result.stderr
 
 
+def logs_print(name: str) -> None:
+    print("--- the container's last log lines ---", file=sys.stderr)
+    print("\n".join(container_logs(name).splitlines()[-40:]), file=sys.stderr)
+
+
 def wait_until_ready(name: str, base: str, started: float, report: Report) -> None:
     health_at = ready_at = None
     deadline = started + READY_LIMIT_SECONDS
@@ -574,6 +582,13 @@ def check_process(name: str, report: Report) -> None:
         "import os; print(os.access('/app/apps', os.W_OK) or os.access('/app', os.W_OK))",
     ).strip()
     report.check("the code is read-only for that user", writable == "False")
+    entries = sorted(docker("exec", name, "ls", "-A", "/app").split())
+    size = docker("exec", name, "du", "-sh", "/app").split()[0]
+    report.check(
+        "/app holds the application only",
+        set(entries) <= APP_ENTRIES,
+        f"{size}: {' '.join(entries)}",
+    )
     healthcheck = json.loads(docker("inspect", "--format", "{{json .Config.Healthcheck}}", name))
     test = (healthcheck or {}).get("Test") or []
     ok = bool(test) and test[0] == "CMD"
@@ -726,9 +741,10 @@ def run_checks(image: str, build_image: bool, report: Report) -> None:
                 f"{len(bad)} other lines, first: {bad[0][:120]!r}" if bad else "",
             )
             check_sigterm(name, sockets, report)
+            if report.failed:
+                logs_print(name)
         except CheckFailed:
-            print("--- the container's last log lines ---", file=sys.stderr)
-            print("\n".join(container_logs(name).splitlines()[-40:]), file=sys.stderr)
+            logs_print(name)
             raise
         finally:
             for sock in sockets:
