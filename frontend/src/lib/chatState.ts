@@ -63,7 +63,8 @@ export function emptyThread(): Thread {
 
 export type ChatAction =
   | { type: "me"; userId: string }
-  | { type: "chats_loaded"; chats: ChatSummary[] }
+  /** changedSince: chats a live event added or removed after this snapshot was asked for. */
+  | { type: "chats_loaded"; chats: ChatSummary[]; changedSince?: string[] }
   | { type: "chat_upsert"; chat: ChatSummary & { created?: boolean } }
   | { type: "chat_removed"; chatId: string }
   | { type: "detail_loaded"; detail: ChatDetail }
@@ -303,8 +304,13 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       return state.myUserId === action.userId ? state : { ...initialChatState, myUserId: action.userId };
     case "chats_loaded": {
       const chats: Record<string, ChatSummary> = {};
+      const changedSince = new Set(action.changedSince ?? []);
+      for (const chatId of changedSince) {
+        if (state.chats[chatId]) chats[chatId] = state.chats[chatId];
+      }
       for (const chat of action.chats) {
         const known = state.chats[chat.chat_id];
+        if (changedSince.has(chat.chat_id) && !known) continue; // left after the snapshot was read
         // A live message newer than this (possibly older) snapshot keeps its preview.
         chats[chat.chat_id] =
           known && (known.last_seq ?? 0) > (chat.last_seq ?? 0) ? { ...chat, ...known } : { ...known, ...chat };

@@ -85,7 +85,13 @@ export class ChatClient {
   private ticker: ReturnType<typeof setInterval> | null = null;
   private wakeTimer: ReturnType<typeof setTimeout> | null = null;
   private cleanups: Array<() => void> = [];
-  private connectedOnce = false;
+  // Inbox loads race live chat events: a snapshot read before a chat was created (or left)
+  // must not undo what a later event said. Each live change to the chat list is stamped, and
+  // a load keeps what changed after it began; a load older than one already applied is dropped.
+  private chatListChanges = 0;
+  private chatChangedAt = new Map<string, number>();
+  private chatLoadsStarted = 0;
+  private chatLoadApplied = 0;
   private noticeId = 0;
   private stopped = false;
 
@@ -257,8 +263,9 @@ export class ChatClient {
     this.pendingReads.clear();
     this.flush();
     this.voice.handleOpen();
-    if (this.connectedOnce) void this.loadChats();
-    this.connectedOnce = true;
+    // Also on the first open: a chat created between the first inbox load and this socket's
+    // subscription announced itself to no one here.
+    void this.loadChats();
   }
 
   // --- frames from the server --------------------------------------------------------------
@@ -297,12 +304,19 @@ export class ChatClient {
         if (serverFrame.user_id !== this.me.user_id) this.rememberRead(serverFrame.chat_id, serverFrame.user_id, serverFrame.seq);
         return;
       case "member_left":
-        if (serverFrame.user_id === this.me.user_id) this.outbox.dropChat(serverFrame.chat_id);
+        if (serverFrame.user_id === this.me.user_id) {
+          this.outbox.dropChat(serverFrame.chat_id);
+          this.chatListChanged(serverFrame.chat_id);
+        }
         this.dispatch({ type: "frame", frame: serverFrame, now: this.now() });
         return;
       case "member_added":
         this.dispatch({ type: "frame", frame: serverFrame, now: this.now() });
         if (this.state.details[serverFrame.chat_id]) void this.refreshDetail(serverFrame.chat_id);
+        return;
+      case "chat_created":
+        this.chatListChanged(serverFrame.chat.chat_id);
+        this.dispatch({ type: "frame", frame: serverFrame, now: this.now() });
         return;
       case "pong":
       case "resume_complete":
@@ -441,13 +455,21 @@ export class ChatClient {
   // --- loading -----------------------------------------------------------------------------
 
   async loadChats(): Promise<void> {
+    const generation = ++this.chatLoadsStarted;
+    const changesBefore = this.chatListChanges;
     try {
       const chats = await this.api.chats();
-      if (this.stopped) return;
-      this.dispatch({ type: "chats_loaded", chats });
+      if (this.stopped || generation < this.chatLoadApplied) return;
+      this.chatLoadApplied = generation;
+      const changedSince = [...this.chatChangedAt].filter(([, at]) => at > changesBefore).map(([chatId]) => chatId);
+      this.dispatch({ type: "chats_loaded", chats, changedSince });
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 401)) this.notifyError(error, "Couldn't load your chats");
     }
+  }
+
+  private chatListChanged(chatId: string): void {
+    this.chatChangedAt.set(chatId, ++this.chatListChanges);
   }
 
   private notifyError(error: unknown, context: string): void {
@@ -514,12 +536,14 @@ export class ChatClient {
 
   async createDirect(username: string): Promise<ChatSummary> {
     const chat = await this.api.createDirect(username);
+    this.chatListChanged(chat.chat_id);
     this.dispatch({ type: "chat_upsert", chat });
     return chat;
   }
 
   async createGroup(title: string, usernames: string[]): Promise<ChatSummary> {
     const chat = await this.api.createGroup(title, usernames);
+    this.chatListChanged(chat.chat_id);
     this.dispatch({ type: "chat_upsert", chat });
     return chat;
   }
@@ -527,6 +551,7 @@ export class ChatClient {
   async leave(chatId: string): Promise<void> {
     await this.api.leave(chatId);
     this.outbox.dropChat(chatId);
+    this.chatListChanged(chatId);
     this.dispatch({ type: "chat_removed", chatId });
   }
 

@@ -191,7 +191,7 @@ describe("ChatClient: resume and gaps", () => {
     const second = FakeSocket.latest();
     second.open();
     expect(second.sent[0]).toEqual({ type: "resume", chats: { c1: 4 } });
-    expect(api.chats).toHaveBeenCalledTimes(2);
+    expect(api.chats).toHaveBeenCalledTimes(3); // on start, on the first open, on this one
     client.stop();
   });
 
@@ -215,9 +215,75 @@ describe("ChatClient: resume and gaps", () => {
     const { client } = makeClient({ api });
     const ws = await connect(client);
     await settle();
+    expect(api.chats).toHaveBeenCalledTimes(2);
     ws.receive({ type: "message", chat_id: "new", message: message(1) });
     await settle();
-    expect(api.chats).toHaveBeenCalledTimes(2);
+    expect(api.chats).toHaveBeenCalledTimes(3);
+    client.stop();
+  });
+});
+
+describe("ChatClient: the inbox and live chat events", () => {
+  const created: ChatSummary = { ...chat, chat_id: "c2", other_username: "carla", other_user_id: "carla-id" };
+
+  function deferred<T>() {
+    let resolve!: (value: T) => void;
+    const promise = new Promise<T>((done) => (resolve = done));
+    return { promise, resolve };
+  }
+
+  it("loads the inbox again once the socket is open: a chat made before the subscription shows up", async () => {
+    const chats = vi.fn().mockResolvedValueOnce([chat]).mockResolvedValue([chat, created]);
+    const { client } = makeClient({ api: apiWithTheChat({ chats }) });
+    client.start();
+    await settle();
+    expect(Object.keys(client.state.chats)).toEqual(["c1"]);
+    FakeSocket.latest().open();
+    await settle();
+    expect(Object.keys(client.state.chats).sort()).toEqual(["c1", "c2"]);
+    client.stop();
+  });
+
+  it("a snapshot read before chat_created does not remove the new chat", async () => {
+    const slow = deferred<ChatSummary[]>();
+    const chats = vi.fn().mockResolvedValueOnce([chat]).mockResolvedValueOnce([chat]).mockReturnValueOnce(slow.promise);
+    const { client } = makeClient({ api: apiWithTheChat({ chats }) });
+    const ws = await connect(client);
+    await settle();
+    const loading = client.loadChats();
+    ws.receive({ type: "chat_created", chat: created });
+    expect(client.state.chats.c2).toBeDefined();
+    slow.resolve([chat]);
+    await loading;
+    expect(Object.keys(client.state.chats).sort()).toEqual(["c1", "c2"]);
+    client.stop();
+  });
+
+  it("a snapshot read before leaving does not bring the chat back", async () => {
+    const slow = deferred<ChatSummary[]>();
+    const chats = vi.fn().mockResolvedValueOnce([chat, created]).mockResolvedValueOnce([chat, created]).mockReturnValueOnce(slow.promise);
+    const { client } = makeClient({ api: apiWithTheChat({ chats }) });
+    const ws = await connect(client);
+    await settle();
+    const loading = client.loadChats();
+    ws.receive({ type: "member_left", chat_id: "c2", user_id: me.user_id });
+    expect(client.state.chats.c2).toBeUndefined();
+    slow.resolve([chat, created]);
+    await loading;
+    expect(Object.keys(client.state.chats)).toEqual(["c1"]);
+    client.stop();
+  });
+
+  it("an older load that answers last is ignored", async () => {
+    const older = deferred<ChatSummary[]>();
+    const chats = vi.fn().mockReturnValueOnce(older.promise).mockResolvedValue([chat, created]);
+    const { client } = makeClient({ api: apiWithTheChat({ chats }) });
+    await connect(client);
+    await settle();
+    expect(Object.keys(client.state.chats).sort()).toEqual(["c1", "c2"]);
+    older.resolve([]);
+    await settle();
+    expect(Object.keys(client.state.chats).sort()).toEqual(["c1", "c2"]);
     client.stop();
   });
 });
