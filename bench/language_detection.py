@@ -19,7 +19,9 @@ sender's language), restricted to the ten languages, and also asked bare:
   wrong language would get the original untranslated (an unsure turn only costs a request
   that reads the text as the sender's language, as today);
 - µs/call: mean time of one decision (rules included), over --repeat passes of the corpus.
-"sender" is the baseline: always the sender's profile language (what is done today).
+Chinese shows 100% unsure by design: Chinese is written in Han characters only, and Han-only
+text from a Chinese or Japanese sender keeps the sender's language (correct for every Chinese
+turn here). "sender" is the baseline: always the sender's profile language (what is done today).
 
 Libraries: lingua (lingua-language-detector, high accuracy mode and low accuracy mode, models
 preloaded), py3langid (normalised probabilities), langdetect (seeded, only the ten
