@@ -23,6 +23,11 @@ Chinese shows 100% unsure by design: Chinese is written in Han characters only, 
 text from a Chinese or Japanese sender keeps the sender's language (correct for every Chinese
 turn here). "sender" is the baseline: always the sender's profile language (what is done today).
 
+The comparison libraries are not project dependencies (lingua alone is 96 MB installed, which
+every CI run would download); install them to compare, and the bench skips any that is absent:
+
+    .venv/bin/pip install lingua-language-detector==2.1.1 langdetect==1.0.9
+
 Libraries: lingua (lingua-language-detector, high accuracy mode and low accuracy mode, models
 preloaded), py3langid (normalised probabilities), langdetect (seeded, only the ten
 languages' profiles loaded). With --sweep, prints each library's decided accuracy and unsure
@@ -32,6 +37,7 @@ rate for thresholds 0.1 to 0.9, which is how the thresholds below were chosen.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -47,6 +53,12 @@ CORPUS = ROOT / "bench" / "corpus" / "chat_turns.json"
 CODES = ("en", "es", "fr", "de", "pt", "zh", "ja", "ko", "ar", "hi")
 # Each library's confidence threshold, chosen with --sweep (highest decided accuracy; the
 # lower threshold when two tie). py3langid's is the app's DETECTION_CONFIDENCE_MIN.
+LIBRARY_MODULES = {
+    "lingua": "lingua",
+    "lingua-low": "lingua",
+    "py3langid": "py3langid",
+    "langdetect": "langdetect",
+}
 THRESHOLDS = {"lingua": 0.4, "lingua-low": 0.9, "py3langid": 0.6, "langdetect": 0.9}
 SWEEP = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -281,6 +293,10 @@ def main() -> None:
         return
     results = {}
     for library in args.only or LIBRARIES:
+        module = LIBRARY_MODULES[library]
+        if importlib.util.find_spec(module) is None:
+            print(f"{library}: not installed (the module {module!r} is missing), skipped")
+            continue
         child = subprocess.run(
             [sys.executable, __file__, "--library", library, "--repeat", str(args.repeat)],
             check=True,
