@@ -102,11 +102,28 @@ class AdmissionGate:
         self.refused += 1
         return Busy(self.busy_detail, retry_after=BUSY_RETRY_AFTER_SECONDS)
 
+    def _too_late(self) -> bool:
+        if self.max_loop_lag <= 0:
+            return False
+        self.loop_lag.used()
+        return self.loop_lag.seconds > self.max_loop_lag
+
+    def refusal_now(self) -> Busy | None:
+        """The refusal a newcomer would get without waiting (the loop late, or no place free
+        and no room to wait), counted as one; None if it may try `admitted()`. A caller
+        asks this before it builds anything for the work (a task, a coroutine): past
+        capacity most arrivals are refused, and the refusals then cost as little as can be,
+        leaving the CPU to the work admitted."""
+        if self._too_late() or (
+            (self._semaphore.locked() or self._waiting)
+            and (self._waiting >= self.max_waiting or self.wait_seconds == 0)
+        ):
+            return self._busy()
+        return None
+
     async def _enter(self) -> None:
-        if self.max_loop_lag > 0:
-            self.loop_lag.used()
-            if self.loop_lag.seconds > self.max_loop_lag:
-                raise self._busy()
+        if self._too_late():
+            raise self._busy()
         if not self._semaphore.locked() and not self._waiting:
             await self._semaphore.acquire()  # a free place: taken without waiting
         else:

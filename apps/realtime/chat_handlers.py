@@ -19,6 +19,7 @@ from apps.chats import actions
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.protocol import AckFrame
 from apps.chats.selectors import NOT_A_MEMBER, chat_memberships_of
+from apps.chats.sending import send_gate
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Forbidden, NotFound, ServiceError
 from apps.core.outages import UNAVAILABLE_DETAIL, UNAVAILABLE_RETRY_AFTER_SECONDS, outage_caused
@@ -108,6 +109,18 @@ class ChatHandlers:
             return
         if not (client_msg_id is None or isinstance(client_msg_id, str)):
             await self._error("client_msg_id must be a string")
+            return
+        # Past capacity most sends are refused: refused here, before a task or coroutine is
+        # built for them, a refusal costs little of the CPU the admitted sends need.
+        refusal = send_gate().refusal_now()
+        if refusal is not None:
+            await self._error(
+                refusal.detail,
+                chat_id=chat_id,
+                client_msg_id=client_msg_id,
+                retry_after=refusal.retry_after,
+                code=refusal.code,
+            )
             return
         # A send waits for translation; run it beside the socket so deliveries keep flowing.
         previous = self.last_send.get(chat_id)

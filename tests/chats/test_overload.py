@@ -255,3 +255,45 @@ async def test_the_gate_refuses_while_the_event_loop_runs_late_and_admits_once_i
     await asyncio.sleep(0.2)
     async with gate.admitted():
         assert gate.in_progress == 1
+
+
+class _SocketWithoutAccount:
+    """Just enough of a socket for the chat handlers' refusals: what is sent to it."""
+
+    def __init__(self) -> None:
+        self.scope: dict = {}
+        self.ended = False
+        self.sent: list[dict] = []
+
+    async def send_json(self, payload) -> None:
+        self.sent.append(dict(payload))
+
+    async def end(self, *, code: int) -> None:
+        self.ended = True
+
+
+async def test_a_send_with_no_room_is_refused_before_any_task_is_made_for_it(settings):
+    """Past capacity most sends are refused; each refusal is answered from the frame handler
+    itself, so it costs no task, coroutine or wait of its own."""
+    from apps.chats.sending import send_gate
+    from apps.realtime.chat_handlers import ChatHandlers
+
+    settings.SENDS_IN_FLIGHT_MAX = 1
+    settings.SENDS_IN_FLIGHT_WAIT_SECONDS = 0
+    socket = _SocketWithoutAccount()
+    handlers = ChatHandlers(socket=socket, delivery=None, failure_log=lambda *_: None)
+    async with send_gate().admitted():  # the one place is taken
+        tasks_before = asyncio.all_tasks()
+        await handlers.on_send({"chat_id": "chat-1", "text": "hello", "client_msg_id": "m1"})
+        assert asyncio.all_tasks() == tasks_before
+        assert handlers.sends == set()
+    assert socket.sent == [
+        {
+            "error": BUSY,
+            "chat_id": "chat-1",
+            "client_msg_id": "m1",
+            "retry_after": 1,
+            "code": "busy",
+        }
+    ]
+    assert send_gate().refused == 1
