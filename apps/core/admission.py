@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
@@ -28,6 +29,9 @@ BUSY_RETRY_AFTER_SECONDS = 1
 LAG_SAMPLE_SECONDS = 0.02
 LAG_WATCH_IDLE_SECONDS = 2.0
 LAG_SAMPLES = 4
+# A result not seen coming back this long after it went out is taken as never coming (its
+# socket went away, its frame was dropped) rather than as late.
+DELIVERY_WATCH_EXPIRE_SECONDS = 2.0
 
 
 class LoopLag:
@@ -62,11 +66,48 @@ class LoopLag:
         self._samples.clear()
 
 
+class DeliveryWatch:
+    """How far behind this process delivers what it has already answered: each piece of
+    work is noted when answered (a send's ack) and again when its result comes back round
+    (the sender's own copy of the message, through the broadcaster, Redis and the socket's
+    queue), and `oldest_seconds` is the age of the oldest still on its way. Work admitted
+    now would be delivered behind all of that, so a process whose deliveries run late has
+    no room for more, however few sends are in progress: this is the backlog between the
+    ack and the readers, which the count of sends in progress and the loop's lateness do
+    not see. It reads at once, without waiting for a late delivery to arrive and be
+    timed, and clears as soon as the backlog has gone out."""
+
+    def __init__(self, *, expire_seconds: float = DELIVERY_WATCH_EXPIRE_SECONDS) -> None:
+        self.expire_seconds = expire_seconds
+        self._since: dict[str, float] = {}  # in the order they went out
+
+    def went_out(self, key: str) -> None:
+        self._since.setdefault(key, time.monotonic())
+
+    def came_back(self, key: str) -> None:
+        self._since.pop(key, None)
+
+    @property
+    def on_the_way(self) -> int:
+        return len(self._since)
+
+    @property
+    def oldest_seconds(self) -> float:
+        now = time.monotonic()
+        while self._since:
+            key, since = next(iter(self._since.items()))
+            if now - since <= self.expire_seconds:
+                return now - since
+            del self._since[key]
+        return 0.0
+
+
 class AdmissionGate:
     """At most `limit` holders at once; a newcomer waits up to `wait_seconds` for a place,
     with at most `max_waiting` waiting, and is refused `Busy` beyond either bound. With a
     `max_loop_lag`, a newcomer is also refused while the event loop runs that far behind
-    (LoopLag)."""
+    (LoopLag); with a `max_delivery_lag`, while what was already answered is that far behind
+    in coming back (DeliveryWatch, fed by the caller)."""
 
     def __init__(
         self,
@@ -76,6 +117,7 @@ class AdmissionGate:
         max_waiting: int,
         busy_detail: str,
         max_loop_lag: float = 0.0,
+        max_delivery_lag: float = 0.0,
     ) -> None:
         if limit < 1 or wait_seconds < 0 or max_waiting < 0:
             raise ValueError("a gate needs a limit of at least 1 and no negative bounds")
@@ -89,6 +131,8 @@ class AdmissionGate:
         self.refused = 0  # since this gate was made, for logs and benchmarks
         self.max_loop_lag = max_loop_lag
         self.loop_lag = LoopLag()
+        self.max_delivery_lag = max_delivery_lag
+        self.delivery_watch = DeliveryWatch()
 
     @property
     def in_progress(self) -> int:
@@ -103,14 +147,16 @@ class AdmissionGate:
         return Busy(self.busy_detail, retry_after=BUSY_RETRY_AFTER_SECONDS)
 
     def _too_late(self) -> bool:
+        if 0 < self.max_delivery_lag < self.delivery_watch.oldest_seconds:
+            return True
         if self.max_loop_lag <= 0:
             return False
         self.loop_lag.used()
         return self.loop_lag.seconds > self.max_loop_lag
 
     def refusal_now(self) -> Busy | None:
-        """The refusal a newcomer would get without waiting (the loop late, or no place free
-        and no room to wait), counted as one; None if it may try `admitted()`. A caller
+        """The refusal a newcomer would get without waiting (the loop or deliveries late, no place
+        free and no room to wait), counted as one; None if it may try `admitted()`. A caller
         asks this before it builds anything for the work (a task, a coroutine): past
         capacity most arrivals are refused, and the refusals then cost as little as can be,
         leaving the CPU to the work admitted."""
@@ -150,19 +196,21 @@ class AdmissionGate:
 
 
 def gate_per_loop(
-    *, settings_read: Callable[[], tuple[int, float, int, float]], busy_detail: str
+    *, settings_read: Callable[[], tuple[int, float, int, float, float]], busy_detail: str
 ) -> LoopLocal[AdmissionGate]:
     """A gate for each running event loop, rebuilt when its settings change (tests do):
-    `settings_read()` gives (limit, wait_seconds, max_waiting, max_loop_lag)."""
+    `settings_read()` gives (limit, wait_seconds, max_waiting, max_loop_lag,
+    max_delivery_lag)."""
 
     def build() -> AdmissionGate:
-        limit, wait_seconds, max_waiting, max_loop_lag = settings_read()
+        limit, wait_seconds, max_waiting, max_loop_lag, max_delivery_lag = settings_read()
         return AdmissionGate(
             limit=limit,
             wait_seconds=wait_seconds,
             max_waiting=max_waiting,
             busy_detail=busy_detail,
             max_loop_lag=max_loop_lag,
+            max_delivery_lag=max_delivery_lag,
         )
 
     return LoopLocal(build=build, settings_key=settings_read)

@@ -17,7 +17,7 @@ from django.conf import settings
 
 from apps.chats import actions
 from apps.chats.chat_snapshots import chat_snapshots
-from apps.chats.protocol import AckFrame
+from apps.chats.protocol import AckFrame, MessageFrame
 from apps.chats.selectors import NOT_A_MEMBER, chat_memberships_of
 from apps.chats.sending import send_gate
 from apps.core.concurrency import run_blocking
@@ -68,6 +68,9 @@ class ChatHandlers:
         self.sends: set[asyncio.Task] = set()
         # The latest unfinished send per chat: the next one commits after it.
         self.last_send: dict[str, asyncio.Task] = {}
+        # Messages acknowledged here whose own copy has not come back to this socket yet
+        # (the process's send admission watches how long that takes: sending.send_gate).
+        self.acked_on_the_way: set[str] = set()
 
     def frame_handlers(self) -> dict[str, Handler]:
         return {
@@ -185,6 +188,12 @@ class ChatHandlers:
                     client_msg_id=client_msg_id,
                 )
             return
+        if not outcome.duplicate:
+            # Noted before the ack is sent: the broadcaster cannot run in between, so the
+            # copy cannot come back before it is noted.
+            message_id = outcome.message["message_id"]
+            send_gate().delivery_watch.went_out(message_id)
+            self.acked_on_the_way.add(message_id)
         ack: AckFrame = {
             "type": "ack",
             "chat_id": chat_id,
@@ -195,6 +204,21 @@ class ChatHandlers:
             "duplicate": outcome.duplicate,
         }
         await self.socket.send_json(ack)
+
+    def message_came_back(self, frame: MessageFrame) -> None:
+        """A live `message` frame reached this socket: if it is the copy of one acknowledged
+        here, the delivery backlog is that much shorter."""
+        message_id = frame["message"]["message_id"]
+        if message_id in self.acked_on_the_way:
+            self.acked_on_the_way.discard(message_id)
+            send_gate().delivery_watch.came_back(message_id)
+
+    def on_the_way_forget(self) -> None:
+        """The socket is going away: the copies it was waiting for will never arrive."""
+        watch = send_gate().delivery_watch
+        for message_id in self.acked_on_the_way:
+            watch.came_back(message_id)
+        self.acked_on_the_way.clear()
 
     # --- typing and read -------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import pytest
 from apps.chats import services
 from apps.chats.selectors import message_history, message_of_client_id
 from apps.chats.translation import translation_clients_close
-from apps.core.admission import AdmissionGate
+from apps.core.admission import AdmissionGate, DeliveryWatch
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Busy
 from apps.core.keyvalue import keyvalue_store
@@ -297,3 +297,89 @@ async def test_a_send_with_no_room_is_refused_before_any_task_is_made_for_it(set
         }
     ]
     assert send_gate().refused == 1
+
+
+async def test_the_gate_refuses_while_an_answered_send_is_not_delivered_and_admits_once_it_is():
+    gate = AdmissionGate(
+        limit=100, wait_seconds=0.1, max_waiting=100, busy_detail="busy", max_delivery_lag=0.05
+    )
+    gate.delivery_watch.went_out("m1")
+    async with gate.admitted():  # just answered: not late yet
+        pass
+    await asyncio.sleep(0.1)
+    assert gate.delivery_watch.oldest_seconds > 0.05
+    assert gate.refusal_now() is not None
+    with pytest.raises(Busy):
+        async with gate.admitted():
+            pass
+    gate.delivery_watch.came_back("m1")
+    assert gate.refusal_now() is None
+    async with gate.admitted():
+        assert gate.in_progress == 1
+    assert gate.refused == 2
+
+
+async def test_a_delivery_never_seen_coming_back_stops_counting_after_a_while():
+    """A copy that never arrives (its frame dropped, its socket gone) must not refuse sends
+    for good."""
+    watch = DeliveryWatch(expire_seconds=0.05)
+    watch.went_out("lost")
+    await asyncio.sleep(0.1)
+    assert watch.oldest_seconds == 0.0
+    assert watch.on_the_way == 0
+
+
+async def test_sends_wait_for_the_deliveries_after_their_acks(
+    settings, translator, sockets, monkeypatch
+):
+    """The socket notes each ack and the sender's own copy coming back through the
+    broadcaster and Redis; while copies are held up longer than
+    SENDS_DELIVERY_LAG_MAX_SECONDS, new sends are refused `busy`, and taken again once the
+    backlog has gone out. A socket that closes stops waiting for its copies."""
+    from apps.chats import events
+    from apps.chats.sending import send_gate
+
+    settings.SENDS_DELIVERY_LAG_MAX_SECONDS = 0.2
+    deliveries_flow = asyncio.Event()
+    deliver = events._deliver
+
+    async def deliver_when_flowing(user_ids, frame):
+        await deliveries_flow.wait()  # a broadcaster or Redis that has fallen behind
+        await deliver(user_ids, frame)
+
+    monkeypatch.setattr(events, "_deliver", deliver_when_flowing)
+    amy, _eva, chat_id = await _amy_and_eva()
+    amy_socket = await sockets.open(amy)
+    watch = send_gate().delivery_watch
+
+    await amy_socket.send({"chat_id": chat_id, "text": "first", "client_msg_id": "first"})
+    ack = await amy_socket.wait_for(_answer_to("first"), timeout=10)
+    assert ack["type"] == "ack", ack
+    assert watch.on_the_way == 1
+    await asyncio.sleep(0.3)
+    await amy_socket.send({"chat_id": chat_id, "text": "second", "client_msg_id": "second"})
+    refusal = await amy_socket.wait_for(_answer_to("second"), timeout=5)
+    assert refusal["code"] == "busy" and refusal["retry_after"] == 1, refusal
+
+    deliveries_flow.set()
+    await amy_socket.wait_for(_own_copy_of(ack), timeout=5)
+    assert watch.on_the_way == 0
+    await amy_socket.send({"chat_id": chat_id, "text": "second", "client_msg_id": "second"})
+    accepted = await amy_socket.wait_for(_answer_to("second"), timeout=10)
+    assert accepted["type"] == "ack", accepted
+
+    await amy_socket.wait_for(_own_copy_of(accepted), timeout=5)
+
+    deliveries_flow.clear()
+    await amy_socket.send({"chat_id": chat_id, "text": "third", "client_msg_id": "third"})
+    await amy_socket.wait_for(_answer_to("third"), timeout=10)
+    assert watch.on_the_way == 1
+    await amy_socket.close()
+    assert watch.on_the_way == 0
+    deliveries_flow.set()
+
+
+def _own_copy_of(ack):
+    return lambda frame: (
+        frame.get("type") == "message" and frame["message"]["message_id"] == ack["message_id"]
+    )
