@@ -24,6 +24,11 @@ from apps.core.errors import Busy
 from apps.core.loop_local import LoopLocal
 
 BUSY_RETRY_AFTER_SECONDS = 1
+# Far past capacity, `retry_after` grows with the refusals per admission in the last second
+# or two, up to this: a client told to come back in 1 s while the gate refuses nine of every
+# ten is refused again, and each refusal costs the CPU the admitted work needs.
+BUSY_RETRY_AFTER_MAX_SECONDS = 10
+REFUSAL_TALLY_SECONDS = 1.0
 # How often the loop's lateness is sampled while a gate is in use, and for how long after
 # its last use.
 LAG_SAMPLE_SECONDS = 0.02
@@ -102,6 +107,40 @@ class DeliveryWatch:
         return 0.0
 
 
+class _RefusalTally:
+    """Refusals and admissions in this window of REFUSAL_TALLY_SECONDS and the one before;
+    `retry_after` is how many seconds of admissions the refused would fill, so those told
+    to come back are spread over the time the gate can take them in (at least
+    BUSY_RETRY_AFTER_SECONDS, at most BUSY_RETRY_AFTER_MAX_SECONDS)."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+        self._now = [0, 0]  # refused, admitted
+        self._before = [0, 0]
+
+    def _roll(self) -> None:
+        now = time.monotonic()
+        if now - self._started >= REFUSAL_TALLY_SECONDS:
+            recent = now - self._started < 2 * REFUSAL_TALLY_SECONDS
+            self._before = self._now if recent else [0, 0]
+            self._now = [0, 0]
+            self._started = now
+
+    def refused(self) -> None:
+        self._roll()
+        self._now[0] += 1
+
+    def admitted(self) -> None:
+        self._roll()
+        self._now[1] += 1
+
+    def retry_after(self) -> int:
+        refused = self._now[0] + self._before[0]
+        admitted = self._now[1] + self._before[1]
+        seconds = -(-refused // max(1, admitted))  # rounded up
+        return min(BUSY_RETRY_AFTER_MAX_SECONDS, max(BUSY_RETRY_AFTER_SECONDS, seconds))
+
+
 class AdmissionGate:
     """At most `limit` holders at once; a newcomer waits up to `wait_seconds` for a place,
     with at most `max_waiting` waiting, and is refused `Busy` beyond either bound. With a
@@ -129,6 +168,7 @@ class AdmissionGate:
         self._in_progress = 0
         self._waiting = 0
         self.refused = 0  # since this gate was made, for logs and benchmarks
+        self._tally = _RefusalTally()
         self.max_loop_lag = max_loop_lag
         self.loop_lag = LoopLag()
         self.max_delivery_lag = max_delivery_lag
@@ -144,7 +184,8 @@ class AdmissionGate:
 
     def _busy(self) -> Busy:
         self.refused += 1
-        return Busy(self.busy_detail, retry_after=BUSY_RETRY_AFTER_SECONDS)
+        self._tally.refused()
+        return Busy(self.busy_detail, retry_after=self._tally.retry_after())
 
     def _too_late(self) -> bool:
         if 0 < self.max_delivery_lag < self.delivery_watch.oldest_seconds:
@@ -183,6 +224,7 @@ class AdmissionGate:
             finally:
                 self._waiting -= 1
         self._in_progress += 1
+        self._tally.admitted()
 
     @contextlib.asynccontextmanager
     async def admitted(self) -> AsyncIterator[None]:

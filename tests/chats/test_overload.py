@@ -17,7 +17,7 @@ import pytest
 from apps.chats import services
 from apps.chats.selectors import message_history, message_of_client_id
 from apps.chats.translation import translation_clients_close
-from apps.core.admission import AdmissionGate, DeliveryWatch
+from apps.core.admission import BUSY_RETRY_AFTER_MAX_SECONDS, AdmissionGate, DeliveryWatch
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Busy
 from apps.core.keyvalue import keyvalue_store
@@ -297,6 +297,21 @@ async def test_a_send_with_no_room_is_refused_before_any_task_is_made_for_it(set
         }
     ]
     assert send_gate().refused == 1
+
+
+async def test_far_past_capacity_the_refused_are_told_to_come_back_later():
+    """A refusal per admission: come back in a second. Many refusals per admission: later,
+    in proportion, up to a bound, so that those refused do not all return to be refused
+    again while the admitted work needs the CPU."""
+    gate = AdmissionGate(limit=1, wait_seconds=0, max_waiting=0, busy_detail="busy")
+    async with gate.admitted():
+        first = gate.refusal_now()
+        assert first is not None and first.retry_after == 1
+        waits = [
+            refusal.retry_after for refusal in (gate.refusal_now() for _ in range(40)) if refusal
+        ]
+    assert waits[:4] == [2, 3, 4, 5]
+    assert waits[-1] == BUSY_RETRY_AFTER_MAX_SECONDS
 
 
 async def test_the_gate_refuses_while_an_answered_send_is_not_delivered_and_admits_once_it_is():
