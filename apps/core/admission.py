@@ -37,6 +37,8 @@ LAG_SAMPLES = 4
 # A result not seen coming back this long after it went out is taken as never coming (its
 # socket went away, its frame was dropped) rather than as late.
 DELIVERY_WATCH_EXPIRE_SECONDS = 2.0
+# Distinct sockets whose copies must be late before the process counts as late.
+DELIVERY_WATCH_QUORUM = 3
 
 
 class LoopLag:
@@ -75,19 +77,31 @@ class DeliveryWatch:
     """How far behind this process delivers what it has already answered: each piece of
     work is noted when answered (a send's ack) and again when its result comes back round
     (the sender's own copy of the message, through the broadcaster, Redis and the socket's
-    queue), and `oldest_seconds` is the age of the oldest still on its way. Work admitted
-    now would be delivered behind all of that, so a process whose deliveries run late has
-    no room for more, however few sends are in progress: this is the backlog between the
-    ack and the readers, which the count of sends in progress and the loop's lateness do
-    not see. It reads at once, without waiting for a late delivery to arrive and be
-    timed, and clears as soon as the backlog has gone out."""
+    queue), and `oldest_seconds` is how long the oldest have been on their way. Work
+    admitted now would be delivered behind all of that, so a process whose deliveries run
+    late has no room for more, however few sends are in progress: this is the backlog
+    between the ack and the readers, which the count of sends in progress and the loop's
+    lateness do not see. It reads at once, without waiting for a late delivery to arrive
+    and be timed, and clears as soon as the backlog has gone out.
 
-    def __init__(self, *, expire_seconds: float = DELIVERY_WATCH_EXPIRE_SECONDS) -> None:
+    Each piece of work is noted `by` whoever waits for it (a socket). One socket can hold
+    its own copies up (a consumer busy with a long catch-up for a client that does not
+    read), which says nothing of the process: the age counted is that of the oldest noted
+    by the `quorum`-th distinct waiter, so a few such sockets cannot refuse everyone's
+    sends. A backlog of the process's own holds up every socket's copies at once."""
+
+    def __init__(
+        self,
+        *,
+        expire_seconds: float = DELIVERY_WATCH_EXPIRE_SECONDS,
+        quorum: int | None = None,
+    ) -> None:
         self.expire_seconds = expire_seconds
-        self._since: dict[str, float] = {}  # in the order they went out
+        self.quorum = quorum if quorum is not None else DELIVERY_WATCH_QUORUM
+        self._since: dict[str, tuple[float, object]] = {}  # in the order they went out
 
-    def went_out(self, key: str) -> None:
-        self._since.setdefault(key, time.monotonic())
+    def went_out(self, key: str, *, by: object) -> None:
+        self._since.setdefault(key, (time.monotonic(), by))
 
     def came_back(self, key: str) -> None:
         self._since.pop(key, None)
@@ -100,10 +114,15 @@ class DeliveryWatch:
     def oldest_seconds(self) -> float:
         now = time.monotonic()
         while self._since:
-            key, since = next(iter(self._since.items()))
+            key, (since, _by) = next(iter(self._since.items()))
             if now - since <= self.expire_seconds:
-                return now - since
+                break
             del self._since[key]
+        waiters: set[int] = set()
+        for since, by in self._since.values():
+            waiters.add(id(by))
+            if len(waiters) >= self.quorum:
+                return now - since
         return 0.0
 
 

@@ -192,7 +192,7 @@ class ChatHandlers:
             # Noted before the ack is sent: the broadcaster cannot run in between, so the
             # copy cannot come back before it is noted.
             message_id = outcome.message["message_id"]
-            send_gate().delivery_watch.went_out(message_id)
+            send_gate().delivery_watch.went_out(message_id, by=self)
             self.acked_on_the_way.add(message_id)
         ack: AckFrame = {
             "type": "ack",

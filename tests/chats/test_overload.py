@@ -318,7 +318,9 @@ async def test_the_gate_refuses_while_an_answered_send_is_not_delivered_and_admi
     gate = AdmissionGate(
         limit=100, wait_seconds=0.1, max_waiting=100, busy_detail="busy", max_delivery_lag=0.05
     )
-    gate.delivery_watch.went_out("m1")
+    sockets = [object() for _ in range(3)]
+    for number, socket in enumerate(sockets):
+        gate.delivery_watch.went_out(f"m{number}", by=socket)
     async with gate.admitted():  # just answered: not late yet
         pass
     await asyncio.sleep(0.1)
@@ -327,18 +329,34 @@ async def test_the_gate_refuses_while_an_answered_send_is_not_delivered_and_admi
     with pytest.raises(Busy):
         async with gate.admitted():
             pass
-    gate.delivery_watch.came_back("m1")
+    gate.delivery_watch.came_back("m1")  # two sockets behind: not the process
     assert gate.refusal_now() is None
     async with gate.admitted():
         assert gate.in_progress == 1
     assert gate.refused == 2
 
 
+async def test_one_socket_holding_up_its_own_copies_does_not_make_the_process_late():
+    """A consumer busy with a long catch-up for a client that does not read holds up only
+    its own copies: that alone must not refuse everyone's sends."""
+    watch = DeliveryWatch(quorum=3)
+    stuck, other = object(), object()
+    stuck_since = time.monotonic()
+    for number in range(10):
+        watch.went_out(f"stuck-{number}", by=stuck)
+    watch.went_out("other", by=other)
+    await asyncio.sleep(0.1)
+    assert watch.oldest_seconds == 0.0
+    watch.went_out("third", by=object())
+    # Late by the third socket's copy, not by the stuck one's.
+    assert 0 < watch.oldest_seconds <= time.monotonic() - stuck_since - 0.1
+
+
 async def test_a_delivery_never_seen_coming_back_stops_counting_after_a_while():
     """A copy that never arrives (its frame dropped, its socket gone) must not refuse sends
     for good."""
-    watch = DeliveryWatch(expire_seconds=0.05)
-    watch.went_out("lost")
+    watch = DeliveryWatch(expire_seconds=0.05, quorum=1)
+    watch.went_out("lost", by=object())
     await asyncio.sleep(0.1)
     assert watch.oldest_seconds == 0.0
     assert watch.on_the_way == 0
@@ -353,8 +371,10 @@ async def test_sends_wait_for_the_deliveries_after_their_acks(
     backlog has gone out. A socket that closes stops waiting for its copies."""
     from apps.chats import events
     from apps.chats.sending import send_gate
+    from apps.core import admission
 
     settings.SENDS_DELIVERY_LAG_MAX_SECONDS = 0.2
+    monkeypatch.setattr(admission, "DELIVERY_WATCH_QUORUM", 1)  # one socket here
     deliveries_flow = asyncio.Event()
     deliver = events._deliver
 
