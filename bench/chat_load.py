@@ -297,6 +297,7 @@ async def load_phase(options, pairs, delivered, refusals, proxy, daphne, redis_u
     proxy.write_seconds.clear()
     redis_before = redis_commands(redis_url)
     cpu_before = process_cpu_seconds(daphne.pid)
+    client_cpu_before = time.process_time()
     dynamo_cpu_before = process_cpu_seconds(proxy.dynamo_pid)
     started = time.perf_counter()
     for number in range(total):
@@ -320,6 +321,7 @@ async def load_phase(options, pairs, delivered, refusals, proxy, daphne, redis_u
     for task in list(refusals.resends):
         task.cancel()
     cpu_used = process_cpu_seconds(daphne.pid) - cpu_before
+    client_cpu_used = time.process_time() - client_cpu_before
     dynamo_cpu_used = process_cpu_seconds(proxy.dynamo_pid) - dynamo_cpu_before
     redis_used = redis_commands(redis_url) - redis_before
     latencies = [(delivered[text] - sent[text]) * 1000 for text in sent if text in delivered]
@@ -377,6 +379,11 @@ async def load_phase(options, pairs, delivered, refusals, proxy, daphne, redis_u
     print(
         f"daphne CPU {cpu_used:.2f} s = {cpu_used * 1000 / max(len(latencies), 1):.2f} ms per delivered message; "
         f"RSS {process_rss_mb(daphne.pid):.0f} MB"
+    )
+    # The load client shares the cores: past capacity its sends and resends are most of it.
+    print(
+        f"this load client (with its DynamoDB counting proxy) CPU {client_cpu_used:.2f} s "
+        f"over {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.2f}"
     )
     print(
         f"moto (the DynamoDB stand-in) CPU {dynamo_cpu_used:.2f} s "

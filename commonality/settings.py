@@ -413,6 +413,11 @@ SENDS_IN_FLIGHT_WAIT_SECONDS = env.float("SENDS_IN_FLIGHT_WAIT_SECONDS", default
 # acks wait on the loop, so past this they would be late whatever the sends in progress.
 # 0 turns it off.
 SENDS_LOOP_LAG_MAX_SECONDS = env.float("SENDS_LOOP_LAG_MAX_SECONDS", default=0.1)
+# And while messages this process acknowledged have not come back to their senders' own
+# sockets (the broadcaster, Redis, the sockets' queues) for this long, for several sockets
+# at once (admission.DeliveryWatch): a send admitted then would be delivered behind that
+# backlog. 0 turns it off.
+SENDS_DELIVERY_LAG_MAX_SECONDS = env.float("SENDS_DELIVERY_LAG_MAX_SECONDS", default=0.25)
 if SENDS_IN_FLIGHT_MAX < 1 or SENDS_IN_FLIGHT_WAIT_SECONDS < 0:
     raise ConfigurationError(
         "SENDS_IN_FLIGHT_MAX must be at least 1 and SENDS_IN_FLIGHT_WAIT_SECONDS at least 0"

@@ -71,6 +71,7 @@ _send_gates = gate_per_loop(
         settings.SENDS_IN_FLIGHT_WAIT_SECONDS,
         settings.SENDS_IN_FLIGHT_MAX,
         settings.SENDS_LOOP_LAG_MAX_SECONDS,
+        settings.SENDS_DELIVERY_LAG_MAX_SECONDS,
     ),
     busy_detail=SEND_BUSY_DETAIL,
 )
@@ -78,8 +79,10 @@ _send_gates = gate_per_loop(
 
 def send_gate() -> AdmissionGate:
     """This process's admission for sends (SENDS_IN_FLIGHT_MAX at once, a short wait, then
-    `Busy`): a send is admitted before anything of it is claimed, counted or stored, so a
-    refused one may be sent again with the same client_msg_id."""
+    `Busy`; also `Busy` while the loop or the deliveries after the ack run late): a send is
+    admitted before anything of it is claimed, counted or stored, so a refused one may be
+    sent again with the same client_msg_id. The socket that sends notes each ack and the
+    sender's own copy of the message coming back in `delivery_watch`."""
     return _send_gates.get()
 
 

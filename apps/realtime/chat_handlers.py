@@ -17,8 +17,9 @@ from django.conf import settings
 
 from apps.chats import actions
 from apps.chats.chat_snapshots import chat_snapshots
-from apps.chats.protocol import AckFrame
+from apps.chats.protocol import AckFrame, MessageFrame
 from apps.chats.selectors import NOT_A_MEMBER, chat_memberships_of
+from apps.chats.sending import send_gate
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Forbidden, NotFound, ServiceError
 from apps.core.outages import UNAVAILABLE_DETAIL, UNAVAILABLE_RETRY_AFTER_SECONDS, outage_caused
@@ -67,6 +68,9 @@ class ChatHandlers:
         self.sends: set[asyncio.Task] = set()
         # The latest unfinished send per chat: the next one commits after it.
         self.last_send: dict[str, asyncio.Task] = {}
+        # Messages acknowledged here whose own copy has not come back to this socket yet
+        # (the process's send admission watches how long that takes: sending.send_gate).
+        self.acked_on_the_way: set[str] = set()
 
     def frame_handlers(self) -> dict[str, Handler]:
         return {
@@ -108,6 +112,18 @@ class ChatHandlers:
             return
         if not (client_msg_id is None or isinstance(client_msg_id, str)):
             await self._error("client_msg_id must be a string")
+            return
+        # Past capacity most sends are refused: refused here, before a task or coroutine is
+        # built for them, a refusal costs little of the CPU the admitted sends need.
+        refusal = send_gate().refusal_now()
+        if refusal is not None:
+            await self._error(
+                refusal.detail,
+                chat_id=chat_id,
+                client_msg_id=client_msg_id,
+                retry_after=refusal.retry_after,
+                code=refusal.code,
+            )
             return
         # A send waits for translation; run it beside the socket so deliveries keep flowing.
         previous = self.last_send.get(chat_id)
@@ -172,6 +188,12 @@ class ChatHandlers:
                     client_msg_id=client_msg_id,
                 )
             return
+        if not outcome.duplicate:
+            # Noted before the ack is sent: the broadcaster cannot run in between, so the
+            # copy cannot come back before it is noted.
+            message_id = outcome.message["message_id"]
+            send_gate().delivery_watch.went_out(message_id, by=self)
+            self.acked_on_the_way.add(message_id)
         ack: AckFrame = {
             "type": "ack",
             "chat_id": chat_id,
@@ -182,6 +204,21 @@ class ChatHandlers:
             "duplicate": outcome.duplicate,
         }
         await self.socket.send_json(ack)
+
+    def message_came_back(self, frame: MessageFrame) -> None:
+        """A live `message` frame reached this socket: if it is the copy of one acknowledged
+        here, the delivery backlog is that much shorter."""
+        message_id = frame["message"]["message_id"]
+        if message_id in self.acked_on_the_way:
+            self.acked_on_the_way.discard(message_id)
+            send_gate().delivery_watch.came_back(message_id)
+
+    def on_the_way_forget(self) -> None:
+        """The socket is going away: the copies it was waiting for will never arrive."""
+        watch = send_gate().delivery_watch
+        for message_id in self.acked_on_the_way:
+            watch.came_back(message_id)
+        self.acked_on_the_way.clear()
 
     # --- typing and read -------------------------------------------------------------------------
 

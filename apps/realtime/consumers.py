@@ -193,6 +193,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             except Exception as error:
                 # The place lapses by itself once nobody renews it.
                 _log_failure("releasing a socket's place failed", error)
+        if getattr(self, "chats", None) is not None:
+            self.chats.on_the_way_forget()
         if getattr(self, "voice", None) is not None:
             await self.voice.disconnect()
         # Sends already under way finish: their messages are stored and delivered to the
@@ -327,6 +329,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if refreshed is not None:
                 self._user = refreshed
         if is_message_frame(frame):
+            self.chats.message_came_back(frame)
             await self.delivery.message_deliver(frame)
         else:
             await self.send_json(frame)

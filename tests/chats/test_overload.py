@@ -17,7 +17,7 @@ import pytest
 from apps.chats import services
 from apps.chats.selectors import message_history, message_of_client_id
 from apps.chats.translation import translation_clients_close
-from apps.core.admission import AdmissionGate
+from apps.core.admission import BUSY_RETRY_AFTER_MAX_SECONDS, AdmissionGate, DeliveryWatch
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Busy
 from apps.core.keyvalue import keyvalue_store
@@ -255,3 +255,166 @@ async def test_the_gate_refuses_while_the_event_loop_runs_late_and_admits_once_i
     await asyncio.sleep(0.2)
     async with gate.admitted():
         assert gate.in_progress == 1
+
+
+class _SocketWithoutAccount:
+    """Just enough of a socket for the chat handlers' refusals: what is sent to it."""
+
+    def __init__(self) -> None:
+        self.scope: dict = {}
+        self.ended = False
+        self.sent: list[dict] = []
+
+    async def send_json(self, payload) -> None:
+        self.sent.append(dict(payload))
+
+    async def end(self, *, code: int) -> None:
+        self.ended = True
+
+
+async def test_a_send_with_no_room_is_refused_before_any_task_is_made_for_it(settings):
+    """Past capacity most sends are refused; each refusal is answered from the frame handler
+    itself, so it costs no task, coroutine or wait of its own."""
+    from apps.chats.sending import send_gate
+    from apps.realtime.chat_handlers import ChatHandlers
+
+    settings.SENDS_IN_FLIGHT_MAX = 1
+    settings.SENDS_IN_FLIGHT_WAIT_SECONDS = 0
+    socket = _SocketWithoutAccount()
+    handlers = ChatHandlers(socket=socket, delivery=None, failure_log=lambda *_: None)
+    async with send_gate().admitted():  # the one place is taken
+        tasks_before = asyncio.all_tasks()
+        await handlers.on_send({"chat_id": "chat-1", "text": "hello", "client_msg_id": "m1"})
+        assert asyncio.all_tasks() == tasks_before
+        assert handlers.sends == set()
+    assert socket.sent == [
+        {
+            "error": BUSY,
+            "chat_id": "chat-1",
+            "client_msg_id": "m1",
+            "retry_after": 1,
+            "code": "busy",
+        }
+    ]
+    assert send_gate().refused == 1
+
+
+async def test_far_past_capacity_the_refused_are_told_to_come_back_later():
+    """A refusal per admission: come back in a second. Many refusals per admission: later,
+    in proportion, up to a bound, so that those refused do not all return to be refused
+    again while the admitted work needs the CPU."""
+    gate = AdmissionGate(limit=1, wait_seconds=0, max_waiting=0, busy_detail="busy")
+    async with gate.admitted():
+        first = gate.refusal_now()
+        assert first is not None and first.retry_after == 1
+        waits = [
+            refusal.retry_after for refusal in (gate.refusal_now() for _ in range(40)) if refusal
+        ]
+    assert waits[:4] == [2, 3, 4, 5]
+    assert waits[-1] == BUSY_RETRY_AFTER_MAX_SECONDS
+
+
+async def test_the_gate_refuses_while_an_answered_send_is_not_delivered_and_admits_once_it_is():
+    gate = AdmissionGate(
+        limit=100, wait_seconds=0.1, max_waiting=100, busy_detail="busy", max_delivery_lag=0.05
+    )
+    sockets = [object() for _ in range(3)]
+    for number, socket in enumerate(sockets):
+        gate.delivery_watch.went_out(f"m{number}", by=socket)
+    async with gate.admitted():  # just answered: not late yet
+        pass
+    await asyncio.sleep(0.1)
+    assert gate.delivery_watch.oldest_seconds > 0.05
+    assert gate.refusal_now() is not None
+    with pytest.raises(Busy):
+        async with gate.admitted():
+            pass
+    gate.delivery_watch.came_back("m1")  # two sockets behind: not the process
+    assert gate.refusal_now() is None
+    async with gate.admitted():
+        assert gate.in_progress == 1
+    assert gate.refused == 2
+
+
+async def test_one_socket_holding_up_its_own_copies_does_not_make_the_process_late():
+    """A consumer busy with a long catch-up for a client that does not read holds up only
+    its own copies: that alone must not refuse everyone's sends."""
+    watch = DeliveryWatch(quorum=3)
+    stuck, other = object(), object()
+    stuck_since = time.monotonic()
+    for number in range(10):
+        watch.went_out(f"stuck-{number}", by=stuck)
+    watch.went_out("other", by=other)
+    await asyncio.sleep(0.1)
+    assert watch.oldest_seconds == 0.0
+    watch.went_out("third", by=object())
+    # Late by the third socket's copy, not by the stuck one's.
+    assert 0 < watch.oldest_seconds <= time.monotonic() - stuck_since - 0.1
+
+
+async def test_a_delivery_never_seen_coming_back_stops_counting_after_a_while():
+    """A copy that never arrives (its frame dropped, its socket gone) must not refuse sends
+    for good."""
+    watch = DeliveryWatch(expire_seconds=0.05, quorum=1)
+    watch.went_out("lost", by=object())
+    await asyncio.sleep(0.1)
+    assert watch.oldest_seconds == 0.0
+    assert watch.on_the_way == 0
+
+
+async def test_sends_wait_for_the_deliveries_after_their_acks(
+    settings, translator, sockets, monkeypatch
+):
+    """The socket notes each ack and the sender's own copy coming back through the
+    broadcaster and Redis; while copies are held up longer than
+    SENDS_DELIVERY_LAG_MAX_SECONDS, new sends are refused `busy`, and taken again once the
+    backlog has gone out. A socket that closes stops waiting for its copies."""
+    from apps.chats import events
+    from apps.chats.sending import send_gate
+    from apps.core import admission
+
+    settings.SENDS_DELIVERY_LAG_MAX_SECONDS = 0.2
+    monkeypatch.setattr(admission, "DELIVERY_WATCH_QUORUM", 1)  # one socket here
+    deliveries_flow = asyncio.Event()
+    deliver = events._deliver
+
+    async def deliver_when_flowing(user_ids, frame):
+        await deliveries_flow.wait()  # a broadcaster or Redis that has fallen behind
+        await deliver(user_ids, frame)
+
+    monkeypatch.setattr(events, "_deliver", deliver_when_flowing)
+    amy, _eva, chat_id = await _amy_and_eva()
+    amy_socket = await sockets.open(amy)
+    watch = send_gate().delivery_watch
+
+    await amy_socket.send({"chat_id": chat_id, "text": "first", "client_msg_id": "first"})
+    ack = await amy_socket.wait_for(_answer_to("first"), timeout=10)
+    assert ack["type"] == "ack", ack
+    assert watch.on_the_way == 1
+    await asyncio.sleep(0.3)
+    await amy_socket.send({"chat_id": chat_id, "text": "second", "client_msg_id": "second"})
+    refusal = await amy_socket.wait_for(_answer_to("second"), timeout=5)
+    assert refusal["code"] == "busy" and refusal["retry_after"] == 1, refusal
+
+    deliveries_flow.set()
+    await amy_socket.wait_for(_own_copy_of(ack), timeout=5)
+    assert watch.on_the_way == 0
+    await amy_socket.send({"chat_id": chat_id, "text": "second", "client_msg_id": "second"})
+    accepted = await amy_socket.wait_for(_answer_to("second"), timeout=10)
+    assert accepted["type"] == "ack", accepted
+
+    await amy_socket.wait_for(_own_copy_of(accepted), timeout=5)
+
+    deliveries_flow.clear()
+    await amy_socket.send({"chat_id": chat_id, "text": "third", "client_msg_id": "third"})
+    await amy_socket.wait_for(_answer_to("third"), timeout=10)
+    assert watch.on_the_way == 1
+    await amy_socket.close()
+    assert watch.on_the_way == 0
+    deliveries_flow.set()
+
+
+def _own_copy_of(ack):
+    return lambda frame: (
+        frame.get("type") == "message" and frame["message"]["message_id"] == ack["message_id"]
+    )
