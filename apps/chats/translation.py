@@ -22,12 +22,14 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import httpx2 as httpx
 import openai
 from django.conf import settings
-from openai import AsyncOpenAI
+from openai import AsyncAPIResponse, AsyncOpenAI, AsyncStream
+from openai._constants import RAW_RESPONSE_HEADER
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from apps.accounts.languages import LANGUAGES_BY_CODE
 from apps.core.loop_local import LoopLocal
@@ -35,6 +37,9 @@ from apps.core.loop_local import LoopLocal
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Built once: subscripting a generic class is not free.
+_CHUNK_STREAM = AsyncStream[ChatCompletionChunk]
 
 # Low but not zero: translations should be faithful, not creative.
 TRANSLATION_TEMPERATURE = 0.2
@@ -111,25 +116,40 @@ async def translation_stream(
     yielded = ""
     finish_reason: str | None = None
     done = False
-    entered = None
+    entered: AsyncAPIResponse[ChatCompletion] | None = None
     try:
-        # The SDK's streaming-response API: the request is the SDK's; reading the
-        # server-sent events as plain JSON spares building a typed object per token.
-        opened = client.chat.completions.with_streaming_response.create(
-            model=settings.OPENAI_TRANSLATION_MODEL,
-            messages=[
-                {"role": "system", "content": instructions},
-                {"role": "user", "content": text},
-            ],
-            temperature=TRANSLATION_TEMPERATURE,
-            # max_completion_tokens, not the deprecated max_tokens: gpt-4o-mini takes both,
-            # newer model families only this one.
-            max_completion_tokens=translation_max_tokens(text=text),
+        # The official client's own `post`, given the body ready-made: `create` would first
+        # walk its forty-odd typed parameters to transform a body that needs no transforming
+        # (about 0.3 ms of CPU per request). The raw-response header is what the SDK's
+        # `with_streaming_response` sets: the body is read as it arrives, as plain JSON,
+        # sparing a typed object per token.
+        opened = client.post(
+            "/chat/completions",
+            body={
+                "model": settings.OPENAI_TRANSLATION_MODEL,
+                "messages": [
+                    {"role": "system", "content": instructions},
+                    {"role": "user", "content": text},
+                ],
+                "temperature": TRANSLATION_TEMPERATURE,
+                # max_completion_tokens, not the deprecated max_tokens: gpt-4o-mini takes
+                # both, newer model families only this one.
+                "max_completion_tokens": translation_max_tokens(text=text),
+                "stream": True,
+            },
+            cast_to=ChatCompletion,
             stream=True,
-            timeout=settings.TRANSLATION_TIMEOUT_SECONDS,
+            stream_cls=_CHUNK_STREAM,
+            options={
+                "headers": {RAW_RESPONSE_HEADER: "stream"},
+                "timeout": settings.TRANSLATION_TIMEOUT_SECONDS,
+                "security": {"bearer_auth": True},
+            },
         )
-        response = await _before(deadline, opened.__aenter__())
-        entered = opened
+        # With the raw-response header the SDK answers the response itself, unread, not
+        # the typed stream its signature names.
+        response = cast(AsyncAPIResponse[ChatCompletion], await _before(deadline, opened))
+        entered = response
         lines = response.iter_lines()
         while True:
             try:
@@ -176,7 +196,7 @@ async def translation_stream(
         raise unavailable(f"provider failed with {type(err).__name__}") from err
     finally:
         if entered is not None:
-            await entered.__aexit__(None, None, None)
+            await entered.close()
 
     if finish_reason is None or finish_reason in ("length", "content_filter"):
         # Cut short (the connection ended early, the token limit, a filter): not a translation.

@@ -14,7 +14,9 @@ from apps.chats.translation import (
     translate_text,
     translation_clients_close,
     translation_configured,
+    translation_instructions,
     translation_max_bytes,
+    translation_max_tokens,
     translation_stream,
 )
 from tests.support.fake_openai import FakeOpenAI
@@ -428,3 +430,20 @@ async def test_the_fake_honours_max_tokens_without_streaming_too(fake):
     assert cut.usage.completion_tokens == 3
     assert whole.choices[0].message.content == "one two three four five"
     assert whole.choices[0].finish_reason == "stop"
+
+
+async def test_the_request_body_is_exactly_the_chat_completions_streaming_request(fake):
+    # The body is built by hand (sparing the SDK's parameter transform), so this pins it.
+    await _translate("hello there")
+
+    (body,) = fake.received()
+    assert body == {
+        "model": "gpt-test-translate",
+        "messages": [
+            {"role": "system", "content": translation_instructions("en", "es")},
+            {"role": "user", "content": "hello there"},
+        ],
+        "temperature": 0.2,
+        "max_completion_tokens": translation_max_tokens(text="hello there"),
+        "stream": True,
+    }
