@@ -97,11 +97,13 @@ CREDENTIAL_THROTTLE_KEYS = ("rl:login-*", "rl:signup-*", "rl:ws-ticket:*")
 
 
 @pytest.fixture(autouse=True)
-def send_admission_without_loop_lag(settings):
-    """A loaded test machine runs its event loops late, which in production means "refuse
-    sends for now"; here that would refuse sends at random. The lag rule is tested on a gate
-    of its own (tests/chats/test_overload.py); the in-flight bound stays on."""
+def send_admission_without_lag_rules(settings):
+    """A loaded test machine runs its event loops and its deliveries late, which in
+    production means "refuse sends for now"; here that would refuse sends at random. The lag
+    rules are tested on their own (tests/chats/test_overload.py sets them); the in-flight
+    bound stays on."""
     settings.SENDS_LOOP_LAG_MAX_SECONDS = 0
+    settings.SENDS_DELIVERY_LAG_MAX_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

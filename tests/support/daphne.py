@@ -28,9 +28,15 @@ def daphne_running(environment: dict[str, str]) -> Iterator[RunningServer]:
             "commonality.asgi:application",
         ],
         cwd=ROOT,
-        # A loaded test machine runs the loop late; refusing sends for it is tested on its own
-        # gate (tests/chats/test_overload.py), and a test may still set it.
-        env=child_environment({"SENDS_LOOP_LAG_MAX_SECONDS": "0", **environment}),
+        # A loaded test machine runs the loop and deliveries late; refusing sends for that is
+        # tested on its own (tests/chats/test_overload.py), and a test may still set it.
+        env=child_environment(
+            {
+                "SENDS_LOOP_LAG_MAX_SECONDS": "0",
+                "SENDS_DELIVERY_LAG_MAX_SECONDS": "0",
+                **environment,
+            }
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
