@@ -24,7 +24,8 @@ the translator and this client all share the same two cores, so more instances c
 capacity here: the figures show what cross-instance delivery costs, not how it scales.
 
 `--pin` separates moto's share: moto runs alone on the last core (taskset), everything else
-(Daphne, Redis, the translator, this client) on the others.
+(Daphne, Redis, the translator, this client) on the others. `--count-dynamo` puts
+bench/chat_load.py's counting proxy in front of moto and prints DynamoDB requests per message.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 import websockets  # noqa: E402
 
 from bench.chat_load import (  # noqa: E402
+    CountingProxy,
     Participant,
     Refusals,
     percentile,
@@ -55,6 +57,8 @@ from bench.chat_load import (  # noqa: E402
 )
 from bench.stack import Stack, stack_running  # noqa: E402
 from tests.support.http import http_json, http_post, signup  # noqa: E402
+
+IDLE_SECONDS = 5.0
 
 
 def cores_pin(pid: int, cpus: str) -> None:
@@ -84,6 +88,8 @@ class StepResult:
     redis_cpu: float
     redis_commands: int
     seconds: float
+    # DynamoDB requests by operation, when counted (--count-dynamo).
+    dynamo_requests: dict[str, int] | None = None
 
     @property
     def lost(self) -> int:
@@ -104,8 +110,9 @@ class StepResult:
 class Load:
     """The people, spread over the instances, and the messages they send."""
 
-    def __init__(self, stack: Stack, pairs: list[Pair]) -> None:
+    def __init__(self, stack: Stack, pairs: list[Pair], proxy: CountingProxy | None) -> None:
         self.stack = stack
+        self.proxy = proxy
         self.pairs = pairs
         self.delivered: dict[str, float] = {}
         self.refusals = Refusals()
@@ -147,6 +154,8 @@ class Load:
         daphne_before, moto_before, redis_before = self.cpu()
         commands_before = redis_commands(self.stack.redis.url)
         busy_before, other_before = refusals.busy, sum(refusals.other.values())
+        if self.proxy is not None:
+            self.proxy.counts.clear()
         started = time.perf_counter()
         for offset in range(total):
             number = first + offset
@@ -199,6 +208,7 @@ class Load:
             redis_cpu=redis_after - redis_before,
             redis_commands=sum(commands.values()),
             seconds=elapsed,
+            dynamo_requests=dict(self.proxy.counts) if self.proxy is not None else None,
         )
 
 
@@ -236,6 +246,15 @@ def step_line(label: str, result: StepResult, p99_max_ms: float) -> str:
         f"redis cmds/msg {result.redis_commands / max(result.delivered, 1):4.1f}"
         + ("" if not result.other_errors else f"  other errors {result.other_errors}")
         + ("  [sustained]" if result.sustained(p99_max_ms) else "")
+        + (
+            "\n    DynamoDB requests per message: "
+            + ", ".join(
+                f"{name} {count / max(result.sent, 1):.3f}"
+                for name, count in sorted(result.dynamo_requests.items(), key=lambda kv: -kv[1])
+            )
+            if result.dynamo_requests is not None
+            else ""
+        )
     )
 
 
@@ -252,8 +271,12 @@ async def configuration(options: argparse.Namespace, instances: int) -> dict:
         )
         if options.pin:
             cores_pin(stack.providers[-1].pid, rest)
+        proxy = None
+        if options.count_dynamo:
+            proxy = CountingProxy(stack.dynamo.url)
+            proxy.start_in_thread()
         stack.daphne_start(
-            dynamo_url=stack.dynamo.url,
+            dynamo_url=proxy.url if proxy is not None else stack.dynamo.url,
             settings=dict(
                 OPENAI_BASE_URL=translator_url,
                 OPENAI_API_KEY="bench-key",
@@ -265,13 +288,19 @@ async def configuration(options: argparse.Namespace, instances: int) -> dict:
             cpus=rest if options.pin else None,
         )
         pairs = pairs_create(stack, options.pairs)
-        load = Load(stack, pairs)
+        load = Load(stack, pairs, proxy)
         await load.connect()
         await asyncio.sleep(1)
+        # What each instance spends with its sockets open and nothing sent (timers, keepalives).
+        idle_before, _, _ = load.cpu()
+        await asyncio.sleep(IDLE_SECONDS)
+        idle_after, _, _ = load.cpu()
+        idle_share = [(a - b) / IDLE_SECONDS * 100 for b, a in zip(idle_before, idle_after)]
         print(
             f"N={instances}: {options.pairs} pairs, each pair's two people on different "
             f"instances{' (only one instance here)' if instances == 1 else ''}; "
             f"RSS per instance {', '.join(f'{process_rss_mb(p.pid):.0f}' for p in stack.daphnes)} MB; "
+            f"idle CPU per instance {', '.join(f'{share:.1f}' for share in idle_share)}% of a core; "
             f"loadavg {Path('/proc/loadavg').read_text().split()[0]}",
             flush=True,
         )
@@ -290,6 +319,8 @@ async def configuration(options: argparse.Namespace, instances: int) -> dict:
                 break
             sustained = result
         await load.close()
+        if proxy is not None:
+            proxy.stop_in_thread()
         return dict(instances=instances, fixed=fixed, sustained=sustained, climb=climb)
 
 
@@ -352,6 +383,12 @@ def main() -> None:
     parser.add_argument("--translator-delay", type=float, default=0.2)
     parser.add_argument("--p99-max-ms", type=float, default=2000)
     parser.add_argument("--pin", action="store_true", help="moto alone on the last core")
+    parser.add_argument(
+        "--count-dynamo",
+        action="store_true",
+        help="count DynamoDB requests by operation, through bench/chat_load.py's proxy "
+        "(which costs this client CPU)",
+    )
     parser.add_argument(
         "--setting",
         action="append",
