@@ -19,6 +19,8 @@ and signing the request, moto, and parsing the answer. "Stand-in" latency is the
 exchange alone (from botocore sending the request to its answer parsed, each attempt on its
 own), which is what moto adds. By default moto runs alone on the last core and this process on the others (taskset),
 so moto's figures are those of a stand-in that does not share a core with the app.
+`--moto-gc-off` runs moto with Python's garbage collector off: what is left of its tail then
+is not its collection pauses.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,12 +42,46 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.chat_load import percentile, process_cpu_seconds  # noqa: E402
-from tests.support.servers import dynamo_server_start  # noqa: E402
+from tests.support.servers import (  # noqa: E402
+    RunningServer,
+    dynamo_server_start,
+    free_port,
+    wait_for_port,
+)
 
 
 def cores_pin(pid: int, cpus: str) -> None:
     """Pin every thread of `pid` to `cpus`; threads it starts later inherit it."""
     subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], check=True, capture_output=True)
+
+
+def dynamo_server_start_without_gc() -> RunningServer:
+    """moto's server as tests/support starts it, with Python's garbage collector off, to
+    tell its collection pauses from the rest of its latency."""
+    port = free_port()
+    code = (
+        "import gc, runpy, sys; gc.disable(); "
+        f"sys.argv = ['embedded_dynamo', '-H', '127.0.0.1', '-p', '{port}']; "
+        "runpy.run_module('apps.core.embedded_dynamo', run_name='__main__')"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, process=process)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
+            return RunningServer(url=url, process=process)
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.1)
 
 
 def django_start(dynamo_url: str) -> None:
@@ -179,7 +217,7 @@ exchange_timer: ExchangeTimer
 async def main_async(options: argparse.Namespace) -> None:
     global exchange_timer
     cpus = os.cpu_count() or 1
-    moto = dynamo_server_start()
+    moto = dynamo_server_start_without_gc() if options.moto_gc_off else dynamo_server_start()
     try:
         if options.pin and cpus > 1:
             cores_pin(moto.process.pid, str(cpus - 1))
@@ -189,6 +227,7 @@ async def main_async(options: argparse.Namespace) -> None:
         chats = chats_create(options.chats)
         print(
             f"moto alone{' on core ' + str(cpus - 1) + ', this process on the other' if options.pin else ', unpinned'}; "
+            f"{'its garbage collector off; ' if options.moto_gc_off else ''}"
             f"{options.chats} chats; {options.duration:g} s per rate; "
             f"loadavg {Path('/proc/loadavg').read_text().split()[0]}",
             flush=True,
@@ -240,6 +279,11 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10, help="seconds per rate")
     parser.add_argument(
         "--no-pin", dest="pin", action="store_false", help="let moto share every core"
+    )
+    parser.add_argument(
+        "--moto-gc-off",
+        action="store_true",
+        help="run moto with Python's garbage collector off (its collection pauses are its tail)",
     )
     asyncio.run(main_async(parser.parse_args()))
 
