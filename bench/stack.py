@@ -1,5 +1,6 @@
 """What every benchmark starts: moto's DynamoDB server, redis-server, the loopback fake
-providers, and Daphne serving the app against them, each on a free loopback port."""
+providers, and Daphne serving the app against them (one instance, or several sharing the same
+Redis and DynamoDB), each on a free loopback port."""
 
 from __future__ import annotations
 
@@ -51,8 +52,11 @@ class Stack:
     # Loopback fakes served from a thread of the benchmark's own process (LoopbackServer),
     # so the benchmark can read what they received.
     servers: list = field(default_factory=list)
+    # The first Daphne instance and its port; `daphnes` and `ports` hold every instance.
     daphne: subprocess.Popen | None = None
     port: int = 0
+    daphnes: list[subprocess.Popen] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
 
     @property
     def http(self) -> str:
@@ -74,9 +78,24 @@ class Stack:
         self.servers.append(server)
         return url
 
-    def daphne_start(self, *, dynamo_url: str, settings: dict[str, str], stderr: IO | int) -> None:
-        """Create the tables, then start Daphne with the app's settings in development
-        mode plus `settings`, and wait until it listens."""
+    def http_of(self, instance: int) -> str:
+        return f"http://127.0.0.1:{self.ports[instance]}"
+
+    def ws_of(self, instance: int) -> str:
+        return f"ws://127.0.0.1:{self.ports[instance]}"
+
+    def daphne_start(
+        self,
+        *,
+        dynamo_url: str,
+        settings: dict[str, str],
+        stderr: IO | int,
+        instances: int = 1,
+        cpus: str | None = None,
+    ) -> None:
+        """Create the tables, then start `instances` Daphne processes, each on its own port,
+        with the app's settings in development mode plus `settings`, and wait until they all
+        listen. `cpus` (a taskset list, e.g. "0") pins them to those cores."""
         environment = dict(
             os.environ,
             ENVIRONMENT="development",
@@ -98,27 +117,37 @@ class Stack:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        self.port = free_port()
-        self.daphne = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "commonality.asgi:application",
-            ],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-        wait_for_port(self.port, timeout=30, process=self.daphne)
+        pinning = ["taskset", "-c", cpus] if cpus else []
+        self.daphnes, self.ports = [], []
+        for _ in range(instances):
+            port = free_port()
+            self.daphnes.append(
+                subprocess.Popen(
+                    [
+                        *pinning,
+                        sys.executable,
+                        "-m",
+                        "daphne",
+                        "-b",
+                        "127.0.0.1",
+                        "-p",
+                        str(port),
+                        "commonality.asgi:application",
+                    ],
+                    cwd=ROOT,
+                    env=environment,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                )
+            )
+            self.ports.append(port)
+        for port, process in zip(self.ports, self.daphnes, strict=True):
+            wait_for_port(port, timeout=30, process=process)
+        self.daphne, self.port = self.daphnes[0], self.ports[0]
 
     def stop(self) -> None:
-        for process in [self.daphne, *self.providers]:
+        # A benchmark that stopped its Daphne itself may have set `daphne` to None.
+        for process in [self.daphne, *self.daphnes, *self.providers]:
             if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait(10)
