@@ -203,7 +203,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def run(options: argparse.Namespace) -> None:
-    with stack_running() as stack:
+    with stack_running(moto_gc_off=options.moto_gc_off) as stack:
         translator_url = stack.provider(
             "tests.support.fake_openai", "--delay", str(options.translator_delay)
         )
@@ -461,6 +461,11 @@ def main() -> None:
         help="an app setting for Daphne, e.g. SENDS_IN_FLIGHT_MAX=48 (repeatable)",
     )
     parser.add_argument("--idle-sockets", type=int, default=0)
+    parser.add_argument(
+        "--moto-gc-off",
+        action="store_true",
+        help="run moto with its garbage collector off: what is left is the app's own latency",
+    )
     parser.add_argument("--channel-layer", choices=("pubsub", "core"), default="pubsub")
     parser.add_argument(
         "--idle-seconds",

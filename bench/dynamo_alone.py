@@ -32,8 +32,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,45 +41,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.chat_load import percentile, process_cpu_seconds  # noqa: E402
 from tests.support.servers import (  # noqa: E402
-    RunningServer,
     dynamo_server_start,
-    free_port,
-    wait_for_port,
 )
 
 
 def cores_pin(pid: int, cpus: str) -> None:
     """Pin every thread of `pid` to `cpus`; threads it starts later inherit it."""
     subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], check=True, capture_output=True)
-
-
-def dynamo_server_start_without_gc() -> RunningServer:
-    """moto's server as tests/support starts it, with Python's garbage collector off, to
-    tell its collection pauses from the rest of its latency."""
-    port = free_port()
-    code = (
-        "import gc, runpy, sys; gc.disable(); "
-        f"sys.argv = ['embedded_dynamo', '-H', '127.0.0.1', '-p', '{port}']; "
-        "runpy.run_module('apps.core.embedded_dynamo', run_name='__main__')"
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port, process=process)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
-            return RunningServer(url=url, process=process)
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.1)
 
 
 def django_start(dynamo_url: str) -> None:
@@ -217,7 +183,7 @@ exchange_timer: ExchangeTimer
 async def main_async(options: argparse.Namespace) -> None:
     global exchange_timer
     cpus = os.cpu_count() or 1
-    moto = dynamo_server_start_without_gc() if options.moto_gc_off else dynamo_server_start()
+    moto = dynamo_server_start(gc_off=options.moto_gc_off)
     try:
         if options.pin and cpus > 1:
             cores_pin(moto.process.pid, str(cpus - 1))

@@ -158,8 +158,8 @@ class Stack:
 
 
 @contextmanager
-def stack_running() -> Iterator[Stack]:
-    stack = Stack(dynamo=dynamo_server_start(), redis=redis_server_start())
+def stack_running(*, moto_gc_off: bool = False) -> Iterator[Stack]:
+    stack = Stack(dynamo=dynamo_server_start(gc_off=moto_gc_off), redis=redis_server_start())
     try:
         yield stack
     finally:

@@ -58,11 +58,23 @@ class RunningServer:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def dynamo_server_start() -> RunningServer:
+def dynamo_server_start(*, gc_off: bool = False) -> RunningServer:
+    """moto's server, safe for concurrent transactions (apps/core/embedded_dynamo.py).
+    `gc_off` runs it with Python's garbage collector off: benchmarks use it to tell the
+    stand-in's collection pauses (100-160 ms at 75 writes/s) from the app's own latency."""
     port = free_port()
+    arguments = ["-H", "127.0.0.1", "-p", str(port)]
+    launcher = (
+        [
+            "-c",
+            f"import gc, runpy, sys; gc.disable(); sys.argv = ['embedded_dynamo', *{arguments!r}]; "
+            "runpy.run_module('apps.core.embedded_dynamo', run_name='__main__')",
+        ]
+        if gc_off
+        else ["-m", "apps.core.embedded_dynamo", *arguments]
+    )
     process = subprocess.Popen(
-        # moto's server, safe for concurrent transactions (apps/core/embedded_dynamo.py).
-        [sys.executable, "-m", "apps.core.embedded_dynamo", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, *launcher],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
