@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 
 from apps.core.backoff import Backoff
+from apps.core.garbage_collection import garbage_collection_freeze_start_up
 from apps.core.selectors import channel_layer_readiness, dynamo_readiness, keyvalue_readiness
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ async def instance_warm_up() -> None:
         down = {name: problem for name, problem in problems.items() if problem is not None}
         if not down:
             logger.info("instance warm and ready after %.2fs", time.monotonic() - started)
+            garbage_collection_freeze_start_up()
             return
         delay = backoff.wait()
         logger.warning(
