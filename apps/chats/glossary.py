@@ -61,8 +61,16 @@ def glossary_entries_validate(entries: object) -> tuple[GlossaryTerm, ...]:
     return tuple(cleaned)
 
 
+# No glossary gets near it; a larger number would be refused by DynamoDB (38 digits) as an error.
+GLOSSARY_VERSION_MAX = 2**53 - 1
+
+
 def glossary_version_validate(version: object) -> int:
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+    if (
+        not isinstance(version, int)
+        or isinstance(version, bool)
+        or not 0 <= version <= GLOSSARY_VERSION_MAX
+    ):
         raise InvalidInput("version must be the glossary's version, a whole number from 0")
     return version
 

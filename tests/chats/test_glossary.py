@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from apps.chats import selectors, services
+from apps.chats import actions, selectors, services
 from apps.chats.glossary import GLOSSARY_MAX_ENTRIES
 from apps.core.concurrency import run_blocking
 from tests.support.accounts import user_create, user_token
@@ -52,6 +52,8 @@ async def test_any_member_edits_the_glossary_and_every_member_hears_of_it(async_
     }
     bob_socket = await sockets.open(bob)
     carla_socket = await sockets.open(carla)
+    outsider = await run_blocking(user_create)(language="de")
+    outsider_socket = await sockets.open(outsider)
 
     entries = [
         {"term": "abuela", "rendering": "grandma"},
@@ -77,6 +79,10 @@ async def test_any_member_edits_the_glossary_and_every_member_hears_of_it(async_
             "glossary": expected,
         }
     assert ok(await get(async_client, path, user_token(carla))) == expected
+    await outsider_socket.ping()
+    assert not [
+        frame for frame in outsider_socket.frames if frame.get("type") == "glossary_updated"
+    ]
 
     # Another member edits from the version they read.
     edited = ok(
@@ -153,6 +159,8 @@ async def test_a_non_member_gets_404_for_the_glossary_as_for_a_missing_chat(asyn
         {"version": "0", "entries": []},
         {"version": -1, "entries": []},
         {"version": True, "entries": []},
+        {"version": 2**53, "entries": []},
+        {"version": 12345678901234567890123456789012345678901, "entries": []},
         {"version": 0},
         {"version": 0, "entries": {"term": "x"}},
         {"version": 0, "entries": ["abuela"]},
@@ -267,3 +275,15 @@ async def test_formality_of_a_chat_one_is_not_in_is_404_and_writes_no_row(async_
         user_id=outsider.user_id, chat_id=chat_id
     )
     assert row is None
+
+
+async def test_a_chat_deleted_with_its_last_member_takes_its_glossary_along(async_client):
+    chat_id, people = await group_of("es", "en", "fr")
+    body = {"version": 0, "entries": [{"term": "Nico", "rendering": None}]}
+    ok(await put(async_client, f"{CHATS}/{chat_id}/glossary", body, user_token(people[0])))
+
+    for person in people:
+        await actions.do_delete_user(user=person)
+
+    assert await run_blocking(selectors.chat_get)(chat_id=chat_id) is None
+    assert (await run_blocking(selectors.glossary_get)(chat_id=chat_id)).version == 0
