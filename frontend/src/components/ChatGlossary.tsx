@@ -27,21 +27,22 @@ export function ChatGlossary({ chatId }: { chatId: string }) {
     client.loadGlossary(chatId).catch((err: unknown) => setError(`Couldn't load the glossary: ${err instanceof ApiError ? err.detail : String(err)}`));
   }, [client, chatId]);
 
-  async function save(entries: GlossaryEntry[]): Promise<boolean> {
-    if (!glossary) return false;
+  /** Sends `entries`; once stored, the form is cleared too when `clearForm` (in the same
+   * render as the form is enabled again, so nothing typed meanwhile is lost). */
+  async function save(entries: GlossaryEntry[], clearForm: boolean): Promise<void> {
+    if (!glossary) return;
     const problem = glossaryProblem(entries);
     if (problem) {
       setError(problem);
-      return false;
+      return;
     }
     setBusy(true);
     setError(null);
     try {
       await client.saveGlossary(chatId, glossary.version, entries);
-      return true;
+      if (clearForm) stopEdit();
     } catch (err) {
       setError(err instanceof ApiError ? (err.status === 409 ? STALE : err.detail) : String(err));
-      return false;
     } finally {
       setBusy(false);
     }
@@ -65,12 +66,13 @@ export function ChatGlossary({ chatId }: { chatId: string }) {
   async function submit(event: FormEvent) {
     event.preventDefault();
     if (!glossary) return;
-    if (await save(glossaryWith(glossary.entries, glossaryEntryFrom(term, rendering), editing))) stopEdit();
+    await save(glossaryWith(glossary.entries, glossaryEntryFrom(term, rendering), editing), true);
   }
 
   async function remove(index: number) {
     if (!glossary) return;
-    if ((await save(glossaryWithout(glossary.entries, index))) && editing !== null) stopEdit();
+    // Positions move when an entry goes: an edit under way is given up.
+    await save(glossaryWithout(glossary.entries, index), editing !== null);
   }
 
   return (
@@ -103,7 +105,7 @@ export function ChatGlossary({ chatId }: { chatId: string }) {
           <label htmlFor={`glossary-term-${chatId}`} className="visually-hidden">
             Term
           </label>
-          <input id={`glossary-term-${chatId}`} placeholder="Term" maxLength={GLOSSARY_TERM_MAX_CHARS} value={term} onChange={(e) => setTerm(e.target.value)} />
+          <input id={`glossary-term-${chatId}`} placeholder="Term" maxLength={GLOSSARY_TERM_MAX_CHARS} value={term} disabled={busy} onChange={(e) => setTerm(e.target.value)} />
           <label htmlFor={`glossary-rendering-${chatId}`} className="visually-hidden">
             Translation (leave empty to keep the term as written)
           </label>
@@ -112,6 +114,7 @@ export function ChatGlossary({ chatId }: { chatId: string }) {
             placeholder="Translation (empty: keep)"
             maxLength={GLOSSARY_RENDERING_MAX_CHARS}
             value={rendering}
+            disabled={busy}
             onChange={(e) => setRendering(e.target.value)}
           />
           <button className="btn" type="submit" disabled={busy}>
