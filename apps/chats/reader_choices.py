@@ -14,8 +14,9 @@ from apps.chats.selectors import CHAT_NOT_FOUND, chat_id_plausible
 from apps.core.errors import InvalidInput, NotFound
 
 FORMALITIES = ("formal", "informal")
-# tu/vous, tú/usted, du/Sie, tu/você (o senhor), 君/あなた (です/ます), 해체/해요체, तुम/आप.
-FORMALITY_LANGUAGES = frozenset({"es", "fr", "de", "pt", "ja", "ko", "hi"})
+# tu/vous, tú/usted, du/Sie, tu/você (o senhor), 你/您, plain/です・ます, 해체/해요체, तुम/आप;
+# English and Arabic have no such pair of pronouns.
+FORMALITY_LANGUAGES = frozenset({"es", "fr", "de", "pt", "zh", "ja", "ko", "hi"})
 
 
 def formality_validate(value: object) -> str | None:

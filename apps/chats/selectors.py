@@ -257,6 +257,29 @@ def chat_formality(*, user_id: str, chat_id: str) -> str | None:
     return membership.formality
 
 
+def formality_by_language(*, chat_id: str, member_languages: dict[str, str]) -> dict[str, str]:
+    """For the translation of a message: each member language whose readers in this chat
+    chose a formality, and all the same one (one BatchGetItem of their inbox rows). A
+    translation is made once per language, so readers of one language who disagree, or of
+    whom some chose nothing, get the model's own choice (the language is left out)."""
+    if not member_languages:
+        return {}
+    rows = ChatMembership.batch_get(
+        [(member_id, chat_id) for member_id in sorted(member_languages)]
+    )
+    choices: dict[str, set[str | None]] = {}
+    for row in rows:
+        language = member_languages.get(row.user_id)
+        if language is not None:
+            choices.setdefault(language, set()).add(row.formality)
+    agreed: dict[str, str] = {}
+    for language, chosen in choices.items():
+        (only,) = chosen if len(chosen) == 1 else (None,)
+        if only is not None:
+            agreed[language] = only
+    return agreed
+
+
 # --- Operations (management commands) ----------------------------------------------------
 
 

@@ -287,3 +287,25 @@ async def test_a_chat_deleted_with_its_last_member_takes_its_glossary_along(asyn
 
     assert await run_blocking(selectors.chat_get)(chat_id=chat_id) is None
     assert (await run_blocking(selectors.glossary_get)(chat_id=chat_id)).version == 0
+
+
+async def test_a_languages_formality_is_the_one_its_readers_in_the_chat_agree_on(async_client):
+    chat_id, (ana, bob, carla) = await group_of("es", "es", "fr")
+    dora = await run_blocking(user_create)(language="de")
+    await run_blocking(services.chat_member_add)(user=ana, chat_id=chat_id, username=dora.username)
+    path = f"{CHATS}/{chat_id}/preferences"
+    ok(await put(async_client, path, {"formality": "formal"}, user_token(ana)))
+    ok(await put(async_client, path, {"formality": "informal"}, user_token(carla)))
+    languages = {ana.user_id: "es", bob.user_id: "es", carla.user_id: "fr", dora.user_id: "de"}
+
+    async def by_language():
+        return await run_blocking(selectors.formality_by_language)(
+            chat_id=chat_id, member_languages=languages
+        )
+
+    # Bob, who also reads Spanish, chose nothing: Spanish is left to the model.
+    assert await by_language() == {"fr": "informal"}
+    ok(await put(async_client, path, {"formality": "informal"}, user_token(bob)))
+    assert await by_language() == {"fr": "informal"}
+    ok(await put(async_client, path, {"formality": "formal"}, user_token(bob)))
+    assert await by_language() == {"es": "formal", "fr": "informal"}

@@ -10,7 +10,7 @@ export const GLOSSARY_TERM_MAX_CHARS = 60;
 export const GLOSSARY_RENDERING_MAX_CHARS = 60;
 
 /** Languages whose translations can be formal or informal (tu/vous, tú/usted, du/Sie…). */
-export const FORMALITY_LANGUAGES: ReadonlySet<string> = new Set(["es", "fr", "de", "pt", "ja", "ko", "hi"]);
+export const FORMALITY_LANGUAGES: ReadonlySet<string> = new Set(["es", "fr", "de", "pt", "zh", "ja", "ko", "hi"]);
 
 export const FORMALITY_LABELS: Record<Formality, string> = {
   formal: "Formal (usted, vous, Sie)",
