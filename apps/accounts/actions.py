@@ -7,6 +7,7 @@ runs one with `async_to_sync`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +73,7 @@ class ProfileUpdate:
     language_updates: int
 
 
-async def do_update_profile(*, user: User, changes: dict[str, str]) -> ProfileUpdate:
+async def do_update_profile(*, user: User, changes: Mapping[str, object]) -> ProfileUpdate:
     """Change profile fields. A new language reaches the other apps (their
     `user_language_changed` receivers, awaited) before the user's sockets hear
     `profile_updated`."""

@@ -15,6 +15,7 @@ spelling they chose on the User item and still log in by their case-folded claim
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -38,6 +39,9 @@ class User(Model):
     first_name = UnicodeAttribute()
     last_name = UnicodeAttribute()
     native_language = UnicodeAttribute()
+    # Other languages the person reads (codes of languages.LANGUAGES, in that order): a
+    # message written in one of them reaches them untranslated. Absent on older accounts.
+    read_languages = ListAttribute(of=UnicodeAttribute, null=True)
     password_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     is_active = BooleanAttribute(default=True)

@@ -32,6 +32,9 @@ class Me(TypedDict):
     first_name: str
     last_name: str
     native_language: str
+    # Languages besides the native one that the user reads: messages written in these are
+    # shown as written, untranslated.
+    read_languages: list[str]
     created_at: str
 
 

@@ -44,6 +44,12 @@ def user_display_name(*, user: User) -> str:
     return f"{user.first_name} {user.last_name}".strip() or user.username
 
 
+def user_read_languages(*, user: User) -> list[str]:
+    """The languages besides their native one that the user reads (none on older accounts)."""
+    # Stored as a list of strings; the stubs type a ListAttribute's items as attributes.
+    return [str(code) for code in user.read_languages or []]
+
+
 def user_public_profile(*, user: User) -> Me:
     """What `GET /api/auth/me` shows: never the password hash."""
     return {
@@ -52,6 +58,7 @@ def user_public_profile(*, user: User) -> Me:
         "first_name": user.first_name,
         "last_name": user.last_name,
         "native_language": user.native_language,
+        "read_languages": user_read_languages(user=user),
         "created_at": user.created_at.isoformat(),
     }
 

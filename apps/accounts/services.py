@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,7 +28,7 @@ USERNAME_MIN_LENGTH = 3
 USERNAME_MAX_LENGTH = 50
 NAME_MAX_LENGTH = 100
 INVALID_CREDENTIALS = "Invalid username or password"
-PROFILE_FIELDS = ("first_name", "last_name", "native_language")
+PROFILE_FIELDS = ("first_name", "last_name", "native_language", "read_languages")
 
 
 def _username_validate(username: str) -> str:
@@ -50,8 +51,21 @@ def _name_validate(field: str, value: str) -> str:
     return value
 
 
-def _language_validate(code: str) -> str:
-    if code not in LANGUAGES_BY_CODE:
+def _read_languages_validate(codes: object, *, native_language: str) -> list[str]:
+    """Supported codes, each once, in the order of LANGUAGES; the native language, read
+    anyway, is left out."""
+    if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
+        raise InvalidInput("read_languages must be a list of language codes")
+    unknown = sorted({code for code in codes if code not in LANGUAGES_BY_CODE})
+    if unknown:
+        supported = ", ".join(LANGUAGES_BY_CODE)
+        raise InvalidInput(f"read_languages may contain only: {supported}")
+    wanted = set(codes) - {native_language}
+    return [code for code in LANGUAGES_BY_CODE if code in wanted]
+
+
+def _language_validate(code: object) -> str:
+    if not isinstance(code, str) or code not in LANGUAGES_BY_CODE:
         supported = ", ".join(LANGUAGES_BY_CODE)
         raise InvalidInput(f"native_language must be one of: {supported}")
     return code
@@ -160,7 +174,7 @@ def user_password_hash_upgrade(*, user: User, password_hash: str) -> None:
         logger.info("password hash of user %s changed before its upgrade", user.user_id)
 
 
-def user_profile_update(*, user: User, changes: dict[str, str]) -> User:
+def user_profile_update(*, user: User, changes: Mapping[str, object]) -> User:
     unknown = sorted(set(changes) - set(PROFILE_FIELDS))
     if unknown:
         raise InvalidInput(
@@ -168,11 +182,18 @@ def user_profile_update(*, user: User, changes: dict[str, str]) -> User:
         )
     if not changes:
         raise InvalidInput(f"nothing to change; changeable fields: {', '.join(PROFILE_FIELDS)}")
-    cleaned: dict[str, str] = {}
+    cleaned: dict[str, object] = {}
+    native_language = user.native_language
+    if "native_language" in changes:
+        native_language = cleaned["native_language"] = _language_validate(
+            changes["native_language"]
+        )
     for field, value in changes.items():
-        if field == "native_language":
-            cleaned[field] = _language_validate(value)
-        else:
+        if field == "read_languages":
+            cleaned[field] = _read_languages_validate(value, native_language=native_language)
+        elif field != "native_language":
+            if not isinstance(value, str):
+                raise InvalidInput(f"{field} must be a string")
             cleaned[field] = _name_validate(field, value)
     return _user_update(
         user=user, actions=[getattr(User, field).set(value) for field, value in cleaned.items()]

@@ -13,6 +13,7 @@ from apps.core.http import (
     json_body,
     json_response,
     string_field,
+    string_list_field,
 )
 
 
@@ -55,7 +56,14 @@ async def _me(request: HttpRequest, *, user: User) -> JsonResponse:
 @authenticated
 async def _me_update(request: HttpRequest, *, user: User) -> JsonResponse:
     body = json_body(request)
-    changes = {name: string_field(body, name) for name in body}
+    changes: dict[str, object] = {
+        name: (
+            string_list_field(body, name, what="language codes")
+            if name == "read_languages"
+            else string_field(body, name)
+        )
+        for name in body
+    }
     update = await actions.do_update_profile(user=user, changes=changes)
     return json_response(update.profile)
 

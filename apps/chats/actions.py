@@ -19,6 +19,8 @@ back-off: late_translations.py) and of the partials of a message being translate
 | `do_leave_chat`             | the chat's roster, the leaver's row   | `member_left` to every member before the leave |
 | `do_mark_read`              | the reader's inbox row                | `read` to every member |
 | `do_send_typing`            | nothing                               | `typing` to the other members |
+| `do_glossary_update`        | the chat's glossary (glossary.py)     | `glossary_updated` to every member |
+| `do_chat_formality_set`     | the reader's inbox row                | nothing (only the reader sees it) |
 | `do_delete_user`            | the account and the person's data     | `session.revoked` to the person's own sockets |
 """
 
@@ -32,11 +34,20 @@ from datetime import UTC, datetime
 
 from apps.accounts import events as account_events
 from apps.accounts.models import User
-from apps.chats import events, late_translations, live_translation, personal_data, sending, services
+from apps.chats import (
+    events,
+    glossary,
+    late_translations,
+    live_translation,
+    personal_data,
+    reader_choices,
+    sending,
+    services,
+)
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat, ChatMembership, Message, MessageKind, OwedTranslation
-from apps.chats.presenters import chat_summary, message_view
-from apps.chats.protocol import ChatSummary
+from apps.chats.presenters import chat_summary, glossary_view, message_view
+from apps.chats.protocol import ChatSummary, Glossary
 from apps.chats.selectors import (
     NOT_A_MEMBER,
     MessagePage,
@@ -488,6 +499,36 @@ async def do_send_typing(*, user: User, chat_id: str, members: MemberLookup | No
     else:
         member_ids = await _chat_member_ids(chat_id) or frozenset()
     await events.typing_broadcast(chat_id=chat_id, user_id=user.user_id, member_ids=member_ids)
+
+
+# --- Glossary and reader choices ---------------------------------------------------------
+
+
+async def do_glossary_update(
+    *, user: User, chat_id: str, version: object, entries: object
+) -> Glossary:
+    """Replace the chat's glossary with `entries`, an edit of `version` (422 for bad input,
+    with nothing written; 404 for a chat the user is not in; 409 when someone else's edit
+    came first), then send every member the glossary now stored."""
+    cleaned = glossary.glossary_entries_validate(entries)
+    base_version = glossary.glossary_version_validate(version)
+    stored, member_ids = await run_blocking(glossary.glossary_replace)(
+        chat_id=chat_id, user_id=user.user_id, version=base_version, entries=cleaned
+    )
+    view = glossary_view(glossary=stored)
+    await events.glossary_updated_broadcast(
+        chat_id=chat_id, user_id=user.user_id, glossary=view, member_ids=member_ids
+    )
+    return view
+
+
+async def do_chat_formality_set(*, user: User, chat_id: str, formality: object) -> str | None:
+    """Set how translations into the user's language address people in this chat (422 for
+    anything but "formal", "informal" or null; 404 for a chat the user is not in)."""
+    choice = reader_choices.formality_validate(formality)
+    return await run_blocking(reader_choices.chat_formality_set)(
+        user_id=user.user_id, chat_id=chat_id, formality=choice
+    )
 
 
 # --- Accounts --------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ from apps.chats.presenters import message_view
 from apps.chats.protocol import (
     ChatCreatedFrame,
     ChatSummary,
+    Glossary,
+    GlossaryUpdatedFrame,
     MemberAddedFrame,
     MemberLeftFrame,
     MessageFrame,
@@ -307,4 +309,15 @@ async def member_added_broadcast(
 async def member_left_broadcast(*, chat_id: str, user_id: str, member_ids: Iterable[str]) -> None:
     await _deliver(
         member_ids, MemberLeftFrame(type="member_left", chat_id=chat_id, user_id=user_id)
+    )
+
+
+async def glossary_updated_broadcast(
+    *, chat_id: str, user_id: str, glossary: Glossary, member_ids: Iterable[str]
+) -> None:
+    await _deliver(
+        member_ids,
+        GlossaryUpdatedFrame(
+            type="glossary_updated", chat_id=chat_id, user_id=user_id, glossary=glossary
+        ),
     )

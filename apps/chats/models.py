@@ -6,11 +6,16 @@
 | `user_chats` | ChatMembership  | `user_id` + `chat_id`                  | GetItem: is this user a member; inbox: Query the LSI `activity_index` (`user_id` + `activity_at`) newest first |
 | `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`  | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number, a page at a time |
 | `messages`   | ClientMessageId | `chat_id` + `sk = c#<sender>#<client_msg_id>` | written with its message, on condition it is new: a resent `client_msg_id` never makes a second message |
+| `messages`   | ChatGlossary    | `chat_id` + `sk = g#` | the chat's glossary, one item: GetItem (consistent) to show or use it; replaced whole by PutItem on condition that its `version` is the one the editor read (or that it is new) |
 | `owed_translations` | OwedTranslation | `shard` + `message_key = <chat_id>#<seq, 12 digits>`; LSI `due_index`: `shard` + `due_at` | written with a message that is stored lacking a member language; the sweep Queries `due_index` for `due_at <= now` in each of the few shards; claimed, rescheduled and deleted by key (apps/chats/owed_translations.py) |
 
 Sequence numbers are per chat, gapless and in commit order: a message is written in one
 transaction with `Chat.last_seq = seq` on condition that `last_seq` was `seq - 1` and that
 `roster_version` is the one the message was translated for.
+
+A chat's glossary lives in the chat's own `messages` partition, beside its messages: no table
+of its own to create or grant, history's key range (`m#...`) never meets it, and deleting a
+chat's partition (apps/chats/personal_data.py) deletes it too.
 """
 
 from enum import StrEnum
@@ -18,6 +23,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -31,6 +37,7 @@ from apps.core.dynamo import dynamo_table
 
 MESSAGE_KEY_PREFIX = "m#"
 CLIENT_ID_KEY_PREFIX = "c#"
+GLOSSARY_SORT_KEY = "g#"
 SEQ_DIGITS = 12
 
 CHAT_KIND_DIRECT = "direct"
@@ -105,6 +112,9 @@ class ChatMembership(Model):
     last_seq = NumberAttribute(default=0)
     last_read_seq = NumberAttribute(default=0)
     unread_count = NumberAttribute(default=0)
+    # How this reader wants translations into their language addressed in this chat:
+    # "formal" or "informal" (tu/vous, tú/usted, du/Sie); absent: the model's choice.
+    formality = UnicodeAttribute(null=True)
 
 
 @dynamo_table("messages")
@@ -142,6 +152,32 @@ class ClientMessageId(Model):
     message_id = UnicodeAttribute()
     seq = NumberAttribute()
     is_marker = BooleanAttribute(default=True)
+
+
+class GlossaryEntry(MapAttribute):
+    """A term and how to render it in every language: None keeps it as written (a name, a
+    brand, an in-joke)."""
+
+    term = UnicodeAttribute()
+    rendering = UnicodeAttribute(null=True)
+
+
+@dynamo_table("messages", owns_schema=False)
+class ChatGlossary(Model):
+    """A chat's glossary (apps/chats/glossary.py): at most one item per chat, at
+    `chat_id` + `sk = g#`. Shown and used by GetItem; replaced whole by a PutItem on
+    condition that `version` is still the one the editor read (a new item: that it does not
+    exist), so of two concurrent edits the second is refused, never merged unseen."""
+
+    class Meta:
+        table_name = "messages"
+
+    chat_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=GLOSSARY_SORT_KEY)
+    entries = ListAttribute(of=GlossaryEntry, default=list)
+    # 1 for the first edit, raised by one by each.
+    version = NumberAttribute()
+    updated_at = UTCDateTimeAttribute()
 
 
 class OwedTranslationDueIndex(LocalSecondaryIndex):

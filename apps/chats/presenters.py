@@ -8,7 +8,7 @@ from typing import cast
 from apps.accounts.models import User
 from apps.chats import protocol
 from apps.chats.models import CHAT_KIND_GROUP, ChatMembership, Message
-from apps.chats.selectors import map_as_dict
+from apps.chats.selectors import Glossary, map_as_dict
 
 PREVIEW_MAX_CHARS = 100
 
@@ -85,3 +85,18 @@ def message_view(*, message: Message, language: str) -> protocol.Message:
         # Written by the call and turn services with MessageMeta's keys only.
         view["meta"] = cast(protocol.MessageMeta, meta)
     return view
+
+
+def glossary_view(*, glossary: Glossary) -> protocol.Glossary:
+    return {
+        "chat_id": glossary.chat_id,
+        "version": glossary.version,
+        "entries": [
+            {"term": entry.term, "rendering": entry.rendering} for entry in glossary.entries
+        ],
+    }
+
+
+def chat_preferences_view(*, chat_id: str, formality: str | None) -> protocol.ChatPreferences:
+    # Stored only as one of Formality's values (reader_choices.formality_validate).
+    return {"chat_id": chat_id, "formality": cast(protocol.Formality | None, formality)}

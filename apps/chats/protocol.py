@@ -14,6 +14,8 @@ ChatKind = Literal["direct", "group"]
 # call; call: a call's outcome (missed, declined, cancelled, ended).
 MessageKind = Literal["text", "voice_note", "voice", "call"]
 CallOutcome = Literal["missed", "declined", "cancelled", "ended"]
+# How a reader wants translations into their language to address people in a chat.
+Formality = Literal["formal", "informal"]
 
 
 class MessageMeta(TypedDict, total=False):
@@ -113,6 +115,32 @@ class LeaveReply(TypedDict):
 
 
 # `POST /api/chats/{id}/read` answers the chat's ChatSummary.
+
+
+class GlossaryEntry(TypedDict):
+    """A glossary term and its fixed rendering in every language; null keeps it as written
+    (a name, a brand, an in-joke)."""
+
+    term: str
+    rendering: str | None
+
+
+class Glossary(TypedDict):
+    """`GET`/`PUT /api/chats/{id}/glossary`: the chat's glossary. `version` is 0 while it has
+    never been edited; a `PUT` sends back the version it was made from."""
+
+    chat_id: str
+    version: int
+    entries: list[GlossaryEntry]
+
+
+class ChatPreferences(TypedDict):
+    """`GET`/`PUT /api/chats/{id}/preferences`: the caller's own choices for this chat."""
+
+    chat_id: str
+    # null: no preference (the translation follows the conversation).
+    formality: Formality | None
+
 
 # --- Frames the server sends ----------------------------------------------------------------
 
@@ -216,6 +244,15 @@ class AckFrame(TypedDict):
     duplicate: bool
 
 
+class GlossaryUpdatedFrame(TypedDict):
+    """To every member: the chat's glossary after an edit by `user_id`."""
+
+    type: Literal["glossary_updated"]
+    chat_id: str
+    user_id: str
+    glossary: Glossary
+
+
 ChatFrame = (
     MessageFrame
     | MessageStartedFrame
@@ -228,4 +265,5 @@ ChatFrame = (
     | MemberAddedFrame
     | MemberLeftFrame
     | AckFrame
+    | GlossaryUpdatedFrame
 )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from apps.accounts.models import User
 from apps.chats.cursors import message_cursor_encode
 from apps.chats.models import (
+    GLOSSARY_SORT_KEY,
     MESSAGE_KEY_PREFIX,
     Chat,
+    ChatGlossary,
     ChatMembership,
     ClientMessageId,
     Message,
@@ -37,9 +39,13 @@ def map_as_dict(value) -> dict:
     return dict(value)
 
 
+def chat_id_plausible(chat_id: str) -> bool:
+    """False for what no chat's id can be, and DynamoDB would answer as a key with an error."""
+    return bool(chat_id) and len(chat_id) <= CHAT_ID_MAX_CHARS and text_problem(chat_id) is None
+
+
 def chat_get(*, chat_id: str) -> Chat | None:
-    if not chat_id or len(chat_id) > CHAT_ID_MAX_CHARS or text_problem(chat_id) is not None:
-        # Not an id any chat has; DynamoDB would answer such a key with an error.
+    if not chat_id_plausible(chat_id):
         return None
     try:
         return Chat.get(chat_id, consistent_read=True)
@@ -165,6 +171,113 @@ def message_get(*, chat_id: str, seq: int) -> Message | None:
         return Message.get(chat_id, message_sort_key(seq), consistent_read=True)
     except Message.DoesNotExist:
         return None
+
+
+# --- Glossary and reader choices ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GlossaryTerm:
+    term: str
+    # None: kept as written.
+    rendering: str | None
+
+
+@dataclass(frozen=True)
+class Glossary:
+    chat_id: str
+    # 0 while the chat has never had one: the version an editor sends back to create it.
+    version: int
+    entries: tuple[GlossaryTerm, ...] = ()
+
+
+def glossary_get(*, chat_id: str) -> Glossary:
+    """The chat's glossary (one GetItem); empty, version 0, when it has none."""
+    try:
+        item = ChatGlossary.get(chat_id, GLOSSARY_SORT_KEY, consistent_read=True)
+    except ChatGlossary.DoesNotExist:
+        return Glossary(chat_id=chat_id, version=0)
+    return Glossary(
+        chat_id=chat_id,
+        version=int(item.version),
+        entries=tuple(
+            GlossaryTerm(term=entry.term, rendering=entry.rendering) for entry in item.entries
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class TranslationGlossary:
+    """What a translation request must respect: `kept` appear as written in every language,
+    `renderings` map a term to its fixed rendering."""
+
+    kept: tuple[str, ...] = ()
+    renderings: dict[str, str] = field(default_factory=dict)
+
+    def with_kept(self, names: tuple[str, ...]) -> TranslationGlossary:
+        extra = tuple(name for name in names if name not in self.kept)
+        return TranslationGlossary(kept=self.kept + extra, renderings=self.renderings)
+
+
+def glossary_for_translation(*, chat_id: str) -> TranslationGlossary:
+    """The chat's glossary as the translation of a message uses it (one GetItem). Member
+    names are not in it: `member_names_kept` reads those, to be merged with `with_kept`."""
+    glossary = glossary_get(chat_id=chat_id)
+    return TranslationGlossary(
+        kept=tuple(entry.term for entry in glossary.entries if entry.rendering is None),
+        renderings={
+            entry.term: entry.rendering for entry in glossary.entries if entry.rendering is not None
+        },
+    )
+
+
+def member_names_kept(*, member_ids: frozenset[str] | set[str]) -> tuple[str, ...]:
+    """Every member's username, first and last name, never translated (one BatchGetItem);
+    a member whose account is gone is left out."""
+    if not member_ids:
+        return ()
+    names: dict[str, None] = {}
+    for user in User.batch_get([User.key_for(member_id) for member_id in sorted(member_ids)]):
+        for name in (user.first_name, user.last_name, user.username):
+            if name:
+                names.setdefault(name, None)
+    return tuple(names)
+
+
+def chat_formality(*, user_id: str, chat_id: str) -> str | None:
+    """How `user_id` wants translations addressed in this chat ("formal", "informal") or
+    None; 404 when they are not a member."""
+    membership = (
+        chat_membership_get(user_id=user_id, chat_id=chat_id)
+        if chat_id_plausible(chat_id)
+        else None
+    )
+    if membership is None:
+        raise NotFound(CHAT_NOT_FOUND)
+    return membership.formality
+
+
+def formality_by_language(*, chat_id: str, member_languages: dict[str, str]) -> dict[str, str]:
+    """For the translation of a message: each member language whose readers in this chat
+    chose a formality, and all the same one (one BatchGetItem of their inbox rows). A
+    translation is made once per language, so readers of one language who disagree, or of
+    whom some chose nothing, get the model's own choice (the language is left out)."""
+    if not member_languages:
+        return {}
+    rows = ChatMembership.batch_get(
+        [(member_id, chat_id) for member_id in sorted(member_languages)]
+    )
+    choices: dict[str, set[str | None]] = {}
+    for row in rows:
+        language = member_languages.get(row.user_id)
+        if language is not None:
+            choices.setdefault(language, set()).add(row.formality)
+    agreed: dict[str, str] = {}
+    for language, chosen in choices.items():
+        (only,) = chosen if len(chosen) == 1 else (None,)
+        if only is not None:
+            agreed[language] = only
+    return agreed
 
 
 # --- Operations (management commands) ----------------------------------------------------

@@ -9,4 +9,6 @@ urlpatterns = [
     path("chats/<str:chat_id>/members", views.members),
     path("chats/<str:chat_id>/members/me", views.member_me),
     path("chats/<str:chat_id>/read", views.read),
+    path("chats/<str:chat_id>/glossary", views.glossary),
+    path("chats/<str:chat_id>/preferences", views.preferences),
 ]

@@ -4,7 +4,13 @@ from apps.accounts.http import authenticated
 from apps.accounts.models import User
 from apps.chats import actions, selectors
 from apps.chats.cursors import message_cursor_decode
-from apps.chats.presenters import chat_members_view, chat_summary, message_view
+from apps.chats.presenters import (
+    chat_members_view,
+    chat_preferences_view,
+    chat_summary,
+    glossary_view,
+    message_view,
+)
 from apps.chats.protocol import (
     ChatCreateReply,
     ChatDetail,
@@ -132,9 +138,47 @@ async def _read(request: HttpRequest, *, user: User, chat_id: str) -> JsonRespon
     return json_response(chat_summary(membership=membership))
 
 
+@authenticated
+async def _glossary(request: HttpRequest, *, user: User, chat_id: str) -> JsonResponse:
+    await run_blocking(selectors.chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
+    stored = await run_blocking(selectors.glossary_get)(chat_id=chat_id)
+    return json_response(glossary_view(glossary=stored))
+
+
+@authenticated
+async def _glossary_update(request: HttpRequest, *, user: User, chat_id: str) -> JsonResponse:
+    body = json_body(request)
+    unknown = sorted(set(body) - {"version", "entries"})
+    if unknown:
+        raise InvalidInput(f"unknown fields: {', '.join(unknown)}; send version and entries")
+    updated = await actions.do_glossary_update(
+        user=user, chat_id=chat_id, version=body.get("version"), entries=body.get("entries")
+    )
+    return json_response(updated)
+
+
+@authenticated
+async def _preferences(request: HttpRequest, *, user: User, chat_id: str) -> JsonResponse:
+    formality = await run_blocking(selectors.chat_formality)(user_id=user.user_id, chat_id=chat_id)
+    return json_response(chat_preferences_view(chat_id=chat_id, formality=formality))
+
+
+@authenticated
+async def _preferences_update(request: HttpRequest, *, user: User, chat_id: str) -> JsonResponse:
+    body = json_body(request)
+    if set(body) != {"formality"}:
+        raise InvalidInput('send {"formality": "formal" | "informal" | null}')
+    formality = await actions.do_chat_formality_set(
+        user=user, chat_id=chat_id, formality=body["formality"]
+    )
+    return json_response(chat_preferences_view(chat_id=chat_id, formality=formality))
+
+
 chats = endpoint(get=_chat_list, post=_chat_create)
 chat_detail = endpoint(get=_chat_detail)
 messages = endpoint(get=_history, post=_message_create)
 members = endpoint(post=_member_add)
 member_me = endpoint(delete=_leave)
 read = endpoint(post=_read)
+glossary = endpoint(get=_glossary, put=_glossary_update)
+preferences = endpoint(get=_preferences, put=_preferences_update)

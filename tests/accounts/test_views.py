@@ -902,3 +902,62 @@ async def test_an_unknown_api_path_answers_404_in_json(async_client):
         response = await getattr(async_client, method)(path)
         assert response.status_code == 404, (method, path)
         assert_detail(response, 404)
+
+
+# --- languages I read ------------------------------------------------------------------------
+
+
+async def test_read_languages_start_empty_and_are_stored_supported_once_in_a_fixed_order(
+    async_client, bob
+):
+    user, token = bob
+    assert (await get_me(async_client, token)).json()["read_languages"] == []
+
+    response = await patch_json(
+        async_client, ME, {"read_languages": ["fr", "en", "fr", "es"]}, token=token
+    )
+
+    # The native language (es) is read anyway; the rest keep the supported languages' order.
+    assert response.status_code == 200, response.content
+    assert response.json()["read_languages"] == ["en", "fr"]
+    assert (await get_me(async_client, token)).json()["read_languages"] == ["en", "fr"]
+    stored = await asyncio.to_thread(stored_user, user.user_id)
+    assert list(stored.read_languages) == ["en", "fr"]
+
+    cleared = await patch_json(async_client, ME, {"read_languages": []}, token=token)
+    assert cleared.json()["read_languages"] == []
+
+
+async def test_read_languages_leave_out_a_native_language_changed_in_the_same_request(
+    async_client, bob
+):
+    _, token = bob
+    response = await patch_json(
+        async_client,
+        ME,
+        {"read_languages": ["en", "de"], "native_language": "de"},
+        token=token,
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["native_language"] == "de"
+    assert response.json()["read_languages"] == ["en"]
+
+
+async def test_bad_read_languages_are_refused_422_and_change_nothing(async_client, bob):
+    user, token = bob
+    ok = await patch_json(async_client, ME, {"read_languages": ["ja"]}, token=token)
+    assert ok.status_code == 200
+    for changes in (
+        {"read_languages": ["xx"]},
+        {"read_languages": ["EN"]},
+        {"read_languages": "en"},
+        {"read_languages": [1]},
+        {"read_languages": None},
+        {"read_languages": ["en\u0000"]},
+        {"first_name": "Robert", "read_languages": ["klingon"]},
+    ):
+        response = await patch_json(async_client, ME, changes, token=token)
+        assert response.status_code == 422, (changes, response.content)
+        assert_detail(response, 422)
+        stored = await asyncio.to_thread(stored_user, user.user_id)
+        assert list(stored.read_languages) == ["ja"] and stored.first_name == "Bob", changes

@@ -22,7 +22,9 @@ from apps.chats.actions import do_send_message
 from apps.chats.protocol import (
     ChatCreateReply,
     ChatDetail,
+    ChatPreferences,
     ChatSummary,
+    Glossary,
     HistoryPage,
     LeaveReply,
     MemberAddReply,
@@ -279,6 +281,10 @@ async def test_every_frame_of_a_chat_session_fits_the_protocol(translator, socke
 
     await rest.call("patch", "/api/auth/me", shape=Me, token=ana_token, body={"last_name": "N"})
     await ana_socket.until(_is("profile_updated"))
+    await rest.call(
+        "patch", "/api/auth/me", shape=Me, token=ana_token, body={"read_languages": ["fr"]}
+    )
+    await ana_socket.until(_is("profile_updated"))
 
     # A group: created, a member added, a member gone.
     (cy, _), (dee, dee_token) = await _user("fr"), await _user("de")
@@ -302,6 +308,25 @@ async def test_every_frame_of_a_chat_session_fits_the_protocol(translator, socke
     )
     await bob_socket.until(_is("member_added"))
     await dee_socket.until(_is("chat_created"))
+    glossary_path = f"/api/chats/{group_id}/glossary"
+    await rest.call("get", glossary_path, shape=Glossary, token=dee_token)
+    await rest.call(
+        "put",
+        glossary_path,
+        shape=Glossary,
+        token=dee_token,
+        body={"version": 0, "entries": [{"term": "Crew", "rendering": None}]},
+    )
+    await bob_socket.until(_is("glossary_updated"))
+    preferences_path = f"/api/chats/{group_id}/preferences"
+    await rest.call("get", preferences_path, shape=ChatPreferences, token=bob_token)
+    await rest.call(
+        "put",
+        preferences_path,
+        shape=ChatPreferences,
+        token=bob_token,
+        body={"formality": "formal"},
+    )
     await rest.call(
         "delete", f"/api/chats/{group_id}/members/me", shape=LeaveReply, token=dee_token
     )
@@ -338,6 +363,7 @@ async def test_every_frame_of_a_chat_session_fits_the_protocol(translator, socke
         "profile_updated",
         "member_added",
         "member_left",
+        "glossary_updated",
     }, seen
 
 

@@ -47,7 +47,12 @@ ENDPOINTS = [
     ("GET", "/api/ready", False, ()),
     ("GET", "/api/languages", False, ()),
     ("GET", "/api/auth/me", True, ()),
-    ("PATCH", "/api/auth/me", True, ("first_name", "last_name", "native_language")),
+    (
+        "PATCH",
+        "/api/auth/me",
+        True,
+        ("first_name", "last_name", "native_language", "read_languages"),
+    ),
     ("POST", "/api/ws/ticket", True, ()),
     ("POST", "/api/auth/logout_all", True, ()),
     ("GET", "/api/chats", True, ()),
@@ -58,6 +63,10 @@ ENDPOINTS = [
     ("POST", "/api/chats/{chat_id}/members", True, ("username",)),
     ("DELETE", "/api/chats/{chat_id}/members/me", True, ()),
     ("POST", "/api/chats/{chat_id}/read", True, ("seq",)),
+    ("GET", "/api/chats/{chat_id}/glossary", True, ()),
+    ("PUT", "/api/chats/{chat_id}/glossary", True, ("version", "entries")),
+    ("GET", "/api/chats/{chat_id}/preferences", True, ()),
+    ("PUT", "/api/chats/{chat_id}/preferences", True, ("formality",)),
     ("POST", "/api/voice/token", True, ("chat_id",)),
     ("POST", "/api/chats/{chat_id}/voice_notes", True, ()),
     ("GET", "/api/chats/{chat_id}/messages/{seq}/audio", True, ()),
@@ -75,6 +84,10 @@ FIELDS = [
     "client_msg_id",
     "seq",
     "chat_id",
+    "version",
+    "entries",
+    "formality",
+    "read_languages",
 ]
 QUERY_KEYS = ["limit", "cursor", "format", "client_msg_id", "x"]
 CONTENT_TYPES = [
@@ -332,6 +345,22 @@ def _body(data, fields, extra_values=()):
         elif field == "usernames":
             count = data.draw(st.integers(0, 5), label="usernames count")
             body[field] = [_string(data, field, extra_values) for _ in range(count)]
+        elif field == "read_languages":
+            count = data.draw(st.integers(0, 3), label="read_languages count")
+            body[field] = [_string(data, field, ("en", "fr", "es")) for _ in range(count)]
+        elif field == "entries":
+            count = data.draw(st.integers(0, 3), label="entries count")
+            body[field] = [
+                {
+                    "term": _string(data, "term"),
+                    "rendering": _string(data, "rendering")
+                    if _chance(data, 5, "rendered")
+                    else None,
+                }
+                for _ in range(count)
+            ]
+        elif field == "version":
+            body[field] = data.draw(st.sampled_from([0, 1, -1, 10**45, True, 0.5]), label=field)
         else:
             body[field] = _string(data, field, extra_values)
     return _encoded(body)

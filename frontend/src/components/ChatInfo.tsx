@@ -1,11 +1,16 @@
 "use client";
 
-/** A chat's details under its header: the members, and in a group, adding someone and leaving. */
+/**
+ * A chat's details under its header: the members, and in a group, adding someone and leaving;
+ * the chat's glossary and how translations into my language address people here.
+ */
 import { useState, type FormEvent } from "react";
 import { ApiError } from "@/lib/api";
 import { fullName } from "@/lib/names";
 import type { Member } from "@/lib/types";
 import { Avatar } from "./Avatar";
+import { ChatGlossary } from "./ChatGlossary";
+import { FormalityChoice } from "./FormalityChoice";
 import { FormError } from "./FormError";
 import { useSession } from "./session";
 
@@ -90,6 +95,8 @@ export function ChatInfo({
         </>
       )}
       <FormError message={error} />
+      <FormalityChoice chatId={chatId} />
+      <ChatGlossary chatId={chatId} />
     </section>
   );
 }

@@ -4,7 +4,7 @@
  * reached at all. A 401 on an authenticated call ends the session (see onUnauthorized).
  */
 import { API_URL } from "./config";
-import type { ChatCreated, ChatDetail, ChatSummary, HistoryPage, Language, LeaveReply, LogoutAllReply, Me, MemberAddReply, MessageCreateReply, SocketTicketReply, TokenReply, VoiceTokenReply } from "./types";
+import type { ChatCreated, ChatDetail, ChatPreferences, ChatSummary, Formality, Glossary, GlossaryEntry, HistoryPage, Language, LeaveReply, LogoutAllReply, Me, MemberAddReply, MessageCreateReply, SocketTicketReply, TokenReply, VoiceTokenReply } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -108,7 +108,7 @@ export async function fetchAudio(path: string, token: string, signal?: AbortSign
 export function apiFor(token: string) {
   return {
     me: () => request<Me>("/api/auth/me", { token }),
-    updateMe: (changes: Partial<Pick<Me, "first_name" | "last_name" | "native_language">>) =>
+    updateMe: (changes: Partial<Pick<Me, "first_name" | "last_name" | "native_language" | "read_languages">>) =>
       request<Me>("/api/auth/me", { method: "PATCH", body: changes, token }),
     /** Ends every session of the user, this one included (every token and socket ticket). */
     logoutAll: () => request<LogoutAllReply>("/api/auth/logout_all", { method: "POST", body: {}, token }),
@@ -133,6 +133,13 @@ export function apiFor(token: string) {
       }),
     leave: (chatId: string) =>
       request<LeaveReply>(`/api/chats/${encodeURIComponent(chatId)}/members/me`, { method: "DELETE", token }),
+    glossary: (chatId: string) => request<Glossary>(`/api/chats/${encodeURIComponent(chatId)}/glossary`, { token }),
+    /** Replaces the glossary; `version` is the one the edit was made from (409 if it moved on). */
+    updateGlossary: (chatId: string, version: number, entries: GlossaryEntry[]) =>
+      request<Glossary>(`/api/chats/${encodeURIComponent(chatId)}/glossary`, { method: "PUT", body: { version, entries }, token }),
+    preferences: (chatId: string) => request<ChatPreferences>(`/api/chats/${encodeURIComponent(chatId)}/preferences`, { token }),
+    updatePreferences: (chatId: string, formality: Formality | null) =>
+      request<ChatPreferences>(`/api/chats/${encodeURIComponent(chatId)}/preferences`, { method: "PUT", body: { formality }, token }),
     markRead: (chatId: string, seq: number) =>
       request<ChatSummary>(`/api/chats/${encodeURIComponent(chatId)}/read`, { method: "POST", body: { seq }, token }),
     voiceToken: (chatId: string) => request<VoiceTokenReply>("/api/voice/token", { method: "POST", body: { chat_id: chatId }, token }),

@@ -7,7 +7,7 @@
  * beside them in `streaming` until the stored message arrives.
  */
 import { personKnownByUsername } from "./names";
-import type { ChatDetail, ChatSummary, Member, Message, ServerFrame } from "./types";
+import type { ChatDetail, ChatSummary, Glossary, Member, Message, ServerFrame } from "./types";
 
 export const PREVIEW_MAX_CHARS = 100;
 export const TYPING_TTL_MS = 5_000;
@@ -44,6 +44,8 @@ export interface ChatState {
   chatsLoaded: boolean;
   details: Record<string, ChatDetail>;
   threads: Record<string, Thread>;
+  /** Each chat's glossary, once loaded or heard of (`glossary_updated`). */
+  glossaries: Record<string, Glossary>;
   /** The chat on screen while the tab is visible: its new messages are not unread. */
   focusedChatId: string | null;
 }
@@ -54,6 +56,7 @@ export const initialChatState: ChatState = {
   chatsLoaded: false,
   details: {},
   threads: {},
+  glossaries: {},
   focusedChatId: null,
 };
 
@@ -68,6 +71,7 @@ export type ChatAction =
   | { type: "chat_upsert"; chat: ChatSummary & { created?: boolean } }
   | { type: "chat_removed"; chatId: string }
   | { type: "detail_loaded"; detail: ChatDetail }
+  | { type: "glossary_loaded"; glossary: Glossary }
   | { type: "history_loaded"; chatId: string; messages: Message[]; nextCursor: string | null; page: "latest" | "older" }
   | { type: "focus"; chatId: string | null }
   | { type: "read_sent"; chatId: string; seq: number }
@@ -274,6 +278,8 @@ function applyFrame(state: ChatState, frame: ServerFrame, now: number): ChatStat
       const member: Member = { ...personKnownByUsername(frame), native_language: "", last_read_seq: detail.last_seq ?? 0 };
       return { ...state, details: { ...state.details, [frame.chat_id]: { ...detail, members: [...detail.members, member] } } };
     }
+    case "glossary_updated":
+      return withGlossary(state, frame.glossary);
     case "member_left": {
       if (frame.user_id === state.myUserId) return removeChat(state, frame.chat_id);
       const detail = state.details[frame.chat_id];
@@ -288,6 +294,14 @@ function applyFrame(state: ChatState, frame: ServerFrame, now: number): ChatStat
   }
 }
 
+/** The state with `glossary`, unless it already holds a later version (replies and frames can
+ * arrive in either order). */
+function withGlossary(state: ChatState, glossary: Glossary): ChatState {
+  const held = state.glossaries[glossary.chat_id];
+  if (held && held.version >= glossary.version) return state;
+  return { ...state, glossaries: { ...state.glossaries, [glossary.chat_id]: glossary } };
+}
+
 function removeChat(state: ChatState, chatId: string): ChatState {
   const chats = { ...state.chats };
   delete chats[chatId];
@@ -295,7 +309,9 @@ function removeChat(state: ChatState, chatId: string): ChatState {
   delete details[chatId];
   const threads = { ...state.threads };
   delete threads[chatId];
-  return { ...state, chats, details, threads };
+  const glossaries = { ...state.glossaries };
+  delete glossaries[chatId];
+  return { ...state, chats, details, threads, glossaries };
 }
 
 export function chatReducer(state: ChatState, action: ChatAction): ChatState {
@@ -323,6 +339,8 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     }
     case "chat_removed":
       return removeChat(state, action.chatId);
+    case "glossary_loaded":
+      return withGlossary(state, action.glossary);
     case "detail_loaded": {
       const { members, ...summary } = action.detail;
       const known = state.chats[summary.chat_id];

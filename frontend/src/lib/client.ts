@@ -9,7 +9,7 @@ import { chatReducer, hasExpiring, initialChatState, type ChatAction, type ChatS
 import { Outbox, type OutboxItem, type Refusal, type StorageLike } from "./outbox";
 import { gapBefore, resumeCursors } from "./resume";
 import { ChatSocket, TicketError, type ConnectionInfo, type WebSocketLike } from "./socket";
-import { VOICE_FRAME_TYPES, type ChatSummary, type ErrorFrame, type IncomingFrame, type Me, type Message, type ServerFrame, type VoiceFrame } from "./types";
+import { VOICE_FRAME_TYPES, type ChatSummary, type ErrorFrame, type GlossaryEntry, type IncomingFrame, type Me, type Message, type ServerFrame, type VoiceFrame } from "./types";
 import { uuid } from "./uuid";
 import { chatTitle } from "./names";
 import type { RecorderFactory } from "./recording";
@@ -45,6 +45,8 @@ export type ClientApi = Pick<
   | "createGroup"
   | "leave"
   | "addMember"
+  | "glossary"
+  | "updateGlossary"
   | "voiceNote"
   | "logoutAll"
 >;
@@ -553,6 +555,24 @@ export class ChatClient {
     this.outbox.dropChat(chatId);
     this.chatListChanged(chatId);
     this.dispatch({ type: "chat_removed", chatId });
+  }
+
+  /** The chat's glossary, into the state (`chat.glossaries`), where `glossary_updated` keeps it. */
+  async loadGlossary(chatId: string): Promise<void> {
+    const glossary = await this.api.glossary(chatId);
+    if (!this.stopped) this.dispatch({ type: "glossary_loaded", glossary });
+  }
+
+  /** Store `entries` as the chat's glossary, edited from `version`; a 409 (someone else's edit
+   * came first) loads the glossary now stored and rethrows, so the editor sees what changed. */
+  async saveGlossary(chatId: string, version: number, entries: GlossaryEntry[]): Promise<void> {
+    try {
+      const glossary = await this.api.updateGlossary(chatId, version, entries);
+      if (!this.stopped) this.dispatch({ type: "glossary_loaded", glossary });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) await this.loadGlossary(chatId).catch(() => undefined);
+      throw error;
+    }
   }
 
   async addMember(chatId: string, username: string): Promise<void> {

@@ -64,3 +64,20 @@ export function languageOptionLabel(language: Language): string {
 export function isRtl(code: string | undefined | null): boolean {
   return code === "ar" || code === "he" || code === "fa" || code === "ur";
 }
+
+/**
+ * "Languages I read" after ticking or unticking `code`: in the order of `offered` (the
+ * server's), never the native language, which is read anyway.
+ */
+export function readLanguagesToggled(current: readonly string[], code: string, nativeLanguage: string, offered: readonly string[]): string[] {
+  const chosen = new Set(current);
+  if (chosen.has(code)) chosen.delete(code);
+  else chosen.add(code);
+  chosen.delete(nativeLanguage);
+  return offered.filter((offeredCode) => chosen.has(offeredCode));
+}
+
+/** Whether two lists of language codes hold the same languages. */
+export function sameLanguages(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((code) => b.includes(code));
+}

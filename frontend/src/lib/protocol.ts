@@ -33,6 +33,7 @@ export interface Me {
   first_name: string;
   last_name: string;
   native_language: string;
+  read_languages: string[];
   created_at: string;
 }
 
@@ -66,6 +67,8 @@ export type ChatKind = "direct" | "group";
 export type MessageKind = "text" | "voice_note" | "voice" | "call";
 
 export type CallOutcome = "missed" | "declined" | "cancelled" | "ended";
+
+export type Formality = "formal" | "informal";
 
 /**
  * Details of a message that is not plain text: a call's (`call_id`, `outcome`,
@@ -190,6 +193,33 @@ export interface LeaveReply {
 }
 
 /**
+ * A glossary term and its fixed rendering in every language; null keeps it as written
+ * (a name, a brand, an in-joke).
+ */
+export interface GlossaryEntry {
+  term: string;
+  rendering: string | null;
+}
+
+/**
+ * `GET`/`PUT /api/chats/{id}/glossary`: the chat's glossary. `version` is 0 while it has
+ * never been edited; a `PUT` sends back the version it was made from.
+ */
+export interface Glossary {
+  chat_id: string;
+  version: number;
+  entries: GlossaryEntry[];
+}
+
+/**
+ * `GET`/`PUT /api/chats/{id}/preferences`: the caller's own choices for this chat.
+ */
+export interface ChatPreferences {
+  chat_id: string;
+  formality: Formality | null;
+}
+
+/**
  * To every member, in the reader's language: a message was stored.
  */
 export interface MessageFrame {
@@ -299,6 +329,16 @@ export interface AckFrame {
   duplicate: boolean;
 }
 
+/**
+ * To every member: the chat's glossary after an edit by `user_id`.
+ */
+export interface GlossaryUpdatedFrame {
+  type: "glossary_updated";
+  chat_id: string;
+  user_id: string;
+  glossary: Glossary;
+}
+
 export type ChatFrame =
   | MessageFrame
   | MessageStartedFrame
@@ -310,7 +350,8 @@ export type ChatFrame =
   | ChatCreatedFrame
   | MemberAddedFrame
   | MemberLeftFrame
-  | AckFrame;
+  | AckFrame
+  | GlossaryUpdatedFrame;
 
 // --- apps.voice.protocol ---
 

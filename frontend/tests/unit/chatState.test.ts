@@ -200,3 +200,22 @@ describe("chatReducer: reads and membership", () => {
     expect(state.chats.c1.last_message_preview).toBe("newest");
   });
 });
+
+describe("chatReducer: glossary", () => {
+  const glossary = (version: number, term: string) => ({ chat_id: "c1", version, entries: [{ term, rendering: null }] });
+
+  it("keeps the latest version, whichever of the reply and the frame comes first", () => {
+    let state = chatReducer(base(), { type: "glossary_loaded", glossary: glossary(1, "Nico") });
+    state = frame(state, { type: "glossary_updated", chat_id: "c1", user_id: "them", glossary: glossary(3, "Ana") });
+    expect(state.glossaries.c1.version).toBe(3);
+    const unchanged = chatReducer(state, { type: "glossary_loaded", glossary: glossary(2, "Bob") });
+    expect(unchanged).toBe(state);
+    expect(unchanged.glossaries.c1.entries[0].term).toBe("Ana");
+  });
+
+  it("forgets a chat's glossary when I leave it", () => {
+    let state = chatReducer(base(), { type: "glossary_loaded", glossary: glossary(1, "Nico") });
+    state = frame(state, { type: "member_left", chat_id: "c1", user_id: "me" });
+    expect(state.glossaries.c1).toBeUndefined();
+  });
+});

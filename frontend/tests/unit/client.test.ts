@@ -476,3 +476,39 @@ describe("ChatClient: log out everywhere", () => {
     expect(client.getSnapshot().connection.status).toBe("stopped");
   });
 });
+
+describe("ChatClient: glossary", () => {
+  it("loads the glossary, saves an edit from its version, and follows glossary_updated", async () => {
+    const stored = { chat_id: "c1", version: 1, entries: [{ term: "abuela", rendering: "grandma" }] };
+    const updateGlossary = vi.fn(async () => stored);
+    const { client } = makeClient({
+      api: apiWithTheChat({ glossary: vi.fn(async () => ({ chat_id: "c1", version: 0, entries: [] })), updateGlossary }),
+    });
+    const ws = await connect(client);
+    await client.loadGlossary("c1");
+    expect(client.getSnapshot().chat.glossaries.c1.version).toBe(0);
+
+    await client.saveGlossary("c1", 0, stored.entries);
+    expect(updateGlossary).toHaveBeenCalledWith("c1", 0, stored.entries);
+    expect(client.getSnapshot().chat.glossaries.c1).toEqual(stored);
+
+    ws.receive({ type: "glossary_updated", chat_id: "c1", user_id: "them", glossary: { ...stored, version: 2, entries: [] } });
+    expect(client.getSnapshot().chat.glossaries.c1.version).toBe(2);
+    client.stop();
+  });
+
+  it("a stale edit (409) loads the glossary now stored and still fails", async () => {
+    const latest = { chat_id: "c1", version: 4, entries: [{ term: "Nico", rendering: null }] };
+    const { client } = makeClient({
+      api: apiWithTheChat({
+        glossary: vi.fn(async () => latest),
+        updateGlossary: vi.fn(async () => {
+          throw new ApiError(409, "The glossary was changed meanwhile; reload it and edit again");
+        }),
+      }),
+    });
+    await expect(client.saveGlossary("c1", 3, [])).rejects.toMatchObject({ status: 409 });
+    expect(client.getSnapshot().chat.glossaries.c1).toEqual(latest);
+    client.stop();
+  });
+});

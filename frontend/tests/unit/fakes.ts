@@ -4,7 +4,7 @@ import { vi } from "vitest";
 import type { ChatClient, ClientApi } from "@/lib/client";
 import type { Me, Message } from "@/lib/types";
 
-export const me: Me = { user_id: "me", username: "alice", first_name: "Alice", last_name: "A", native_language: "en", created_at: "2026-01-01T00:00:00+00:00" };
+export const me: Me = { user_id: "me", username: "alice", first_name: "Alice", last_name: "A", native_language: "en", read_languages: [], created_at: "2026-01-01T00:00:00+00:00" };
 
 /** A ChatClient's API with no chats, answering as `me`; `overrides` replace calls. */
 export function fakeApi(overrides: Partial<ClientApi> = {}): ClientApi {
@@ -19,6 +19,8 @@ export function fakeApi(overrides: Partial<ClientApi> = {}): ClientApi {
     createGroup: vi.fn(),
     leave: vi.fn(),
     addMember: vi.fn(),
+    glossary: vi.fn(async (chatId: string) => ({ chat_id: chatId, version: 0, entries: [] })),
+    updateGlossary: vi.fn(),
     voiceNote: vi.fn(),
     logoutAll: vi.fn(async () => ({ logged_out: true })),
     ...overrides,

@@ -10,7 +10,7 @@ import { useFormValues } from "@/components/forms";
 import { LandingFrame } from "@/components/LandingFrame";
 import { LanguageOptions, NameFields } from "@/components/ProfileFields";
 import { ApiError } from "@/lib/api";
-import { languageName, useLanguages } from "@/lib/languages";
+import { languageName, readLanguagesToggled, sameLanguages, useLanguages } from "@/lib/languages";
 import { fullName } from "@/lib/names";
 import { LOGGED_OUT_EVERYWHERE } from "@/lib/session";
 
@@ -26,14 +26,19 @@ export default function ProfilePage() {
     last_name: me.last_name,
     native_language: me.native_language,
   });
+  const [readLanguages, setReadLanguages] = useState<string[]>(me.read_languages ?? []);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [loggingOutEverywhere, setLoggingOutEverywhere] = useState(false);
   const [logoutAllError, setLogoutAllError] = useState<string | null>(null);
 
+  const readLanguagesChanged = !sameLanguages(readLanguages, me.read_languages ?? []);
   const changed =
-    form.first_name.trim() !== me.first_name || form.last_name.trim() !== me.last_name || form.native_language !== me.native_language;
+    form.first_name.trim() !== me.first_name ||
+    form.last_name.trim() !== me.last_name ||
+    form.native_language !== me.native_language ||
+    readLanguagesChanged;
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -43,15 +48,17 @@ export default function ProfilePage() {
       setError("First and last name can't be empty.");
       return;
     }
-    const changes: Record<string, string> = {};
+    const changes: Parameters<typeof api.updateMe>[0] = {};
     if (form.first_name.trim() !== me.first_name) changes.first_name = form.first_name.trim();
     if (form.last_name.trim() !== me.last_name) changes.last_name = form.last_name.trim();
     if (form.native_language !== me.native_language) changes.native_language = form.native_language;
+    if (readLanguagesChanged) changes.read_languages = readLanguages.filter((code) => code !== form.native_language);
     setBusy(true);
     try {
       const updated = await api.updateMe(changes);
       setMe(updated);
       setForm({ first_name: updated.first_name, last_name: updated.last_name, native_language: updated.native_language });
+      setReadLanguages(updated.read_languages);
       setSaved(
         changes.native_language
           ? `Saved. New messages now arrive in ${languageName(updated.native_language, languages)}.`
@@ -124,6 +131,35 @@ export default function ProfilePage() {
             </p>
             {languagesError && <p className="field-error">Couldn&apos;t load languages: {languagesError}</p>}
           </div>
+          {languages && (
+            <fieldset className="field">
+              <legend>Languages I also read</legend>
+              <p className="hint" id="profile-read-languages-hint">
+                Messages written in these reach you as written, untranslated.
+              </p>
+              {languages
+                .filter((language) => language.code !== form.native_language)
+                .map((language) => (
+                  <label key={language.code} className="checkbox">
+                    <input
+                      type="checkbox"
+                      checked={readLanguages.includes(language.code)}
+                      onChange={() =>
+                        setReadLanguages(
+                          readLanguagesToggled(
+                            readLanguages,
+                            language.code,
+                            form.native_language,
+                            languages.map((offered) => offered.code),
+                          ),
+                        )
+                      }
+                    />{" "}
+                    {languageName(language.code, languages)}
+                  </label>
+                ))}
+            </fieldset>
+          )}
           <FormError message={error} />
           {saved && (
             <p className="form-success" role="status">

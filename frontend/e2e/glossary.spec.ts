@@ -1,0 +1,102 @@
+/**
+ * A chat's glossary and formality in the chat's info panel, and "languages I also read" on
+ * the profile page, in two browsers against the real backend: an edit by one member appears
+ * in the other's open panel without reloading (`glossary_updated`).
+ */
+import { expect, test, type Page } from "@playwright/test";
+import { apiUrl, baseUrl, expectConnected, newContext, person, signUpByApi, snap, watchConsole, type Person } from "./support";
+
+async function logInInBrowser(page: Page, who: Person): Promise<void> {
+  await page.goto(`${baseUrl()}/`);
+  await page.getByLabel("Username").fill(who.username);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(/\/chats$/);
+  await expectConnected(page);
+}
+
+async function directChatId(who: Person, other: Person): Promise<string> {
+  const login = await fetch(`${apiUrl()}/api/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: who.username, password: who.password }),
+  });
+  const { access_token: token } = (await login.json()) as { access_token: string };
+  const created = await fetch(`${apiUrl()}/api/chats`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ username: other.username }),
+  });
+  return ((await created.json()) as { chat_id: string }).chat_id;
+}
+
+async function openInfo(page: Page, chatId: string): Promise<void> {
+  await page.goto(`${baseUrl()}/chats/${chatId}`);
+  await expectConnected(page);
+  await page.getByRole("button", { name: "Chat details" }).click();
+  await expect(page.getByRole("heading", { name: "Glossary" })).toBeVisible();
+}
+
+test("members share a live glossary; each reader picks formality and the languages they read", async ({ browser }) => {
+  const elena = person("elena", "Elena", "es");
+  const finn = person("finn", "Finn", "en");
+  await signUpByApi(elena);
+  await signUpByApi(finn);
+  const chatId = await directChatId(elena, finn);
+  const ctxE = await newContext(browser);
+  const ctxF = await newContext(browser);
+  const pageE = await ctxE.newPage();
+  const pageF = await ctxF.newPage();
+  const consoles = [watchConsole(pageE, "elena"), watchConsole(pageF, "finn")];
+  await logInInBrowser(pageE, elena);
+  await logInInBrowser(pageF, finn);
+  await openInfo(pageE, chatId);
+  await openInfo(pageF, chatId);
+
+  // Elena adds a fixed translation and a name kept as written; Finn sees both at once.
+  await pageE.getByLabel("Term", { exact: true }).fill("abuela");
+  await pageE.getByLabel(/^Translation/).fill("grandma");
+  await pageE.getByRole("button", { name: "Add", exact: true }).click();
+  await pageE.getByLabel("Term", { exact: true }).fill("Nico's");
+  await pageE.getByRole("button", { name: "Add", exact: true }).click();
+  const finnTerms = pageF.getByRole("list", { name: "Glossary terms" });
+  await expect(finnTerms).toContainText("abuela → grandma");
+  await expect(finnTerms).toContainText("Nico's kept as written");
+
+  // Finn edits one and removes the other; Elena's panel follows.
+  await pageF.getByRole("button", { name: "Edit abuela" }).click();
+  await pageF.getByLabel(/^Translation/).fill("granny");
+  await pageF.getByRole("button", { name: "Save", exact: true }).click();
+  await pageF.getByRole("button", { name: "Remove Nico's" }).click();
+  const elenaTerms = pageE.getByRole("list", { name: "Glossary terms" });
+  await expect(elenaTerms).toContainText("abuela → granny");
+  await expect(elenaTerms).not.toContainText("Nico's");
+
+  // A duplicate is refused before sending.
+  await pageE.getByLabel("Term", { exact: true }).fill("ABUELA");
+  await pageE.getByRole("button", { name: "Add", exact: true }).click();
+  await expect(pageE.getByText('"ABUELA" is already in the glossary.')).toBeVisible();
+
+  // Formality is offered to Elena (Spanish has it), not to Finn (English does not), and kept.
+  const formality = pageE.getByLabel("How translations address people here");
+  await expect(formality).toBeEnabled();
+  await formality.selectOption("formal");
+  await expect(pageF.getByLabel("How translations address people here")).toHaveCount(0);
+  await snap(pageE, "20-chat-glossary");
+  await openInfo(pageE, chatId);
+  await expect(pageE.getByLabel("How translations address people here")).toHaveValue("formal");
+
+  // Languages I also read, on the profile page, kept across a reload.
+  await pageF.goto(`${baseUrl()}/profile`);
+  await pageF.getByRole("checkbox", { name: "French" }).check();
+  await pageF.getByRole("button", { name: "Save changes" }).click();
+  await expect(pageF.getByText("Saved.")).toBeVisible();
+  await pageF.reload();
+  await expect(pageF.getByRole("checkbox", { name: "French" })).toBeChecked();
+  await expect(pageF.getByRole("checkbox", { name: "Spanish" })).not.toBeChecked();
+
+  const unexpected = consoles.flatMap((c) => c.errors);
+  expect(unexpected).toEqual([]);
+  await ctxE.close();
+  await ctxF.close();
+});
