@@ -339,12 +339,28 @@ async def load_phase(options, pairs, delivered, refusals, proxy, daphne, redis_u
     window_end = started + options.duration
     in_window = sum(1 for moment in delivered.values() if moment <= window_end)
     last_delivery = max(delivered.values(), default=started)
-    lost = total - len(latencies)
+    delivered_ids = {f"b{text.split()[0].removeprefix('bench-')}" for text in delivered}
+    # Acknowledged (stored) and still not delivered 2 s later: a real loss. Acknowledged in
+    # the last 2 s: still on its way when the drain ended (resends go on during the drain).
+    # Never acknowledged: refused busy and waiting for its resend, as it would in the outbox.
+    ended = time.perf_counter()
+    undelivered_acks = [
+        moment
+        for client_msg_id, moment in refusals.acked.items()
+        if client_msg_id not in delivered_ids
+    ]
+    lost = sum(1 for moment in undelivered_acks if moment < ended - 2)
+    on_the_way = len(undelivered_acks) - lost
+    unsent = total - len(latencies) - len(undelivered_acks)
     dynamo_requests = sum(proxy.counts.values())
     print(
         f"load: {total} messages sent in {send_elapsed:.1f} s (target {options.rate}/s across {len(pairs)} pairs)"
     )
-    print(f"delivered {len(latencies)}  lost {lost}")
+    print(
+        f"delivered {len(latencies)}  lost {lost} (stored, not delivered within 2 s)"
+        f"  on the way {on_the_way} (stored in the last 2 s)"
+        f"  unsent {unsent} (refused busy, still waiting to be resent when the drain ended)"
+    )
     print(
         f"throughput {len(latencies) / max(last_delivery - started, 1e-9):.1f} messages/s delivered"
     )

@@ -150,7 +150,13 @@ class Stack:
         for process in [self.daphne, *self.daphnes, *self.providers]:
             if process is not None and process.poll() is None:
                 process.terminate()
-                process.wait(10)
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    # Far past capacity Daphne can take longer than that to stop; what
+                    # follows (moto, redis-server, the fakes) must not be left running.
+                    process.kill()
+                    process.wait(10)
         for server in self.servers:
             server.stop()
         self.redis.stop()
