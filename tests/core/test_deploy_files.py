@@ -475,6 +475,20 @@ def test_readme_deploy_guide_covers_every_step():
     actions = {action for statement in policy["Statement"] for action in statement["Action"]}
     assert not any(action.endswith("*") for action in actions), "no wildcard actions"
     assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"} <= actions
+    # Each PynamoDB call that is an API action of its own (not a transaction, which the item
+    # actions authorise) must be in the policy, or production answers AccessDenied.
+    code = "\n".join(path.read_text() for path in (ROOT / "apps").rglob("*.py"))
+    for call, action in (
+        (".batch_get(", "dynamodb:BatchGetItem"),
+        (".batch_write(", "dynamodb:BatchWriteItem"),
+        (".scan(", "dynamodb:Scan"),
+        (".query(", "dynamodb:Query"),
+        (".delete(", "dynamodb:DeleteItem"),
+        (".save(", "dynamodb:PutItem"),
+        (".update(", "dynamodb:UpdateItem"),
+    ):
+        if call in code:
+            assert action in actions, f"{call} is used in apps/ but {action} is not in the policy"
 
 
 # --- The image's command and health check, run here ---------------------------------------------
