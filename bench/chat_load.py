@@ -4,7 +4,7 @@ loopback OpenAI-compatible translator with a configurable delay. Prints figures.
 
     .venv/bin/python bench/chat_load.py --pairs 50 --rate 75 --duration 20 --translator-delay 0.2
     .venv/bin/python bench/chat_load.py --pairs 50 --rate 10 --duration 20 --translator-delay 0
-    .venv/bin/python bench/chat_load.py --pairs 10 --rate 0 --idle-sockets 2000
+    .venv/bin/python bench/chat_load.py --pairs 60 --rate 0 --idle-sockets 2000
     .venv/bin/python bench/chat_load.py --pairs 50 --rate 150 --duration 20 --drain 10 \
         --translator-delay 0.2 --setting SENDS_IN_FLIGHT_MAX=32
 
