@@ -222,7 +222,11 @@ ON_DEMAND_CONCURRENCY = 8
 
 
 async def messages_in_language(
-    *, messages: list[Message], language: str, delivery: TranslationsDelivery
+    *,
+    messages: list[Message],
+    language: str,
+    delivery: TranslationsDelivery,
+    reader_id: str | None = None,
 ) -> list[Message]:
     """Make sure each message has a translation for `language`, translating on demand the
     ones written before this reader had that language (or whose translation failed at send);
@@ -233,6 +237,7 @@ async def messages_in_language(
         message
         for message in messages
         if message.original_language != language
+        and message.from_user_id != reader_id  # its sender reads the original
         and language not in map_as_dict(message.translations)
     ]
     if not owed:

@@ -53,9 +53,12 @@ def message_preview(text: str) -> str:
     return text if len(text) <= PREVIEW_MAX_CHARS else text[: PREVIEW_MAX_CHARS - 1] + "…"
 
 
-def message_text_for(*, message: Message, language: str) -> tuple[str, str, bool]:
-    """(text, its language, translated?) of a message for a reader of `language`."""
-    if language == message.original_language:
+def message_text_for(
+    *, message: Message, language: str, reader_id: str | None = None
+) -> tuple[str, str, bool]:
+    """(text, its language, translated?) of a message for a reader of `language`. Its sender
+    (`reader_id`) reads what they wrote, whatever language it was detected in."""
+    if language == message.original_language or reader_id == message.from_user_id:
         return message.original_text, message.original_language, True
     translated = map_as_dict(message.translations).get(language)
     if translated is not None:
@@ -63,9 +66,14 @@ def message_text_for(*, message: Message, language: str) -> tuple[str, str, bool
     return message.original_text, message.original_language, False
 
 
-def message_view(*, message: Message, language: str) -> protocol.Message:
-    """A message as the contract shows it to a reader of `language`, plus additions."""
-    text, text_language, translated = message_text_for(message=message, language=language)
+def message_view(
+    *, message: Message, language: str, reader_id: str | None = None
+) -> protocol.Message:
+    """A message as the contract shows it to a reader of `language` (`reader_id`, when known:
+    its sender reads the original), plus additions."""
+    text, text_language, translated = message_text_for(
+        message=message, language=language, reader_id=reader_id
+    )
     view: protocol.Message = {
         "message_id": message.message_id,
         "text": text,
