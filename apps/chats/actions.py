@@ -157,7 +157,7 @@ async def _message_send(
     created_at = datetime.now(UTC)
     message_id = uuid.uuid4().hex
     targets = sending.languages_to_translate(
-        member_languages=member_languages, sender_id=user.user_id, source=source
+        text=text, member_languages=member_languages, sender_id=user.user_id, source=source
     )
     # The sender's own tabs learn of it from the ack and the stored message.
     readers = [member for member in member_languages if member != user.user_id]
@@ -185,6 +185,7 @@ async def _message_send(
             kind=kind,
             commit_after=commit_after,
             source=source,
+            targets=targets,
         )
     except BaseException as error:
         _withdraw_if_announced(
@@ -231,6 +232,7 @@ async def _message_translate_and_commit(
     kind: MessageKind,
     commit_after: asyncio.Future | None,
     source: str,
+    targets: set[str],
 ) -> services.CommittedMessage:
     chat_id = chat.chat_id
 
@@ -247,9 +249,11 @@ async def _message_translate_and_commit(
         translations = await live_translation.translations_stream(
             text=text,
             source=source,
-            member_languages=sending.readers_languages(
-                member_languages=map_as_dict(chat.member_languages), sender_id=user.user_id
-            ),
+            member_languages={
+                member: lang
+                for member, lang in map_as_dict(chat.member_languages).items()
+                if lang in targets and member != user.user_id
+            },
             announcement=announcement,
             partial_send=partial_send,
         )

@@ -39,6 +39,7 @@ from apps.chats.owed_translations import (
     owed_translation_reschedule,
     owed_translation_settle,
 )
+from apps.chats.presenters import message_translation_needed
 from apps.chats.selectors import map_as_dict, message_get
 from apps.chats.translation import TranslationUnavailable, translate_text, translation_configured
 from apps.core.concurrency import run_blocking
@@ -238,6 +239,7 @@ async def messages_in_language(
         for message in messages
         if message.original_language != language
         and message.from_user_id != reader_id  # its sender reads the original
+        and message_translation_needed(message)
         and language not in map_as_dict(message.translations)
     ]
     if not owed:

@@ -9,6 +9,7 @@ from apps.accounts.models import User
 from apps.chats import protocol
 from apps.chats.models import CHAT_KIND_GROUP, ChatMembership, Message
 from apps.chats.selectors import Glossary, map_as_dict
+from apps.chats.translation_need import translation_needed
 
 PREVIEW_MAX_CHARS = 100
 
@@ -53,12 +54,37 @@ def message_preview(text: str) -> str:
     return text if len(text) <= PREVIEW_MAX_CHARS else text[: PREVIEW_MAX_CHARS - 1] + "…"
 
 
+def message_translation_needed(message: Message) -> bool:
+    """False for a message that reads the same in every language (only emoji, links, numbers,
+    mentions or code: translation_need.py): delivered as written, nothing owed."""
+    return translation_needed(text=message.original_text)
+
+
+def languages_lacking(*, message: Message, member_languages: dict[str, str]) -> set[str]:
+    """The languages of the message's readers it owes a translation into: those whose readers
+    `message_text_for` would show it untranslated. Its sender reads the original."""
+    if not message_translation_needed(message):
+        return set()
+    stored = map_as_dict(message.translations)
+    return {
+        language
+        for member_id, language in member_languages.items()
+        if member_id != message.from_user_id
+        and language != message.original_language
+        and language not in stored
+    }
+
+
 def message_text_for(
     *, message: Message, language: str, reader_id: str | None = None
 ) -> tuple[str, str, bool]:
     """(text, its language, translated?) of a message for a reader of `language`. Its sender
     (`reader_id`) reads what they wrote, whatever language it was detected in."""
-    if language == message.original_language or reader_id == message.from_user_id:
+    if (
+        language == message.original_language
+        or reader_id == message.from_user_id
+        or not message_translation_needed(message)
+    ):
         return message.original_text, message.original_language, True
     translated = map_as_dict(message.translations).get(language)
     if translated is not None:
@@ -88,6 +114,8 @@ def message_view(
         "translated": translated,
         "client_msg_id": message.client_msg_id,
     }
+    if not message_translation_needed(message):
+        view["translation_skipped"] = "nothing_to_translate"
     meta = map_as_dict(getattr(message, "meta", None))
     if meta:
         # Written by the call and turn services with MessageMeta's keys only.

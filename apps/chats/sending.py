@@ -23,7 +23,9 @@ from apps.chats.language_detection import (
     language_detector_ready,
 )
 from apps.chats.models import Chat, Message
+from apps.chats.presenters import languages_lacking
 from apps.chats.selectors import CHAT_NOT_FOUND, chat_get, map_as_dict, message_get
+from apps.chats.translation_need import translation_needed
 from apps.core.admission import AdmissionGate, gate_per_loop
 from apps.core.background import background_task_start
 from apps.core.concurrency import run_blocking
@@ -190,16 +192,7 @@ def translation_fits(*, message: Message, text: str) -> bool:
 
 
 def languages_owed(message: Message, member_languages: dict[str, str]) -> set[str]:
-    """The languages of the message's readers (its sender reads the original) that it has
-    no translation into yet."""
-    stored = map_as_dict(message.translations)
-    return {
-        language
-        for member_id, language in member_languages.items()
-        if member_id != message.from_user_id
-        and language != message.original_language
-        and language not in stored
-    }
+    return languages_lacking(message=message, member_languages=member_languages)
 
 
 def readers_languages(*, member_languages: dict[str, str], sender_id: str) -> dict[str, str]:
@@ -209,9 +202,12 @@ def readers_languages(*, member_languages: dict[str, str], sender_id: str) -> di
 
 
 def languages_to_translate(
-    *, member_languages: dict[str, str], sender_id: str, source: str
+    *, text: str, member_languages: dict[str, str], sender_id: str, source: str
 ) -> set[str]:
-    """The languages a message from `sender_id` written in `source` is translated into."""
+    """The languages a message from `sender_id` written in `source` is translated into: none
+    when it reads the same in every language (translation_need.py)."""
+    if not translation_needed(text=text):
+        return set()
     readers = readers_languages(member_languages=member_languages, sender_id=sender_id)
     return {lang for lang in readers.values() if lang != source}
 
