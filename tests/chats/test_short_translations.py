@@ -65,3 +65,21 @@ async def test_a_runaway_reply_to_a_short_text_is_not_kept():
     assert await store.get(short_text_cache_key(text="ok", source="en", target="es")) is None
     kept = await store.get(short_text_cache_key(text="vale", source="es", target="en"))
     assert kept == "okay"
+
+
+async def test_a_late_reader_of_a_short_text_gets_the_shared_translation_with_no_request(
+    translator,
+):
+    eva = await _user("es")
+    await actions.do_send_message(
+        user=eva, chat_id=await _group(eva, await _user("en"), await _user("en")), text="vale"
+    )
+    chat_id = await _group(eva, await _user("es"), await _user("es"))
+    await actions.do_send_message(user=eva, chat_id=chat_id, text="vale")
+    ana = await _user("en")
+    await run_blocking(services.chat_member_add)(user=eva, chat_id=chat_id, username=ana.username)
+
+    page = await actions.do_read_history(user=ana, chat_id=chat_id, limit=10, before_seq=None)
+
+    assert [map_as_dict(m.translations) for m in page.messages] == [{"en": "[en] vale"}]
+    assert len(translator.received()) == 1  # the first chat's, only
