@@ -106,6 +106,32 @@ def send_admission_without_lag_rules(settings):
     settings.SENDS_DELIVERY_LAG_MAX_SECONDS = 0
 
 
+def _redis_keys_delete(redis_url: str, patterns: tuple[str, ...]) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for pattern in patterns:
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            if keys:
+                client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture(autouse=True)
+def short_translations_forgotten(settings):
+    """The shared short-translation cache (apps/chats/short_translations.py) lives in Redis:
+    emptied before and after each test, so no test's "ok" is another's cache hit."""
+    from apps.chats.translation_need import SHORT_TEXT_KEY_PREFIX
+
+    redis_url = settings.REDIS_URL
+    patterns = (f"{SHORT_TEXT_KEY_PREFIX}:*",)
+    _redis_keys_delete(redis_url, patterns)
+    yield
+    _redis_keys_delete(redis_url, patterns)
+
+
 @pytest.fixture(autouse=True)
 def credential_throttles_reset(settings):
     # Read before the test runs: a test may point REDIS_URL elsewhere or unset it.

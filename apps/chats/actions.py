@@ -147,11 +147,18 @@ async def _message_send(
             return earlier
     await sending.message_rate_limit_check(user_id=user.user_id)
 
-    source = user.native_language
+    # Spoken turns keep the language speech-to-text was asked for; text is read for its own.
+    source = (
+        await sending.language_written(text=text, fallback=user.native_language)
+        if kind == MessageKind.TEXT
+        else user.native_language
+    )
     member_languages = map_as_dict(chat.member_languages)
     created_at = datetime.now(UTC)
     message_id = uuid.uuid4().hex
-    targets = {lang for lang in member_languages.values() if lang != source}
+    targets = sending.languages_to_translate(
+        text=text, member_languages=member_languages, sender_id=user.user_id, source=source
+    )
     # The sender's own tabs learn of it from the ack and the stored message.
     readers = [member for member in member_languages if member != user.user_id]
     announcement = live_translation.Announcement(
@@ -177,6 +184,8 @@ async def _message_send(
             created_at=created_at,
             kind=kind,
             commit_after=commit_after,
+            source=source,
+            targets=targets,
         )
     except BaseException as error:
         _withdraw_if_announced(
@@ -204,7 +213,9 @@ async def _message_send(
             )
     return SendOutcome(
         chat_id=chat_id,
-        message=message_view(message=committed.message, language=source),
+        message=message_view(
+            message=committed.message, language=user.native_language, reader_id=user.user_id
+        ),
         duplicate=committed.duplicate,
     )
 
@@ -220,8 +231,9 @@ async def _message_translate_and_commit(
     created_at: datetime,
     kind: MessageKind,
     commit_after: asyncio.Future | None,
+    source: str,
+    targets: set[str],
 ) -> services.CommittedMessage:
-    source = user.native_language
     chat_id = chat.chat_id
 
     async def partial_send(language: str, readers: list[str], partial: str) -> None:
@@ -237,7 +249,11 @@ async def _message_translate_and_commit(
         translations = await live_translation.translations_stream(
             text=text,
             source=source,
-            member_languages=map_as_dict(chat.member_languages),
+            member_languages={
+                member: lang
+                for member, lang in map_as_dict(chat.member_languages).items()
+                if lang in targets and member != user.user_id
+            },
             announcement=announcement,
             partial_send=partial_send,
         )
@@ -306,7 +322,9 @@ async def do_resend_message(*, chat_id: str, user: User, client_msg_id: str) -> 
             )
     return SendOutcome(
         chat_id=chat_id,
-        message=message_view(message=original, language=user.native_language),
+        message=message_view(
+            message=original, language=user.native_language, reader_id=user.user_id
+        ),
         duplicate=True,
     )
 
@@ -340,21 +358,25 @@ async def do_read_history(
     (stored, and the chat's readers told: `do_translate_messages`)."""
     await run_blocking(chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
     page = await run_blocking(message_history)(chat_id=chat_id, limit=limit, before_seq=before_seq)
-    messages = await do_translate_messages(messages=page.messages, language=user.native_language)
+    messages = await do_translate_messages(
+        messages=page.messages, language=user.native_language, reader_id=user.user_id
+    )
     return MessagePage(messages=messages, next_cursor=page.next_cursor)
 
 
 # --- Translations made later -----------------------------------------------------------------
 
 
-async def do_translate_messages(*, messages: list[Message], language: str) -> list[Message]:
+async def do_translate_messages(
+    *, messages: list[Message], language: str, reader_id: str | None = None
+) -> list[Message]:
     """The messages, each with its translation into `language` if it can be had now: the
     ones written before a reader had that language (or whose translation failed at send) are
     translated on their turn (late_translations.messages_in_language), each stored, its
     readers' inbox previews refreshed and `message_updated` sent to them as it is made. For a
     history page or a voice note read aloud; the caller checks the reader may see them."""
     return await late_translations.messages_in_language(
-        messages=messages, language=language, delivery=_TRANSLATIONS_DELIVERY
+        messages=messages, language=language, delivery=_TRANSLATIONS_DELIVERY, reader_id=reader_id
     )
 
 

@@ -7,6 +7,7 @@ class ChatsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.accounts.signals import user_language_changed
+        from apps.chats.language_detection import language_detector_warm_in_background
         from apps.chats.receivers import user_language_changed_receive
         from apps.chats.translation import translation_client_prepare
         from apps.core.warmup import warm_up_step_register
@@ -17,3 +18,5 @@ class ChatsConfig(AppConfig):
         # The per-loop translation client, built (nothing is sent to the provider) so the
         # first message after a deploy does not pay for it.
         warm_up_step_register(translation_client_prepare)
+        # The language detector's model (half a second to load), in a thread of its own.
+        warm_up_step_register(language_detector_warm_in_background)

@@ -210,7 +210,7 @@ async def message_broadcast(*, message: Message, member_languages: dict[str, str
             MessageFrame(
                 type="message",
                 chat_id=message.chat_id,
-                message=message_view(message=message, language=language),
+                message=message_view(message=message, language=language, reader_id=member_id),
             ),
         )
 
@@ -274,7 +274,7 @@ async def message_updated_broadcast(
                 MessageUpdatedFrame(
                     type="message_updated",
                     chat_id=message.chat_id,
-                    message=message_view(message=message, language=language),
+                    message=message_view(message=message, language=language, reader_id=member_id),
                 ),
             )
 

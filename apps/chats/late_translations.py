@@ -39,7 +39,9 @@ from apps.chats.owed_translations import (
     owed_translation_reschedule,
     owed_translation_settle,
 )
+from apps.chats.presenters import message_translation_needed
 from apps.chats.selectors import map_as_dict, message_get
+from apps.chats.short_translations import short_translation_cached, short_translation_keep
 from apps.chats.translation import TranslationUnavailable, translate_text, translation_configured
 from apps.core.concurrency import run_blocking
 from apps.core.keyvalue import keyvalue_store
@@ -222,7 +224,11 @@ ON_DEMAND_CONCURRENCY = 8
 
 
 async def messages_in_language(
-    *, messages: list[Message], language: str, delivery: TranslationsDelivery
+    *,
+    messages: list[Message],
+    language: str,
+    delivery: TranslationsDelivery,
+    reader_id: str | None = None,
 ) -> list[Message]:
     """Make sure each message has a translation for `language`, translating on demand the
     ones written before this reader had that language (or whose translation failed at send);
@@ -233,6 +239,8 @@ async def messages_in_language(
         message
         for message in messages
         if message.original_language != language
+        and message.from_user_id != reader_id  # its sender reads the original
+        and message_translation_needed(message)
         and language not in map_as_dict(message.translations)
     ]
     if not owed:
@@ -271,22 +279,32 @@ async def message_translation_fill(
     *, message: Message, language: str, delivery: TranslationsDelivery
 ) -> bool:
     """Ask the provider for the message's translation into `language`, if it is this caller's
-    turn; add it to `message` and hand it to `delivery` (stored, announced). False when it is not this caller's
+    turn (or take it from the shared short-text cache, with no turn); add it to `message` and hand it to `delivery` (stored, announced). False when it is not this caller's
     turn, or the provider could not translate it this time."""
     if not translation_configured():
         # Nothing is asked, so nothing counts against the attempts: once a key is set, the
         # owed translations are made.
         return False
-    if not await translation_turn_take(message_id=message.message_id, language=language):
-        return False
-    try:
-        text = await translate_text(
-            text=message.original_text,
-            source_language=message.original_language,
-            target_language=language,
-        )
-    except TranslationUnavailable:
-        return False
+    pair = {
+        "text": message.original_text,
+        "source": message.original_language,
+        "target": language,
+    }
+    cached = await short_translation_cached(**pair)
+    if cached is not None:
+        text = cached
+    else:
+        if not await translation_turn_take(message_id=message.message_id, language=language):
+            return False
+        try:
+            text = await translate_text(
+                text=message.original_text,
+                source_language=message.original_language,
+                target_language=language,
+            )
+        except TranslationUnavailable:
+            return False
+        await short_translation_keep(**pair, translation=text)
     if not sending.translation_fits(message=message, text=text):
         logger.warning(
             "translation into %s does not fit in a message in chat %s; not stored",

@@ -1,6 +1,8 @@
 """Translating a message while its readers watch, before it is stored.
 
-Every other language present among the members is translated at once, each as a stream.
+Every other language present among the members is translated at once, each as a stream; a
+short text another chat had translated into the same language comes from the shared cache
+(short_translations.py), with no request.
 Once the translation has taken longer than `PARTIAL_INTERVAL_SECONDS`, readers get
 `message_started` (the original) and then partial translations, at most one per interval and
 language; a quicker translation reaches them only as the finished `message`. How each of
@@ -15,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
+from apps.chats.short_translations import short_translation_cached, short_translation_keep
 from apps.chats.translation import TranslationUnavailable, translation_stream
 
 logger = logging.getLogger(__name__)
@@ -119,6 +122,9 @@ async def _translation_stream_one(
     announcement: Announcement,
     partial_send: PartialSend,
 ) -> str | None:
+    cached = await short_translation_cached(text=text, source=source, target=target)
+    if cached is not None:
+        return cached
     partials = PartialSender(
         send=lambda partial: partial_send(target, readers, partial), announcement=announcement
     )
@@ -136,6 +142,10 @@ async def _translation_stream_one(
         return None
     finally:
         await partials.close()
+    if translated:
+        await short_translation_keep(
+            text=text, source=source, target=target, translation=translated
+        )
     return translated or None
 
 

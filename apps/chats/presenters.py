@@ -9,6 +9,7 @@ from apps.accounts.models import User
 from apps.chats import protocol
 from apps.chats.models import CHAT_KIND_GROUP, ChatMembership, Message
 from apps.chats.selectors import Glossary, map_as_dict
+from apps.chats.translation_need import translation_needed
 
 PREVIEW_MAX_CHARS = 100
 
@@ -53,9 +54,37 @@ def message_preview(text: str) -> str:
     return text if len(text) <= PREVIEW_MAX_CHARS else text[: PREVIEW_MAX_CHARS - 1] + "…"
 
 
-def message_text_for(*, message: Message, language: str) -> tuple[str, str, bool]:
-    """(text, its language, translated?) of a message for a reader of `language`."""
-    if language == message.original_language:
+def message_translation_needed(message: Message) -> bool:
+    """False for a message that reads the same in every language (only emoji, links, numbers,
+    mentions or code: translation_need.py): delivered as written, nothing owed."""
+    return translation_needed(text=message.original_text)
+
+
+def languages_lacking(*, message: Message, member_languages: dict[str, str]) -> set[str]:
+    """The languages of the message's readers it owes a translation into: those whose readers
+    `message_text_for` would show it untranslated. Its sender reads the original."""
+    if not message_translation_needed(message):
+        return set()
+    stored = map_as_dict(message.translations)
+    return {
+        language
+        for member_id, language in member_languages.items()
+        if member_id != message.from_user_id
+        and language != message.original_language
+        and language not in stored
+    }
+
+
+def message_text_for(
+    *, message: Message, language: str, reader_id: str | None = None
+) -> tuple[str, str, bool]:
+    """(text, its language, translated?) of a message for a reader of `language`. Its sender
+    (`reader_id`) reads what they wrote, whatever language it was detected in."""
+    if (
+        language == message.original_language
+        or reader_id == message.from_user_id
+        or not message_translation_needed(message)
+    ):
         return message.original_text, message.original_language, True
     translated = map_as_dict(message.translations).get(language)
     if translated is not None:
@@ -63,9 +92,14 @@ def message_text_for(*, message: Message, language: str) -> tuple[str, str, bool
     return message.original_text, message.original_language, False
 
 
-def message_view(*, message: Message, language: str) -> protocol.Message:
-    """A message as the contract shows it to a reader of `language`, plus additions."""
-    text, text_language, translated = message_text_for(message=message, language=language)
+def message_view(
+    *, message: Message, language: str, reader_id: str | None = None
+) -> protocol.Message:
+    """A message as the contract shows it to a reader of `language` (`reader_id`, when known:
+    its sender reads the original), plus additions."""
+    text, text_language, translated = message_text_for(
+        message=message, language=language, reader_id=reader_id
+    )
     view: protocol.Message = {
         "message_id": message.message_id,
         "text": text,
@@ -80,6 +114,8 @@ def message_view(*, message: Message, language: str) -> protocol.Message:
         "translated": translated,
         "client_msg_id": message.client_msg_id,
     }
+    if not message_translation_needed(message):
+        view["translation_skipped"] = "nothing_to_translate"
     meta = map_as_dict(getattr(message, "meta", None))
     if meta:
         # Written by the call and turn services with MessageMeta's keys only.

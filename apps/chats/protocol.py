@@ -16,6 +16,7 @@ MessageKind = Literal["text", "voice_note", "voice", "call"]
 CallOutcome = Literal["missed", "declined", "cancelled", "ended"]
 # How a reader wants translations into their language to address people in a chat.
 Formality = Literal["formal", "informal"]
+TranslationSkipped = Literal["nothing_to_translate"]
 
 
 class MessageMeta(TypedDict, total=False):
@@ -44,6 +45,10 @@ class Message(TypedDict):
     translated: bool
     client_msg_id: str | None
     meta: NotRequired[MessageMeta]
+    # Present when the message was delivered as written on purpose, not as a failure:
+    # "nothing_to_translate" (only emoji, links, numbers, mentions or code). `translated` is
+    # then true.
+    translation_skipped: NotRequired[TranslationSkipped]
 
 
 class ChatSummary(TypedDict):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -16,8 +17,15 @@ from django.conf import settings
 
 from apps.chats import protocol, services
 from apps.chats.chat_snapshots import chat_snapshots
+from apps.chats.language_detection import (
+    SENDER_LANGUAGE_OVERRULE_CONFIDENCE_MIN,
+    language_detect,
+    language_detector_ready,
+)
 from apps.chats.models import Chat, Message
+from apps.chats.presenters import languages_lacking
 from apps.chats.selectors import CHAT_NOT_FOUND, chat_get, map_as_dict, message_get
+from apps.chats.translation_need import translation_needed
 from apps.core.admission import AdmissionGate, gate_per_loop
 from apps.core.background import background_task_start
 from apps.core.concurrency import run_blocking
@@ -184,12 +192,40 @@ def translation_fits(*, message: Message, text: str) -> bool:
 
 
 def languages_owed(message: Message, member_languages: dict[str, str]) -> set[str]:
-    stored = map_as_dict(message.translations)
-    return {
-        language
-        for language in member_languages.values()
-        if language != message.original_language and language not in stored
-    }
+    return languages_lacking(message=message, member_languages=member_languages)
+
+
+def readers_languages(*, member_languages: dict[str, str], sender_id: str) -> dict[str, str]:
+    """The members who read a message and their languages: all but its sender, who reads the
+    original (what they wrote, in whatever language)."""
+    return {member: lang for member, lang in member_languages.items() if member != sender_id}
+
+
+def languages_to_translate(
+    *, text: str, member_languages: dict[str, str], sender_id: str, source: str
+) -> set[str]:
+    """The languages a message from `sender_id` written in `source` is translated into: none
+    when it reads the same in every language (translation_need.py)."""
+    if not translation_needed(text=text):
+        return set()
+    readers = readers_languages(member_languages=member_languages, sender_id=sender_id)
+    return {lang for lang in readers.values() if lang != source}
+
+
+async def language_written(*, text: str, fallback: str) -> str:
+    """The language a text message is written in (language_detection.py), `fallback` (the
+    sender's language) when unsure. On the loop once the detector is built: it reads at most
+    DETECTION_MAX_CHARS characters, tens of microseconds. Until then (its model loads in about
+    half a second, started by the warm-up) on the blocking pool, so no send stalls the loop.
+    The sender's language is overruled only from SENDER_LANGUAGE_OVERRULE_CONFIDENCE_MIN."""
+    detect = functools.partial(
+        language_detect,
+        text=text,
+        fallback=fallback,
+        confidence_min=SENDER_LANGUAGE_OVERRULE_CONFIDENCE_MIN,
+    )
+    detected = detect() if language_detector_ready() else await run_blocking(detect)()
+    return detected.code
 
 
 class _CommitTurns:

@@ -32,7 +32,7 @@ from apps.chats.models import (
     message_sort_key,
 )
 from apps.chats.owed_translations import owed_translation_new
-from apps.chats.presenters import message_preview
+from apps.chats.presenters import languages_lacking, message_preview
 from apps.chats.selectors import (
     CHAT_NOT_FOUND,
     chat_get,
@@ -458,11 +458,7 @@ def _message_transaction(*, message: Message, chat: Chat, member_languages: dict
                 return_values="ALL_OLD",
             )
         translations = map_as_dict(message.translations)
-        lacking = {
-            language
-            for language in member_languages.values()
-            if language != message.original_language and language not in translations
-        }
+        lacking = languages_lacking(message=message, member_languages=member_languages)
         if lacking:
             # The debt is stored with the message, so no restart can lose it.
             transaction.save(

@@ -92,7 +92,10 @@ async def _history(request: HttpRequest, *, user: User, chat_id: str) -> JsonRes
     language = user.native_language
     return json_response(
         HistoryPage(
-            messages=[message_view(message=m, language=language) for m in page.messages],
+            messages=[
+                message_view(message=m, language=language, reader_id=user.user_id)
+                for m in page.messages
+            ],
             next_cursor=page.next_cursor,
         )
     )

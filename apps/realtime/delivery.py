@@ -123,7 +123,9 @@ class SocketDelivery:
                             "type": "message",
                             "chat_id": chat_id,
                             "message": message_view(
-                                message=message, language=self.socket.user.native_language
+                                message=message,
+                                language=self.socket.user.native_language,
+                                reader_id=self.socket.user.user_id,
                             ),
                         }
                     )

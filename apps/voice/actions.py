@@ -585,8 +585,12 @@ async def do_open_message_audio(*, user: User, chat_id: str, seq: int) -> Messag
         raise NotFound("Message not found")
     language = user.native_language
     # A message written before this reader had their language is translated now, once.
-    (message,) = await chat_actions.do_translate_messages(messages=[message], language=language)
-    text, text_language, _ = message_text_for(message=message, language=language)
+    (message,) = await chat_actions.do_translate_messages(
+        messages=[message], language=language, reader_id=user.user_id
+    )
+    text, text_language, _ = message_text_for(
+        message=message, language=language, reader_id=user.user_id
+    )
     stream = speech_cached_stream(
         chat_id=chat_id, seq=seq, text=text, language=text_language, user_id=user.user_id
     )

@@ -127,3 +127,25 @@ def test_the_detector_is_built_once_however_many_threads_ask(monkeypatch):
 
     assert len(detectors) == 8
     assert all(detector is detectors[0] for detector in detectors)
+
+
+def test_the_warm_up_builds_the_detector_in_a_thread_of_its_own_once(monkeypatch):
+    monkeypatch.setattr(language_detection, "_detector", None)
+    monkeypatch.setattr(language_detection, "_warming", None)
+    assert not language_detection.language_detector_ready()
+
+    language_detection.language_detector_warm_in_background()
+    warming = language_detection._warming
+    language_detection.language_detector_warm_in_background()
+
+    assert warming is not None
+    assert warming is not threading.current_thread()
+    assert language_detection._warming is warming  # started once
+    warming.join(timeout=30)
+    assert language_detection.language_detector_ready()
+
+
+def test_the_detector_warm_up_is_a_registered_warm_up_step():
+    from apps.core import warmup
+
+    assert language_detection.language_detector_warm_in_background in warmup._warm_up_steps

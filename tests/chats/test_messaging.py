@@ -15,7 +15,8 @@ import pytest
 
 from apps.chats import actions, late_translations, live_translation, sending, services
 from apps.chats.chat_snapshots import chat_snapshots
-from apps.chats.models import Chat
+from apps.chats.models import Chat, MessageKind
+from apps.chats.owed_translations import owed_translation_get
 from apps.chats.selectors import chat_get, map_as_dict, message_history
 from apps.chats.translation import translation_max_bytes
 from apps.core.background import background_tasks_named
@@ -544,3 +545,120 @@ async def test_translations_past_the_message_budget_are_owed_not_stored(
     owed = ({"es", "fr"} - {kept}).pop()
     asked = [body for body in translator.received() if target_language(body) == owed]
     assert len(asked) == late_translations.OWED_TRANSLATION_MAX_ATTEMPTS
+
+
+# --- The language actually written -----------------------------------------------------------
+
+ENGLISH_TEXT = "See you at the station tomorrow morning, I will bring the tickets"
+
+
+async def test_a_spanish_speakers_english_text_to_an_english_reader_needs_no_provider_request(
+    translator, sockets
+):
+    eva = await _user("es")
+    amy = await _user("en")
+    chat_id = await _group(eva, amy, await _user("en"))
+    amy_socket = await sockets.open(amy)
+
+    outcome = await actions.do_send_message(user=eva, chat_id=chat_id, text=ENGLISH_TEXT)
+
+    (stored,) = await _stored(chat_id)
+    assert stored.original_language == "en"
+    assert map_as_dict(stored.translations) == {}
+    assert stored.pending_languages in (None, set())
+    delivered = (await amy_socket.until(lambda f: f.get("type") == "message", timeout=10))[-1]
+    assert delivered["message"]["text"] == ENGLISH_TEXT
+    assert delivered["message"]["translated"] is True
+    # Its sender reads what she wrote, as written, and owes herself nothing.
+    assert outcome.message["text"] == ENGLISH_TEXT
+    assert outcome.message["translated"] is True
+    assert background_tasks_named(name=sending.FOLLOW_UP_TASK) == []
+    assert await run_blocking(owed_translation_get)(chat_id=chat_id, seq=1) is None
+    await actions.do_read_history(user=eva, chat_id=chat_id, limit=50, before_seq=None)
+    await actions.do_read_history(user=amy, chat_id=chat_id, limit=50, before_seq=None)
+    assert translator.received() == []
+
+
+async def test_a_spanish_reader_gets_a_translation_from_the_language_detected(translator):
+    eva = await _user("es")
+    amy = await _user("en")
+    pia = await _user("es")
+    chat_id = await _group(eva, amy, pia)
+
+    await actions.do_send_message(user=eva, chat_id=chat_id, text=ENGLISH_TEXT)
+
+    (request,) = translator.received()
+    assert target_language(request) == "es"
+    assert "(en)" in request["messages"][0]["content"].split(" to ")[0]
+    assert user_text(request) == ENGLISH_TEXT
+    (stored,) = await _stored(chat_id)
+    assert stored.original_language == "en"
+    assert map_as_dict(stored.translations) == {"es": f"[es] {ENGLISH_TEXT}"}
+
+
+async def test_a_voice_note_keeps_the_language_it_was_transcribed_in(translator):
+    eva = await _user("es")
+    amy = await _user("en")
+    chat_id = await _group(eva, amy, await _user("en"))
+
+    await actions.do_send_message(
+        user=eva, chat_id=chat_id, text=ENGLISH_TEXT, kind=MessageKind.VOICE_NOTE
+    )
+
+    (stored,) = await _stored(chat_id)
+    assert stored.original_language == "es"
+    assert [target_language(body) for body in translator.received()] == ["en"]
+
+
+async def test_a_detection_short_of_the_overrule_confidence_keeps_the_senders_language(
+    translator,
+):
+    amy, eva, chat_id = await _amy_and_eva()
+
+    # py3langid reads "Hello all" as Spanish, at 0.72.
+    await actions.do_send_message(user=amy, chat_id=chat_id, text="Hello all")
+
+    (stored,) = await _stored(chat_id)
+    assert stored.original_language == "en"
+    assert map_as_dict(stored.translations) == {"es": "[es] Hello all"}
+
+
+# --- Nothing to translate --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["👍🎉", "https://example.com/menu", "@nico 15:30 !!", "`x = 1`"])
+async def test_a_message_with_nothing_to_translate_is_delivered_as_written_with_no_request(
+    translator, sockets, text
+):
+    amy, eva, chat_id = await _amy_and_eva()
+    eva_socket = await sockets.open(eva)
+
+    await actions.do_send_message(user=amy, chat_id=chat_id, text=text)
+
+    delivered = (await eva_socket.until(lambda f: f.get("type") == "message", timeout=10))[-1]
+    assert delivered["message"]["text"] == text
+    # Not a failure: translated, and said to need nothing.
+    assert delivered["message"]["translated"] is True
+    assert delivered["message"]["translation_skipped"] == "nothing_to_translate"
+    (stored,) = await _stored(chat_id)
+    assert map_as_dict(stored.translations) == {}
+    assert stored.pending_languages in (None, set())
+    assert background_tasks_named(name=sending.FOLLOW_UP_TASK) == []
+    assert await run_blocking(owed_translation_get)(chat_id=chat_id, seq=1) is None
+    # A reader of a language the chat did not have yet owes nothing either.
+    fio = await _user("fr")
+    await run_blocking(services.chat_member_add)(user=amy, chat_id=chat_id, username=fio.username)
+    page = await actions.do_read_history(user=fio, chat_id=chat_id, limit=50, before_seq=None)
+    assert [m.original_text for m in page.messages] == [text]
+    assert translator.received() == []
+
+
+async def test_a_message_with_words_says_nothing_of_skipping(translator, sockets):
+    amy, eva, chat_id = await _amy_and_eva()
+    eva_socket = await sockets.open(eva)
+
+    await actions.do_send_message(user=amy, chat_id=chat_id, text="lunch at 12 👍")
+
+    delivered = (await eva_socket.until(lambda f: f.get("type") == "message", timeout=10))[-1]
+    assert delivered["message"]["text"] == "[es] lunch at 12 👍"
+    assert "translation_skipped" not in delivered["message"]

@@ -3,6 +3,7 @@
 import type { StreamingMessage } from "@/lib/chatState";
 import { timeOfDay } from "@/lib/format";
 import { isRtl } from "@/lib/languages";
+import { translationState } from "@/lib/translationState";
 import type { OutboxItem } from "@/lib/outbox";
 import type { Delivery } from "@/lib/messageRows";
 import type { Message } from "@/lib/types";
@@ -42,8 +43,9 @@ export function MessageBubble({
 }) {
   const original = message.original_text ?? message.text;
   const originalLanguage = message.original_language ?? message.language;
-  const untranslated = !mine && message.translated === false;
-  const translated = !mine && !untranslated && originalLanguage !== message.language && original !== message.text;
+  const state = translationState(message, mine);
+  const untranslated = state === "untranslated";
+  const translated = state === "translated";
   const text = translated && showOriginal ? original : message.text;
   const textLanguage = translated && showOriginal ? originalLanguage : message.language;
   const spoken = message.kind === "voice_note" || message.kind === "voice";
@@ -72,6 +74,11 @@ export function MessageBubble({
           {untranslated && (
             <span className="untranslated" title={`Shown in ${languageName(originalLanguage)}; the translation appears here when ready.`} data-testid="untranslated">
               Not translated yet · {languageName(originalLanguage)}
+            </span>
+          )}
+          {state === "nothing_to_translate" && (
+            <span className="translation-note" title="Nothing in it to translate: everyone sees it as written." data-testid="nothing-to-translate">
+              As written
             </span>
           )}
           {translated && (

@@ -70,6 +70,8 @@ export type CallOutcome = "missed" | "declined" | "cancelled" | "ended";
 
 export type Formality = "formal" | "informal";
 
+export type TranslationSkipped = "nothing_to_translate";
+
 /**
  * Details of a message that is not plain text: a call's (`call_id`, `outcome`,
  * `duration_seconds` once answered) or a spoken turn's (`call_id`, `turn_id`).
@@ -97,6 +99,7 @@ export interface Message {
   translated: boolean;
   client_msg_id: string | null;
   meta?: MessageMeta;
+  translation_skipped?: TranslationSkipped;
 }
 
 /**

@@ -1,0 +1,50 @@
+"""The shared cache of short translations: "ok", "thanks", "jajaja", "ㅋㅋㅋ" are translated once
+per language pair and every chat after that gets the same translation with no provider request
+(which texts qualify, and the key: translation_need.short_text_cache_key).
+
+It lives in the key-value store (Redis), so every instance shares it. Bounded: only texts short
+enough that the conversation cannot change them have a key, each entry expires after
+`SHORT_TRANSLATION_TTL_SECONDS`, and a reply longer than `SHORT_TRANSLATION_MAX_CHARS` (a
+runaway answer to a two-word text) is not kept. The cache only saves requests: when the store
+is down, a look-up is a miss and a store is skipped, and the message is translated as before.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apps.chats.translation_need import short_text_cache_key
+from apps.core.keyvalue import keyvalue_store
+from apps.core.outages import outage_caused
+
+logger = logging.getLogger(__name__)
+
+SHORT_TRANSLATION_TTL_SECONDS = 7 * 24 * 3600
+SHORT_TRANSLATION_MAX_CHARS = 200
+
+
+async def short_translation_cached(*, text: str, source: str, target: str) -> str | None:
+    """The translation kept for this short text and language pair, or None."""
+    key = short_text_cache_key(text=text, source=source, target=target)
+    if key is None:
+        return None
+    try:
+        return await keyvalue_store().get(key)
+    except Exception as error:
+        if not outage_caused(error):
+            raise
+        logger.warning("short translation cache unavailable (%s); asking the provider", error)
+        return None
+
+
+async def short_translation_keep(*, text: str, source: str, target: str, translation: str) -> None:
+    """Keep a translation just made, when the text is short enough to share it."""
+    key = short_text_cache_key(text=text, source=source, target=target)
+    if key is None or not translation or len(translation) > SHORT_TRANSLATION_MAX_CHARS:
+        return
+    try:
+        await keyvalue_store().put(key, translation, ttl_seconds=SHORT_TRANSLATION_TTL_SECONDS)
+    except Exception as error:
+        if not outage_caused(error):
+            raise
+        logger.warning("short translation cache unavailable (%s); not kept", error)

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { translationState } from "@/lib/translationState";
+import type { Message } from "@/lib/types";
+
+function message(extra: Partial<Message>): Message {
+  return {
+    message_id: "m1",
+    text: "hola",
+    from_user_id: "u2",
+    language: "es",
+    timestamp: "2026-01-01T00:00:00Z",
+    seq: 1,
+    kind: "text",
+    original_text: "hola",
+    original_language: "es",
+    translated: true,
+    client_msg_id: null,
+    ...extra,
+  };
+}
+
+describe("translationState", () => {
+  it("calls a message with nothing to translate a quiet note, not a failure", () => {
+    const thumbs = message({ text: "👍", original_text: "👍", original_language: "en", translation_skipped: "nothing_to_translate" });
+    expect(translationState(thumbs, false)).toBe("nothing_to_translate");
+  });
+
+  it("says nothing of one's own message, skipped or not", () => {
+    expect(translationState(message({ translation_skipped: "nothing_to_translate" }), true)).toBeNull();
+  });
+
+  it("says nothing of a message written in the reader's language", () => {
+    expect(translationState(message({ text: "see you", original_text: "see you", language: "en", original_language: "en" }), false)).toBeNull();
+  });
+
+  it("offers the original of a translated message", () => {
+    expect(translationState(message({ original_text: "hello", original_language: "en" }), false)).toBe("translated");
+  });
+
+  it("warns of an owed translation, from servers old and new", () => {
+    expect(translationState(message({ translated: false, original_language: "en" }), false)).toBe("untranslated");
+  });
+});
