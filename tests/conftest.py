@@ -137,16 +137,7 @@ def credential_throttles_reset(settings):
     # Read before the test runs: a test may point REDIS_URL elsewhere or unset it.
     redis_url = settings.REDIS_URL
     yield
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        for pattern in CREDENTIAL_THROTTLE_KEYS:
-            keys = list(client.scan_iter(match=pattern, count=1000))
-            if keys:
-                client.delete(*keys)
-    finally:
-        client.close()
+    _redis_keys_delete(redis_url, CREDENTIAL_THROTTLE_KEYS)
 
 
 @pytest.fixture

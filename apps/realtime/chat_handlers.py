@@ -98,6 +98,17 @@ class ChatHandlers:
             frame["code"] = "busy"
         await self.socket.send_json(frame)
 
+    async def _send_refused(
+        self, error: ServiceError, *, chat_id: object, client_msg_id: object
+    ) -> None:
+        await self._error(
+            error.detail,
+            chat_id=chat_id,
+            client_msg_id=client_msg_id,
+            retry_after=error.retry_after,
+            code=error.code,
+        )
+
     # --- send ----------------------------------------------------------------------------------
 
     async def on_send(self, frame: Frame) -> None:
@@ -117,13 +128,7 @@ class ChatHandlers:
         # built for them, a refusal costs little of the CPU the admitted sends need.
         refusal = send_gate().refusal_now()
         if refusal is not None:
-            await self._error(
-                refusal.detail,
-                chat_id=chat_id,
-                client_msg_id=client_msg_id,
-                retry_after=refusal.retry_after,
-                code=refusal.code,
-            )
+            await self._send_refused(refusal, chat_id=chat_id, client_msg_id=client_msg_id)
             return
         # A send waits for translation; run it beside the socket so deliveries keep flowing.
         previous = self.last_send.get(chat_id)
@@ -162,13 +167,7 @@ class ChatHandlers:
                 commit_after=commit_after,
             )
         except ServiceError as error:
-            await self._error(
-                error.detail,
-                chat_id=chat_id,
-                client_msg_id=client_msg_id,
-                retry_after=error.retry_after,
-                code=error.code,
-            )
+            await self._send_refused(error, chat_id=chat_id, client_msg_id=client_msg_id)
             return
         except Exception as error:
             self._failure_log(f"message send failed in chat {chat_id}", error)
