@@ -46,7 +46,13 @@ from apps.chats import (
 )
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat, ChatMembership, Message, MessageKind, OwedTranslation
-from apps.chats.presenters import chat_summary, glossary_view, message_view
+from apps.chats.presenters import (
+    chat_summary,
+    glossary_view,
+    languages_lacking,
+    languages_to_translate,
+    message_view,
+)
 from apps.chats.protocol import ChatSummary, Glossary
 from apps.chats.selectors import (
     NOT_A_MEMBER,
@@ -156,7 +162,7 @@ async def _message_send(
     member_languages = map_as_dict(chat.member_languages)
     created_at = datetime.now(UTC)
     message_id = uuid.uuid4().hex
-    targets = sending.languages_to_translate(
+    targets = languages_to_translate(
         text=text, member_languages=member_languages, sender_id=user.user_id, source=source
     )
     # The sender's own tabs learn of it from the ack and the stored message.
@@ -206,7 +212,9 @@ async def _message_send(
             announcement, chat_id=chat_id, message_id=message_id, readers=readers
         )
     else:
-        owed = sending.languages_owed(committed.message, committed.member_languages)
+        owed = languages_lacking(
+            message=committed.message, member_languages=committed.member_languages
+        )
         if owed:
             sending.follow_up_start(
                 _owed_translations_follow(message=committed.message, languages=owed)
@@ -299,7 +307,7 @@ async def _unanswered_commit_settle(*, unanswered: services.CommitOutcomeUnknown
         return
     logger.info("an unanswered commit in chat %s was stored: delivering it", stored.chat_id)
     await events.message_broadcast(message=stored, member_languages=unanswered.member_languages)
-    owed = sending.languages_owed(stored, unanswered.member_languages)
+    owed = languages_lacking(message=stored, member_languages=unanswered.member_languages)
     if owed:
         await _owed_translations_follow(message=stored, languages=owed)
 

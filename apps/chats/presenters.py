@@ -60,19 +60,31 @@ def message_translation_needed(message: Message) -> bool:
     return translation_needed(text=message.original_text)
 
 
-def languages_lacking(*, message: Message, member_languages: dict[str, str]) -> set[str]:
-    """The languages of the message's readers it owes a translation into: those whose readers
-    `message_text_for` would show it untranslated. Its sender reads the original."""
-    if not message_translation_needed(message):
+def languages_to_translate(
+    *, text: str, member_languages: dict[str, str], sender_id: str, source: str
+) -> set[str]:
+    """The languages a message from `sender_id` written in `source` is translated into: its
+    readers' (its sender reads the original) other than `source`; none when it reads the same
+    in every language (translation_need.py)."""
+    if not translation_needed(text=text):
         return set()
-    stored = map_as_dict(message.translations)
     return {
         language
         for member_id, language in member_languages.items()
-        if member_id != message.from_user_id
-        and language != message.original_language
-        and language not in stored
+        if member_id != sender_id and language != source
     }
+
+
+def languages_lacking(*, message: Message, member_languages: dict[str, str]) -> set[str]:
+    """The languages of the message's readers it owes a translation into: those whose readers
+    `message_text_for` would show it untranslated."""
+    wanted = languages_to_translate(
+        text=message.original_text,
+        member_languages=member_languages,
+        sender_id=message.from_user_id,
+        source=message.original_language,
+    )
+    return wanted - map_as_dict(message.translations).keys()
 
 
 def message_text_for(

@@ -23,9 +23,7 @@ from apps.chats.language_detection import (
     language_detector_ready,
 )
 from apps.chats.models import Chat, Message
-from apps.chats.presenters import languages_lacking
 from apps.chats.selectors import CHAT_NOT_FOUND, chat_get, map_as_dict, message_get
-from apps.chats.translation_need import translation_needed
 from apps.core.admission import AdmissionGate, gate_per_loop
 from apps.core.background import background_task_start
 from apps.core.concurrency import run_blocking
@@ -189,27 +187,6 @@ def translation_fits(*, message: Message, text: str) -> bool:
     """Whether one more translation, `text`, fits beside those the message holds."""
     held = sum(len(value.encode()) for value in map_as_dict(message.translations).values())
     return held + len(text.encode()) <= MESSAGE_TRANSLATIONS_MAX_BYTES
-
-
-def languages_owed(message: Message, member_languages: dict[str, str]) -> set[str]:
-    return languages_lacking(message=message, member_languages=member_languages)
-
-
-def readers_languages(*, member_languages: dict[str, str], sender_id: str) -> dict[str, str]:
-    """The members who read a message and their languages: all but its sender, who reads the
-    original (what they wrote, in whatever language)."""
-    return {member: lang for member, lang in member_languages.items() if member != sender_id}
-
-
-def languages_to_translate(
-    *, text: str, member_languages: dict[str, str], sender_id: str, source: str
-) -> set[str]:
-    """The languages a message from `sender_id` written in `source` is translated into: none
-    when it reads the same in every language (translation_need.py)."""
-    if not translation_needed(text=text):
-        return set()
-    readers = readers_languages(member_languages=member_languages, sender_id=sender_id)
-    return {lang for lang in readers.values() if lang != source}
 
 
 async def language_written(*, text: str, fallback: str) -> str:
