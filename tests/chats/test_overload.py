@@ -56,6 +56,19 @@ async def _stored(chat_id):
     return page.messages
 
 
+HELD = ("held-1", "held-2")
+
+
+async def _sends_held(socket, chat_id, translator):
+    """Two sends in progress, waiting on a translator that hangs: every place taken."""
+    translator.delay_seconds = HANG_SECONDS
+    for client_msg_id in HELD:
+        await socket.send(
+            {"chat_id": chat_id, "text": client_msg_id, "client_msg_id": client_msg_id}
+        )
+    await asyncio.sleep(0.1)
+
+
 def _answer_to(client_msg_id):
     return lambda frame: (
         frame.get("client_msg_id") == client_msg_id
@@ -74,12 +87,7 @@ async def test_a_send_past_the_bound_is_refused_busy_at_once_and_its_resend_goes
 ):
     amy, _eva, chat_id = await _amy_and_eva()
     amy_socket = await sockets.open(amy)
-    translator.delay_seconds = HANG_SECONDS
-    for client_msg_id in ("held-1", "held-2"):
-        await amy_socket.send(
-            {"chat_id": chat_id, "text": client_msg_id, "client_msg_id": client_msg_id}
-        )
-    await asyncio.sleep(0.1)  # both are in progress, waiting on the translator
+    await _sends_held(amy_socket, chat_id, translator)
 
     started = time.monotonic()
     await amy_socket.send({"chat_id": chat_id, "text": "third", "client_msg_id": "third"})
@@ -106,7 +114,7 @@ async def test_a_send_past_the_bound_is_refused_busy_at_once_and_its_resend_goes
 
     # The hang ends: the held sends are acknowledged, and the resend now goes through.
     translator.delay_seconds = 0
-    for client_msg_id in ("held-1", "held-2"):
+    for client_msg_id in HELD:
         answer = await amy_socket.wait_for(_answer_to(client_msg_id), timeout=10)
         assert answer["type"] == "ack", answer
     await amy_socket.send({"chat_id": chat_id, "text": "third", "client_msg_id": "third"})
@@ -120,12 +128,7 @@ async def test_a_rest_send_past_the_bound_is_503_with_retry_after_and_nothing_st
 ):
     amy, _eva, chat_id = await _amy_and_eva()
     amy_socket = await sockets.open(amy)
-    translator.delay_seconds = HANG_SECONDS
-    for client_msg_id in ("held-1", "held-2"):
-        await amy_socket.send(
-            {"chat_id": chat_id, "text": client_msg_id, "client_msg_id": client_msg_id}
-        )
-    await asyncio.sleep(0.1)
+    await _sends_held(amy_socket, chat_id, translator)
 
     path = f"/api/chats/{chat_id}/messages"
     headers = {"Authorization": f"Bearer {user_token(amy)}"}
@@ -139,7 +142,7 @@ async def test_a_rest_send_past_the_bound_is_503_with_retry_after_and_nothing_st
     assert not await _claimed(chat_id, amy, "rest-1")
 
     translator.delay_seconds = 0
-    for client_msg_id in ("held-1", "held-2"):
+    for client_msg_id in HELD:
         await amy_socket.wait_for(_answer_to(client_msg_id), timeout=10)
     accepted = await async_client.post(path, body, content_type="application/json", headers=headers)
     assert accepted.status_code == 201, accepted.content
