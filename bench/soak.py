@@ -57,7 +57,12 @@ import websockets  # noqa: E402
 
 from tests.support.fake_openai import FakeOpenAI  # noqa: E402
 from tests.support.http import http_json, http_post, signup  # noqa: E402
-from tests.support.servers import dynamo_server_start, free_port, wait_for_port  # noqa: E402
+from tests.support.servers import (  # noqa: E402
+    daphne_command,
+    dynamo_server_start,
+    free_port,
+    wait_for_port,
+)
 
 FAULTS = ("sockets", "instance", "redis", "dynamo", "translator", "translator+restart")
 RECONNECT_DELAY_SECONDS = 0.5
@@ -133,16 +138,7 @@ class Instance:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "commonality.asgi:application",
-            ],
+            daphne_command(self.port),
             cwd=ROOT,
             env=self.environment,
             stdout=subprocess.DEVNULL,

@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.support.servers import (  # noqa: E402
+    daphne_command,
     dynamo_server_start,
     free_port,
     redis_server_start,
@@ -123,17 +124,7 @@ class Stack:
             port = free_port()
             self.daphnes.append(
                 subprocess.Popen(
-                    [
-                        *pinning,
-                        sys.executable,
-                        "-m",
-                        "daphne",
-                        "-b",
-                        "127.0.0.1",
-                        "-p",
-                        str(port),
-                        "commonality.asgi:application",
-                    ],
+                    [*pinning, *daphne_command(port)],
                     cwd=ROOT,
                     env=environment,
                     stdout=subprocess.DEVNULL,

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.servers import RunningServer, child_environment, free_port, wait_for_port
+from tests.support.servers import (
+    RunningServer,
+    child_environment,
+    daphne_command,
+    free_port,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,16 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def daphne_running(environment: dict[str, str]) -> Iterator[RunningServer]:
     port = free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "commonality.asgi:application",
-        ],
+        daphne_command(port),
         cwd=ROOT,
         # A loaded test machine runs the loop and deliveries late; refusing sends for that is
         # tested on its own (tests/chats/test_overload.py), and a test may still set it.

@@ -58,6 +58,20 @@ class RunningServer:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def daphne_command(port: int) -> list[str]:
+    """Daphne serving the app on a loopback port, as tests and benchmarks start it."""
+    return [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "commonality.asgi:application",
+    ]
+
+
 def dynamo_server_start(*, gc_off: bool = False) -> RunningServer:
     """moto's server, safe for concurrent transactions (apps/core/embedded_dynamo.py).
     `gc_off` runs it with Python's garbage collector off: benchmarks use it to tell the
