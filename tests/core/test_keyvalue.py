@@ -122,3 +122,57 @@ async def test_a_renewal_costs_two_redis_commands_and_keeps_the_key_alive(settin
         assert await store.lease_acquire(key, "third", limit=2, ttl_seconds=5) is False
     finally:
         await store._redis.aclose()
+
+
+async def test_a_claim_then_hit_counts_only_what_it_claimed(store, key):
+    window = f"{key}:window"
+
+    async def claim_then_hit(claim: str) -> float | None:
+        return await store.claim_then_window_hit(
+            f"{key}:{claim}",
+            "1",
+            claim_ttl_seconds=5,
+            window_key=window,
+            limit=2,
+            window_seconds=10,
+        )
+
+    assert await claim_then_hit("first") == 0
+    assert await claim_then_hit("first") is None  # held: nothing counted
+    assert await claim_then_hit("second") == 0
+    refused = await claim_then_hit("third")
+    assert refused is not None and 9 < refused <= 10
+    # A claim refused by the window is still made (its send failed, not its id).
+    assert await store.put_if_absent(f"{key}:third", "again", ttl_seconds=5) is False
+    # Two hits were counted, not three or four.
+    assert await store.sliding_window_hit(window, limit=3, window_seconds=10) == 0
+    assert await store.sliding_window_hit(window, limit=3, window_seconds=10) > 0
+
+
+async def test_a_claim_then_hit_is_one_request_to_redis(settings, key):
+    """A send's claim and its count are one round trip: the client sends one command (the
+    script's EVALSHA), whatever the script then runs inside Redis."""
+    from apps.core.keyvalue import RedisStore
+
+    store = RedisStore(settings.REDIS_URL)
+    sent: list[str] = []
+    real_execute = store._redis.execute_command
+
+    async def counted(*args, **options):
+        sent.append(str(args[0]))
+        return await real_execute(*args, **options)
+
+    store._redis.execute_command = counted  # type: ignore[method-assign]
+    try:
+        await store.claim_then_window_hit(
+            f"{key}:warm", "1", claim_ttl_seconds=5, window_key=key, limit=5, window_seconds=10
+        )
+        sent.clear()
+        await store.claim_then_window_hit(
+            f"{key}:claim", "1", claim_ttl_seconds=5, window_key=key, limit=5, window_seconds=10
+        )
+        assert sent == ["EVALSHA"]
+        assert await real_execute("GET", f"{key}:claim") == "1"
+        assert await real_execute("ZCARD", key) == 2
+    finally:
+        await store._redis.aclose()
