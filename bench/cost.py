@@ -393,6 +393,7 @@ class Person:
         self.user_id = user_id
         self.socket: Any = None
         self.frames: list[dict] = []
+        self.frame_times: list[float] = []  # time.perf_counter() at each frame's arrival
         self.arrived = asyncio.Event()
         self.reader: asyncio.Task | None = None
         # chat_id -> whether this person marks what arrives as read (the chat is on screen)
@@ -410,6 +411,7 @@ class Person:
                 continue
             frame = json.loads(raw)
             self.frames.append(frame)
+            self.frame_times.append(time.perf_counter())
             self.arrived.set()
             message = frame.get("message") if frame.get("type") == "message" else None
             if (
