@@ -10,11 +10,9 @@ class CoreConfig(AppConfig):
         from django.db import close_old_connections
 
         from apps.core.dynamo import dynamo_configure_from_settings
-        from apps.core.http_headers import response_headers_parse_install
 
         # There is no relational database. Django still closes stale ones around every
         # request, and under ASGI that hop to its single sync thread queues all requests.
         signals.request_started.disconnect(close_old_connections)
         signals.request_finished.disconnect(close_old_connections)
         dynamo_configure_from_settings()
-        response_headers_parse_install()
