@@ -145,16 +145,13 @@ async def _message_send(
     kind: MessageKind,
 ) -> SendOutcome:
     chat = await sending.chat_of_sender(chat_id=chat_id, user_id=user.user_id)
-    if client_msg_id is None:
-        await sending.message_rate_limit_check(user_id=user.user_id)
-    elif not await sending.client_msg_id_claim_and_count(
+    if client_msg_id is not None and not await sending.client_msg_id_claim(
         chat_id=chat_id, user_id=user.user_id, client_msg_id=client_msg_id
     ):
         earlier = await do_resend_message(chat_id=chat_id, user=user, client_msg_id=client_msg_id)
         if earlier is not None:
             return earlier
-        # Claimed before but not stored (that attempt failed): a send like any other.
-        await sending.message_rate_limit_check(user_id=user.user_id)
+    await sending.message_rate_limit_check(user_id=user.user_id)
 
     # Spoken turns keep the language speech-to-text was asked for; text is read for its own.
     source = (

@@ -30,7 +30,7 @@ from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput, NotFound
 from apps.core.keyvalue import keyvalue_store
 from apps.core.outages import outage_caused
-from apps.core.ratelimit import SettingsRateLimit, rate_limit_hit, rate_limit_hit_if_claimed
+from apps.core.ratelimit import SettingsRateLimit, rate_limit_hit
 from apps.core.text import text_problem, text_validate
 
 logger = logging.getLogger(__name__)
@@ -146,18 +146,15 @@ async def chat_of_resend(*, chat_id: str) -> Chat | None:
     return chat_snapshots.get(chat_id) or await run_blocking(chat_get)(chat_id=chat_id)
 
 
-async def client_msg_id_claim_and_count(*, chat_id: str, user_id: str, client_msg_id: str) -> bool:
-    """Whether this client id is certainly new, and if so, the send counted against the
-    sender's limit (RateLimited past it), in one round trip to the key-value store. A claim
-    answers "new" without a DynamoDB read for nearly every send; only a client id claimed
-    before needs a look-up, and is not counted here (a resend of a stored message is not a
-    new message). DynamoDB stays the judge: the commit refuses a second message with the
-    same client id whatever the claim said."""
-    return await rate_limit_hit_if_claimed(
-        limit=_SEND_LIMIT,
-        subject=user_id,
-        claim_key=f"client_msg:{chat_id}:{user_id}:{client_msg_id}",
-        claim_ttl_seconds=CLIENT_MSG_ID_CLAIM_SECONDS,
+async def client_msg_id_claim(*, chat_id: str, user_id: str, client_msg_id: str) -> bool:
+    """Whether this client id is certainly new: a claim in the key-value store answers that
+    without a DynamoDB read for nearly every send; only a client id claimed before needs a
+    look-up. DynamoDB stays the judge: the commit refuses a second message with the same
+    client id whatever the claim said."""
+    return await keyvalue_store().put_if_absent(
+        f"client_msg:{chat_id}:{user_id}:{client_msg_id}",
+        "1",
+        ttl_seconds=CLIENT_MSG_ID_CLAIM_SECONDS,
     )
 
 

@@ -26,21 +26,6 @@ class KeyValueStore(Protocol):
 
     async def sliding_window_hit(self, key: str, *, limit: int, window_seconds: float) -> float: ...
 
-    async def claim_then_window_hit(
-        self,
-        claim_key: str,
-        claim_value: str,
-        *,
-        claim_ttl_seconds: float,
-        window_key: str,
-        limit: int,
-        window_seconds: float,
-    ) -> float | None:
-        """`put_if_absent(claim_key)` and, only if it put it, `sliding_window_hit(window_key)`,
-        in one step: None when the claim was already held (nothing counted), else the
-        hit's answer (0: counted; otherwise the seconds to wait)."""
-        ...
-
     async def put(self, key: str, value: str, *, ttl_seconds: int) -> None: ...
 
     async def take(self, key: str) -> str | None: ...
@@ -92,38 +77,21 @@ return 0
 # `limit` hits, old ones included, has fewer than `limit` in the window, so the answer is the
 # same as trimming first, the set never holds more than `limit` hits, and a hit that is let
 # through costs 3 commands instead of 4 (Upstash bills each command a script runs).
-def _sliding_window_script(*, key: str, first_argument: int) -> str:
-    """The sliding-window hit in Lua, on `key` with its four arguments from ARGV[n]."""
-    now, window, limit, member = (f"ARGV[{first_argument + offset}]" for offset in range(4))
-    return f"""
-local now = tonumber({now})
-local window = tonumber({window})
-local limit = tonumber({limit})
-if redis.call('ZCARD', {key}) >= limit then
-  redis.call('ZREMRANGEBYSCORE', {key}, '-inf', now - window)
-  if redis.call('ZCARD', {key}) >= limit then
-    local oldest = redis.call('ZRANGE', {key}, 0, 0, 'WITHSCORES')
+_SLIDING_WINDOW_HIT = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[1]) >= limit then
+    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
     return math.max(1, tonumber(oldest[2]) + window - now)
   end
 end
-redis.call('ZADD', {key}, now, {member})
-redis.call('PEXPIRE', {key}, window)
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
 return 0
 """
-
-
-_SLIDING_WINDOW_HIT = _sliding_window_script(key="KEYS[1]", first_argument=1)
-
-# A claim, then a hit only if the claim was made: KEYS[1] is set to ARGV[1] for ARGV[2] ms
-# unless it exists (then -1, nothing counted); KEYS[2] and ARGV[3..6] are the sliding window
-# above. One round trip for what a send does first (claim its client id, count it against
-# the sender's limit). A cluster would need both keys in one slot; Upstash and a single
-# Redis do not.
-_CLAIM_THEN_WINDOW_HIT = (
-    "if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then\n"
-    "  return -1\n"
-    "end\n" + _sliding_window_script(key="KEYS[2]", first_argument=3)
-)
 
 
 # Leases: KEYS[1] is a sorted set of holders scored by when their lease runs out (ms).
@@ -182,7 +150,6 @@ class RedisStore:
         self._replace_if_value = self._redis.register_script(_REPLACE_IF_VALUE)
         self._delete_if_value = self._redis.register_script(_DELETE_IF_VALUE)
         self._sliding_window_hit = self._redis.register_script(_SLIDING_WINDOW_HIT)
-        self._claim_then_window_hit = self._redis.register_script(_CLAIM_THEN_WINDOW_HIT)
         self._lease_acquire = self._redis.register_script(_LEASE_ACQUIRE)
 
     async def counter_hit(self, key: str, *, window_seconds: int) -> int:
@@ -199,30 +166,6 @@ class RedisStore:
             args=[now_ms, _milliseconds(window_seconds), limit, f"{now_ms}:{secrets.token_hex(4)}"],
         )
         return float(wait_ms) / 1000
-
-    async def claim_then_window_hit(
-        self,
-        claim_key: str,
-        claim_value: str,
-        *,
-        claim_ttl_seconds: float,
-        window_key: str,
-        limit: int,
-        window_seconds: float,
-    ) -> float | None:
-        now_ms = time.time() * 1000
-        wait_ms = await self._claim_then_window_hit(
-            keys=[claim_key, window_key],
-            args=[
-                claim_value,
-                _milliseconds(claim_ttl_seconds),
-                now_ms,
-                _milliseconds(window_seconds),
-                limit,
-                f"{now_ms}:{secrets.token_hex(4)}",
-            ],
-        )
-        return None if int(wait_ms) < 0 else float(wait_ms) / 1000
 
     async def put(self, key: str, value: str, *, ttl_seconds: int) -> None:
         await self._redis.set(key, value, ex=ttl_seconds)
@@ -303,20 +246,6 @@ class MemoryStore:
             hits.append(now)
             return 0.0
         return max(0.001, hits[0] + window_seconds - now)
-
-    async def claim_then_window_hit(
-        self,
-        claim_key: str,
-        claim_value: str,
-        *,
-        claim_ttl_seconds: float,
-        window_key: str,
-        limit: int,
-        window_seconds: float,
-    ) -> float | None:
-        if not await self.put_if_absent(claim_key, claim_value, ttl_seconds=claim_ttl_seconds):
-            return None
-        return await self.sliding_window_hit(window_key, limit=limit, window_seconds=window_seconds)
 
     async def put(self, key: str, value: str, *, ttl_seconds: int) -> None:
         self._values[key] = (value, time.monotonic() + ttl_seconds)

@@ -65,54 +65,18 @@ class SettingsRateLimit:
 
 async def rate_limit_hit(*, limit: RateLimit | SettingsRateLimit, subject: str) -> None:
     """Count one hit for `subject`, or raise RateLimited (429) with how long to wait."""
-    limit = _limit_now(limit)
-    wait_seconds = await keyvalue_store().sliding_window_hit(
-        _window_key(limit, subject), limit=limit.count, window_seconds=limit.window_seconds
-    )
-    _refuse_if_waiting(limit, wait_seconds)
-
-
-async def rate_limit_hit_if_claimed(
-    *,
-    limit: RateLimit | SettingsRateLimit,
-    subject: str,
-    claim_key: str,
-    claim_ttl_seconds: float,
-) -> bool:
-    """Claim `claim_key` (as `put_if_absent`) and, if this call claimed it, count one hit for
-    `subject`, in one round trip to the store. False: it was claimed before, nothing counted.
-    True: claimed and counted; over the limit, claimed and RateLimited (429) raised."""
-    limit = _limit_now(limit)
-    wait_seconds = await keyvalue_store().claim_then_window_hit(
-        claim_key,
-        "1",
-        claim_ttl_seconds=claim_ttl_seconds,
-        window_key=_window_key(limit, subject),
-        limit=limit.count,
-        window_seconds=limit.window_seconds,
-    )
-    if wait_seconds is None:
-        return False
-    _refuse_if_waiting(limit, wait_seconds)
-    return True
-
-
-def _limit_now(limit: RateLimit | SettingsRateLimit) -> RateLimit:
     if isinstance(limit, SettingsRateLimit):
-        return rate_limit_from_settings(
+        limit = rate_limit_from_settings(
             name=limit.name,
             setting=limit.setting,
             detail=limit.detail,
             window_setting=limit.window_setting,
         )
-    return limit
-
-
-def _window_key(limit: RateLimit, subject: str) -> str:
-    return f"{KEY_PREFIX}{limit.name}:{subject}"
-
-
-def _refuse_if_waiting(limit: RateLimit, wait_seconds: float) -> None:
+    wait_seconds = await keyvalue_store().sliding_window_hit(
+        f"{KEY_PREFIX}{limit.name}:{subject}",
+        limit=limit.count,
+        window_seconds=limit.window_seconds,
+    )
     if wait_seconds > 0:
         error = RateLimited(limit.detail, retry_after=wait_seconds)
         error.detail = f"{limit.detail}; try again in {error.retry_after} seconds"

@@ -109,27 +109,6 @@ async def test_a_second_send_in_a_chat_reads_nothing_before_its_write(translator
     assert [int(message.seq) for message in await _stored(chat_id)] == [1, 2, 3]
 
 
-async def test_a_send_claims_its_client_id_and_counts_it_in_one_store_call(translator, monkeypatch):
-    """The claim and the rate limit's count are one round trip to Redis, not two."""
-    amy, _eva, chat_id = await _amy_and_eva()
-    store = keyvalue_store()
-    calls: list[str] = []
-    for name in ("put_if_absent", "sliding_window_hit", "claim_then_window_hit"):
-        real = getattr(store, name)
-
-        async def counted(*args, _name=name, _real=real, **kwargs):
-            calls.append(_name)
-            return await _real(*args, **kwargs)
-
-        monkeypatch.setattr(store, name, counted)
-
-    await actions.do_send_message(user=amy, chat_id=chat_id, text="one", client_msg_id="c-1")
-    assert calls == ["claim_then_window_hit"]
-    calls.clear()
-    await actions.do_send_message(user=amy, chat_id=chat_id, text="two")
-    assert calls == ["sliding_window_hit"]  # no client id: nothing to claim
-
-
 async def test_sends_translated_at_the_same_time_commit_without_a_failed_attempt(
     translator, monkeypatch
 ):

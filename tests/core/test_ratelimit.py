@@ -8,12 +8,7 @@ import uuid
 import pytest
 
 from apps.core.errors import RateLimited
-from apps.core.ratelimit import (
-    RateLimit,
-    rate_limit_from_settings,
-    rate_limit_hit,
-    rate_limit_hit_if_claimed,
-)
+from apps.core.ratelimit import RateLimit, rate_limit_from_settings, rate_limit_hit
 
 
 async def test_a_window_admits_its_count_then_says_how_long_to_wait(store, key):
@@ -134,20 +129,3 @@ async def test_old_hits_are_trimmed_before_the_log_outgrows_the_count(settings, 
             await asyncio.sleep(0.12)
     finally:
         await store._redis.aclose()
-
-
-async def test_a_hit_if_claimed_counts_a_new_claim_and_refuses_past_the_limit():
-    limit = RateLimit(name=f"test-{uuid.uuid4().hex}", count=1, window_seconds=30, detail="slow")
-    claim = f"test-claim:{uuid.uuid4().hex}"
-
-    async def hit(claim_key: str) -> bool:
-        return await rate_limit_hit_if_claimed(
-            limit=limit, subject="someone", claim_key=claim_key, claim_ttl_seconds=30
-        )
-
-    assert await hit(f"{claim}:1") is True
-    assert await hit(f"{claim}:1") is False  # claimed before: not counted, not refused
-    with pytest.raises(RateLimited) as raised:
-        await hit(f"{claim}:2")
-    assert raised.value.retry_after == 30
-    assert raised.value.detail == "slow; try again in 30 seconds"
