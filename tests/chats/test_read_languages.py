@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from django.test import AsyncClient
 
 from apps.accounts import actions as account_actions
-from apps.accounts.selectors import user_read_languages
 from apps.chats import actions, events
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat, Message
 from apps.chats.owed_translations import owed_retry_delay, owed_translation_get
-from apps.chats.presenters import member_read_languages, message_view
+from apps.chats.presenters import member_read_languages
 from apps.chats.selectors import (
     chat_get,
     chat_membership_get,
@@ -25,7 +25,7 @@ from apps.chats.selectors import (
     message_history,
 )
 from apps.core.concurrency import run_blocking
-from tests.support.accounts import user_create
+from tests.support.accounts import user_create, user_token
 from tests.support.fake_openai import target_language
 from tests.support.loops import owed_translation_retries_cancel
 
@@ -81,19 +81,12 @@ async def _preview(user, chat_id) -> str | None:
 
 
 async def _history(user, chat_id) -> list[dict]:
-    """What GET /api/chats/{id}/messages shows the user (apps/chats/views.py)."""
-    page = await actions.do_read_history(user=user, chat_id=chat_id, limit=50, before_seq=None)
-    return [
-        dict(
-            message_view(
-                message=message,
-                language=user.native_language,
-                reader_id=user.user_id,
-                read_languages=user_read_languages(user=user),
-            )
-        )
-        for message in page.messages
-    ]
+    """What GET /api/chats/{id}/messages shows the user, newest first."""
+    response = await AsyncClient().get(
+        f"/api/chats/{chat_id}/messages", headers={"Authorization": f"Bearer {user_token(user)}"}
+    )
+    assert response.status_code == 200
+    return response.json()["messages"]
 
 
 async def test_a_reader_who_reads_spanish_gets_it_as_written_and_an_english_reader_the_translation(
