@@ -7,12 +7,15 @@ send (translation streaming, commit, broadcast) is `actions.do_send_message`.
 
 from __future__ import annotations
 
+import functools
+import logging
+import operator
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -61,6 +64,8 @@ from apps.core.transactions import (
     transaction_write,
     update_conflicted,
 )
+
+logger = logging.getLogger(__name__)
 
 GROUP_TITLE_MAX_CHARS = 100
 AUTHOR_NOT_A_MEMBER = "Not a member of this chat"
@@ -217,7 +222,7 @@ def chat_member_add(*, user: User, chat_id: str, username: str) -> tuple[Chat, U
         raise InvalidInput(f"a group has at most {GROUP_MAX_MEMBERS} members")
     moment = _now()
     row = _membership_new(user_id=newcomer.user_id, chat=chat, moment=moment, other=None)
-    reads_action, reads_condition = _member_reads_set(
+    reads_actions, reads_condition = _member_reads_set(
         chat=chat, user_id=newcomer.user_id, reads=user_read_languages(user=newcomer)
     )
 
@@ -228,11 +233,13 @@ def chat_member_add(*, user: User, chat_id: str, username: str) -> tuple[Chat, U
                 Chat.member_ids.add({newcomer.user_id}),
                 Chat.member_languages[newcomer.user_id].set(newcomer.native_language),
                 Chat.roster_version.add(1),
-                *reads_action,
+                *reads_actions,
             ],
-            condition=Chat.member_ids.contains(user.user_id)
-            & ~Chat.member_ids.contains(newcomer.user_id)
-            & reads_condition,
+            condition=_conditions_all(
+                Chat.member_ids.contains(user.user_id),
+                ~Chat.member_ids.contains(newcomer.user_id),
+                reads_condition,
+            ),
         )
         transaction.save(row)
 
@@ -284,9 +291,17 @@ def chat_leave(*, user: User, chat_id: str) -> Chat:
     return chat
 
 
-def _member_reads_set(*, chat: Chat, user_id: str, reads: list[str]) -> tuple[list[Action], Any]:
+def _conditions_all(*conditions: Condition | None) -> Condition:
+    """Every one of `conditions` (None: no condition), of which there is at least one."""
+    present = [condition for condition in conditions if condition is not None]
+    return functools.reduce(operator.and_, present)
+
+
+def _member_reads_set(
+    *, chat: Chat, user_id: str, reads: list[str]
+) -> tuple[list[Action], Condition | None]:
     """The update actions that record `user_id`'s read languages in `chat` as read, and the
-    condition they need. A chat item from before member_read_languages existed has no map
+    condition they need (None: none). A chat item from before member_read_languages existed has no map
     to set a path in: the whole map is written, on condition that it is still absent."""
     # Read through attribute_values: pynamodb's types do not follow null= (see
     # _roster_unchanged) and say the map is always there.
@@ -323,13 +338,10 @@ def _chat_languages_set(*, chat_id: str, user: User, reads: list[str]) -> bool:
     is read once to write its first map."""
     chat = Chat(chat_id)
     chat.member_read_languages = {}
-    for _ in range(CONFLICT_RETRY_ATTEMPTS):
+    for attempt in range(CONFLICT_RETRY_ATTEMPTS):
         reads_actions, reads_condition = _member_reads_set(
             chat=chat, user_id=user.user_id, reads=reads
         )
-        condition = Chat.member_ids.contains(user.user_id)
-        if reads_condition is not None:
-            condition = condition & reads_condition
         try:
             chat.update(
                 actions=[
@@ -337,19 +349,32 @@ def _chat_languages_set(*, chat_id: str, user: User, reads: list[str]) -> bool:
                     Chat.roster_version.add(1),
                     *reads_actions,
                 ],
-                condition=condition,
+                condition=_conditions_all(Chat.member_ids.contains(user.user_id), reads_condition),
             )
             return True
         except UpdateError as error:
-            code = getattr(error, "cause_response_code", None)
-            if code not in ("ConditionalCheckFailedException", "ValidationException"):
-                raise
+            if update_conflicted(error):
+                # A message's transaction holds the item for milliseconds.
+                conflict_backoff(attempt=attempt)
+                continue
+            if getattr(error, "cause_response_code", None) not in (
+                "ConditionalCheckFailedException",
+                "ValidationException",
+            ):
+                logger.warning(
+                    "chat %s did not take up user %s's languages (%s)",
+                    chat_id,
+                    user.user_id,
+                    type(error).__name__,
+                )
+                return False
             # Not a member any more, or the map is not as this attempt took it to be.
             read = chat_get(chat_id=chat_id)
             if read is None or user.user_id not in read.member_ids:
                 return False
             chat = read
-    raise Conflict("The chat is busy; try again")
+    logger.warning("chat %s stayed busy; user %s's languages not taken up", chat_id, user.user_id)
+    return False
 
 
 # --- Messages ------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import asyncio
 
 import pytest
 from django.test import AsyncClient
+from pynamodb.connection.base import Connection
+from pynamodb.exceptions import UpdateError, VerboseClientError
 
 from apps.accounts import actions as account_actions
 from apps.chats import actions, events
@@ -303,6 +305,11 @@ async def test_a_chat_item_from_before_read_languages_were_kept_takes_them_up():
     assert member_read_languages(chat) == {amy.user_id: ["es"]}
 
     await run_blocking(Chat(chat_id).update)(actions=[Chat.member_read_languages.remove()])
+    dan = await _user("en")  # reads nothing else: nothing to record
+    await actions.do_add_member(user=eva, chat_id=chat_id, username=dan.username)
+    chat = await run_blocking(chat_get)(chat_id=chat_id)
+    assert dan.user_id in chat.member_ids
+    assert chat.attribute_values.get("member_read_languages") is None
     await actions.do_add_member(user=eva, chat_id=chat_id, username=cal.username)
     chat = await run_blocking(chat_get)(chat_id=chat_id)
     assert member_read_languages(chat) == {cal.user_id: ["en", "es"]}
@@ -341,3 +348,33 @@ async def test_deleting_an_account_removes_what_it_read_from_its_chats():
 
     chat = await run_blocking(chat_get)(chat_id=chat_id)
     assert member_read_languages(chat) == {}
+
+
+async def test_a_profile_change_meeting_a_message_in_flight_is_still_recorded(monkeypatch):
+    """Real DynamoDB refuses an UpdateItem on an item a transaction holds
+    (TransactionConflictException; moto never does): the chat is tried again, not skipped."""
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = (
+        await actions.do_create_direct_chat(user=eva, other_username=amy.username)
+    ).membership.chat_id
+    original = Connection.update_item
+    refused = []
+
+    def update_item(self, table_name, *args, **kwargs):
+        if table_name == Chat.Meta.table_name and not refused:
+            refused.append(table_name)
+            cause = VerboseClientError(
+                {"Error": {"Code": "TransactionConflictException", "Message": "in a transaction"}},
+                "UpdateItem",
+            )
+            raise UpdateError("Failed to update item", cause)
+        return original(self, table_name, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "update_item", update_item)
+
+    update = await account_actions.do_update_profile(user=amy, changes={"read_languages": ["es"]})
+
+    assert refused and update.language_updates == 1
+    chat = await run_blocking(chat_get)(chat_id=chat_id)
+    assert member_read_languages(chat) == {amy.user_id: ["es"]}
