@@ -69,18 +69,18 @@ class ProfileUpdate:
     # What `GET /api/auth/me` now shows, as broadcast in `profile_updated`.
     profile: Me
     # What the receivers of `user_language_changed` updated (the chats app: chats); 0 when
-    # the language stayed.
+    # the languages (native and read) stayed.
     language_updates: int
 
 
 async def do_update_profile(*, user: User, changes: Mapping[str, object]) -> ProfileUpdate:
-    """Change profile fields. A new language reaches the other apps (their
-    `user_language_changed` receivers, awaited) before the user's sockets hear
-    `profile_updated`."""
-    previous_language = user.native_language
+    """Change profile fields. A new native language or list of languages the user also
+    reads reaches the other apps (their `user_language_changed` receivers, awaited) before
+    the user's sockets hear `profile_updated`."""
+    previous = (user.native_language, selectors.user_read_languages(user=user))
     user = await run_blocking(services.user_profile_update)(user=user, changes=changes)
     language_updates = 0
-    if user.native_language != previous_language:
+    if (user.native_language, selectors.user_read_languages(user=user)) != previous:
         # Each receiver's answer: a count of rows updated, or whatever a receiver returns.
         replies: list[tuple[Any, Any]] = await user_language_changed.asend(sender=User, user=user)
         language_updates = sum(reply for _, reply in replies if isinstance(reply, int))

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 
 from apps.accounts import events as account_events
 from apps.accounts.models import User
+from apps.accounts.selectors import user_read_languages
 from apps.chats import (
     events,
     glossary,
@@ -51,7 +52,10 @@ from apps.chats.presenters import (
     glossary_view,
     languages_lacking,
     languages_to_translate,
+    member_read_languages,
     message_view,
+    reads_as_written,
+    translation_readers,
 )
 from apps.chats.protocol import ChatSummary, Glossary
 from apps.chats.selectors import (
@@ -163,7 +167,11 @@ async def _message_send(
     created_at = datetime.now(UTC)
     message_id = uuid.uuid4().hex
     targets = languages_to_translate(
-        text=text, member_languages=member_languages, sender_id=user.user_id, source=source
+        text=text,
+        member_languages=member_languages,
+        sender_id=user.user_id,
+        source=source,
+        read_languages=member_read_languages(chat),
     )
     # The sender's own tabs learn of it from the ack and the stored message.
     readers = [member for member in member_languages if member != user.user_id]
@@ -205,7 +213,9 @@ async def _message_send(
     # A resend too: the first broadcast of what it repeats may never have gone out (sockets
     # that have the message drop it by its seq). The broadcast is not waited for.
     await events.message_broadcast(
-        message=committed.message, member_languages=committed.member_languages
+        message=committed.message,
+        member_languages=committed.member_languages,
+        read_languages=committed.read_languages,
     )
     if committed.duplicate:
         _withdraw_if_announced(
@@ -213,7 +223,9 @@ async def _message_send(
         )
     else:
         owed = languages_lacking(
-            message=committed.message, member_languages=committed.member_languages
+            message=committed.message,
+            member_languages=committed.member_languages,
+            read_languages=committed.read_languages,
         )
         if owed:
             sending.follow_up_start(
@@ -257,11 +269,14 @@ async def _message_translate_and_commit(
         translations = await live_translation.translations_stream(
             text=text,
             source=source,
-            member_languages={
-                member: lang
-                for member, lang in map_as_dict(chat.member_languages).items()
-                if lang in targets and member != user.user_id
-            },
+            # Readers who read it as written get no partial translations.
+            member_languages=translation_readers(
+                text=text,
+                member_languages=map_as_dict(chat.member_languages),
+                sender_id=user.user_id,
+                source=source,
+                read_languages=member_read_languages(chat),
+            ),
             announcement=announcement,
             partial_send=partial_send,
         )
@@ -306,8 +321,16 @@ async def _unanswered_commit_settle(*, unanswered: services.CommitOutcomeUnknown
     if stored is None:
         return
     logger.info("an unanswered commit in chat %s was stored: delivering it", stored.chat_id)
-    await events.message_broadcast(message=stored, member_languages=unanswered.member_languages)
-    owed = languages_lacking(message=stored, member_languages=unanswered.member_languages)
+    await events.message_broadcast(
+        message=stored,
+        member_languages=unanswered.member_languages,
+        read_languages=unanswered.read_languages,
+    )
+    owed = languages_lacking(
+        message=stored,
+        member_languages=unanswered.member_languages,
+        read_languages=unanswered.read_languages,
+    )
     if owed:
         await _owed_translations_follow(message=stored, languages=owed)
 
@@ -326,7 +349,9 @@ async def do_resend_message(*, chat_id: str, user: User, client_msg_id: str) -> 
         chat = await sending.chat_of_resend(chat_id=chat_id)
         if chat is not None:
             await events.message_broadcast(
-                message=original, member_languages=map_as_dict(chat.member_languages)
+                message=original,
+                member_languages=map_as_dict(chat.member_languages),
+                read_languages=member_read_languages(chat),
             )
     return SendOutcome(
         chat_id=chat_id,
@@ -353,7 +378,9 @@ async def do_store_message(*, draft: services.MessageDraft) -> Message | None:
         return None
     if not committed.duplicate:
         await events.message_broadcast(
-            message=committed.message, member_languages=committed.member_languages
+            message=committed.message,
+            member_languages=committed.member_languages,
+            read_languages=committed.read_languages,
         )
     return committed.message
 
@@ -366,10 +393,18 @@ async def do_read_history(
     (stored, and the chat's readers told: `do_translate_messages`)."""
     await run_blocking(chat_get_for_member)(chat_id=chat_id, user_id=user.user_id)
     page = await run_blocking(message_history)(chat_id=chat_id, limit=limit, before_seq=before_seq)
-    messages = await do_translate_messages(
-        messages=page.messages, language=user.native_language, reader_id=user.user_id
+    reads = user_read_languages(user=user)
+    # Those the reader reads as written need no translation (presenters.message_text_for).
+    await do_translate_messages(
+        messages=[
+            message
+            for message in page.messages
+            if not reads_as_written(source=message.original_language, read_languages=reads)
+        ],
+        language=user.native_language,
+        reader_id=user.user_id,
     )
-    return MessagePage(messages=messages, next_cursor=page.next_cursor)
+    return MessagePage(messages=page.messages, next_cursor=page.next_cursor)
 
 
 # --- Translations made later -----------------------------------------------------------------
@@ -426,11 +461,18 @@ async def _translations_announce(*, message: Message, languages: set[str]) -> No
     if chat is None:
         return
     member_languages = map_as_dict(chat.member_languages)
+    read_languages = member_read_languages(chat)
     await run_blocking(services.membership_previews_refresh)(
-        message=message, member_languages=member_languages, languages=languages
+        message=message,
+        member_languages=member_languages,
+        languages=languages,
+        read_languages=read_languages,
     )
     await events.message_updated_broadcast(
-        message=message, member_languages=member_languages, languages=languages
+        message=message,
+        member_languages=member_languages,
+        languages=languages,
+        read_languages=read_languages,
     )
 
 

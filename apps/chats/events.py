@@ -21,11 +21,12 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from apps.chats.models import Message
-from apps.chats.presenters import message_view
+from apps.chats.presenters import ReadLanguages, message_view, reads_as_written
 from apps.chats.protocol import (
     ChatCreatedFrame,
     ChatSummary,
@@ -41,10 +42,13 @@ from apps.chats.protocol import (
     TranslationPartialFrame,
     TypingFrame,
 )
+from apps.chats.protocol import Message as MessageView
 from apps.core.delivery import frames_deliver as _deliver
 from apps.core.outages import outage_caused
 
 logger = logging.getLogger(__name__)
+
+Frame = TypeVar("Frame", MessageFrame, MessageUpdatedFrame)
 
 # A publish takes well under a millisecond; one that has not been answered in this long is
 # taken as Redis not answering (paused, or a connection gone silent) and is tried again.
@@ -202,17 +206,58 @@ async def broadcasts_settle(*, timeout: float) -> bool:
     return await _broadcaster.settle(timeout=timeout)
 
 
-async def message_broadcast(*, message: Message, member_languages: dict[str, str]) -> None:
-    """Hands each member's `message` frame to the broadcaster; returns at once."""
-    for member_id, language in member_languages.items():
-        _broadcaster.put(
-            member_id,
-            MessageFrame(
-                type="message",
-                chat_id=message.chat_id,
-                message=message_view(message=message, language=language, reader_id=member_id),
-            ),
+def _frames_per_reader(
+    *,
+    message: Message,
+    member_languages: dict[str, str],
+    read_languages: ReadLanguages | None,
+    members: Iterable[str],
+    frame: Callable[[MessageView], Frame],
+) -> dict[str, Frame]:
+    """member id -> their frame about the message, each distinct view of it built once and
+    shared by every reader who sees it so (a group's readers of one language, say): its
+    sender's, one per language, and within a language one for those who read the message
+    as written."""
+    reads = read_languages or {}
+    frames: dict[tuple[str, bool, bool], Frame] = {}
+    per_reader: dict[str, Frame] = {}
+    for member_id in members:
+        language = member_languages[member_id]
+        member_reads = reads.get(member_id, ())
+        key = (
+            language,
+            member_id == message.from_user_id,
+            reads_as_written(source=message.original_language, read_languages=member_reads),
         )
+        if key not in frames:
+            frames[key] = frame(
+                message_view(
+                    message=message,
+                    language=language,
+                    reader_id=member_id,
+                    read_languages=member_reads,
+                )
+            )
+        per_reader[member_id] = frames[key]
+    return per_reader
+
+
+async def message_broadcast(
+    *,
+    message: Message,
+    member_languages: dict[str, str],
+    read_languages: ReadLanguages | None = None,
+) -> None:
+    """Hands each member's `message` frame to the broadcaster; returns at once."""
+    frames = _frames_per_reader(
+        message=message,
+        member_languages=member_languages,
+        read_languages=read_languages,
+        members=member_languages,
+        frame=lambda view: MessageFrame(type="message", chat_id=message.chat_id, message=view),
+    )
+    for member_id, frame in frames.items():
+        _broadcaster.put(member_id, frame)
 
 
 async def message_started_broadcast(
@@ -264,19 +309,34 @@ async def translation_partial_broadcast(
 
 
 async def message_updated_broadcast(
-    *, message: Message, member_languages: dict[str, str], languages: set[str]
+    *,
+    message: Message,
+    member_languages: dict[str, str],
+    languages: set[str],
+    read_languages: ReadLanguages | None = None,
 ) -> None:
-    """Hands the `message_updated` frames to the broadcaster; returns at once."""
-    for member_id, language in member_languages.items():
-        if language in languages:
-            _broadcaster.put(
-                member_id,
-                MessageUpdatedFrame(
-                    type="message_updated",
-                    chat_id=message.chat_id,
-                    message=message_view(message=message, language=language, reader_id=member_id),
-                ),
+    """Hands the `message_updated` frames to the broadcaster, for the readers of `languages`
+    except those who read the message as written (their view did not change); returns at
+    once."""
+    reads = read_languages or {}
+    frames = _frames_per_reader(
+        message=message,
+        member_languages=member_languages,
+        read_languages=reads,
+        members=[
+            member_id
+            for member_id, language in member_languages.items()
+            if language in languages
+            and not reads_as_written(
+                source=message.original_language, read_languages=reads.get(member_id, ())
             )
+        ],
+        frame=lambda view: MessageUpdatedFrame(
+            type="message_updated", chat_id=message.chat_id, message=view
+        ),
+    )
+    for member_id, frame in frames.items():
+        _broadcaster.put(member_id, frame)
 
 
 async def typing_broadcast(*, chat_id: str, user_id: str, member_ids: Iterable[str]) -> None:

@@ -2,7 +2,7 @@
 
 | table        | item            | keys                                   | access pattern |
 |--------------|-----------------|----------------------------------------|----------------|
-| `chats`      | Chat            | `chat_id`                              | GetItem before a send when this process holds no recent copy (chat_snapshots.py: members, their languages, last sequence number); written in the same transaction as each message |
+| `chats`      | Chat            | `chat_id`                              | GetItem before a send when this process holds no recent copy (chat_snapshots.py: members, their languages and the languages they also read, last sequence number); written in the same transaction as each message |
 | `user_chats` | ChatMembership  | `user_id` + `chat_id`                  | GetItem: is this user a member; inbox: Query the LSI `activity_index` (`user_id` + `activity_at`) newest first |
 | `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`  | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number, a page at a time |
 | `messages`   | ClientMessageId | `chat_id` + `sk = c#<sender>#<client_msg_id>` | written with its message, on condition it is new: a resent `client_msg_id` never makes a second message |
@@ -74,10 +74,15 @@ class Chat(Model):
     member_ids = UnicodeSetAttribute(default=set)
     # user_id -> language code: the languages a message is translated into when written.
     member_languages: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # user_id -> the other languages that member reads (their profile's read_languages): a
+    # message written in one of them reaches them as written, and is not translated for
+    # them. Only members who read some are listed; absent on chats made before it existed
+    # (then nobody is listed): presenters.member_read_languages reads it.
+    member_read_languages: MapAttribute[str, Any] = MapAttribute(null=True)
     last_seq = NumberAttribute(default=0)
-    # Raised by every change to member_ids or member_languages, so that a message committed
-    # from an old copy of the chat (see chat_snapshots.py) is refused instead of missing a
-    # member or a language. Absent until the first such change.
+    # Raised by every change to member_ids, member_languages or member_read_languages, so
+    # that a message committed from an old copy of the chat (see chat_snapshots.py) is
+    # refused instead of missing a member or a language. Absent until the first such change.
     roster_version = NumberAttribute(null=True)
 
 

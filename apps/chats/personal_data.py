@@ -26,7 +26,7 @@ from apps.chats.models import (
     Message,
     client_message_sort_key,
 )
-from apps.chats.presenters import chat_summary
+from apps.chats.presenters import chat_summary, member_read_languages
 from apps.chats.selectors import chat_get, map_as_dict, messages_by_author
 from apps.chats.services import chats_connection
 from apps.core.dynamo import dynamo_pages_delete
@@ -97,6 +97,12 @@ def _chat_member_remove(*, user_id: str, chat_id: str) -> Chat | None:
                     Chat.member_ids.delete({user_id}),
                     Chat.member_languages[user_id].remove(),
                     Chat.roster_version.add(1),
+                    # Only a path that exists can be removed (the map may be absent).
+                    *(
+                        [Chat.member_read_languages[user_id].remove()]
+                        if user_id in member_read_languages(chat)
+                        else []
+                    ),
                 ],
                 condition=Chat.member_ids.contains(user_id),
             )

@@ -3,11 +3,12 @@ from items already read (nothing here reads or writes)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import cast
 
 from apps.accounts.models import User
 from apps.chats import protocol
-from apps.chats.models import CHAT_KIND_GROUP, ChatMembership, Message
+from apps.chats.models import CHAT_KIND_GROUP, Chat, ChatMembership, Message
 from apps.chats.selectors import Glossary, map_as_dict
 from apps.chats.translation_need import translation_needed
 
@@ -60,22 +61,75 @@ def message_translation_needed(message: Message) -> bool:
     return translation_needed(text=message.original_text)
 
 
-def languages_to_translate(
-    *, text: str, member_languages: dict[str, str], sender_id: str, source: str
-) -> set[str]:
-    """The languages a message from `sender_id` written in `source` is translated into: its
-    readers' (its sender reads the original) other than `source`; none when it reads the same
-    in every language (translation_need.py)."""
-    if not translation_needed(text=text):
-        return set()
+# member id -> the other languages that member reads (Chat.member_read_languages).
+ReadLanguages = Mapping[str, Collection[str]]
+
+
+def member_read_languages(chat: Chat) -> dict[str, list[str]]:
+    """The chat's members' other read languages; a chat item from before they were kept has
+    none (nobody reads anything but their own language)."""
     return {
-        language
-        for member_id, language in member_languages.items()
-        if member_id != sender_id and language != source
+        member_id: [str(code) for code in codes]
+        for member_id, codes in map_as_dict(chat.member_read_languages).items()
     }
 
 
-def languages_lacking(*, message: Message, member_languages: dict[str, str]) -> set[str]:
+def reads_as_written(*, source: str, read_languages: Collection[str]) -> bool:
+    """A reader who also reads `source` gets what was written in it, untranslated."""
+    return source in read_languages
+
+
+def languages_to_translate(
+    *,
+    text: str,
+    member_languages: dict[str, str],
+    sender_id: str,
+    source: str,
+    read_languages: ReadLanguages | None = None,
+) -> set[str]:
+    """The languages a message from `sender_id` written in `source` is translated into: its
+    readers' (its sender reads the original, and so does a reader who also reads `source`)
+    other than `source`; none when it reads the same in every language
+    (translation_need.py)."""
+    return set(
+        translation_readers(
+            text=text,
+            member_languages=member_languages,
+            sender_id=sender_id,
+            source=source,
+            read_languages=read_languages,
+        ).values()
+    )
+
+
+def translation_readers(
+    *,
+    text: str,
+    member_languages: dict[str, str],
+    sender_id: str,
+    source: str,
+    read_languages: ReadLanguages | None = None,
+) -> dict[str, str]:
+    """member id -> language, for the members who read the message translated (and so are
+    sent its partial translations): `message_text_for` shows everyone else the original."""
+    if not translation_needed(text=text):
+        return {}
+    reads = read_languages or {}
+    return {
+        member_id: language
+        for member_id, language in member_languages.items()
+        if member_id != sender_id
+        and language != source
+        and not reads_as_written(source=source, read_languages=reads.get(member_id, ()))
+    }
+
+
+def languages_lacking(
+    *,
+    message: Message,
+    member_languages: dict[str, str],
+    read_languages: ReadLanguages | None = None,
+) -> set[str]:
     """The languages of the message's readers it owes a translation into: those whose readers
     `message_text_for` would show it untranslated."""
     wanted = languages_to_translate(
@@ -83,18 +137,25 @@ def languages_lacking(*, message: Message, member_languages: dict[str, str]) -> 
         member_languages=member_languages,
         sender_id=message.from_user_id,
         source=message.original_language,
+        read_languages=read_languages,
     )
     return wanted - map_as_dict(message.translations).keys()
 
 
 def message_text_for(
-    *, message: Message, language: str, reader_id: str | None = None
+    *,
+    message: Message,
+    language: str,
+    reader_id: str | None = None,
+    read_languages: Collection[str] = (),
 ) -> tuple[str, str, bool]:
-    """(text, its language, translated?) of a message for a reader of `language`. Its sender
-    (`reader_id`) reads what they wrote, whatever language it was detected in."""
+    """(text, its language, translated?) of a message for a reader of `language` who also
+    reads `read_languages`. Its sender (`reader_id`) reads what they wrote, whatever language
+    it was detected in; a reader who also reads that language reads it as written."""
     if (
         language == message.original_language
         or reader_id == message.from_user_id
+        or reads_as_written(source=message.original_language, read_languages=read_languages)
         or not message_translation_needed(message)
     ):
         return message.original_text, message.original_language, True
@@ -105,12 +166,17 @@ def message_text_for(
 
 
 def message_view(
-    *, message: Message, language: str, reader_id: str | None = None
+    *,
+    message: Message,
+    language: str,
+    reader_id: str | None = None,
+    read_languages: Collection[str] = (),
 ) -> protocol.Message:
-    """A message as the contract shows it to a reader of `language` (`reader_id`, when known:
-    its sender reads the original), plus additions."""
+    """A message as the contract shows it to a reader of `language` who also reads
+    `read_languages` (`reader_id`, when known: its sender reads the original), plus
+    additions."""
     text, text_language, translated = message_text_for(
-        message=message, language=language, reader_id=reader_id
+        message=message, language=language, reader_id=reader_id, read_languages=read_languages
     )
     view: protocol.Message = {
         "message_id": message.message_id,
@@ -128,6 +194,12 @@ def message_view(
     }
     if not message_translation_needed(message):
         view["translation_skipped"] = "nothing_to_translate"
+    elif (
+        language != message.original_language
+        and reader_id != message.from_user_id
+        and reads_as_written(source=message.original_language, read_languages=read_languages)
+    ):
+        view["translation_skipped"] = "reader_reads_language"
     meta = map_as_dict(getattr(message, "meta", None))
     if meta:
         # Written by the call and turn services with MessageMeta's keys only.

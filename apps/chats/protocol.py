@@ -16,7 +16,7 @@ MessageKind = Literal["text", "voice_note", "voice", "call"]
 CallOutcome = Literal["missed", "declined", "cancelled", "ended"]
 # How a reader wants translations into their language to address people in a chat.
 Formality = Literal["formal", "informal"]
-TranslationSkipped = Literal["nothing_to_translate"]
+TranslationSkipped = Literal["nothing_to_translate", "reader_reads_language"]
 
 
 class MessageMeta(TypedDict, total=False):
@@ -46,8 +46,9 @@ class Message(TypedDict):
     client_msg_id: str | None
     meta: NotRequired[MessageMeta]
     # Present when the message was delivered as written on purpose, not as a failure:
-    # "nothing_to_translate" (only emoji, links, numbers, mentions or code). `translated` is
-    # then true.
+    # "nothing_to_translate" (only emoji, links, numbers, mentions or code), or
+    # "reader_reads_language" (written in a language the reader listed among those they also
+    # read). `translated` is then true.
     translation_skipped: NotRequired[TranslationSkipped]
 
 

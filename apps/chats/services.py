@@ -7,16 +7,20 @@ send (translation streaming, commit, broadcast) is `actions.do_send_message`.
 
 from __future__ import annotations
 
+import functools
+import logging
+import operator
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from apps.accounts.models import User
-from apps.accounts.selectors import user_get_by_username
+from apps.accounts.selectors import user_get_by_username, user_read_languages
 from apps.chats.chat_snapshots import chat_snapshots, chat_with_last_seq
 from apps.chats.models import (
     CHAT_KIND_DIRECT,
@@ -32,7 +36,14 @@ from apps.chats.models import (
     message_sort_key,
 )
 from apps.chats.owed_translations import owed_translation_new
-from apps.chats.presenters import languages_lacking, message_preview
+from apps.chats.presenters import (
+    ReadLanguages,
+    languages_lacking,
+    member_read_languages,
+    message_preview,
+    message_text_for,
+    reads_as_written,
+)
 from apps.chats.selectors import (
     CHAT_NOT_FOUND,
     chat_get,
@@ -53,6 +64,8 @@ from apps.core.transactions import (
     transaction_write,
     update_conflicted,
 )
+
+logger = logging.getLogger(__name__)
 
 GROUP_TITLE_MAX_CHARS = 100
 AUTHOR_NOT_A_MEMBER = "Not a member of this chat"
@@ -78,6 +91,11 @@ def direct_chat_id(user_a: str, user_b: str) -> str:
     """The one chat id two people share: both creating it at once still make one chat."""
     first, second = sorted((user_a, user_b))
     return uuid.uuid5(_DIRECT_CHAT_NAMESPACE, f"{first}:{second}").hex
+
+
+def _read_languages_of(users: list[User]) -> dict[str, list[str]]:
+    """Chat.member_read_languages for these members: only those who read other languages."""
+    return {user.user_id: reads for user in users if (reads := user_read_languages(user=user))}
 
 
 def _membership_new(
@@ -120,6 +138,7 @@ def chat_direct_create(*, user: User, other_username: str) -> ChatCreated:
         created_at=moment,
         member_ids={user.user_id, other.user_id},
         member_languages={user.user_id: user.native_language, other.user_id: other.native_language},
+        member_read_languages=_read_languages_of([user, other]),
         last_seq=0,
     )
     mine = _membership_new(user_id=user.user_id, chat=chat, moment=moment, other=other)
@@ -176,6 +195,7 @@ def chat_group_create(*, user: User, title: str, usernames: list[str]) -> ChatCr
         created_at=moment,
         member_ids={member.user_id for member in members},
         member_languages={member.user_id: member.native_language for member in members},
+        member_read_languages=_read_languages_of(members),
         last_seq=0,
     )
     rows = [
@@ -202,6 +222,9 @@ def chat_member_add(*, user: User, chat_id: str, username: str) -> tuple[Chat, U
         raise InvalidInput(f"a group has at most {GROUP_MAX_MEMBERS} members")
     moment = _now()
     row = _membership_new(user_id=newcomer.user_id, chat=chat, moment=moment, other=None)
+    reads_actions, reads_condition = _member_reads_set(
+        chat=chat, user_id=newcomer.user_id, reads=user_read_languages(user=newcomer)
+    )
 
     def write(transaction: TransactWrite) -> None:
         transaction.update(
@@ -210,9 +233,13 @@ def chat_member_add(*, user: User, chat_id: str, username: str) -> tuple[Chat, U
                 Chat.member_ids.add({newcomer.user_id}),
                 Chat.member_languages[newcomer.user_id].set(newcomer.native_language),
                 Chat.roster_version.add(1),
+                *reads_actions,
             ],
-            condition=Chat.member_ids.contains(user.user_id)
-            & ~Chat.member_ids.contains(newcomer.user_id),
+            condition=_conditions_all(
+                Chat.member_ids.contains(user.user_id),
+                ~Chat.member_ids.contains(newcomer.user_id),
+                reads_condition,
+            ),
         )
         transaction.save(row)
 
@@ -234,6 +261,13 @@ def chat_leave(*, user: User, chat_id: str) -> Chat:
     if chat.kind != CHAT_KIND_GROUP:
         raise BadRequest("Only group chats can be left")
 
+    # A path inside a map the item lacks cannot be removed (DynamoDB refuses the update).
+    reads_removal = (
+        [Chat.member_read_languages[user.user_id].remove()]
+        if user.user_id in member_read_languages(chat)
+        else []
+    )
+
     def write(transaction: TransactWrite) -> None:
         transaction.update(
             chat,
@@ -241,6 +275,7 @@ def chat_leave(*, user: User, chat_id: str) -> Chat:
                 Chat.member_ids.delete({user.user_id}),
                 Chat.member_languages[user.user_id].remove(),
                 Chat.roster_version.add(1),
+                *reads_removal,
             ],
             condition=Chat.member_ids.contains(user.user_id),
         )
@@ -256,24 +291,90 @@ def chat_leave(*, user: User, chat_id: str) -> Chat:
     return chat
 
 
+def _conditions_all(*conditions: Condition | None) -> Condition:
+    """Every one of `conditions` (None: no condition), of which there is at least one."""
+    present = [condition for condition in conditions if condition is not None]
+    return functools.reduce(operator.and_, present)
+
+
+def _member_reads_set(
+    *, chat: Chat, user_id: str, reads: list[str]
+) -> tuple[list[Action], Condition | None]:
+    """The update actions that record `user_id`'s read languages in `chat` as read, and the
+    condition they need (None: none). A chat item from before member_read_languages existed has no map
+    to set a path in: the whole map is written, on condition that it is still absent."""
+    # Read through attribute_values: pynamodb's types do not follow null= (see
+    # _roster_unchanged) and say the map is always there.
+    if chat.attribute_values.get("member_read_languages") is not None:
+        action = (
+            Chat.member_read_languages[user_id].set(reads)
+            if reads
+            else Chat.member_read_languages[user_id].remove()
+        )
+        return [action], Chat.member_read_languages.exists()
+    if not reads:
+        return [], None
+    return [Chat.member_read_languages.set({user_id: reads})], (
+        Chat.member_read_languages.does_not_exist()
+    )
+
+
 def chat_languages_refresh(*, user: User) -> int:
-    """After a language change: record the new language in every chat of the user, so
-    messages written from now on are translated into it. Returns how many chats changed."""
+    """After a change of the user's native or read languages: record them in every chat of
+    the user, so messages written from now on are translated (or not) accordingly. Returns
+    how many chats changed."""
+    reads = user_read_languages(user=user)
     changed = 0
     for row in ChatMembership.query(user.user_id):
+        if _chat_languages_set(chat_id=row.chat_id, user=user, reads=reads):
+            chat_snapshots.forget(row.chat_id)
+            changed += 1
+    return changed
+
+
+def _chat_languages_set(*, chat_id: str, user: User, reads: list[str]) -> bool:
+    """One chat's part of `chat_languages_refresh`: False when the user is no longer in it.
+    Tried first as if the chat kept read languages (nearly all do); a chat that does not
+    is read once to write its first map."""
+    chat = Chat(chat_id)
+    chat.member_read_languages = {}
+    for attempt in range(CONFLICT_RETRY_ATTEMPTS):
+        reads_actions, reads_condition = _member_reads_set(
+            chat=chat, user_id=user.user_id, reads=reads
+        )
         try:
-            Chat(row.chat_id).update(
+            chat.update(
                 actions=[
                     Chat.member_languages[user.user_id].set(user.native_language),
                     Chat.roster_version.add(1),
+                    *reads_actions,
                 ],
-                condition=Chat.member_ids.contains(user.user_id),
+                condition=_conditions_all(Chat.member_ids.contains(user.user_id), reads_condition),
             )
-            chat_snapshots.forget(row.chat_id)
-            changed += 1
-        except UpdateError:
-            continue
-    return changed
+            return True
+        except UpdateError as error:
+            if update_conflicted(error):
+                # A message's transaction holds the item for milliseconds.
+                conflict_backoff(attempt=attempt)
+                continue
+            if getattr(error, "cause_response_code", None) not in (
+                "ConditionalCheckFailedException",
+                "ValidationException",
+            ):
+                logger.warning(
+                    "chat %s did not take up user %s's languages (%s)",
+                    chat_id,
+                    user.user_id,
+                    type(error).__name__,
+                )
+                return False
+            # Not a member any more, or the map is not as this attempt took it to be.
+            read = chat_get(chat_id=chat_id)
+            if read is None or user.user_id not in read.member_ids:
+                return False
+            chat = read
+    logger.warning("chat %s stayed busy; user %s's languages not taken up", chat_id, user.user_id)
+    return False
 
 
 # --- Messages ------------------------------------------------------------------------------
@@ -305,6 +406,8 @@ class CommittedMessage:
     # The chat as the message was committed against it (last_seq is the message's), for
     # the next send's copy. None for a duplicate.
     chat: Chat | None = None
+    # The other languages each member reads (presenters.member_read_languages), as committed.
+    read_languages: dict[str, list[str]] = field(default_factory=dict)
 
 
 class CommitOutcomeUnknown(Exception):
@@ -313,10 +416,17 @@ class CommitOutcomeUnknown(Exception):
     what the last attempt tried to write, at its sequence number. Raised from the outage,
     so it still counts as one (apps/core/outages.py)."""
 
-    def __init__(self, *, message: Message, member_languages: dict[str, str]) -> None:
+    def __init__(
+        self,
+        *,
+        message: Message,
+        member_languages: dict[str, str],
+        read_languages: dict[str, list[str]] | None = None,
+    ) -> None:
         super().__init__("the message's transaction was not answered")
         self.message = message
         self.member_languages = member_languages
+        self.read_languages = read_languages or {}
 
 
 def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
@@ -343,6 +453,7 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
             # left meanwhile (they know the chat exists: no oracle). do_store_message catches it.
             raise Forbidden(AUTHOR_NOT_A_MEMBER)
         member_languages = map_as_dict(chat.member_languages)
+        read_languages = member_read_languages(chat)
         seq = int(chat.last_seq) + 1
         message = Message(
             draft.chat_id,
@@ -360,25 +471,38 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
             meta=dict(draft.meta) if draft.meta else None,
         )
         try:
-            _message_transaction(message=message, chat=chat, member_languages=member_languages)
+            _message_transaction(
+                message=message,
+                chat=chat,
+                member_languages=member_languages,
+                read_languages=read_languages,
+            )
         except TransactWriteError as error:
             codes = transaction_cancellation_codes(error)
             if "ConditionalCheckFailed" not in codes and "TransactionConflict" not in codes:
                 if outage_caused(error):
                     raise CommitOutcomeUnknown(
-                        message=message, member_languages=member_languages
+                        message=message,
+                        member_languages=member_languages,
+                        read_languages=read_languages,
                     ) from error
                 raise
             refusal = _Refusal.of(error)
             if refusal.message_id_at_seq == draft.message_id:
                 return _committed_earlier(
-                    message=message, member_languages=member_languages, chat=refusal.chat or chat
+                    message=message,
+                    member_languages=member_languages,
+                    read_languages=read_languages,
+                    chat=refusal.chat or chat,
                 )
             if draft.client_msg_id and (refusal.client_id_used or not refusal.explained):
                 stored = _message_of_client_id(draft, client_msg_id=draft.client_msg_id)
                 if stored is not None and stored.message_id == draft.message_id:
                     return _committed_earlier(
-                        message=stored, member_languages=member_languages, chat=refusal.chat or chat
+                        message=stored,
+                        member_languages=member_languages,
+                        read_languages=read_languages,
+                        chat=refusal.chat or chat,
                     )
                 if stored is not None:
                     chat_now = chat_get(chat_id=draft.chat_id)
@@ -386,6 +510,7 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
                         message=stored,
                         member_languages=map_as_dict(chat_now.member_languages) if chat_now else {},
                         duplicate=True,
+                        read_languages=member_read_languages(chat_now) if chat_now else {},
                     )
             refreshed = refusal.chat or chat_get(chat_id=draft.chat_id)
             if refreshed is None:
@@ -396,7 +521,10 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
                 stored = message_get(chat_id=draft.chat_id, seq=seq)
                 if stored is not None and stored.message_id == draft.message_id:
                     return _committed_earlier(
-                        message=stored, member_languages=member_languages, chat=refreshed
+                        message=stored,
+                        member_languages=member_languages,
+                        read_languages=read_languages,
+                        chat=refreshed,
                     )
             unchanged = int(refreshed.last_seq) == int(chat.last_seq) and (
                 refreshed.roster_version == chat.roster_version
@@ -411,23 +539,38 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
             member_languages=member_languages,
             duplicate=False,
             chat=chat_with_last_seq(chat, seq),
+            read_languages=read_languages,
         )
     raise Conflict("The chat is busy; try again")
 
 
 def _committed_earlier(
-    *, message: Message, member_languages: dict[str, str], chat: Chat
+    *,
+    message: Message,
+    member_languages: dict[str, str],
+    read_languages: dict[str, list[str]],
+    chat: Chat,
 ) -> CommittedMessage:
     """This draft's own message, found stored by a later attempt: new to everyone but the
     lost reply."""
     seq = int(message.seq)
     latest = chat if int(chat.last_seq) >= seq else chat_with_last_seq(chat, seq)
     return CommittedMessage(
-        message=message, member_languages=member_languages, duplicate=False, chat=latest
+        message=message,
+        member_languages=member_languages,
+        duplicate=False,
+        chat=latest,
+        read_languages=read_languages,
     )
 
 
-def _message_transaction(*, message: Message, chat: Chat, member_languages: dict[str, str]) -> None:
+def _message_transaction(
+    *,
+    message: Message,
+    chat: Chat,
+    member_languages: dict[str, str],
+    read_languages: ReadLanguages,
+) -> None:
     seq = int(message.seq)
     moment = message.created_at
     activity = _activity_key(moment, message.chat_id)
@@ -457,8 +600,9 @@ def _message_transaction(*, message: Message, chat: Chat, member_languages: dict
                 condition=ClientMessageId.sk.does_not_exist(),
                 return_values="ALL_OLD",
             )
-        translations = map_as_dict(message.translations)
-        lacking = languages_lacking(message=message, member_languages=member_languages)
+        lacking = languages_lacking(
+            message=message, member_languages=member_languages, read_languages=read_languages
+        )
         if lacking:
             # The debt is stored with the message, so no restart can lose it.
             transaction.save(
@@ -467,10 +611,11 @@ def _message_transaction(*, message: Message, chat: Chat, member_languages: dict
                 )
             )
         for member_id, language in member_languages.items():
-            text = (
-                message.original_text
-                if language == message.original_language
-                else translations.get(language, message.original_text)
+            text, _, _ = message_text_for(
+                message=message,
+                language=language,
+                reader_id=member_id,
+                read_languages=read_languages.get(member_id, ()),
             )
             actions: list[Action] = [
                 ChatMembership.activity_at.set(activity),
@@ -581,14 +726,26 @@ def message_translations_add(
 
 
 def membership_previews_refresh(
-    *, message: Message, member_languages: dict[str, str], languages: set[str]
+    *,
+    message: Message,
+    member_languages: dict[str, str],
+    languages: set[str],
+    read_languages: ReadLanguages | None = None,
 ) -> list[str]:
-    """Replace the untranslated preview with the translation for readers of `languages`,
-    where this message is still the latest. Returns the member ids updated."""
+    """Replace the untranslated preview with the translation for readers of `languages`
+    (not those who read it as written), where this message is still the latest. Returns the
+    member ids updated."""
     translations = map_as_dict(message.translations)
+    reads = read_languages or {}
     updated = []
     for member_id, language in member_languages.items():
-        if language not in languages or language not in translations:
+        if (
+            language not in languages
+            or language not in translations
+            or reads_as_written(
+                source=message.original_language, read_languages=reads.get(member_id, ())
+            )
+        ):
             continue
         try:
             ChatMembership(member_id, message.chat_id).update(

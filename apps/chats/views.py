@@ -2,6 +2,7 @@ from django.http import HttpRequest, JsonResponse
 
 from apps.accounts.http import authenticated
 from apps.accounts.models import User
+from apps.accounts.selectors import user_read_languages
 from apps.chats import actions, selectors
 from apps.chats.cursors import message_cursor_decode
 from apps.chats.presenters import (
@@ -90,10 +91,13 @@ async def _history(request: HttpRequest, *, user: User, chat_id: str) -> JsonRes
         user=user, chat_id=chat_id, limit=limit, before_seq=before_seq
     )
     language = user.native_language
+    reads = user_read_languages(user=user)
     return json_response(
         HistoryPage(
             messages=[
-                message_view(message=m, language=language, reader_id=user.user_id)
+                message_view(
+                    message=m, language=language, reader_id=user.user_id, read_languages=reads
+                )
                 for m in page.messages
             ],
             next_cursor=page.next_cursor,

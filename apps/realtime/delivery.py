@@ -19,6 +19,7 @@ from typing import Protocol, TypeGuard
 from django.conf import settings
 
 from apps.accounts.models import User
+from apps.accounts.selectors import user_read_languages
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.presenters import message_view
 from apps.chats.protocol import MessageFrame
@@ -118,14 +119,17 @@ class SocketDelivery:
                 if seq not in skip:
                     if not await self._outbound_room():
                         return False
+                    # The account as last read: a profile change re-reads it.
+                    user = self.socket.user
                     await self._message_frame_send(
                         {
                             "type": "message",
                             "chat_id": chat_id,
                             "message": message_view(
                                 message=message,
-                                language=self.socket.user.native_language,
-                                reader_id=self.socket.user.user_id,
+                                language=user.native_language,
+                                reader_id=user.user_id,
+                                read_languages=user_read_languages(user=user),
                             ),
                         }
                     )

@@ -81,6 +81,11 @@ export function MessageBubble({
               As written
             </span>
           )}
+          {state === "reader_reads_language" && (
+            <span className="translation-note" title={`Written in ${languageName(originalLanguage)}, which you read: shown as written.`} data-testid="reads-original">
+              As written
+            </span>
+          )}
           {translated && (
             <button type="button" className="link-btn orig-toggle" aria-pressed={showOriginal} onClick={onToggleOriginal} data-testid="toggle-original">
               {showOriginal ? "Show translation" : `Show original (${languageName(originalLanguage)})`}

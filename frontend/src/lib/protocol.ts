@@ -70,7 +70,7 @@ export type CallOutcome = "missed" | "declined" | "cancelled" | "ended";
 
 export type Formality = "formal" | "informal";
 
-export type TranslationSkipped = "nothing_to_translate";
+export type TranslationSkipped = "nothing_to_translate" | "reader_reads_language";
 
 /**
  * Details of a message that is not plain text: a call's (`call_id`, `outcome`,

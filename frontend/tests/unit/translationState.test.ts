@@ -25,8 +25,18 @@ describe("translationState", () => {
     expect(translationState(thumbs, false)).toBe("nothing_to_translate");
   });
 
+  it("calls a message in a language the reader also reads a quiet note, not a failure", () => {
+    const spanish = message({ translation_skipped: "reader_reads_language" });
+    expect(translationState(spanish, false)).toBe("reader_reads_language");
+  });
+
+  it("says nothing of a message as written from servers that predate languages one reads", () => {
+    expect(translationState(message({}), false)).toBeNull();
+  });
+
   it("says nothing of one's own message, skipped or not", () => {
     expect(translationState(message({ translation_skipped: "nothing_to_translate" }), true)).toBeNull();
+    expect(translationState(message({ translation_skipped: "reader_reads_language" }), true)).toBeNull();
   });
 
   it("says nothing of a message written in the reader's language", () => {
