@@ -350,3 +350,32 @@ def test_seed_demo_refuses_a_short_password(dynamo_tables):
 def test_every_chat_command_has_help():
     for command in ("chat_show", "export_user_data", "delete_user", "seed_demo"):
         command_help_description(command, child_environment())
+
+
+# --- chats_languages_refresh ----------------------------------------------------------------------
+
+
+def test_languages_refresh_records_read_languages_set_before_chats_kept_them(people, translator):
+    """An account whose read languages were stored without reaching its chats (as before
+    chats kept them) has them recorded, and its next message in Spanish reaches it as
+    written; accounts listing none are left alone."""
+    bea = people["bea"]
+    bea.update(actions=[type(bea).read_languages.set(["es"])])
+    assert presenters.member_read_languages(selectors.chat_get(chat_id=people["direct"])) == {}
+
+    output = run("chats_languages_refresh")
+
+    assert "1 account(s), 2 chat(s) updated" in output
+    for chat_id in (people["direct"], people["group"]):
+        chat = selectors.chat_get(chat_id=chat_id)
+        assert presenters.member_read_languages(chat) == {bea.user_id: ["es"]}
+    outcome = send(people["ana"], people["direct"], "nos vemos mañana en la playa")
+    stored = selectors.message_get(chat_id=people["direct"], seq=outcome.message["seq"])
+    # Stored untranslated: no translation was made for bea's English.
+    assert stored.original_language == "es"
+    assert selectors.map_as_dict(stored.translations) == {}
+    assert translator.received() == []  # bea was the only other reader
+
+
+def test_languages_refresh_all_counts_every_account(people):
+    assert "3 account(s), 5 chat(s) updated" in run("chats_languages_refresh", "--all")
