@@ -1,9 +1,11 @@
 import type { Metadata, Viewport } from "next";
 import type { ReactNode } from "react";
+import { RouteFocus } from "@/components/RouteFocus";
 import "./globals.css";
 
+// No title here: every page renders its own (components/PageTitle.tsx), which React puts in
+// the head; a title from metadata would come first and win.
 export const metadata: Metadata = {
-  title: "Commonality",
   description: "Chat across languages: write in yours, everyone reads it in theirs.",
 };
 
@@ -24,6 +26,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
           Skip to content
         </a>
         {children}
+        <RouteFocus />
       </body>
     </html>
   );

@@ -6,6 +6,7 @@ import { Field } from "@/components/Field";
 import { FormError } from "@/components/FormError";
 import { useFormValues, useTokenForm } from "@/components/forms";
 import { LandingFrame } from "@/components/LandingFrame";
+import { PageTitle } from "@/components/PageTitle";
 import { publicApi } from "@/lib/api";
 import { getToken, takeLogoutReason } from "@/lib/session";
 
@@ -37,6 +38,7 @@ export default function LandingPage() {
       }
       mainClassName="landing-main"
     >
+      <PageTitle title="Log in" />
       <section className="hero" aria-labelledby="hero-title">
         <h1 id="hero-title">Write in your language. Everyone reads it in theirs.</h1>
         <p className="lead">

@@ -5,7 +5,7 @@
  * (socket + outbox + state) for the tab, and sends the user back to log in when the session
  * ends (a 401 anywhere, or the socket refused).
  */
-import { usePathname, useRouter } from "next/navigation";
+import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import { ApiError, apiFor, onUnauthorized, type Api } from "@/lib/api";
 import { ChatClient } from "@/lib/client";
@@ -16,6 +16,7 @@ import type { Me } from "@/lib/types";
 import { Announcer } from "./Announcer";
 import { CallBanner } from "./CallBanner";
 import { ConnectionAnnouncer } from "./ConnectionStatus";
+import { PageTitle, UnreadCount } from "./PageTitle";
 import { SESSION_EXPIRED, SessionContext, useClientSnapshot, type SessionValue } from "./session";
 import { Toast } from "./Toast";
 import { VoiceAudio } from "./VoiceAudio";
@@ -123,7 +124,8 @@ export function AppSession({ children }: { children: ReactNode }) {
 
   if (loadError) {
     return (
-      <main className="center-page">
+      <main id="main" className="center-page">
+        <PageTitle title="Can't load your account" />
         <div className="card narrow" role="alert">
           <h1 className="h2">Can&apos;t load your account</h1>
           <p>{loadError}</p>
@@ -141,32 +143,27 @@ export function AppSession({ children }: { children: ReactNode }) {
   }
   if (!value) {
     return (
-      <main className="center-page" aria-busy="true">
+      <main id="main" className="center-page" aria-busy="true">
+        <PageTitle title={null} />
         <p className="muted">Loading…</p>
       </main>
     );
   }
   return (
     <SessionContext.Provider value={value}>
-      <UnreadTitle />
       <Announcer />
       <ConnectionAnnouncer />
       <Toast />
       <VoiceAudio />
       <CallBanner />
-      {children}
+      <UnreadInTitle>{children}</UnreadInTitle>
     </SessionContext.Provider>
   );
 }
 
-/** "(3) Commonality": unread messages across chats, in the tab title. */
-function UnreadTitle() {
+/** Unread messages across chats, for every page's title ("(3) Chats · Commonality"). */
+function UnreadInTitle({ children }: { children: ReactNode }) {
   const snapshot = useClientSnapshot();
-  const pathname = usePathname();
   const unread = Object.values(snapshot.chat.chats).reduce((sum, chat) => sum + (chat.unread_count ?? 0), 0);
-  useEffect(() => {
-    const base = document.title.replace(/^\(\d+\)\s*/, "");
-    document.title = unread > 0 ? `(${unread}) ${base}` : base;
-  }, [unread, pathname]);
-  return null;
+  return <UnreadCount.Provider value={unread}>{children}</UnreadCount.Provider>;
 }

@@ -21,6 +21,7 @@ import { useClientSnapshot, useSession, useVoiceSnapshot } from "./session";
 import { Avatar } from "./Avatar";
 import { ChatUnavailable } from "./ChatUnavailable";
 import { useChatPage, useNameOf, useNow } from "./hooks";
+import { PageTitle } from "./PageTitle";
 import { BackIcon, MicIcon, PhoneIcon, PhoneOffIcon, PlayIcon } from "./Icons";
 import { PushToTalk } from "./PushToTalk";
 import { useVoicePlayer } from "./VoiceAudio";
@@ -82,6 +83,7 @@ export function CallPanel({ chatId }: { chatId: string }) {
       data-audio-turns={audio.turns}
       data-played={voice.playback.played}
     >
+      <PageTitle title={`Voice call with ${title || "…"}`} />
       <header className="conv-header">
         <Link href={`/chats/${chatId}`} className="icon-btn" aria-label="Back to the chat">
           <BackIcon />

@@ -59,11 +59,6 @@ export function Composer({
     el.style.height = `${Math.min(el.scrollHeight, MAX_HEIGHT_PX)}px`;
   }, [text]);
 
-  useEffect(() => {
-    // Focus the box when a chat opens, except on touch screens (the keyboard would cover it).
-    if (window.matchMedia?.("(pointer: fine)").matches) ref.current?.focus();
-  }, [chatId]);
-
   function send() {
     if (!canSend) return;
     onSend(text.trim());

@@ -3,7 +3,7 @@
 /** One chat on screen: its header, call strip, details, messages and composer. The behaviour is
  *  in conversationHooks.ts, what the list holds in lib/messageRows.ts. */
 import { useRouter } from "next/navigation";
-import { useMemo, useState } from "react";
+import { useEffect, useEffectEvent, useMemo, useRef, useState, type RefObject } from "react";
 import { languageName, nativeLanguageName, useLanguages } from "@/lib/languages";
 import { isMessageKey } from "@/lib/messageRows";
 import { shortName } from "@/lib/names";
@@ -18,6 +18,7 @@ import { FormError } from "./FormError";
 import { useChatPage } from "./hooks";
 import { useListWindow } from "./listWindow";
 import { MessageRows } from "./MessageRows";
+import { PageTitle } from "./PageTitle";
 import { useClientSnapshot, useSession } from "./session";
 
 export function Conversation({ chatId }: { chatId: string }) {
@@ -26,6 +27,8 @@ export function Conversation({ chatId }: { chatId: string }) {
   const snapshot = useClientSnapshot();
   const { languages } = useLanguages();
   const [showInfo, setShowInfo] = useState(false);
+  const infoButtonRef = useRef<HTMLButtonElement>(null);
+  useEscapeCloses(showInfo, () => setShowInfo(false), infoButtonRef);
   const { chat, detail, other, title, loadError, retry } = useChatPage(chatId);
   const thread = snapshot.chat.threads[chatId];
   const connection = snapshot.connection.status;
@@ -48,7 +51,8 @@ export function Conversation({ chatId }: { chatId: string }) {
 
   return (
     <section className="conversation" aria-labelledby="conversation-title">
-      <ConversationHeader {...{ chatId, title, isGroup, detail, thread, members, other, languages, showInfo }} onToggleInfo={() => setShowInfo((v) => !v)} />
+      <PageTitle title={title || "Chat"} />
+      <ConversationHeader {...{ chatId, title, isGroup, detail, thread, members, other, languages, showInfo, infoButtonRef }} onToggleInfo={() => setShowInfo((v) => !v)} />
       {connection !== "connected" && connection !== "connecting" && (
         <p className="banner warn slim">
           {connection === "offline"
@@ -107,4 +111,29 @@ export function Conversation({ chatId }: { chatId: string }) {
       />
     </section>
   );
+}
+
+/**
+ * Escape closes the chat's details while the focus is in them, on their button or nowhere in
+ * particular, and gives the focus back to the button (Escape elsewhere, such as while
+ * recording a voice note, means something else).
+ */
+function useEscapeCloses(open: boolean, close: () => void, button: RefObject<HTMLButtonElement | null>): void {
+  const onEscape = useEffectEvent((event: KeyboardEvent) => {
+    const active = document.activeElement;
+    const panel = document.getElementById("chat-info");
+    const focusHere = !active || active === document.body || active === button.current || (panel?.contains(active) ?? false);
+    if (!focusHere) return;
+    event.preventDefault();
+    close();
+    button.current?.focus();
+  });
+  useEffect(() => {
+    if (!open) return;
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (event.key === "Escape" && !event.defaultPrevented) onEscape(event);
+    };
+    window.addEventListener("keydown", onKeyDown);
+    return () => window.removeEventListener("keydown", onKeyDown);
+  }, [open]);
 }

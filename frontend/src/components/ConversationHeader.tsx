@@ -2,6 +2,7 @@
 
 /** A conversation's header: back, who it is with, who is typing, the call and details buttons. */
 import Link from "next/link";
+import type { Ref } from "react";
 import { useRouter } from "next/navigation";
 import type { Thread } from "@/lib/chatState";
 import { liveCall } from "@/lib/callState";
@@ -43,6 +44,7 @@ export function ConversationHeader({
   other,
   languages,
   showInfo,
+  infoButtonRef,
   onToggleInfo,
 }: {
   chatId: string;
@@ -54,6 +56,7 @@ export function ConversationHeader({
   other: Member | undefined;
   languages: Language[] | null;
   showInfo: boolean;
+  infoButtonRef: Ref<HTMLButtonElement>;
   onToggleInfo: () => void;
 }) {
   const { client, me } = useSession();
@@ -95,7 +98,7 @@ export function ConversationHeader({
             <PhoneIcon />
           </button>
         )}
-        <button type="button" className="icon-btn" aria-label="Chat details" aria-expanded={showInfo} aria-controls="chat-info" onClick={onToggleInfo}>
+        <button ref={infoButtonRef} type="button" className="icon-btn" aria-label="Chat details" aria-expanded={showInfo} aria-controls="chat-info" onClick={onToggleInfo}>
           <InfoIcon />
         </button>
       </div>

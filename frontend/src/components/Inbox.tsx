@@ -5,7 +5,7 @@ import { usePathname, useRouter } from "next/navigation";
 import { useId, useMemo, useRef, useState, type FormEvent } from "react";
 import { ApiError } from "@/lib/api";
 import { chatList } from "@/lib/chatState";
-import { shortTime } from "@/lib/format";
+import { initials, shortTime } from "@/lib/format";
 import { chatTitle, fullName } from "@/lib/names";
 import type { ChatSummary } from "@/lib/types";
 import { useClientSnapshot, useSession } from "./session";
@@ -16,7 +16,9 @@ import { ClockIcon } from "./Icons";
 import { FormError } from "./FormError";
 import { useListWindow } from "./listWindow";
 
-export function Inbox() {
+/** The list of chats: the page's main content at /chats (`isMain`, with its level-one heading),
+ *  a complementary landmark beside an open chat. */
+export function Inbox({ isMain }: { isMain: boolean }) {
   const { me } = useSession();
   const snapshot = useClientSnapshot();
   const pathname = usePathname();
@@ -31,10 +33,11 @@ export function Inbox() {
   const { range, spacerRef, itemsRef, onScroll } = useListWindow(scrollRef, keys, { estimate: 72 });
 
   return (
-    <aside className="sidebar" aria-label="Chats">
+    <div className="sidebar" role={isMain ? undefined : "complementary"} aria-label={isMain ? undefined : "Chats"}>
+      {isMain ? <h1 className="visually-hidden">Chats</h1> : <h2 className="visually-hidden">Chats</h2>}
       <div className="sidebar-header">
         <Brand href="/chats" />
-        <Link href="/profile" className="profile-link" aria-label={`Your profile (${name})`} title="Your profile">
+        <Link href="/profile" className="profile-link" aria-label={`Your profile: ${name}, initials ${initials(name)}`} title="Your profile">
           <Avatar name={name} size={34} />
         </Link>
       </div>
@@ -120,7 +123,7 @@ export function Inbox() {
           </>
         )}
       </nav>
-    </aside>
+    </div>
   );
 }
 

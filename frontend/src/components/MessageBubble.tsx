@@ -20,12 +20,28 @@ function Check({ double }: { double?: boolean }) {
   );
 }
 
+/** Who wrote a message, said first to a screen reader ("Beto: …", "You: …"); the name shown
+ *  over a run of someone's messages in a group is for the eyes only, so it is not said twice. */
+function Author({ name, shown }: { name: string; shown: string | null }) {
+  return (
+    <>
+      <span className="visually-hidden">{`${name}: `}</span>
+      {shown && (
+        <span className="msg-sender" aria-hidden="true">
+          {shown}
+        </span>
+      )}
+    </>
+  );
+}
+
 export function MessageBubble({
   chatId,
   message,
   mine,
   first,
   senderName,
+  author,
   showOriginal,
   onToggleOriginal,
   delivery,
@@ -36,6 +52,7 @@ export function MessageBubble({
   mine: boolean;
   first: boolean;
   senderName: string | null;
+  author: string;
   showOriginal: boolean;
   onToggleOriginal: () => void;
   delivery?: Delivery;
@@ -58,7 +75,7 @@ export function MessageBubble({
       data-kind={message.kind ?? "text"}
       data-testid="message"
     >
-      {senderName && <span className="msg-sender">{senderName}</span>}
+      <Author name={author} shown={senderName} />
       <div className="bubble">
         {spoken && (
           <p className="msg-kind">
@@ -109,19 +126,21 @@ export function StreamingBubble({
   myLanguage,
   first,
   senderName,
+  author,
   languageName,
 }: {
   streaming: StreamingMessage;
   myLanguage: string;
   first: boolean;
   senderName: string | null;
+  author: string;
   languageName: (code: string) => string;
 }) {
   const sameLanguage = streaming.original_language === myLanguage;
   const text = sameLanguage ? streaming.original_text : streaming.partial;
   return (
     <li className={`msg theirs streaming${first ? " first" : ""}`} data-testid="streaming-message" aria-busy="true">
-      {senderName && <span className="msg-sender">{senderName}</span>}
+      <Author name={author} shown={senderName} />
       <div className="bubble">
         {text ? (
           <p className="msg-text" dir="auto" lang={sameLanguage ? streaming.original_language : myLanguage}>
@@ -144,12 +163,14 @@ export function StreamingBubble({
 }
 
 export function OutgoingBubble({
+  author,
   item,
   first,
   connected,
   onRetry,
   onDiscard,
 }: {
+  author: string;
   item: OutboxItem;
   first: boolean;
   connected: boolean;
@@ -165,6 +186,7 @@ export function OutgoingBubble({
 
   return (
     <li className={`msg mine outgoing${failed ? " failed" : ""}${first ? " first" : ""}`} data-testid="outgoing-message" data-status={failed ? "failed" : connected ? "sending" : "waiting"}>
+      <Author name={author} shown={null} />
       <div className="bubble">
         <p className="msg-text" dir="auto">
           {item.text}

@@ -8,6 +8,7 @@ import { shortName } from "@/lib/names";
 import type { Member } from "@/lib/types";
 import type { ListWindow } from "./listWindow";
 import { CallRecord, MessageBubble, OutgoingBubble, StreamingBubble } from "./MessageBubble";
+import { useNameOf } from "./hooks";
 import { useSession } from "./session";
 
 export function MessageRows({
@@ -30,6 +31,7 @@ export function MessageRows({
   languageName: (code: string) => string;
 }) {
   const { client, me } = useSession();
+  const nameOf = useNameOf(chatId);
   // Messages shown in their original words instead of the translation.
   const [originals, setOriginals] = useState<Set<string>>(() => new Set());
   const toggleOriginal = (messageId: string) =>
@@ -41,9 +43,11 @@ export function MessageRows({
     });
 
   // A row that starts a run from one sender; in a group, someone else's is headed by their name.
+  // Every row says who wrote it to a screen reader (author), whether the name shows or not.
   const runStart = (first: boolean, senderId: string) => ({
     first,
     senderName: isGroup && first && senderId !== me.user_id ? shortName(members.get(senderId)) : null,
+    author: nameOf(senderId),
   });
 
   const { range, spacerRef, itemsRef } = listWindow;
@@ -96,6 +100,7 @@ export function MessageRows({
             return (
               <OutgoingBubble
                 key={row.key}
+                author={nameOf(me.user_id)}
                 item={row.item}
                 first={row.first}
                 connected={connected}

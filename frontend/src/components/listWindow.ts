@@ -52,6 +52,9 @@ export function useListWindow(
       const shown = rendered.current;
       const currentKeys = keysRef.current;
       if (!scroller || !spacer || !items || !shown) return;
+      // A list not shown (the inbox beside a chat on a phone) would measure every row 0 high;
+      // the ResizeObserver below measures it when it shows again.
+      if (scroller.getClientRects().length === 0) return;
       const children = items.children;
       const gap = parseFloat(getComputedStyle(items).rowGap) || 0;
       for (let i = 0; i < children.length; i++) {

@@ -48,3 +48,14 @@ export function hueOf(name: string): number {
   for (let i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) >>> 0;
   return hash % 360;
 }
+
+/** An avatar's background at a hue: dark enough that its white initials keep WCAG AA's 4.5:1
+ *  whatever the hue (at 55% saturation, yellow, the lightest hue, needs a lightness of 30%). */
+export function avatarBackgroundOfHue(hue: number): string {
+  return `hsl(${hue} 55% 30%)`;
+}
+
+/** A name's avatar background: its own hue (hueOf), readable under white initials. */
+export function avatarBackground(name: string): string {
+  return avatarBackgroundOfHue(hueOf(name));
+}

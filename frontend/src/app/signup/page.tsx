@@ -6,6 +6,7 @@ import { Field } from "@/components/Field";
 import { FormError } from "@/components/FormError";
 import { useFormValues, useTokenForm } from "@/components/forms";
 import { LandingFrame } from "@/components/LandingFrame";
+import { PageTitle } from "@/components/PageTitle";
 import { LanguageOptions, NameFields } from "@/components/ProfileFields";
 import { publicApi } from "@/lib/api";
 import { PASSWORD_MIN_LENGTH } from "@/lib/config";
@@ -73,6 +74,7 @@ export default function SignupPage() {
       }
       mainClassName="center-page top"
     >
+      <PageTitle title="Create your account" />
       <section className="card auth-card" aria-labelledby="signup-title">
         <h1 id="signup-title" className="h2">
           Create your account

@@ -8,6 +8,7 @@ import { ConnectionStatus } from "@/components/ConnectionStatus";
 import { FormError } from "@/components/FormError";
 import { useFormValues } from "@/components/forms";
 import { LandingFrame } from "@/components/LandingFrame";
+import { PageTitle } from "@/components/PageTitle";
 import { LanguageOptions, NameFields } from "@/components/ProfileFields";
 import { ApiError } from "@/lib/api";
 import { languageName, readLanguagesToggled, sameLanguages, useLanguages } from "@/lib/languages";
@@ -95,6 +96,7 @@ export default function ProfilePage() {
 
   return (
     <LandingFrame brandHref="/chats" headerEnd={<ConnectionStatus compact />} mainClassName="center-page top">
+      <PageTitle title="Your profile" />
       <section className="card auth-card" aria-labelledby="profile-title">
         <Link href="/chats" className="back-link">
           ← Back to chats
