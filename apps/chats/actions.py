@@ -44,6 +44,7 @@ from apps.chats import (
     reader_choices,
     sending,
     services,
+    translation_context,
 )
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat, ChatMembership, Message, MessageKind, OwedTranslation
@@ -265,10 +266,18 @@ async def _message_translate_and_commit(
             member_ids=readers,
         )
 
+    # Read only when something is to be translated: a message nobody needs translated costs
+    # no context.
+    context = (
+        await translation_context.message_context_for_send(chat=chat, text=text)
+        if targets
+        else translation_context.NO_MESSAGE_CONTEXT
+    )
     try:
         translations = await live_translation.translations_stream(
             text=text,
             source=source,
+            context=context,
             # Readers who read it as written get no partial translations.
             member_languages=translation_readers(
                 text=text,
@@ -588,6 +597,7 @@ async def do_glossary_update(
         chat_id=chat_id, user_id=user.user_id, version=base_version, entries=cleaned
     )
     view = glossary_view(glossary=stored)
+    translation_context.chat_profile_forget(chat_id=chat_id)
     await events.glossary_updated_broadcast(
         chat_id=chat_id, user_id=user.user_id, glossary=view, member_ids=member_ids
     )
@@ -598,9 +608,11 @@ async def do_chat_formality_set(*, user: User, chat_id: str, formality: object) 
     """Set how translations into the user's language address people in this chat (422 for
     anything but "formal", "informal" or null; 404 for a chat the user is not in)."""
     choice = reader_choices.formality_validate(formality)
-    return await run_blocking(reader_choices.chat_formality_set)(
+    stored = await run_blocking(reader_choices.chat_formality_set)(
         user_id=user.user_id, chat_id=chat_id, formality=choice
     )
+    translation_context.chat_profile_forget(chat_id=chat_id)
+    return stored
 
 
 # --- Accounts --------------------------------------------------------------------------------

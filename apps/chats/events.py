@@ -43,6 +43,7 @@ from apps.chats.protocol import (
     TypingFrame,
 )
 from apps.chats.protocol import Message as MessageView
+from apps.chats.translation_context import recent_turns
 from apps.core.delivery import frames_deliver as _deliver
 from apps.core.outages import outage_caused
 
@@ -248,7 +249,9 @@ async def message_broadcast(
     member_languages: dict[str, str],
     read_languages: ReadLanguages | None = None,
 ) -> None:
-    """Hands each member's `message` frame to the broadcaster; returns at once."""
+    """Hands each member's `message` frame to the broadcaster; returns at once. The message
+    joins this process's copy of the chat's last turns, the next send's context."""
+    recent_turns.message_seen(message)
     frames = _frames_per_reader(
         message=message,
         member_languages=member_languages,

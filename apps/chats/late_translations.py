@@ -43,6 +43,11 @@ from apps.chats.presenters import message_translation_needed
 from apps.chats.selectors import map_as_dict, message_get
 from apps.chats.short_translations import short_translation_cached, short_translation_keep
 from apps.chats.translation import TranslationUnavailable, translate_text, translation_configured
+from apps.chats.translation_context import (
+    MessageContext,
+    message_context_for_stored,
+    messages_before_page,
+)
 from apps.core.concurrency import run_blocking
 from apps.core.keyvalue import keyvalue_store
 from apps.core.outages import outage_caused
@@ -195,9 +200,12 @@ async def _owed_translations_fill(
         # the readers (it failed, or its process died): they are told now, perhaps again.
         await delivery.announce(message=message, languages=recorded & set(stored))
     owed = sorted(recorded - set(stored))
+    context = await message_context_for_stored(message=message) if owed else None
     filled = await asyncio.gather(
         *(
-            message_translation_fill(message=message, language=language, delivery=delivery)
+            message_translation_fill(
+                message=message, language=language, delivery=delivery, context=context
+            )
             for language in owed
         )
     )
@@ -246,10 +254,25 @@ async def messages_in_language(
     if not owed:
         return messages
     limit = asyncio.Semaphore(ON_DEMAND_CONCURRENCY)
+    # Each message's context comes from the page itself; the turns before the page are read
+    # once for all of them.
+    configured = translation_configured()
+    known = (
+        [*messages, *(await messages_before_page(messages=messages, owed=owed))]
+        if configured
+        else []
+    )
 
     async def fill(message: Message) -> None:
         async with limit:
-            await message_translation_fill(message=message, language=language, delivery=delivery)
+            context = (
+                await message_context_for_stored(message=message, known=known)
+                if configured
+                else None
+            )
+            await message_translation_fill(
+                message=message, language=language, delivery=delivery, context=context
+            )
 
     await asyncio.gather(*(fill(message) for message in owed))
     return messages
@@ -276,21 +299,29 @@ async def translation_turn_take(*, message_id: str, language: str) -> bool:
 
 
 async def message_translation_fill(
-    *, message: Message, language: str, delivery: TranslationsDelivery
+    *,
+    message: Message,
+    language: str,
+    delivery: TranslationsDelivery,
+    context: MessageContext | None = None,
 ) -> bool:
     """Ask the provider for the message's translation into `language`, if it is this caller's
     turn (or take it from the shared short-text cache, with no turn); add it to `message` and hand it to `delivery` (stored, announced). False when it is not this caller's
-    turn, or the provider could not translate it this time."""
+    turn, or the provider could not translate it this time. `context`: the message's
+    (translation_context.message_context_for_stored), read here when not given."""
     if not translation_configured():
         # Nothing is asked, so nothing counts against the attempts: once a key is set, the
         # owed translations are made.
         return False
-    pair = {
-        "text": message.original_text,
-        "source": message.original_language,
-        "target": language,
-    }
-    cached = await short_translation_cached(**pair)
+    if context is None:
+        context = await message_context_for_stored(message=message)
+    request_context = context.for_target(language)
+    cached = await short_translation_cached(
+        text=message.original_text,
+        source=message.original_language,
+        target=language,
+        context=request_context,
+    )
     if cached is not None:
         text = cached
     else:
@@ -301,10 +332,17 @@ async def message_translation_fill(
                 text=message.original_text,
                 source_language=message.original_language,
                 target_language=language,
+                context=request_context,
             )
         except TranslationUnavailable:
             return False
-        await short_translation_keep(**pair, translation=text)
+        await short_translation_keep(
+            text=message.original_text,
+            source=message.original_language,
+            target=language,
+            translation=text,
+            context=request_context,
+        )
     if not sending.translation_fits(message=message, text=text):
         logger.warning(
             "translation into %s does not fit in a message in chat %s; not stored",

@@ -1,8 +1,12 @@
 """Translating a message while its readers watch, before it is stored.
 
-Every other language present among the members is translated at once, each as a stream; a
-short text another chat had translated into the same language comes from the shared cache
-(short_translations.py), with no request.
+Every other language present among the members is translated at once, each as a stream, with
+the message's context (translation_context.py: the chat's last turns, its glossary terms and
+names found in the text, the readers' formality); a reply that drops a kept term or a fixed
+rendering is asked for once more, whole (translation.translation_glossary_enforce), and
+readers get the better reply in the `message` frame. A short text another chat had translated
+into the same language comes from the shared cache (short_translations.py), with no request,
+unless the chat's glossary, names or formality bear on it.
 Once the translation has taken longer than `PARTIAL_INTERVAL_SECONDS`, readers get
 `message_started` (the original) and then partial translations, at most one per interval and
 language; a quicker translation reaches them only as the finished `message`. How each of
@@ -18,7 +22,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from apps.chats.short_translations import short_translation_cached, short_translation_keep
-from apps.chats.translation import TranslationUnavailable, translation_stream
+from apps.chats.translation import (
+    TranslationUnavailable,
+    translation_glossary_enforce,
+    translation_stream,
+)
+from apps.chats.translation_context import NO_MESSAGE_CONTEXT, MessageContext
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +103,7 @@ async def translations_stream(
     member_languages: dict[str, str],
     announcement: Announcement,
     partial_send: PartialSend,
+    context: MessageContext = NO_MESSAGE_CONTEXT,
 ) -> dict[str, str | None]:
     """Translate into every other member language at once; None where the provider failed."""
     targets = sorted({lang for lang in member_languages.values() if lang != source})
@@ -106,6 +116,7 @@ async def translations_stream(
                 readers=[member for member, lang in member_languages.items() if lang == target],
                 announcement=announcement,
                 partial_send=partial_send,
+                context=context,
             )
             for target in targets
         )
@@ -121,8 +132,12 @@ async def _translation_stream_one(
     readers: list[str],
     announcement: Announcement,
     partial_send: PartialSend,
+    context: MessageContext,
 ) -> str | None:
-    cached = await short_translation_cached(text=text, source=source, target=target)
+    request_context = context.for_target(target)
+    cached = await short_translation_cached(
+        text=text, source=source, target=target, context=request_context
+    )
     if cached is not None:
         return cached
     partials = PartialSender(
@@ -131,7 +146,7 @@ async def _translation_stream_one(
     translated = None
     try:
         async for partial in translation_stream(
-            text=text, source_language=source, target_language=target
+            text=text, source_language=source, target_language=target, context=request_context
         ):
             translated = partial
             partials.offer(partial)
@@ -142,11 +157,20 @@ async def _translation_stream_one(
         return None
     finally:
         await partials.close()
-    if translated:
-        await short_translation_keep(
-            text=text, source=source, target=target, translation=translated
-        )
-    return translated or None
+    if not translated:
+        return None
+    # No partial of a retry: readers keep the first reply's last partial until the message.
+    translated = await translation_glossary_enforce(
+        text=text,
+        source_language=source,
+        target_language=target,
+        context=request_context,
+        translation=translated,
+    )
+    await short_translation_keep(
+        text=text, source=source, target=target, translation=translated, context=request_context
+    )
+    return translated
 
 
 class PartialSender:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from apps.accounts.models import User
+from apps.accounts.selectors import user_display_name
 from apps.chats.cursors import message_cursor_encode
 from apps.chats.models import (
     GLOSSARY_SORT_KEY,
@@ -242,6 +243,33 @@ def member_names_kept(*, member_ids: frozenset[str] | set[str]) -> tuple[str, ..
             if name:
                 names.setdefault(name, None)
     return tuple(names)
+
+
+@dataclass(frozen=True)
+class MemberNames:
+    """What a translation needs of a member's account: the name the other members see
+    (accounts' `user_display_name`) and the names kept as written in every language."""
+
+    display_name: str
+    kept: tuple[str, ...]
+
+
+def member_names_by_id(*, member_ids: frozenset[str] | set[str]) -> dict[str, MemberNames]:
+    """Each member's names, by user id (one BatchGetItem); a member whose account is gone is
+    left out. No other field of the account leaves this function."""
+    if not member_ids:
+        return {}
+    names: dict[str, MemberNames] = {}
+    for user in User.batch_get([User.key_for(member_id) for member_id in sorted(member_ids)]):
+        names[user.user_id] = MemberNames(
+            display_name=user_display_name(user=user),
+            kept=tuple(
+                dict.fromkeys(
+                    name for name in (user.first_name, user.last_name, user.username) if name
+                )
+            ),
+        )
+    return names
 
 
 def chat_formality(*, user_id: str, chat_id: str) -> str | None:

@@ -7,12 +7,18 @@ enough that the conversation cannot change them have a key, each entry expires a
 `SHORT_TRANSLATION_TTL_SECONDS`, and a reply longer than `SHORT_TRANSLATION_MAX_CHARS` (a
 runaway answer to a two-word text) is not kept. The cache only saves requests: when the store
 is down, a look-up is a miss and a store is skipped, and the message is translated as before.
+
+The key holds nothing of any chat, so a translation that had to follow a chat's own rules is
+neither taken from it nor kept in it: when the text holds one of the chat's glossary terms or
+a member's name, or the target language's readers in that chat chose a formality
+(`TranslationContext.constrains`), the provider is asked, with them.
 """
 
 from __future__ import annotations
 
 import logging
 
+from apps.chats.translation import NO_CONTEXT, TranslationContext
 from apps.chats.translation_need import short_text_cache_key
 from apps.core.keyvalue import keyvalue_store
 from apps.core.outages import outage_caused
@@ -23,8 +29,13 @@ SHORT_TRANSLATION_TTL_SECONDS = 7 * 24 * 3600
 SHORT_TRANSLATION_MAX_CHARS = 200
 
 
-async def short_translation_cached(*, text: str, source: str, target: str) -> str | None:
-    """The translation kept for this short text and language pair, or None."""
+async def short_translation_cached(
+    *, text: str, source: str, target: str, context: TranslationContext = NO_CONTEXT
+) -> str | None:
+    """The translation kept for this short text and language pair, or None (always, for a
+    translation the chat's glossary, names or formality constrain)."""
+    if context.constrains:
+        return None
     key = short_text_cache_key(text=text, source=source, target=target)
     if key is None:
         return None
@@ -37,8 +48,18 @@ async def short_translation_cached(*, text: str, source: str, target: str) -> st
         return None
 
 
-async def short_translation_keep(*, text: str, source: str, target: str, translation: str) -> None:
-    """Keep a translation just made, when the text is short enough to share it."""
+async def short_translation_keep(
+    *,
+    text: str,
+    source: str,
+    target: str,
+    translation: str,
+    context: TranslationContext = NO_CONTEXT,
+) -> None:
+    """Keep a translation just made, when the text is short enough to share it and nothing
+    of its chat's own constrained it."""
+    if context.constrains:
+        return
     key = short_text_cache_key(text=text, source=source, target=target)
     if key is None or not translation or len(translation) > SHORT_TRANSLATION_MAX_CHARS:
         return

@@ -76,6 +76,8 @@ def target_language(body: dict[str, Any]) -> str:
 
 
 def user_text(body: dict[str, Any]) -> str:
+    """The text to translate: the last user message (a request with context carries the
+    conversation's earlier turns in a user message before it)."""
     users = [message for message in body.get("messages") or () if message.get("role") == "user"]
     content = users[-1].get("content") if users else ""
     return content if isinstance(content, str) else ""
