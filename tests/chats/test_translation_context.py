@@ -15,7 +15,11 @@ from apps.accounts import actions as account_actions
 from apps.chats import actions, services, translation_context
 from apps.chats.selectors import map_as_dict, message_history
 from apps.chats.short_translations import short_translation_cached, short_translation_keep
-from apps.chats.translation import CONTEXT_HEADER, translation_instructions
+from apps.chats.translation import (
+    CONTEXT_HEADER,
+    translation_clients_close,
+    translation_instructions,
+)
 from apps.chats.translation_context import (
     CONTEXT_CHARS_MAX,
     chat_profiles,
@@ -35,6 +39,12 @@ def _copies_forgotten():
     yield
     recent_turns.clear()
     chat_profiles.clear()
+
+
+@pytest.fixture(autouse=True)
+async def _clients_closed():
+    yield
+    await translation_clients_close()
 
 
 @pytest.fixture
@@ -190,7 +200,7 @@ async def test_glossary_terms_and_names_go_only_when_in_the_text_and_formality_w
         instructions = body["messages"][0]["content"]
         assert instructions == translation_instructions("en", target_language(body))
 
-    # Changed in this process after the chat's copy was read: the next send sees it.
+    # Each change made in this process after the chat's copy was read: the next send sees it.
     await actions.do_glossary_update(
         user=ana,
         chat_id=chat_id,
@@ -200,7 +210,6 @@ async def test_glossary_terms_and_names_go_only_when_in_the_text_and_formality_w
             {"term": "Nico's", "rendering": None},
         ],
     )
-    await actions.do_chat_formality_set(user=ana, chat_id=chat_id, formality="formal")
     text = "See you at nico's tonight, ana"
     await actions.do_send_message(user=bob, chat_id=chat_id, text=text)
 
@@ -212,8 +221,17 @@ async def test_glossary_terms_and_names_go_only_when_in_the_text_and_formality_w
         assert kept in instructions
         assert "abuela" not in instructions and "grandma" not in instructions
         assert "Bob" not in instructions and "Carla" not in instructions
+        assert "Address people" not in instructions
+
+    await actions.do_chat_formality_set(user=ana, chat_id=chat_id, formality="formal")
+    text = "see you all tomorrow then"
+    await actions.do_send_message(user=bob, chat_id=chat_id, text=text)
+
+    (spanish,) = _requests(translator, text, "es")
+    (german,) = _requests(translator, text, "de")
     assert "Address people formally (usted)." in spanish["messages"][0]["content"]
     assert "Address people" not in german["messages"][0]["content"]
+    assert "Keep these" not in spanish["messages"][0]["content"]
 
     await actions.do_send_message(user=bob, chat_id=chat_id, text="I miss my abuela")
     (spanish,) = [
