@@ -41,8 +41,17 @@ from apps.chats.owed_translations import (
 )
 from apps.chats.presenters import message_translation_needed
 from apps.chats.selectors import map_as_dict, message_get
-from apps.chats.short_translations import short_translation_cached, short_translation_keep
-from apps.chats.translation import TranslationUnavailable, translate_text, translation_configured
+from apps.chats.short_translations import (
+    short_translation_cached,
+    short_translation_keep,
+    short_translation_shared,
+)
+from apps.chats.translation import (
+    NO_CONTEXT,
+    TranslationUnavailable,
+    translate_text,
+    translation_configured,
+)
 from apps.chats.translation_context import (
     MessageContext,
     message_context_for_stored,
@@ -306,8 +315,9 @@ async def message_translation_fill(
     context: MessageContext | None = None,
 ) -> bool:
     """Ask the provider for the message's translation into `language`, if it is this caller's
-    turn (or take it from the shared short-text cache, with no turn); add it to `message` and hand it to `delivery` (stored, announced). False when it is not this caller's
-    turn, or the provider could not translate it this time. `context`: the message's
+    turn (or take it from the shared short-text cache, with no turn); add it to `message` and
+    hand it to `delivery` (stored, announced). False when it is not this caller's turn, or the
+    provider could not translate it this time. `context`: the message's
     (translation_context.message_context_for_stored), read here when not given."""
     if not translation_configured():
         # Nothing is asked, so nothing counts against the attempts: once a key is set, the
@@ -316,12 +326,17 @@ async def message_translation_fill(
     if context is None:
         context = await message_context_for_stored(message=message)
     request_context = context.for_target(language)
-    cached = await short_translation_cached(
+    cached = None
+    if short_translation_shared(
         text=message.original_text,
         source=message.original_language,
         target=language,
         context=request_context,
-    )
+    ):
+        cached = await short_translation_cached(
+            text=message.original_text, source=message.original_language, target=language
+        )
+        request_context = NO_CONTEXT  # the cache's to share: shaped by no chat's turns
     if cached is not None:
         text = cached
     else:

@@ -21,8 +21,13 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
-from apps.chats.short_translations import short_translation_cached, short_translation_keep
+from apps.chats.short_translations import (
+    short_translation_cached,
+    short_translation_keep,
+    short_translation_shared,
+)
 from apps.chats.translation import (
+    NO_CONTEXT,
     TranslationUnavailable,
     translation_glossary_enforce,
     translation_stream,
@@ -135,11 +140,11 @@ async def _translation_stream_one(
     context: MessageContext,
 ) -> str | None:
     request_context = context.for_target(target)
-    cached = await short_translation_cached(
-        text=text, source=source, target=target, context=request_context
-    )
-    if cached is not None:
-        return cached
+    if short_translation_shared(text=text, source=source, target=target, context=request_context):
+        cached = await short_translation_cached(text=text, source=source, target=target)
+        if cached is not None:
+            return cached
+        request_context = NO_CONTEXT
     partials = PartialSender(
         send=lambda partial: partial_send(target, readers, partial), announcement=announcement
     )

@@ -11,7 +11,9 @@ is down, a look-up is a miss and a store is skipped, and the message is translat
 The key holds nothing of any chat, so a translation that had to follow a chat's own rules is
 neither taken from it nor kept in it: when the text holds one of the chat's glossary terms or
 a member's name, or the target language's readers in that chat chose a formality
-(`TranslationContext.constrains`), the provider is asked, with them.
+(`TranslationContext.constrains`), the provider is asked, with them. A translation that is
+the cache's (`short_translation_shared`) is asked for without the chat's turns: it is shared
+with every chat, so nothing of one chat's conversation may shape it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,18 @@ logger = logging.getLogger(__name__)
 
 SHORT_TRANSLATION_TTL_SECONDS = 7 * 24 * 3600
 SHORT_TRANSLATION_MAX_CHARS = 200
+
+
+def short_translation_shared(
+    *, text: str, source: str, target: str, context: TranslationContext = NO_CONTEXT
+) -> bool:
+    """Whether this translation is the shared cache's: then it is asked for with no context
+    at all. Other chats get the reply, so no chat's turns may shape it (a turn that talked
+    the model into another answer would otherwise reach every chat for a week)."""
+    return (
+        not context.constrains
+        and short_text_cache_key(text=text, source=source, target=target) is not None
+    )
 
 
 async def short_translation_cached(

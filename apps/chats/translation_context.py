@@ -72,6 +72,9 @@ RECENT_TURNS_CHATS_KEPT = 10_000
 RECENT_TURNS_CHARS_KEPT = 4_000_000
 
 PROFILE_SECONDS = 30.0
+# A send waits no longer than this for its context (DynamoDB slow or stalled): it is then
+# translated without one rather than late.
+CONTEXT_READ_TIMEOUT_SECONDS = 1.0
 PROFILES_KEPT = 10_000
 
 
@@ -417,7 +420,7 @@ def _message_context(*, text: str, turns: Sequence[_Turn], profile: ChatProfile)
 
 
 def _context_failed(error: BaseException, *, chat_id: str) -> None:
-    if outage_caused(error):
+    if isinstance(error, TimeoutError) or outage_caused(error):
         logger.warning(
             "translation context for chat %s unavailable (%s); translating without it",
             chat_id,
@@ -443,17 +446,19 @@ async def _turns_read(chat_id: str, *, before_seq: int | None) -> tuple[_Turn, .
 async def message_context_for_send(*, chat: Chat, text: str) -> MessageContext:
     """The context of a message about to be sent in `chat` (this process's copy of it): the
     recent turns from this process's copy when whole (else one Query), the profile from its
-    copy (else read). A context that cannot be read is no reason to refuse a message: it is
-    then translated without one (logged)."""
+    copy (else read). A context that cannot be read, or not within
+    CONTEXT_READ_TIMEOUT_SECONDS, is no reason to refuse or hold up a message: it is then
+    translated without one (logged)."""
     chat_id = chat.chat_id
     try:
         held = recent_turns.turns_before_next(chat_id, last_seq=int(chat.last_seq or 0))
-        if held is None:
-            turns, profile = await asyncio.gather(
-                _turns_read(chat_id, before_seq=None), _profile_of(chat)
-            )
-        else:
-            turns, profile = held, await _profile_of(chat)
+        async with asyncio.timeout(CONTEXT_READ_TIMEOUT_SECONDS):
+            if held is None:
+                turns, profile = await asyncio.gather(
+                    _turns_read(chat_id, before_seq=None), _profile_of(chat)
+                )
+            else:
+                turns, profile = held, await _profile_of(chat)
     except Exception as error:
         _context_failed(error, chat_id=chat_id)
         return NO_MESSAGE_CONTEXT

@@ -335,7 +335,9 @@ async def test_a_gap_that_cannot_be_filled_closes_the_socket_with_resume_not_an_
 
     dynamo_proxy.reply_lose("Query", times=1 + RETRY_ATTEMPTS)
     amy_socket = await sockets.open(amy)
-    await amy_socket.send({"chat_id": chat_id, "text": "after the gap", "client_msg_id": "gap-1"})
+    # Nothing to translate: a translated send would first read the chat's last messages for
+    # its context (translation_context.py) and meet the lost Query replies itself.
+    await amy_socket.send({"chat_id": chat_id, "text": "👍 12:30", "client_msg_id": "gap-1"})
 
     assert await bob_socket.close_code(timeout=15) == 4008
     assert "Query" in dynamo_proxy.lost  # the gap fill did meet the fault
