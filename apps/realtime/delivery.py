@@ -20,6 +20,7 @@ from django.conf import settings
 
 from apps.accounts.models import User
 from apps.accounts.selectors import user_read_languages
+from apps.chats import translation_context
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.presenters import message_view
 from apps.chats.protocol import MessageFrame
@@ -79,8 +80,18 @@ class SocketDelivery:
                 return
         await self._message_frame_send(frame)
         self.delivered_seq[chat_id] = seq
-        # A send from this process into the chat can then take the next number at once.
+        # A send from this process into the chat can then take the next number at once,
+        # and have the chat's last turns as context without reading them.
         chat_snapshots.seq_seen(chat_id, seq)
+        message = frame["message"]
+        translation_context.turn_seen(
+            chat_id=chat_id,
+            seq=seq,
+            from_user_id=message["from_user_id"],
+            language=message["original_language"],
+            text=message["original_text"],
+            kind=message["kind"],
+        )
 
     async def chat_replay(self, *, chat_id: str, last_seen: int, last_seq: int) -> int | None:
         """Deliver what the client missed in a chat after `last_seen` (the chat has got to
