@@ -1,8 +1,10 @@
 """One person's data: the export of everything they put in (a data access request) and the
 deletion of their account, with their messages anonymised in the chats that go on.
 
-Both serve operations commands (export_user_data, delete_user) and read the whole messages
-table (`messages_by_author`, a Scan): never a request path.
+Both serve the operations commands (export_user_data, delete_user) and the person's own
+requests (`GET /api/auth/me/export`, `POST /api/auth/me/delete`): the same functions, so both
+promise the same. Neither scans: a person's messages are found through the `author_index`
+(`messages_by_author`), their chats through their inbox rows.
 """
 
 from __future__ import annotations
