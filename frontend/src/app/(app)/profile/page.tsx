@@ -9,6 +9,7 @@ import { FormError } from "@/components/FormError";
 import { useFormValues } from "@/components/forms";
 import { LandingFrame } from "@/components/LandingFrame";
 import { LanguageOptions, NameFields } from "@/components/ProfileFields";
+import { YourData } from "@/components/YourData";
 import { ApiError } from "@/lib/api";
 import { languageName, readLanguagesToggled, sameLanguages, useLanguages } from "@/lib/languages";
 import { fullName } from "@/lib/names";
@@ -193,6 +194,8 @@ export default function ProfilePage() {
           {loggingOutEverywhere ? "Logging out everywhere…" : "Log out everywhere"}
         </button>
         <FormError message={logoutAllError} testId="logout-all-error" />
+        <hr />
+        <YourData />
       </section>
     </LandingFrame>
   );
