@@ -39,12 +39,15 @@ EXPORT_FORMAT = "commonality-user-export/1"
 
 def user_data_export(*, user: User) -> dict:
     """All of one person's data, for a data access request: the account (no password hash),
-    their chats as their inbox shows them, and every message they wrote with its
+    their chats as their inbox shows them (less previews), and every message they wrote with its
     translations. Other people's messages are not theirs and are left out."""
     chats = []
     for row in ChatMembership.query(user.user_id, consistent_read=True):
-        # The inbox's summary, and when they joined (no protocol shape: the export's own).
-        chats.append({**chat_summary(membership=row), "joined_at": row.joined_at.isoformat()})
+        # The inbox's summary, and when they joined (no protocol shape: the export's own),
+        # less the preview of the latest message: often someone else's words.
+        summary = {**chat_summary(membership=row), "joined_at": row.joined_at.isoformat()}
+        summary.pop("last_message_preview", None)
+        chats.append(summary)
     messages = [
         {
             "chat_id": message.chat_id,

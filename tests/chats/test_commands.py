@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 
 from apps.accounts import services as account_services
 from apps.accounts.selectors import user_get_by_username
-from apps.chats import selectors, services
+from apps.chats import presenters, selectors, services
 from tests.support.accounts import user_token
 from tests.support.commands import command_help_description, manage_py
 from tests.support.personal_data import (

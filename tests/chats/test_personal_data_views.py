@@ -78,6 +78,8 @@ def test_export_is_the_operators_export_as_a_file(client, people, monkeypatch):
     # A chat ana has left still holds what she wrote there: it is hers, and exported.
     send(people["ana"], people["group"], "me voy")
     services.chat_leave(user=people["ana"], chat_id=people["group"])
+    # The latest message in her 1:1 is bea's: its preview is not ana's to take.
+    send(people["bea"], people["direct"], "see you soon")
     response = export(client, user_token(people["ana"]))
 
     assert response.status_code == 200, response.content
@@ -100,7 +102,7 @@ def test_export_is_the_operators_export_as_a_file(client, people, monkeypatch):
     text = json.dumps(mine)
     assert "argon2" not in text and "password" not in text
     # Nobody else's data: not their messages, not their accounts.
-    for theirs in ("hi ana, all good", "welcome both", "merci"):
+    for theirs in ("hi ana, all good", "welcome both", "merci", "see you soon"):
         assert theirs not in text
     assert people["cai"].user_id not in text
 
