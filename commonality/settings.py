@@ -370,6 +370,12 @@ SIGNUP_RATE_LIMIT_PER_ADDRESS_WINDOW_SECONDS = env.int(
 # Socket tickets (POST /api/ws/ticket) per user.
 WS_TICKET_RATE_LIMIT_COUNT = env.int("WS_TICKET_RATE_LIMIT_COUNT", default=30)
 WS_TICKET_RATE_LIMIT_WINDOW_SECONDS = env.int("WS_TICKET_RATE_LIMIT_WINDOW_SECONDS", default=60)
+# Self-service exports of one's data (GET /api/auth/me/export) per user: each reads every
+# message the person wrote.
+DATA_EXPORT_RATE_LIMIT_COUNT = env.int("DATA_EXPORT_RATE_LIMIT_COUNT", default=5)
+DATA_EXPORT_RATE_LIMIT_WINDOW_SECONDS = env.int(
+    "DATA_EXPORT_RATE_LIMIT_WINDOW_SECONDS", default=3600
+)
 for _name in (
     "LOGIN_RATE_LIMIT_PER_ADDRESS_COUNT",
     "LOGIN_RATE_LIMIT_PER_ADDRESS_WINDOW_SECONDS",
@@ -380,6 +386,8 @@ for _name in (
     "SIGNUP_RATE_LIMIT_PER_ADDRESS_WINDOW_SECONDS",
     "WS_TICKET_RATE_LIMIT_COUNT",
     "WS_TICKET_RATE_LIMIT_WINDOW_SECONDS",
+    "DATA_EXPORT_RATE_LIMIT_COUNT",
+    "DATA_EXPORT_RATE_LIMIT_WINDOW_SECONDS",
 ):
     if globals()[_name] < 1:
         raise ConfigurationError(f"{_name} must be at least 1")

@@ -19,6 +19,7 @@ from apps.accounts.signals import user_language_changed
 from apps.accounts.socket_auth import socket_ticket_issue
 from apps.accounts.throttles import login_throttle_hit, signup_throttle_hit
 from apps.core.concurrency import run_blocking
+from apps.core.errors import Forbidden
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,20 @@ async def do_login(*, username: str, password: str, client_address: str) -> User
         password_verify, password=password, encoded=user.password_hash if user else None
     )
     return await run_blocking(services.user_login_outcome)(user=user, check=check)
+
+
+WRONG_PASSWORD = "Incorrect password"
+
+
+async def do_password_confirm(*, user: User, password: str, client_address: str) -> None:
+    """A signed-in person typed their password again before something that cannot be undone
+    (deleting their account). Counted against the login limits first, as a login is (429), so
+    a stolen token cannot be used to guess the password; checked on the hashing pool (503 when
+    full); 403 when it does not match (not 401: the token itself is fine)."""
+    await login_throttle_hit(username=user.username, client_address=client_address)
+    check = await password_hash_run(password_verify, password=password, encoded=user.password_hash)
+    if not check.matches:
+        raise Forbidden(WRONG_PASSWORD)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ back-off: late_translations.py) and of the partials of a message being translate
 | `do_glossary_update`        | the chat's glossary (glossary.py)     | `glossary_updated` to every member |
 | `do_chat_formality_set`     | the reader's inbox row                | nothing (only the reader sees it) |
 | `do_delete_user`            | the account and the person's data     | `session.revoked` to the person's own sockets |
+| `do_export_own_data`        | nothing (reads the person's data)     | nothing |
+| `do_delete_own_account`     | as `do_delete_user`, once the password is confirmed | as `do_delete_user` |
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
+from apps.accounts import actions as account_actions
 from apps.accounts import events as account_events
 from apps.accounts.models import User
 from apps.accounts.selectors import user_read_languages
@@ -71,8 +74,10 @@ from apps.chats.selectors import (
     message_of_client_id,
 )
 from apps.chats.sending import SendOutcome
+from apps.core.background import background_task_start
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Forbidden
+from apps.core.ratelimit import SettingsRateLimit, rate_limit_hit
 
 logger = logging.getLogger(__name__)
 
@@ -632,3 +637,33 @@ async def do_delete_user(*, user: User) -> personal_data.UserDeleted:
         # periodic check of the account.
         logger.exception("telling the sockets of deleted user %s to close failed", deleted.user_id)
     return deleted
+
+
+_DATA_EXPORTS_PER_USER = SettingsRateLimit(
+    "data-export", "DATA_EXPORT_RATE_LIMIT", "too many data exports"
+)
+
+
+async def do_export_own_data(*, user: User) -> dict:
+    """A signed-in person's own data, as `export_user_data` gives it to an operator (the same
+    function); a few per hour (429 beyond), as each reads every message they wrote."""
+    await rate_limit_hit(limit=_DATA_EXPORTS_PER_USER, subject=user.user_id)
+    return await run_blocking(personal_data.user_data_export)(user=user)
+
+
+async def do_delete_own_account(
+    *, user: User, password: str, client_address: str
+) -> personal_data.UserDeleted:
+    """A signed-in person deletes their account: the password typed again (403 when wrong,
+    counted like a login), then exactly what `delete_user` does (`do_delete_user`).
+
+    Done before the reply rather than left to a job: it is one request per chat and per
+    message the person wrote, and the account is disabled by its first write, so every token
+    and socket stops working at once whatever follows. It runs as a task of its own that the
+    request awaits, so a client that hangs up mid-way cannot cut it short.
+    """
+    await account_actions.do_password_confirm(
+        user=user, password=password, client_address=client_address
+    )
+    task = background_task_start(do_delete_user(user=user), name=f"delete-user-{user.user_id}")
+    return await asyncio.shield(task)

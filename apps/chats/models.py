@@ -4,7 +4,7 @@
 |--------------|-----------------|----------------------------------------|----------------|
 | `chats`      | Chat            | `chat_id`                              | GetItem before a send when this process holds no recent copy (chat_snapshots.py: members, their languages and the languages they also read, last sequence number); written in the same transaction as each message |
 | `user_chats` | ChatMembership  | `user_id` + `chat_id`                  | GetItem: is this user a member; inbox: Query the LSI `activity_index` (`user_id` + `activity_at`) newest first |
-| `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`  | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number, a page at a time |
+| `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`; GSI `author_index` (keys only): `from_user_id` + `sk` | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number, a page at a time; one person's messages (their data export and deletion): Query `author_index`, then BatchGetItem by key |
 | `messages`   | ClientMessageId | `chat_id` + `sk = c#<sender>#<client_msg_id>` | written with its message, on condition it is new: a resent `client_msg_id` never makes a second message |
 | `messages`   | ChatGlossary    | `chat_id` + `sk = g#` | the chat's glossary, one item: GetItem (consistent) to show or use it; replaced whole by PutItem on condition that its `version` is the one the editor read (or that it is new) |
 | `owed_translations` | OwedTranslation | `shard` + `message_key = <chat_id>#<seq, 12 digits>`; LSI `due_index`: `shard` + `due_at` | written with a message that is stored lacking a member language; the sweep Queries `due_index` for `due_at <= now` in each of the few shards; claimed, rescheduled and deleted by key (apps/chats/owed_translations.py) |
@@ -30,10 +30,15 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, LocalSecondaryIndex
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    KeysOnlyProjection,
+    LocalSecondaryIndex,
+)
 from pynamodb.models import Model
 
-from apps.core.dynamo import dynamo_table
+from apps.core.dynamo import DEVELOPMENT_CAPACITY_UNITS, dynamo_table
 
 MESSAGE_KEY_PREFIX = "m#"
 CLIENT_ID_KEY_PREFIX = "c#"
@@ -122,6 +127,23 @@ class ChatMembership(Model):
     formality = UnicodeAttribute(null=True)
 
 
+class AuthorIndex(GlobalSecondaryIndex):
+    """From a person to the messages they wrote, in any chat: the export and deletion of
+    their data (apps/chats/personal_data.py) Query it instead of scanning the table. Keys only,
+    so a message's later writes (translations) never touch it; the messages themselves are then
+    read by key. Only messages have `from_user_id`: client id markers and glossaries stay out."""
+
+    class Meta:
+        index_name = "author_index"
+        projection = KeysOnlyProjection()
+        # Used only where tables are provisioned (development); on-demand elsewhere.
+        read_capacity_units = DEVELOPMENT_CAPACITY_UNITS
+        write_capacity_units = DEVELOPMENT_CAPACITY_UNITS
+
+    from_user_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
 @dynamo_table("messages")
 class Message(Model):
     class Meta:
@@ -132,6 +154,7 @@ class Message(Model):
     message_id = UnicodeAttribute()
     seq = NumberAttribute()
     from_user_id = UnicodeAttribute()
+    author_index = AuthorIndex()
     kind = UnicodeAttribute(default=MessageKind.TEXT.value)
     original_text = UnicodeAttribute()
     original_language = UnicodeAttribute()

@@ -1,8 +1,10 @@
 """One person's data: the export of everything they put in (a data access request) and the
 deletion of their account, with their messages anonymised in the chats that go on.
 
-Both serve operations commands (export_user_data, delete_user) and read the whole messages
-table (`messages_by_author`, a Scan): never a request path.
+Both serve the operations commands (export_user_data, delete_user) and the person's own
+requests (`GET /api/auth/me/export`, `POST /api/auth/me/delete`): the same functions, so both
+promise the same. Neither scans: a person's messages are found through the `author_index`
+(`messages_by_author`), their chats through their inbox rows.
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ EXPORT_FORMAT = "commonality-user-export/1"
 
 def user_data_export(*, user: User) -> dict:
     """All of one person's data, for a data access request: the account (no password hash),
-    their chats as their inbox shows them, and every message they wrote with its
+    their chats as their inbox shows them (less previews), and every message they wrote with its
     translations. Other people's messages are not theirs and are left out."""
     chats = []
     for row in ChatMembership.query(user.user_id, consistent_read=True):
-        # The inbox's summary, and when they joined (no protocol shape: the export's own).
-        chats.append({**chat_summary(membership=row), "joined_at": row.joined_at.isoformat()})
+        # The inbox's summary, and when they joined (no protocol shape: the export's own),
+        # less the preview of the latest message: often someone else's words.
+        summary = {**chat_summary(membership=row), "joined_at": row.joined_at.isoformat()}
+        summary.pop("last_message_preview", None)
+        chats.append(summary)
     messages = [
         {
             "chat_id": message.chat_id,

@@ -148,6 +148,13 @@ class ChatPreferences(TypedDict):
     formality: Formality | None
 
 
+class AccountDeletedReply(TypedDict):
+    """`POST /api/auth/me/delete`: the account and the person's data are gone (what
+    `delete_user` deletes); every token and socket of theirs stopped working."""
+
+    deleted: bool
+
+
 # --- Frames the server sends ----------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from apps.chats.cursors import message_cursor_encode
 from apps.chats.models import (
     GLOSSARY_SORT_KEY,
     MESSAGE_KEY_PREFIX,
+    AuthorIndex,
     Chat,
     ChatGlossary,
     ChatMembership,
@@ -312,16 +313,25 @@ def formality_by_language(*, chat_id: str, member_languages: dict[str, str]) -> 
 
 
 def messages_by_author(*, user_id: str) -> list[Message]:
-    """Every message `user_id` wrote, in any chat, by chat then sequence number.
+    """Every message `user_id` wrote, in any chat (left ones too), by chat then sequence
+    number: a Query of the keys-only `author_index` (a page at a time), then each message read
+    by key, consistently, 100 to a BatchGetItem. Safe on a request path: it reads the person's
+    own messages and nothing else, never the whole table.
 
-    A Scan of the whole `messages` table (no index leads from an author to their messages):
-    for operations commands only (data export, account deletion), never a request path.
+    The index is eventually consistent: a message committed a moment ago may be missing from
+    it, and one anonymised a moment ago may still be listed, so what the consistent read
+    returns is checked again for its author.
     """
-    messages = list(
-        Message.scan(
-            (Message.from_user_id == user_id) & Message.sk.startswith(MESSAGE_KEY_PREFIX),
-            consistent_read=True,
+    keys = [
+        (entry.chat_id, entry.sk)
+        for entry in Message.author_index.query(
+            user_id, AuthorIndex.sk.startswith(MESSAGE_KEY_PREFIX)
         )
-    )
+    ]
+    messages = [
+        message
+        for message in Message.batch_get(keys, consistent_read=True)
+        if message.from_user_id == user_id
+    ]
     messages.sort(key=lambda message: (message.chat_id, int(message.seq)))
     return messages

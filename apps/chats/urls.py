@@ -11,4 +11,6 @@ urlpatterns = [
     path("chats/<str:chat_id>/read", views.read),
     path("chats/<str:chat_id>/glossary", views.glossary),
     path("chats/<str:chat_id>/preferences", views.preferences),
+    path("auth/me/export", views.my_data_export),
+    path("auth/me/delete", views.my_account_delete),
 ]

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 from django.http import HttpRequest, JsonResponse
 
 from apps.accounts.http import authenticated
@@ -13,6 +15,7 @@ from apps.chats.presenters import (
     message_view,
 )
 from apps.chats.protocol import (
+    AccountDeletedReply,
     ChatCreateReply,
     ChatDetail,
     HistoryPage,
@@ -23,6 +26,7 @@ from apps.chats.protocol import (
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput
 from apps.core.http import (
+    client_address,
     endpoint,
     json_body,
     json_response,
@@ -189,3 +193,31 @@ member_me = endpoint(delete=_leave)
 read = endpoint(post=_read)
 glossary = endpoint(get=_glossary, put=_glossary_update)
 preferences = endpoint(get=_preferences, put=_preferences_update)
+
+
+# --- One's own data (the chats app's: deleting an account takes the person out of chats) ---
+
+
+@authenticated
+async def _my_data_export(request: HttpRequest, *, user: User) -> JsonResponse:
+    """The signed-in person's data as a JSON file to save: what `export_user_data` gives."""
+    export = await actions.do_export_own_data(user=user)
+    response = JsonResponse(export, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    day = datetime.now(UTC).date().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="commonality-data-{day}.json"'
+    return response
+
+
+@authenticated
+async def _my_account_delete(request: HttpRequest, *, user: User) -> JsonResponse:
+    body = json_body(request)
+    await actions.do_delete_own_account(
+        user=user,
+        password=string_field(body, "password"),
+        client_address=client_address(request),
+    )
+    return json_response(AccountDeletedReply(deleted=True))
+
+
+my_data_export = endpoint(get=_my_data_export)
+my_account_delete = endpoint(post=_my_account_delete)

@@ -236,10 +236,14 @@ class TableOutcome:
     table_name: str
     created: bool
     billing_mode: str
+    # Global indexes added to a table that existed without them.
+    indexes_added: tuple[str, ...] = ()
 
 
 def dynamo_tables_create(*, development: bool, wait_seconds: float = 120) -> list[TableOutcome]:
-    """Create every registered table that is missing, then wait until all are ACTIVE.
+    """Create every registered table that is missing, add the global indexes an existing
+    table lacks, then wait until all are ACTIVE (a new index on a full table is backfilled
+    first, which takes a while on a large one).
 
     Development tables use provisioned throughput (as DynamoDB Local expects); every other
     environment uses on-demand billing for tables and their global indexes.
@@ -247,9 +251,9 @@ def dynamo_tables_create(*, development: bool, wait_seconds: float = 120) -> lis
     outcomes = []
     for model in _table_models.values():
         if model.exists():
-            outcomes.append(
-                TableOutcome(model.Meta.table_name, False, dynamo_table_billing_mode(model))
-            )
+            billing_mode = dynamo_table_billing_mode(model)
+            added = _global_indexes_add(model=model, billing_mode=billing_mode)
+            outcomes.append(TableOutcome(model.Meta.table_name, False, billing_mode, added))
             continue
         if development:
             model.create_table(
@@ -264,6 +268,55 @@ def dynamo_tables_create(*, development: bool, wait_seconds: float = 120) -> lis
         outcomes.append(TableOutcome(model.Meta.table_name, True, billing_mode))
     _tables_wait_active(wait_seconds)
     return outcomes
+
+
+def _global_indexes_add(*, model: type[Model], billing_mode: str) -> tuple[str, ...]:
+    """Create the model's global indexes that its existing table lacks (a table created
+    before the index was declared), one UpdateTable each, as DynamoDB allows one at a time.
+    DynamoDB backfills each from the items already there."""
+    schema = model._get_schema()
+    wanted = schema["global_secondary_indexes"]
+    if not wanted:
+        return ()
+    description = model.describe_table()
+    present = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
+    added = []
+    for index in wanted:
+        if index["index_name"] in present:
+            continue
+        create: dict = {
+            "IndexName": index["index_name"],
+            "KeySchema": index["key_schema"],
+            "Projection": index["projection"],
+        }
+        if billing_mode == "PROVISIONED":
+            create["ProvisionedThroughput"] = {
+                "ReadCapacityUnits": DEVELOPMENT_CAPACITY_UNITS,
+                "WriteCapacityUnits": DEVELOPMENT_CAPACITY_UNITS,
+                **index.get("provisioned_throughput", {}),
+            }
+        model._get_connection().connection.dispatch(
+            "UpdateTable",
+            {
+                "TableName": description["TableName"],
+                "AttributeDefinitions": index["attribute_definitions"],
+                "GlobalSecondaryIndexUpdates": [{"Create": create}],
+            },
+        )
+        added.append(index["index_name"])
+        # The next index waits until this one is built (one index creation at a time).
+        _index_wait_active(model=model, index_name=index["index_name"])
+    return tuple(added)
+
+
+def _index_wait_active(*, model: type[Model], index_name: str, wait_seconds: float = 600) -> None:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        indexes = model.describe_table().get("GlobalSecondaryIndexes", [])
+        status = next((i.get("IndexStatus") for i in indexes if i["IndexName"] == index_name), None)
+        if status in (None, "ACTIVE") or time.monotonic() > deadline:
+            return
+        time.sleep(1)
 
 
 def dynamo_table_billing_mode(model: type[Model]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import stat
@@ -11,19 +10,19 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from apps.accounts import actions as account_actions
 from apps.accounts import services as account_services
-from apps.accounts.selectors import user_from_access_token, user_get, user_get_by_username
-from apps.chats import actions, presenters, selectors, services
-from apps.chats.models import Chat, ChatMembership, ClientMessageId, client_message_sort_key
-from apps.chats.personal_data import DELETED_MESSAGE_TEXT, DELETED_USER_ID, DELETED_USERNAME
-from apps.core.errors import Unauthorized
-from tests.support.accounts import user_create, user_token
+from apps.accounts.selectors import user_get_by_username
+from apps.chats import presenters, selectors, services
+from tests.support.accounts import user_token
 from tests.support.commands import command_help_description, manage_py
+from tests.support.personal_data import (
+    assert_ana_deleted_leaving_only_tombstones,
+    people_create,
+    send,
+)
 from tests.support.servers import child_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,29 +40,9 @@ def manage(prefix: str, *arguments: str, stdin: str | None = None) -> subprocess
     return manage_py(*arguments, environment=environment, stdin=stdin)
 
 
-def send(user, chat_id: str, text: str, client_msg_id: str | None = None):
-    return asyncio.run(
-        actions.do_send_message(user=user, chat_id=chat_id, text=text, client_msg_id=client_msg_id)
-    )
-
-
 @pytest.fixture
 def people():
-    """ana (es) and bea (en) in a 1:1 chat; ana, bea and cai (fr) in a group; messages in both."""
-    ana = user_create(username="ana", language="es")
-    bea = user_create(username="bea", language="en")
-    cai = user_create(username="cai", language="fr")
-    direct = services.chat_direct_create(user=ana, other_username="bea").membership.chat_id
-    group = services.chat_group_create(
-        user=bea, title="Trio", usernames=["ana", "cai"]
-    ).membership.chat_id
-    send(ana, direct, "hola bea, ¿qué tal?", "a-1")
-    send(bea, direct, "hi ana, all good")
-    send(ana, direct, "me alegro mucho", "a-2")
-    send(bea, group, "welcome both")
-    send(ana, group, "gracias bea")
-    send(cai, group, "merci")
-    return {"ana": ana, "bea": bea, "cai": cai, "direct": direct, "group": group}
+    return people_create()
 
 
 # --- chat_show ------------------------------------------------------------------------------------
@@ -177,78 +156,13 @@ def test_delete_user_interactive_confirmation(people, monkeypatch):
 
 
 def test_delete_user_removes_the_person_and_anonymises_what_they_wrote(people):
-    ana, bea, cai = people["ana"], people["bea"], people["cai"]
-    token = user_token(ana)
+    token = user_token(people["ana"])
     output = run("delete_user", "ana", "--yes")
     assert output.strip().endswith(
         "left 2 chat(s), deleted 0 empty chat(s), anonymised 3 message(s)"
     )
 
-    # The account, its username and its tokens are gone; the name is free again.
-    assert user_get(user_id=ana.user_id) is None
-    assert user_get_by_username(username="ana") is None
-    with pytest.raises(Unauthorized):
-        user_from_access_token(token=token)
-    assert (
-        async_to_sync(account_actions.do_signup)(
-            username="ana",
-            password=PASSWORD,
-            first_name="New",
-            last_name="Ana",
-            native_language="pt",
-        ).user_id
-        != ana.user_id
-    )
-
-    # No inbox rows, no membership in any chat.
-    assert list(ChatMembership.query(ana.user_id)) == []
-    for chat_id in (people["direct"], people["group"]):
-        chat = Chat.get(chat_id)
-        assert ana.user_id not in chat.member_ids
-        assert ana.user_id not in selectors.map_as_dict(chat.member_languages)
-    # The 1:1 partner's inbox names nobody.
-    row = selectors.chat_membership_get(user_id=bea.user_id, chat_id=people["direct"])
-    assert row.other_username == DELETED_USERNAME
-    assert row.other_user_id == ana.user_id
-
-    # Messages keep their place (gapless), lose text, translations and author.
-    direct = selectors.message_range(chat_id=people["direct"], after_seq=0)
-    assert [int(message.seq) for message in direct] == [1, 2, 3]
-    first, second, third = direct
-    for gone in (first, third):
-        assert gone.from_user_id == DELETED_USER_ID
-        assert gone.original_text == DELETED_MESSAGE_TEXT
-        assert gone.client_msg_id is None
-        translations = selectors.map_as_dict(gone.translations)
-        assert set(translations.values()) == {DELETED_MESSAGE_TEXT}
-        assert "en" in translations and "es" not in translations
-        assert not gone.pending_languages
-    assert (second.from_user_id, second.original_text) == (bea.user_id, "hi ana, all good")
-    # Client id markers went with them.
-    assert (
-        selectors.client_message_get(
-            chat_id=people["direct"], sender_id=ana.user_id, client_msg_id="a-1"
-        )
-        is None
-    )
-    with pytest.raises(ClientMessageId.DoesNotExist):
-        ClientMessageId.get(people["direct"], client_message_sort_key(ana.user_id, "a-2"))
-    # Readers see the tombstone in their own language, with no translation owed.
-    view = presenters.message_view(message=third, language="en")
-    assert (view["text"], view["translated"]) == (DELETED_MESSAGE_TEXT, True)
-    # The latest message in the 1:1 was ana's: bea's preview follows.
-    assert row.last_message_preview == DELETED_MESSAGE_TEXT
-    # In the group, cai wrote last: previews stay, other people's messages stay.
-    group = selectors.message_range(chat_id=people["group"], after_seq=0)
-    assert [message.original_text for message in group] == [
-        "welcome both",
-        DELETED_MESSAGE_TEXT,
-        "merci",
-    ]
-    cai_row = selectors.chat_membership_get(user_id=cai.user_id, chat_id=people["group"])
-    assert cai_row.last_message_preview == "merci"
-    # Nothing of ana's is left to export (the account is gone).
-    assert selectors.messages_by_author(user_id=ana.user_id) == []
+    assert_ana_deleted_leaving_only_tombstones(people, token=token)
 
 
 def test_a_chat_nobody_is_left_in_is_deleted_with_its_messages(people):

@@ -144,6 +144,10 @@ def test_production_creates_on_demand_tables_then_leaves_them_alone(fresh_dynamo
     assert due_index["IndexName"] == "due_index"
     assert key_schema(due_index["KeySchema"]) == {"shard": "HASH", "due_at": "RANGE"}
     assert due_index["Projection"]["ProjectionType"] == "ALL"
+    (author_index,) = tables["messages"]["GlobalSecondaryIndexes"]
+    assert author_index["IndexName"] == "author_index"
+    assert key_schema(author_index["KeySchema"]) == {"from_user_id": "HASH", "sk": "RANGE"}
+    assert author_index["Projection"]["ProjectionType"] == "KEYS_ONLY"
 
     second = create_tables(environment)
     assert second.returncode == 0, second.stderr
@@ -177,6 +181,56 @@ def test_development_creates_provisioned_tables(fresh_dynamo):
     assert [index["IndexName"] for index in user_chats["LocalSecondaryIndexes"]] == [
         "activity_index"
     ]
+
+
+@pytest.mark.parametrize("environment_name", ["production", "development"])
+def test_an_existing_table_gets_the_global_index_it_lacks(fresh_dynamo, environment_name):
+    """A `messages` table made before `author_index` existed gets it (backfilled from the
+    messages already there), without being recreated."""
+    client = dynamodb_client(fresh_dynamo)
+    billing = (
+        {"BillingMode": "PAY_PER_REQUEST"}
+        if environment_name == "production"
+        else {"ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}}
+    )
+    client.create_table(
+        TableName="messages",
+        KeySchema=[
+            {"AttributeName": "chat_id", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "chat_id", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        **billing,
+    )
+    client.put_item(
+        TableName="messages",
+        Item={"chat_id": {"S": "c1"}, "sk": {"S": "m#000000000001"}, "from_user_id": {"S": "u1"}},
+    )
+    created_at = describe(client, "messages")["CreationDateTime"]
+
+    result = create_tables(command_environment(fresh_dynamo, environment_name))
+    assert result.returncode == 0, result.stderr
+    assert "exists  messages" in result.stdout
+    assert "added index author_index to messages" in result.stdout
+    table = describe(client, "messages")
+    assert table["CreationDateTime"] == created_at
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "author_index" and index["IndexStatus"] == "ACTIVE"
+    assert key_schema(index["KeySchema"]) == {"from_user_id": "HASH", "sk": "RANGE"}
+    found = client.query(
+        TableName="messages",
+        IndexName="author_index",
+        KeyConditionExpression="from_user_id = :u",
+        ExpressionAttributeValues={":u": {"S": "u1"}},
+    )["Items"]
+    assert [item["chat_id"]["S"] for item in found] == ["c1"]
+
+    again = create_tables(command_environment(fresh_dynamo, environment_name))
+    assert again.returncode == 0, again.stderr
+    assert "added index" not in again.stdout
 
 
 def test_table_prefix_names_every_table(fresh_dynamo):

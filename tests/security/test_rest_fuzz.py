@@ -55,6 +55,8 @@ ENDPOINTS = [
     ),
     ("POST", "/api/ws/ticket", True, ()),
     ("POST", "/api/auth/logout_all", True, ()),
+    ("GET", "/api/auth/me/export", True, ()),
+    ("POST", "/api/auth/me/delete", True, ("password",)),
     ("GET", "/api/chats", True, ()),
     ("POST", "/api/chats", True, ("username", "title", "usernames")),
     ("GET", "/api/chats/{chat_id}", True, ()),

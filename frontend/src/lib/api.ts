@@ -4,7 +4,7 @@
  * reached at all. A 401 on an authenticated call ends the session (see onUnauthorized).
  */
 import { API_URL } from "./config";
-import type { ChatCreated, ChatDetail, ChatPreferences, ChatSummary, Formality, Glossary, GlossaryEntry, HistoryPage, Language, LeaveReply, LogoutAllReply, Me, MemberAddReply, MessageCreateReply, SocketTicketReply, TokenReply, VoiceTokenReply } from "./types";
+import type { AccountDeletedReply, ChatCreated, ChatDetail, ChatPreferences, ChatSummary, Formality, Glossary, GlossaryEntry, HistoryPage, Language, LeaveReply, LogoutAllReply, Me, MemberAddReply, MessageCreateReply, SocketTicketReply, TokenReply, VoiceTokenReply } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -104,6 +104,31 @@ export async function fetchAudio(path: string, token: string, signal?: AbortSign
   }
 }
 
+/** A file the backend sends as an attachment: its content and the name it suggests. */
+export interface Download {
+  blob: Blob;
+  filename: string;
+}
+
+/** The name in `Content-Disposition: attachment; filename="..."`, else `fallback`. */
+export function attachmentName(disposition: string | null, fallback: string): string {
+  const name = disposition?.match(/filename="([^"]+)"/)?.[1];
+  // Only a plain name: never a path, whatever a proxy or the header says.
+  return name && /^[\w.-]+$/.test(name) ? name : fallback;
+}
+
+/** GET a file with the bearer header (a link can't send one). */
+export async function fetchDownload(path: string, token: string, fallbackName: string): Promise<Download> {
+  const response = await fetchOrFail(`${API_URL}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw await failure(response, token);
+  const filename = attachmentName(response.headers.get("Content-Disposition"), fallbackName);
+  try {
+    return { blob: await response.blob(), filename };
+  } catch {
+    throw new ApiError(0, NETWORK_ERROR);
+  }
+}
+
 /** The backend's API, bound to one access token. */
 export function apiFor(token: string) {
   return {
@@ -112,6 +137,14 @@ export function apiFor(token: string) {
       request<Me>("/api/auth/me", { method: "PATCH", body: changes, token }),
     /** Ends every session of the user, this one included (every token and socket ticket). */
     logoutAll: () => request<LogoutAllReply>("/api/auth/logout_all", { method: "POST", body: {}, token }),
+    /** Everything of the user's, as the JSON file the operators' export makes. Named here when
+     *  the header can't be read (another origin's Content-Disposition is not exposed). */
+    exportMyData: () =>
+      fetchDownload("/api/auth/me/export", token, `commonality-data-${new Date().toISOString().slice(0, 10)}.json`),
+    /** Deletes the account for good once `password` is confirmed (403 when it is wrong); every
+     *  token and socket of the user stops working. */
+    deleteAccount: (password: string) =>
+      request<AccountDeletedReply>("/api/auth/me/delete", { method: "POST", body: { password }, token }),
     wsTicket: () => request<SocketTicketReply>("/api/ws/ticket", { method: "POST", body: {}, token }),
     chats: () => request<ChatSummary[]>("/api/chats", { token }),
     chat: (chatId: string) => request<ChatDetail>(`/api/chats/${encodeURIComponent(chatId)}`, { token }),

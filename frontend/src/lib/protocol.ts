@@ -223,6 +223,14 @@ export interface ChatPreferences {
 }
 
 /**
+ * `POST /api/auth/me/delete`: the account and the person's data are gone (what
+ * `delete_user` deletes); every token and socket of theirs stopped working.
+ */
+export interface AccountDeletedReply {
+  deleted: boolean;
+}
+
+/**
  * To every member, in the reader's language: a message was stored.
  */
 export interface MessageFrame {

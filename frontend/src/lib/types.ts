@@ -7,6 +7,7 @@
 import type * as wire from "./protocol";
 
 export type {
+  AccountDeletedReply,
   CallView,
   ChatDetail,
   ChatKind,

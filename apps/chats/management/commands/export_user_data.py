@@ -11,7 +11,8 @@ class Command(BaseCommand):
     help = (
         "Export all of one person's data as JSON (a data access request): the account without "
         "its password hash, their chats as their inbox shows them, and every message they "
-        "wrote with its translations. Reads the whole messages table (a Scan). Writes to "
+        "wrote with its translations (found through the messages' author index, no Scan); what "
+        "GET /api/auth/me/export gives the person. Writes to "
         "standard output, or to --output FILE (created with owner-only permissions)."
     )
 

@@ -34,6 +34,8 @@ class Command(BaseCommand):
         for outcome in outcomes:
             verb = "created" if outcome.created else "exists "
             self.stdout.write(f"{verb} {outcome.table_name} ({outcome.billing_mode})")
+            for index_name in outcome.indexes_added:
+                self.stdout.write(f"added index {index_name} to {outcome.table_name}")
         self.stdout.write(self.style.SUCCESS(f"{len(outcomes)} tables ACTIVE on {target}"))
 
 

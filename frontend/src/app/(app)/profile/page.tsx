@@ -10,6 +10,7 @@ import { useFormValues } from "@/components/forms";
 import { LandingFrame } from "@/components/LandingFrame";
 import { PageTitle } from "@/components/PageTitle";
 import { LanguageOptions, NameFields } from "@/components/ProfileFields";
+import { YourData } from "@/components/YourData";
 import { ApiError } from "@/lib/api";
 import { languageName, readLanguagesToggled, sameLanguages, useLanguages } from "@/lib/languages";
 import { fullName } from "@/lib/names";
@@ -195,6 +196,8 @@ export default function ProfilePage() {
           {loggingOutEverywhere ? "Logging out everywhere…" : "Log out everywhere"}
         </button>
         <FormError message={logoutAllError} testId="logout-all-error" />
+        <hr />
+        <YourData />
       </section>
     </LandingFrame>
   );
