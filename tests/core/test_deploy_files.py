@@ -453,6 +453,8 @@ def test_readme_deploy_guide_covers_every_step():
         "dynamodb:CreateTable",
         "user_chats/index/*",
         "owed_translations/index/*",
+        "messages/index/*",
+        "dynamodb:UpdateTable",
         "upstash",
         "LiveKit Cloud",
         "railway.json",
