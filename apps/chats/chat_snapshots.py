@@ -11,11 +11,8 @@ Copies are replaced, never changed in place: threads committing a message read t
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
-
 from apps.chats.models import Chat
+from apps.core.recent_copies import RecentCopies
 
 # A copy is trusted this long; a member who left in another process is refused at commit
 # regardless, and the copy is read again after this.
@@ -25,44 +22,27 @@ SNAPSHOTS_KEPT = 20_000
 
 class ChatSnapshots:
     def __init__(self, *, seconds: float = SNAPSHOT_SECONDS, kept: int = SNAPSHOTS_KEPT) -> None:
-        self._seconds = seconds
-        self._kept = kept
-        self._lock = threading.Lock()
-        self._copies: OrderedDict[str, tuple[Chat, float]] = OrderedDict()
+        self._copies: RecentCopies[Chat] = RecentCopies(seconds=seconds, kept=kept)
 
     def get(self, chat_id: str) -> Chat | None:
-        with self._lock:
-            entry = self._copies.get(chat_id)
-            if entry is None:
-                return None
-            if entry[1] < time.monotonic():
-                del self._copies[chat_id]
-                return None
-            return entry[0]
+        return self._copies.get(chat_id)
 
     def put(self, chat: Chat) -> None:
-        with self._lock:
-            self._copies[chat.chat_id] = (chat, time.monotonic() + self._seconds)
-            self._copies.move_to_end(chat.chat_id)
-            while len(self._copies) > self._kept:
-                self._copies.popitem(last=False)
+        self._copies.put(chat.chat_id, chat)
 
     def seq_seen(self, chat_id: str, seq: int) -> None:
         """A message with this sequence number exists: the next send in the chat takes the
         one after it."""
-        with self._lock:
-            entry = self._copies.get(chat_id)
-            if entry is None or int(entry[0].last_seq) >= seq:
-                return
-            self._copies[chat_id] = (chat_with_last_seq(entry[0], seq), entry[1])
+        self._copies.replace(
+            chat_id,
+            lambda chat: None if int(chat.last_seq) >= seq else chat_with_last_seq(chat, seq),
+        )
 
     def forget(self, chat_id: str) -> None:
-        with self._lock:
-            self._copies.pop(chat_id, None)
+        self._copies.forget(chat_id)
 
     def clear(self) -> None:
-        with self._lock:
-            self._copies.clear()
+        self._copies.clear()
 
 
 def chat_with_last_seq(chat: Chat, seq: int) -> Chat:

@@ -55,6 +55,7 @@ from apps.chats.selectors import (
 from apps.chats.translation import ContextTurn, TranslationContext
 from apps.core.concurrency import run_blocking
 from apps.core.outages import outage_caused
+from apps.core.recent_copies import RecentCopies
 
 logger = logging.getLogger(__name__)
 
@@ -301,35 +302,22 @@ def _profile_read(*, chat_id: str, member_languages: dict[str, str]) -> ChatProf
 
 class ChatProfiles:
     def __init__(self, *, seconds: float = PROFILE_SECONDS, kept: int = PROFILES_KEPT) -> None:
-        self._seconds = seconds
-        self._kept = kept
-        self._lock = threading.Lock()
-        self._copies: OrderedDict[str, tuple[ChatProfile, float]] = OrderedDict()
+        self._copies: RecentCopies[ChatProfile] = RecentCopies(seconds=seconds, kept=kept)
 
     def get(self, chat_id: str, *, member_languages: dict[str, str]) -> ChatProfile | None:
-        with self._lock:
-            entry = self._copies.get(chat_id)
-            if entry is None:
-                return None
-            if entry[1] < time.monotonic() or entry[0].member_languages != member_languages:
-                del self._copies[chat_id]
-                return None
-            return entry[0]
+        """The chat's profile, unless its members or their languages have changed since."""
+        return self._copies.get(
+            chat_id, still_good=lambda profile: profile.member_languages == member_languages
+        )
 
     def put(self, chat_id: str, profile: ChatProfile) -> None:
-        with self._lock:
-            self._copies[chat_id] = (profile, time.monotonic() + self._seconds)
-            self._copies.move_to_end(chat_id)
-            while len(self._copies) > self._kept:
-                self._copies.popitem(last=False)
+        self._copies.put(chat_id, profile)
 
     def forget(self, chat_id: str) -> None:
-        with self._lock:
-            self._copies.pop(chat_id, None)
+        self._copies.forget(chat_id)
 
     def clear(self) -> None:
-        with self._lock:
-            self._copies.clear()
+        self._copies.clear()
 
 
 chat_profiles = ChatProfiles()
