@@ -5,8 +5,8 @@
  * message as "[message deleted]".
  */
 import { readFileSync } from "node:fs";
-import { expect, test, type Page } from "@playwright/test";
-import { apiUrl, baseUrl, expectConnected, newContext, person, signUpByApi, snap, watchConsole, type Person } from "./support";
+import { expect, test } from "@playwright/test";
+import { apiUrl, baseUrl, expectConnected, logInInBrowser, newContext, person, signUpByApi, snap, watchConsole, type Person } from "./support";
 
 /** Console errors the browser prints for refusals this test causes on purpose. */
 const EXPECTED_CONSOLE = [/Failed to load resource: the server responded with a status of 403/];
@@ -27,15 +27,6 @@ async function api(method: string, path: string, token: string, body?: unknown):
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-}
-
-async function logInInBrowser(page: Page, who: Person): Promise<void> {
-  await page.goto(`${baseUrl()}/`);
-  await page.getByLabel("Username").fill(who.username);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL(/\/chats$/);
-  await expectConnected(page);
 }
 
 test("download my data, then delete my account", async ({ browser }) => {

@@ -4,16 +4,7 @@
  * in the other's open panel without reloading (`glossary_updated`).
  */
 import { expect, test, type Page } from "@playwright/test";
-import { apiUrl, baseUrl, expectConnected, newContext, person, signUpByApi, snap, watchConsole, type Person } from "./support";
-
-async function logInInBrowser(page: Page, who: Person): Promise<void> {
-  await page.goto(`${baseUrl()}/`);
-  await page.getByLabel("Username").fill(who.username);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL(/\/chats$/);
-  await expectConnected(page);
-}
+import { apiUrl, baseUrl, expectConnected, logInInBrowser, newContext, person, signUpByApi, snap, watchConsole, type Person } from "./support";
 
 async function directChatId(who: Person, other: Person): Promise<string> {
   const login = await fetch(`${apiUrl()}/api/auth/login`, {

@@ -4,20 +4,11 @@
  * backend closes its socket with 1008, the page checks its session, gets 401 and goes back to
  * log in with the reason.
  */
-import { expect, test, type Page } from "@playwright/test";
-import { apiUrl, baseUrl, expectConnected, newContext, person, signUpByApi, snap, watchConsole, type Person } from "./support";
+import { expect, test } from "@playwright/test";
+import { apiUrl, baseUrl, expectConnected, logInInBrowser, newContext, person, signUpByApi, snap, watchConsole } from "./support";
 
 /** Console errors the browser itself prints for failures this test causes on purpose. */
 const EXPECTED_CONSOLE = [/Failed to load resource: the server responded with a status of 401/];
-
-async function logInInBrowser(page: Page, who: Person): Promise<void> {
-  await page.goto(`${baseUrl()}/`);
-  await page.getByLabel("Username").fill(who.username);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL(/\/chats$/);
-  await expectConnected(page);
-}
 
 async function meStatus(token: string): Promise<number> {
   const response = await fetch(`${apiUrl()}/api/auth/me`, { headers: { Authorization: `Bearer ${token}` } });

@@ -87,6 +87,16 @@ export async function signUpByApi(who: Person): Promise<void> {
   if (response.status !== 201) throw new Error(`signup ${who.username}: ${response.status} ${await response.text()}`);
 }
 
+/** Logs `who` in through the log-in form and waits for the inbox, connected. */
+export async function logInInBrowser(page: Page, who: Person): Promise<void> {
+  await page.goto(`${baseUrl()}/`);
+  await page.getByLabel("Username").fill(who.username);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(/\/chats$/);
+  await expectConnected(page);
+}
+
 export async function send(page: Page, text: string): Promise<void> {
   const box = page.getByTestId("composer");
   await box.fill(text);
