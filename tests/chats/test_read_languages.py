@@ -49,6 +49,16 @@ async def _user(language="en", *, reads=()):
     return user
 
 
+async def _amy_and_eva_in_a_chat(sockets):
+    """Amy (English) and Eva (Spanish) in a 1:1 chat Eva made, Amy's socket open."""
+    amy = await _user("en")
+    eva = await _user("es")
+    chat_id = (
+        await actions.do_create_direct_chat(user=eva, other_username=amy.username)
+    ).membership.chat_id
+    return amy, eva, chat_id, await sockets.open(amy)
+
+
 async def _reads(user, codes):
     update = await account_actions.do_update_profile(
         user=user, changes={"read_languages": list(codes)}
@@ -155,12 +165,7 @@ async def test_no_request_is_made_for_a_language_whose_readers_all_read_the_sour
 
 
 async def test_a_profile_change_takes_effect_for_the_next_message(translator, sockets):
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = (
-        await actions.do_create_direct_chat(user=eva, other_username=amy.username)
-    ).membership.chat_id
-    amy_socket = await sockets.open(amy)
+    amy, eva, chat_id, amy_socket = await _amy_and_eva_in_a_chat(sockets)
 
     await actions.do_send_message(user=eva, chat_id=chat_id, text=SPANISH)
     first = (await amy_socket.until(lambda f: f.get("type") == "message", timeout=10))[-1]
@@ -193,12 +198,7 @@ async def test_a_send_from_a_copy_of_the_chat_older_than_the_profile_change_foll
     """Another process's copy of the chat (chat_snapshots.py) does not know of the change;
     its commit is refused by the raised roster_version and the message reaches the reader
     as the chat now says."""
-    amy = await _user("en")
-    eva = await _user("es")
-    chat_id = (
-        await actions.do_create_direct_chat(user=eva, other_username=amy.username)
-    ).membership.chat_id
-    amy_socket = await sockets.open(amy)
+    amy, eva, chat_id, amy_socket = await _amy_and_eva_in_a_chat(sockets)
     await actions.do_send_message(user=eva, chat_id=chat_id, text="Hola")
     stale = chat_snapshots.get(chat_id)
     assert stale is not None
