@@ -1,10 +1,12 @@
 /**
  * A chat's glossary and formality in the chat's info panel, and "languages I also read" on
  * the profile page, in two browsers against the real backend: an edit by one member appears
- * in the other's open panel without reloading (`glossary_updated`).
+ * in the other's open panel without reloading (`glossary_updated`). A message written in the
+ * reader's language by someone whose own language is another comes untranslated, with a quiet
+ * note saying why.
  */
 import { expect, test, type Page } from "@playwright/test";
-import { apiUrl, baseUrl, expectConnected, logInInBrowser, newContext, person, signUpByApi, snap, watchConsole, type Person } from "./support";
+import { apiUrl, baseUrl, expectConnected, logInInBrowser, messagesWithText, newContext, person, send, signUpByApi, snap, watchConsole, type Person } from "./support";
 
 async function directChatId(who: Person, other: Person): Promise<string> {
   const login = await fetch(`${apiUrl()}/api/auth/login`, {
@@ -76,6 +78,15 @@ test("members share a live glossary; each reader picks formality and the languag
   await snap(pageE, "20-chat-glossary");
   await openInfo(pageE, chatId);
   await expect(pageE.getByLabel("How translations address people here")).toHaveValue("formal");
+
+  // Elena writes to Finn in English, his language: nothing to translate, and a note says why.
+  const english = "Hello Finn, are you coming to the party at the beach tonight?";
+  await pageE.keyboard.press("Escape");
+  await send(pageE, english);
+  const received = messagesWithText(pageF, english);
+  await expect(received).toHaveCount(1);
+  await expect(received.getByTestId("written-in-your-language")).toBeVisible();
+  await expect(received.getByTestId("toggle-original")).toHaveCount(0);
 
   // Languages I also read, on the profile page, kept across a reload.
   await pageF.goto(`${baseUrl()}/profile`);

@@ -46,6 +46,7 @@ export function MessageBubble({
   onToggleOriginal,
   delivery,
   languageName,
+  senderLanguage,
 }: {
   chatId: string;
   message: Message;
@@ -57,10 +58,12 @@ export function MessageBubble({
   onToggleOriginal: () => void;
   delivery?: Delivery;
   languageName: (code: string) => string;
+  /** The sender's own language, when the chat's members are known. */
+  senderLanguage?: string;
 }) {
   const original = message.original_text ?? message.text;
   const originalLanguage = message.original_language ?? message.language;
-  const state = translationState(message, mine);
+  const state = translationState(message, mine, senderLanguage);
   const untranslated = state === "untranslated";
   const translated = state === "translated";
   const text = translated && showOriginal ? original : message.text;
@@ -100,6 +103,11 @@ export function MessageBubble({
           )}
           {state === "reader_reads_language" && (
             <span className="translation-note" title={`Written in ${languageName(originalLanguage)}, which you read: shown as written.`} data-testid="reads-original">
+              As written
+            </span>
+          )}
+          {state === "written_in_your_language" && (
+            <span className="translation-note" title={`Written in ${languageName(message.language)}, your language: nothing to translate.`} data-testid="written-in-your-language">
               As written
             </span>
           )}

@@ -83,6 +83,7 @@ export function MessageRows({
                 onToggleOriginal={() => toggleOriginal(row.message.message_id)}
                 delivery={mine ? delivery.get(row.message.message_id) : undefined}
                 languageName={languageName}
+                senderLanguage={members.get(row.message.from_user_id)?.native_language}
               />
             );
           }

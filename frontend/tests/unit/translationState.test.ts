@@ -41,6 +41,16 @@ describe("translationState", () => {
 
   it("says nothing of a message written in the reader's language", () => {
     expect(translationState(message({ text: "see you", original_text: "see you", language: "en", original_language: "en" }), false)).toBeNull();
+    // By someone whose own language it is too.
+    expect(translationState(message({ text: "see you", original_text: "see you", language: "en", original_language: "en" }), false, "en")).toBeNull();
+  });
+
+  it("notes a message written in the reader's language by someone whose language is another", () => {
+    const english = message({ text: "see you", original_text: "see you", language: "en", original_language: "en" });
+    expect(translationState(english, false, "es")).toBe("written_in_your_language");
+    expect(translationState(english, true, "es")).toBeNull();
+    // A translation owed or made says so, whatever the sender's language.
+    expect(translationState(message({ original_text: "hello", original_language: "en" }), false, "es")).toBe("translated");
   });
 
   it("offers the original of a translated message", () => {
