@@ -25,7 +25,9 @@ request, whatever the size), so it is not asked. A write costs 1 WRU per started
 larger of the item before and after it (the proxy reads both from moto, unbilled); a write in
 TransactWriteItems costs twice that; a table's local secondary index (ALL projection) costs
 one more write of the item's size when the item enters, leaves or changes in the index and two
-when its index sort key changes (doubled too in a transaction). A read costs 1 RRU per started
+when its index sort key changes (doubled too in a transaction); a global secondary index that
+projects keys only costs the same for its small entry of keys (counted like the local one,
+doubled in a transaction, which may overstate it). A read costs 1 RRU per started
 4 KB (a Query: of the items returned, summed), half that eventually consistent, twice that
 transactional. A refused conditional write is billed as if made. Work that goes by the clock,
 not by messages (the owed-translation sweep, one Query per shard every 5 s; each open socket's
@@ -153,6 +155,8 @@ class TableSchema:
     keys: list[str]
     # index name -> the index's sort key attribute (local secondary indexes, ALL projection)
     local_indexes: dict[str, str] = field(default_factory=dict)
+    # index name -> the index's key attributes (global secondary indexes, KEYS_ONLY projection)
+    global_indexes: dict[str, list[str]] = field(default_factory=dict)
 
 
 def index_writes(
@@ -173,6 +177,32 @@ def index_writes(
     return []
 
 
+def keys_only_index_writes(
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    *,
+    index_keys: list[str],
+    table_keys: list[str],
+) -> list[int]:
+    """The sizes of the index writes a change from `before` to `after` makes in a global
+    secondary index projecting keys only: an item is in it while it has every index key, as
+    the table's and the index's keys alone."""
+
+    def entry(item: dict[str, Any] | None) -> dict[str, Any] | None:
+        if item is None or any(key not in item for key in index_keys):
+            return None
+        return {key: item[key] for key in (*table_keys, *index_keys) if key in item}
+
+    was, now = entry(before), entry(after)
+    if was is not None and now is not None:
+        return [] if was == now else [item_size(was), item_size(now)]
+    if now is not None:
+        return [item_size(now)]
+    if was is not None:
+        return [item_size(was)]
+    return []
+
+
 def item_write_units(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
@@ -187,6 +217,12 @@ def item_write_units(
         write_units(size) * factor
         for sort_key in schema.local_indexes.values()
         for size in index_writes(before, after, sort_key)
+    ) + sum(
+        write_units(size) * factor
+        for index_keys in schema.global_indexes.values()
+        for size in keys_only_index_writes(
+            before, after, index_keys=index_keys, table_keys=schema.keys
+        )
     )
     return table, index
 
@@ -255,6 +291,11 @@ class PricingProxy(CountingProxy):
             for index in described.get("LocalSecondaryIndexes") or ():
                 sort = [k["AttributeName"] for k in index["KeySchema"] if k["KeyType"] == "RANGE"]
                 schema.local_indexes[index["IndexName"]] = sort[0]
+            for index in described.get("GlobalSecondaryIndexes") or ():
+                if index["Projection"]["ProjectionType"] != "KEYS_ONLY":
+                    raise ValueError(f"{index['IndexName']}: only KEYS_ONLY is priced here")
+                keys = [k["AttributeName"] for k in index["KeySchema"]]
+                schema.global_indexes[index["IndexName"]] = keys
             self.schemas[table] = schema
         return schema
 

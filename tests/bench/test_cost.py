@@ -13,6 +13,7 @@ from bench.cost import (
     index_writes,
     item_size,
     item_write_units,
+    keys_only_index_writes,
     number_size,
     read_units,
     write_units,
@@ -59,6 +60,26 @@ def test_local_index_writes_follow_the_sort_key():
     assert index_writes(old, old, "activity_at") == []
     assert index_writes(old, None, "activity_at") == [item_size(old)]  # leaves it
     assert index_writes({"user_id": {"S": "u"}}, None, "activity_at") == []  # never in it
+
+
+def test_a_keys_only_global_index_is_written_when_an_item_enters_leaves_or_rekeys():
+    def message(author: str | None, text: str = "hola") -> dict:
+        item = {"chat_id": {"S": "c1"}, "sk": {"S": "m#1"}, "text": {"S": text}}
+        return item if author is None else {**item, "from_user_id": {"S": author}}
+
+    keys = {"index_keys": ["from_user_id", "sk"], "table_keys": ["chat_id", "sk"]}
+    entry = {"chat_id": {"S": "c1"}, "sk": {"S": "m#1"}, "from_user_id": {"S": "u1"}}
+    assert keys_only_index_writes(None, message("u1"), **keys) == [item_size(entry)]
+    # A translation added changes no key: nothing written to the index.
+    assert keys_only_index_writes(message("u1"), message("u1", "x" * 2000), **keys) == []
+    moved = {**entry, "from_user_id": {"S": "deleted"}}
+    assert keys_only_index_writes(message("u1"), message("deleted"), **keys) == [
+        item_size(entry),
+        item_size(moved),
+    ]
+    assert keys_only_index_writes(message(None), message(None, "y"), **keys) == []  # never in it
+    schema = TableSchema(keys=["chat_id", "sk"], global_indexes={"author": ["from_user_id", "sk"]})
+    assert item_write_units(None, message("u1"), schema, transactional=True) == (2, 2)
 
 
 def test_a_transaction_doubles_the_table_and_index_writes():
