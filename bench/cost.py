@@ -495,8 +495,19 @@ def people_make(base: str, stamp: int, prefix: str, languages: list[str]) -> lis
     return people
 
 
-def message_text(number: int, chars: int, *, tag: str = "") -> str:
-    words = "the quick brown fox jumps over the lazy dog and then it says hello to everyone"
+# Filler in each sender's own language: a text written in another would be detected as that
+# one and need fewer translations than a chat's messages do.
+FILLER_BY_LANGUAGE = {
+    "en": "the quick brown fox jumps over the lazy dog and then it says hello to everyone",
+    "es": "el rápido zorro marrón salta sobre el perro perezoso y luego saluda a todos",
+    "fr": "le renard brun rapide saute par-dessus le chien paresseux et dit bonjour à tous",
+    "de": "der schnelle braune Fuchs springt über den faulen Hund und grüßt dann alle",
+    "pt": "a rápida raposa marrom pula sobre o cão preguiçoso e depois cumprimenta todos",
+}
+
+
+def message_text(number: int, chars: int, *, tag: str = "", language: str = "en") -> str:
+    words = FILLER_BY_LANGUAGE.get(language, FILLER_BY_LANGUAGE["en"])
     text = f"cost-{tag}{number} "
     while len(text) < chars:
         text += words + " "
@@ -548,7 +559,7 @@ async def chat_scenario(
     started = meters.read()
     for number in range(messages):
         sender = people[number % len(people)]
-        text = message_text(number, chars, tag=run_id)
+        text = message_text(number, chars, tag=run_id, language=sender.language)
         client_msg_id = f"{run_id}-{number}"
         await sender.socket.send(
             json.dumps({"chat_id": chat_id, "text": text, "client_msg_id": client_msg_id})

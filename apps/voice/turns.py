@@ -29,6 +29,11 @@ from apps.accounts.models import User
 from apps.chats.models import Chat, Message
 from apps.chats.selectors import chat_get, map_as_dict
 from apps.chats.translation import TranslationUnavailable, translate_text
+from apps.chats.translation_context import (
+    NO_MESSAGE_CONTEXT,
+    MessageContext,
+    message_context_for_send,
+)
 from apps.core.background import background_task_start
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Conflict
@@ -156,11 +161,25 @@ def turn_pipeline_start(*, turn: Turn, steps: TurnSteps) -> None:
     turn.pipeline = background_task_start(_turn_pipeline(turn, steps), name=f"turn-{turn.turn_id}")
 
 
-async def _translate(*, text: str, source: str, target: str) -> str:
+async def _translate(*, text: str, source: str, target: str, context: MessageContext) -> str:
     try:
-        return await translate_text(text=text, source_language=source, target_language=target)
+        return await translate_text(
+            text=text,
+            source_language=source,
+            target_language=target,
+            context=context.for_target(target),
+        )
     except ValueError as error:  # not a language code
         raise TranslationUnavailable(str(error)) from error
+
+
+async def _turn_context(turn: Turn, text: str) -> MessageContext:
+    """What a spoken turn's translations are told, as a typed message's are: the chat's last
+    turns, its glossary terms and names, formality (none when the chat could not be read)."""
+    chat = await _turn_chat(turn)
+    if chat is None:
+        return NO_MESSAGE_CONTEXT
+    return await message_context_for_send(chat=chat, text=text)
 
 
 async def _turn_fail(turn: Turn, steps: TurnSteps, *, error: str, error_code: str) -> None:
@@ -192,6 +211,7 @@ async def _turn_pipeline(turn: Turn, steps: TurnSteps) -> None:
             return
 
         languages = await _member_languages(turn)
+        context = await _turn_context(turn, text)
         participant_languages = {uid: languages.get(uid, source) for uid in lock.participants}
         listeners_by_language: dict[str, list[str]] = {}
         for uid in lock.listener_ids:
@@ -200,7 +220,7 @@ async def _turn_pipeline(turn: Turn, steps: TurnSteps) -> None:
         targets = sorted((set(languages.values()) | set(listeners_by_language)) - {source})
         translating = {
             target: asyncio.get_running_loop().create_task(
-                _translate(text=text, source=source, target=target)
+                _translate(text=text, source=source, target=target, context=context)
             )
             for target in targets
         }
@@ -278,13 +298,18 @@ async def _turn_pipeline(turn: Turn, steps: TurnSteps) -> None:
                 task.cancel()
 
 
+async def _turn_chat(turn: Turn) -> Chat | None:
+    """The chat as read when the turn began; None if that read failed."""
+    try:
+        return await asyncio.shield(turn.chat_task) if turn.chat_task is not None else None
+    except Exception:
+        return None
+
+
 async def _member_languages(turn: Turn) -> dict[str, str]:
     """Every member's language: the chat as read when the turn began (the call's snapshot if
     that read failed)."""
-    try:
-        chat = await asyncio.shield(turn.chat_task) if turn.chat_task is not None else None
-    except Exception:
-        chat = None
+    chat = await _turn_chat(turn)
     if chat is not None:
         languages = map_as_dict(chat.member_languages)
         if languages:

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from apps.chats import actions as chat_actions
 from apps.chats import services as chat_services
 from apps.chats.presenters import message_view
 from apps.chats.selectors import message_history
@@ -140,6 +141,32 @@ async def test_a_whole_turn_reaches_the_listener_in_their_language(
     assert "morning" not in line
     assert lines[0].stt_ms is not None and lines[0].first_audio_ms is not None
     assert await turn_lock_get(chat_id=chat_id) is None
+
+
+async def test_a_turn_is_translated_with_the_chats_last_turns_and_its_glossary(
+    speech, translator, sockets
+):
+    """As a typed message is (tests/chats/test_translation_context.py): the chat's recent
+    messages go with the request as context, and a glossary term said is kept."""
+    bob, ana, chat_id, _call_id, bob_socket, ana_socket = await _in_a_call(sockets)
+    await chat_actions.do_send_message(
+        user=ana, chat_id=chat_id, text="¿Nos vemos en casa de Nico esta noche?"
+    )
+    await chat_actions.do_glossary_update(
+        user=bob, chat_id=chat_id, version=0, entries=[{"term": "Nico", "rendering": None}]
+    )
+
+    await speak(bob_socket, chat_id, [b"say:", b"Yes, see you at Nico tonight"])
+    await ana_socket.until(_idle, timeout=10)
+
+    (body,) = [
+        body
+        for body in translator.received()
+        if body["messages"][-1]["content"] == "Yes, see you at Nico tonight"
+    ]
+    assert [message["role"] for message in body["messages"]] == ["system", "user", "user"]
+    assert "¿Nos vemos en casa de Nico esta noche?" in body["messages"][1]["content"]
+    assert "Nico" in body["messages"][0]["content"]
 
 
 async def test_audio_can_come_as_base64_frames_in_another_format(speech, translator, sockets):
