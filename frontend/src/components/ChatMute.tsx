@@ -41,7 +41,7 @@ export function ChatMute({ chatId }: { chatId: string }) {
   );
 
   return (
-    <div className="field">
+    <div>
       <label className="checkbox">
         <input
           type="checkbox"
