@@ -14,6 +14,7 @@ import { browserRecorderFactory, releaseMicrophone } from "@/lib/mediaRecorder";
 import { getToken, sessionEnder, TOKEN_STORAGE_KEY } from "@/lib/session";
 import type { Me } from "@/lib/types";
 import { Announcer } from "./Announcer";
+import { BrowserNotifications } from "./BrowserNotifications";
 import { CallBanner } from "./CallBanner";
 import { ConnectionAnnouncer } from "./ConnectionStatus";
 import { PageTitle, UnreadCount } from "./PageTitle";
@@ -156,6 +157,7 @@ export function AppSession({ children }: { children: ReactNode }) {
       <Toast />
       <VoiceAudio />
       <CallBanner />
+      <BrowserNotifications />
       <UnreadInTitle>{children}</UnreadInTitle>
     </SessionContext.Provider>
   );

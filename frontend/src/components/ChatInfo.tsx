@@ -10,6 +10,7 @@ import { fullName } from "@/lib/names";
 import type { Member } from "@/lib/types";
 import { Avatar } from "./Avatar";
 import { ChatGlossary } from "./ChatGlossary";
+import { ChatMute } from "./ChatMute";
 import { FormalityChoice } from "./FormalityChoice";
 import { FormError } from "./FormError";
 import { useSession } from "./session";
@@ -95,6 +96,7 @@ export function ChatInfo({
         </>
       )}
       <FormError message={error} />
+      <ChatMute chatId={chatId} />
       <FormalityChoice chatId={chatId} />
       <ChatGlossary chatId={chatId} />
     </section>

@@ -8,6 +8,7 @@ import { ConnectionStatus } from "@/components/ConnectionStatus";
 import { FormError } from "@/components/FormError";
 import { useFormValues } from "@/components/forms";
 import { LandingFrame } from "@/components/LandingFrame";
+import { NotificationSettings } from "@/components/NotificationSettings";
 import { PageTitle } from "@/components/PageTitle";
 import { LanguageOptions, NameFields } from "@/components/ProfileFields";
 import { YourData } from "@/components/YourData";
@@ -196,6 +197,7 @@ export default function ProfilePage() {
           {loggingOutEverywhere ? "Logging out everywhere…" : "Log out everywhere"}
         </button>
         <FormError message={logoutAllError} testId="logout-all-error" />
+        <NotificationSettings />
         <hr />
         <YourData />
       </section>

@@ -1,0 +1,125 @@
+"use client";
+
+/**
+ * Shows a browser notification (the Notification API) for a new message or a ringing call
+ * while this tab is hidden or not focused, if the reader allowed them on the profile page.
+ * What deserves one is lib/notifications.ts; muted chats are lib/mutedChats.ts. Clicking one
+ * brings the tab forward on that chat. Renders nothing; never asks for permission itself.
+ */
+import { useRouter } from "next/navigation";
+import { useEffect } from "react";
+import { incomingCalls } from "@/lib/callState";
+import { isMuted } from "@/lib/mutedChats";
+import { NotificationGate, type NotificationContent } from "@/lib/notifications";
+import { useSession } from "./session";
+
+function browserStorage(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+export function BrowserNotifications() {
+  const { client, me } = useSession();
+  const router = useRouter();
+
+  useEffect(() => {
+    if (typeof window === "undefined" || !("Notification" in window)) return;
+    const gate = new NotificationGate(me.user_id);
+    const storage = browserStorage();
+    const muted = (chatId: string) => isMuted(storage, me.user_id, chatId);
+    const open = new Map<string, Notification>(); // by chat
+    const ringing = new Map<string, Notification>(); // by call id, while it rings
+
+    const lastSeqs = () =>
+      Object.fromEntries(Object.values(client.state.chats).map((chat) => [chat.chat_id, chat.last_seq ?? 0]));
+    const away = () => document.hidden || !document.hasFocus();
+    const closeAll = () => {
+      for (const notification of open.values()) notification.close();
+      open.clear();
+      ringing.clear();
+    };
+    const onPageState = () => {
+      gate.setAway(away(), lastSeqs);
+      if (!gate.away) closeAll(); // back on the page: what they said is in front of the reader
+    };
+
+    const show = (content: NotificationContent): Notification | null => {
+      if (Notification.permission !== "granted") return null;
+      let notification: Notification;
+      try {
+        notification = new Notification(content.title, { body: content.body, tag: content.tag, lang: me.native_language });
+      } catch {
+        return null; // Android's Chrome allows them only through a service worker: none here
+      }
+      open.get(content.chatId)?.close();
+      open.set(content.chatId, notification);
+      notification.onclick = () => {
+        window.focus();
+        router.push(`/chats/${content.chatId}`);
+        notification.close();
+      };
+      notification.onclose = () => {
+        if (open.get(content.chatId) === notification) open.delete(content.chatId);
+      };
+      return notification;
+    };
+
+    let lastIncoming = client.getSnapshot().incoming;
+    const offMessages = client.subscribe(() => {
+      const { incoming, chat } = client.getSnapshot();
+      if (incoming === lastIncoming) return;
+      lastIncoming = incoming;
+      if (!incoming) return;
+      const content = gate.message({
+        chatId: incoming.chatId,
+        message: incoming.message,
+        chat: chat.chats[incoming.chatId],
+        members: chat.details[incoming.chatId]?.members,
+        muted: muted(incoming.chatId),
+      });
+      if (content) show(content);
+    });
+
+    const onCalls = () => {
+      const calls = incomingCalls(client.voice.getSnapshot().calls, me.user_id);
+      for (const call of calls) {
+        const content = gate.call({
+          chatId: call.chatId,
+          callId: call.callId,
+          callerName: call.callerName,
+          chat: client.state.chats[call.chatId],
+          muted: muted(call.chatId),
+        });
+        const notification = content && show(content);
+        if (notification) ringing.set(call.callId, notification);
+      }
+      // A call that stopped ringing (answered elsewhere, cancelled, missed) takes its
+      // notification with it.
+      for (const [callId, notification] of ringing) {
+        if (calls.some((call) => call.callId === callId)) continue;
+        ringing.delete(callId);
+        notification.close();
+      }
+    };
+    const offCalls = client.voice.subscribe(onCalls);
+
+    onPageState();
+    onCalls();
+    document.addEventListener("visibilitychange", onPageState);
+    window.addEventListener("focus", onPageState);
+    window.addEventListener("blur", onPageState);
+    return () => {
+      offMessages();
+      offCalls();
+      document.removeEventListener("visibilitychange", onPageState);
+      window.removeEventListener("focus", onPageState);
+      window.removeEventListener("blur", onPageState);
+      closeAll();
+    };
+  }, [client, me.user_id, me.native_language, router]);
+
+  return null;
+}
