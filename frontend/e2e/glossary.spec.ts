@@ -95,6 +95,9 @@ test("members share a live glossary; each reader picks formality and the languag
   await expect(pageF.getByText("Saved.")).toBeVisible();
   await pageF.reload();
   await expect(pageF.getByRole("checkbox", { name: "French" })).toBeChecked();
+  // A checkbox in a form field keeps a checkbox's size (not a text input's full width).
+  const box = await pageF.getByRole("checkbox", { name: "French" }).boundingBox();
+  expect(box?.width ?? 0).toBeLessThan(40);
   await expect(pageF.getByRole("checkbox", { name: "Spanish" })).not.toBeChecked();
 
   const unexpected = consoles.flatMap((c) => c.errors);
