@@ -11,7 +11,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import { writeFileSync } from "node:fs";
 import { expect, test, type BrowserContext, type Page, type TestInfo } from "@playwright/test";
-import { apiUrl, baseUrl, DESKTOP, expectConnected, messagesWithText, newContext, person, send, signUpByApi, type Person } from "./support";
+import { baseUrl, createChat, DESKTOP, expectConnected, messagesWithText, newContext, person, send, signUpByApi, tokenOf, type Person } from "./support";
 
 const PHONE = { width: 390, height: 844 };
 const WIDTHS = [
@@ -46,28 +46,6 @@ async function logIn(page: Page, who: Person): Promise<void> {
   await page.getByLabel("Password").fill(who.password);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.waitForURL(/\/chats$/);
-}
-
-async function tokenOf(who: Person): Promise<string> {
-  const response = await fetch(`${apiUrl()}/api/auth/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: who.username, password: who.password }),
-  });
-  const body = (await response.json()) as { access_token?: string };
-  if (!response.ok || !body.access_token) throw new Error(`login ${who.username}: ${response.status} ${JSON.stringify(body)}`);
-  return body.access_token;
-}
-
-async function createChat(token: string, body: object): Promise<string> {
-  const response = await fetch(`${apiUrl()}/api/chats`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  const created = (await response.json()) as { chat_id?: string };
-  if (!response.ok || !created.chat_id) throw new Error(`create chat: ${response.status} ${JSON.stringify(created)}`);
-  return created.chat_id;
 }
 
 /**

@@ -6,20 +6,10 @@
  */
 import { readFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
-import { apiUrl, baseUrl, expectConnected, logInInBrowser, newContext, person, signUpByApi, snap, watchConsole, type Person } from "./support";
+import { apiUrl, baseUrl, expectConnected, logInInBrowser, newContext, person, signUpByApi, snap, tokenOf, watchConsole } from "./support";
 
 /** Console errors the browser prints for refusals this test causes on purpose. */
 const EXPECTED_CONSOLE = [/Failed to load resource: the server responded with a status of 403/];
-
-async function tokenOf(who: Person): Promise<string> {
-  const response = await fetch(`${apiUrl()}/api/auth/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: who.username, password: who.password }),
-  });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
 
 async function api(method: string, path: string, token: string, body?: unknown): Promise<Response> {
   return fetch(`${apiUrl()}${path}`, {

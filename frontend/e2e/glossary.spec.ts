@@ -6,22 +6,7 @@
  * note saying why.
  */
 import { expect, test, type Page } from "@playwright/test";
-import { apiUrl, baseUrl, expectConnected, logInInBrowser, messagesWithText, newContext, person, send, signUpByApi, snap, watchConsole, type Person } from "./support";
-
-async function directChatId(who: Person, other: Person): Promise<string> {
-  const login = await fetch(`${apiUrl()}/api/auth/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: who.username, password: who.password }),
-  });
-  const { access_token: token } = (await login.json()) as { access_token: string };
-  const created = await fetch(`${apiUrl()}/api/chats`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
-    body: JSON.stringify({ username: other.username }),
-  });
-  return ((await created.json()) as { chat_id: string }).chat_id;
-}
+import { baseUrl, directChatId, expectConnected, logInInBrowser, messagesWithText, newContext, person, send, signUpByApi, snap, watchConsole } from "./support";
 
 async function openInfo(page: Page, chatId: string): Promise<void> {
   await page.goto(`${baseUrl()}/chats/${chatId}`);

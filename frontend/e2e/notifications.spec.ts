@@ -7,7 +7,7 @@
  * mutes the chat on this device, none.
  */
 import { expect, test, type Page } from "@playwright/test";
-import { apiUrl, baseUrl, expectConnected, logInInBrowser, messagesWithText, newContext, person, send, signUpByApi, snap, watchConsole, type Person } from "./support";
+import { baseUrl, directChatId, expectConnected, logInInBrowser, messagesWithText, newContext, person, send, signUpByApi, snap, watchConsole } from "./support";
 
 interface Shown {
   title: string;
@@ -51,21 +51,6 @@ function recordNotifications(): void {
 const shown = (page: Page) => page.evaluate(() => (window as unknown as { __shown: Shown[] }).__shown.slice());
 const setHidden = (page: Page, hidden: boolean) =>
   page.evaluate((value) => (window as unknown as { __setHidden: (v: boolean) => void }).__setHidden(value), hidden);
-
-async function directChatId(who: Person, other: Person): Promise<string> {
-  const login = await fetch(`${apiUrl()}/api/auth/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: who.username, password: who.password }),
-  });
-  const { access_token: token } = (await login.json()) as { access_token: string };
-  const created = await fetch(`${apiUrl()}/api/chats`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
-    body: JSON.stringify({ username: other.username }),
-  });
-  return ((await created.json()) as { chat_id: string }).chat_id;
-}
 
 test("a message while the tab is hidden shows one notification in the reader's language; none once muted", async ({ browser }) => {
   const ana = person("ana", "Ana", "es");

@@ -87,6 +87,35 @@ export async function signUpByApi(who: Person): Promise<void> {
   if (response.status !== 201) throw new Error(`signup ${who.username}: ${response.status} ${await response.text()}`);
 }
 
+/** An access token for `who`, logged in through the API. */
+export async function tokenOf(who: Person): Promise<string> {
+  const response = await fetch(`${apiUrl()}/api/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: who.username, password: who.password }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!response.ok || !body.access_token) throw new Error(`login ${who.username}: ${response.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+/** `POST /api/chats` with `body` ({username} or {title, usernames}): the new chat's id. */
+export async function createChat(token: string, body: object): Promise<string> {
+  const response = await fetch(`${apiUrl()}/api/chats`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  const created = (await response.json()) as { chat_id?: string };
+  if (!response.ok || !created.chat_id) throw new Error(`create chat: ${response.status} ${JSON.stringify(created)}`);
+  return created.chat_id;
+}
+
+/** The id of a 1:1 chat `who` starts with `other`, through the API. */
+export async function directChatId(who: Person, other: Person): Promise<string> {
+  return createChat(await tokenOf(who), { username: other.username });
+}
+
 /** Logs `who` in through the log-in form and waits for the inbox, connected. */
 export async function logInInBrowser(page: Page, who: Person): Promise<void> {
   await page.goto(`${baseUrl()}/`);
