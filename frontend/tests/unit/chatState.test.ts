@@ -1,20 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { chatList, chatReducer, initialChatState, messagePreview, STREAMING_TTL_MS, TYPING_TTL_MS, type ChatState } from "@/lib/chatState";
 import type { ChatSummary, ServerFrame } from "@/lib/types";
-import { message } from "./fakes";
+import { chatSummary, message } from "./fakes";
 
-const summary: ChatSummary = {
-  chat_id: "c1",
-  other_username: "ana",
-  other_user_id: "them",
-  last_message_preview: null,
-  updated_at: "2026-01-01T00:00:00+00:00",
-  kind: "direct",
-  title: null,
-  unread_count: 0,
-  last_seq: 0,
-  last_read_seq: 0,
-};
+const summary: ChatSummary = chatSummary();
 
 function base(): ChatState {
   let state = chatReducer(initialChatState, { type: "me", userId: "me" });

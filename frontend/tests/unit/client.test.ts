@@ -3,20 +3,9 @@ import { ApiError } from "@/lib/api";
 import { Backoff } from "@/lib/backoff";
 import { ChatClient, type ClientApi } from "@/lib/client";
 import type { ChatSummary } from "@/lib/types";
-import { FakeSocket, MemoryStorage, connect, fakeApi, me, message, settle } from "./fakes";
+import { FakeSocket, MemoryStorage, chatSummary, connect, fakeApi, me, message, settle } from "./fakes";
 
-const chat: ChatSummary = {
-  chat_id: "c1",
-  other_username: "bruno",
-  other_user_id: "them",
-  last_message_preview: null,
-  updated_at: "2026-01-01T00:00:00+00:00",
-  kind: "direct",
-  title: null,
-  unread_count: 0,
-  last_seq: 0,
-  last_read_seq: 0,
-};
+const chat: ChatSummary = chatSummary({ other_username: "bruno" });
 
 function apiWithTheChat(overrides: Partial<ClientApi> = {}): ClientApi {
   return fakeApi({

@@ -2,7 +2,7 @@ import type { WebSocketLike } from "@/lib/socket";
 import type { StorageLike } from "@/lib/outbox";
 import { vi } from "vitest";
 import type { ChatClient, ClientApi } from "@/lib/client";
-import type { Me, Message } from "@/lib/types";
+import type { ChatSummary, Me, Message } from "@/lib/types";
 
 export const me: Me = { user_id: "me", username: "alice", first_name: "Alice", last_name: "A", native_language: "en", read_languages: [], created_at: "2026-01-01T00:00:00+00:00" };
 
@@ -122,6 +122,23 @@ export function message(seq: number, overrides: Partial<Message> = {}): Message 
     original_language: "en",
     translated: true,
     client_msg_id: null,
+    ...overrides,
+  };
+}
+
+/** A 1:1 chat "c1" with "them", nothing in it yet. */
+export function chatSummary(overrides: Partial<ChatSummary> = {}): ChatSummary {
+  return {
+    chat_id: "c1",
+    other_username: "ana",
+    other_user_id: "them",
+    last_message_preview: null,
+    updated_at: "2026-01-01T00:00:00+00:00",
+    kind: "direct",
+    title: null,
+    unread_count: 0,
+    last_seq: 0,
+    last_read_seq: 0,
     ...overrides,
   };
 }

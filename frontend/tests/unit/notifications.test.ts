@@ -1,24 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { CLOCK_SLACK_MS, NOTIFIED_MEMORY, NotificationGate, notificationTag, truncateBody } from "@/lib/notifications";
 import type { ChatSummary, Message } from "@/lib/types";
-import { message } from "./fakes";
+import { chatSummary, message } from "./fakes";
 
 const T0 = Date.parse("2026-01-01T00:00:30+00:00");
 
 function chat(overrides: Partial<ChatSummary> = {}): ChatSummary {
-  return {
-    chat_id: "c1",
-    other_username: "ana_l",
-    other_user_id: "them",
-    last_message_preview: null,
-    updated_at: "2026-01-01T00:00:00+00:00",
-    kind: "direct",
-    title: null,
-    unread_count: 0,
-    last_seq: 0,
-    last_read_seq: 0,
-    ...overrides,
-  };
+  return chatSummary({ other_username: "ana_l", ...overrides });
 }
 
 const ana = { user_id: "them", username: "ana_l", first_name: "Ana", last_name: "Lima" };
