@@ -48,6 +48,9 @@ SEQ_DIGITS = 12
 CHAT_KIND_DIRECT = "direct"
 CHAT_KIND_GROUP = "group"
 
+# The author a deleted person's messages keep (personal_data.py): no one's words.
+DELETED_USER_ID = "deleted"
+
 
 class MessageKind(StrEnum):
     """What a message is; every kind carries its text in every member's language."""

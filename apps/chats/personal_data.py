@@ -22,6 +22,7 @@ from apps.accounts.selectors import user_account_view
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import (
     CHAT_KIND_DIRECT,
+    DELETED_USER_ID,
     Chat,
     ChatMembership,
     ClientMessageId,
@@ -72,8 +73,8 @@ def user_data_export(*, user: User) -> dict:
 
 
 # What stays of a deleted person: their messages keep their place in each chat (sequence
-# numbers stay gapless, which resume and gap filling rely on) but lose their text and author.
-DELETED_USER_ID = "deleted"
+# numbers stay gapless, which resume and gap filling rely on) but lose their text and author
+# (to models.DELETED_USER_ID).
 DELETED_USERNAME = "[deleted]"
 DELETED_MESSAGE_TEXT = "[message deleted]"
 

@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from apps.chats.chat_snapshots import chat_snapshots
-from apps.chats.models import Chat, Message, MessageKind
+from apps.chats.models import DELETED_USER_ID, Chat, Message, MessageKind
 from apps.chats.reader_choices import FORMALITY_LANGUAGES
 from apps.chats.selectors import (
     chat_get,
@@ -63,9 +63,6 @@ CONTEXT_MESSAGES_MAX = 6
 CONTEXT_CHARS_MAX = 1_500
 # A sender whose account is gone (or who left before the copy was read).
 FORMER_MEMBER = "a former member"
-# What personal_data leaves of a deleted person's messages (not imported: that module pulls
-# in the services).
-_DELETED_USER_ID = "deleted"
 
 RECENT_TURNS_SECONDS = 120.0
 RECENT_TURNS_CHATS_KEPT = 10_000
@@ -105,7 +102,7 @@ class _Recent:
 def _turn_of(
     *, seq: int, from_user_id: str, language: str, text: str, kind: str = MessageKind.TEXT
 ) -> _Turn:
-    worded = kind != MessageKind.CALL and from_user_id != _DELETED_USER_ID and bool(text)
+    worded = kind != MessageKind.CALL and from_user_id != DELETED_USER_ID and bool(text)
     # Only the end of a text can ever be in a window.
     return _Turn(seq, from_user_id, language, text[-CONTEXT_CHARS_MAX:] if worded else None)
 
