@@ -216,14 +216,10 @@ class TranslationGlossary:
     kept: tuple[str, ...] = ()
     renderings: dict[str, str] = field(default_factory=dict)
 
-    def with_kept(self, names: tuple[str, ...]) -> TranslationGlossary:
-        extra = tuple(name for name in names if name not in self.kept)
-        return TranslationGlossary(kept=self.kept + extra, renderings=self.renderings)
-
 
 def glossary_for_translation(*, chat_id: str) -> TranslationGlossary:
     """The chat's glossary as the translation of a message uses it (one GetItem). Member
-    names are not in it: `member_names_kept` reads those, to be merged with `with_kept`."""
+    names are not in it: `member_names_by_id` reads those."""
     glossary = glossary_get(chat_id=chat_id)
     return TranslationGlossary(
         kept=tuple(entry.term for entry in glossary.entries if entry.rendering is None),
@@ -231,19 +227,6 @@ def glossary_for_translation(*, chat_id: str) -> TranslationGlossary:
             entry.term: entry.rendering for entry in glossary.entries if entry.rendering is not None
         },
     )
-
-
-def member_names_kept(*, member_ids: frozenset[str] | set[str]) -> tuple[str, ...]:
-    """Every member's username, first and last name, never translated (one BatchGetItem);
-    a member whose account is gone is left out."""
-    if not member_ids:
-        return ()
-    names: dict[str, None] = {}
-    for user in User.batch_get([User.key_for(member_id) for member_id in sorted(member_ids)]):
-        for name in (user.first_name, user.last_name, user.username):
-            if name:
-                names.setdefault(name, None)
-    return tuple(names)
 
 
 @dataclass(frozen=True)

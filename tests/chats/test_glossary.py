@@ -227,15 +227,20 @@ async def test_glossary_for_translation_splits_kept_terms_from_renderings(async_
     assert glossary.kept == ("Nico's",)
     assert glossary.renderings == {"abuela": "grandma"}
 
-    names = await run_blocking(selectors.member_names_kept)(
+    members = await run_blocking(selectors.member_names_by_id)(
         member_ids={ana.user_id, bob.user_id, carla.user_id}
     )
     # tests/support/accounts.py names everyone "Test Person".
-    assert set(names) == {"Test", "Person", ana.username, bob.username, carla.username}
-    assert len(names) == len(set(names))
-    with_names = glossary.with_kept(names)
-    assert with_names.kept[0] == "Nico's" and set(names) <= set(with_names.kept)
-    assert with_names.renderings == {"abuela": "grandma"}
+    assert {name for member in members.values() for name in member.kept} == {
+        "Test",
+        "Person",
+        ana.username,
+        bob.username,
+        carla.username,
+    }
+    for person in (ana, bob, carla):
+        kept = members[person.user_id].kept
+        assert kept == ("Test", "Person", person.username) and len(kept) == len(set(kept))
 
 
 async def test_each_reader_chooses_formality_per_chat_for_themselves_only(async_client):
