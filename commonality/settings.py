@@ -257,6 +257,34 @@ LIVEKIT_API_KEY = env.str("LIVEKIT_API_KEY", default="") or None
 LIVEKIT_API_SECRET = env.str("LIVEKIT_API_SECRET", default="") or None
 LIVEKIT_URL = env.str("LIVEKIT_URL", default="") or None
 
+# --- Web Push (apps/core/web_push.py): notifications while the app is closed -----------------
+# Off while no private key is set (`python manage.py web_push_keys` makes a pair). Browsers
+# subscribe with the public key derived from it (GET /api/push).
+WEB_PUSH_VAPID_PRIVATE_KEY = env.str("WEB_PUSH_VAPID_PRIVATE_KEY", default="").strip()
+# Who the push services contact about this server's pushes (VAPID's `sub` claim).
+WEB_PUSH_CONTACT = env.str("WEB_PUSH_CONTACT", default="mailto:ops@commonality.invalid")
+# The push services a subscription's endpoint may be on: the server posts nowhere else.
+WEB_PUSH_ALLOWED_HOSTS = env.list(
+    "WEB_PUSH_ALLOWED_HOSTS",
+    default=[
+        "fcm.googleapis.com",
+        "updates.push.services.mozilla.com",
+        "web.push.apple.com",
+        "*.notify.windows.com",
+    ],
+)
+# Plain-http endpoints (a loopback push service in tests and development only).
+WEB_PUSH_ALLOW_HTTP = IS_DEVELOPMENT and env.bool("WEB_PUSH_ALLOW_HTTP", default=False)
+WEB_PUSH_SUBSCRIPTIONS_MAX = env.int("WEB_PUSH_SUBSCRIPTIONS_MAX", default=10)
+# How long a push service keeps a push for a browser that is offline.
+WEB_PUSH_TTL_SECONDS = env.int("WEB_PUSH_TTL_SECONDS", default=6 * 3600)
+# Pushes waiting to be sent per process; beyond it the oldest are dropped (they are hints).
+WEB_PUSH_QUEUE_MAX = env.int("WEB_PUSH_QUEUE_MAX", default=2000)
+WEB_PUSH_SUBSCRIBE_RATE_LIMIT_COUNT = env.int("WEB_PUSH_SUBSCRIBE_RATE_LIMIT_COUNT", default=20)
+WEB_PUSH_SUBSCRIBE_RATE_LIMIT_WINDOW_SECONDS = env.int(
+    "WEB_PUSH_SUBSCRIBE_RATE_LIMIT_WINDOW_SECONDS", default=3600
+)
+
 # --- Translation bounds (apps/chats/translation.py) ---------------------------------------
 # A translation of a text of B UTF-8 bytes may be at most FACTOR x B + FLOOR bytes; a longer
 # reply is no translation (the message goes out untranslated and is retried). The same

@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from apps.accounts import actions as account_actions
 from apps.accounts import events as account_events
 from apps.accounts.models import User
+from apps.accounts.push_subscriptions import push_subscription_add, push_subscription_remove
 from apps.accounts.selectors import user_read_languages
 from apps.chats import (
     events,
@@ -44,6 +45,7 @@ from apps.chats import (
     late_translations,
     live_translation,
     personal_data,
+    push_notifications,
     reader_choices,
     sending,
     services,
@@ -74,9 +76,10 @@ from apps.chats.selectors import (
     message_of_client_id,
 )
 from apps.chats.sending import SendOutcome
+from apps.core import web_push
 from apps.core.background import background_task_start
 from apps.core.concurrency import run_blocking
-from apps.core.errors import Forbidden
+from apps.core.errors import Forbidden, InvalidInput, NotFound
 from apps.core.ratelimit import SettingsRateLimit, rate_limit_hit
 
 logger = logging.getLogger(__name__)
@@ -228,6 +231,11 @@ async def _message_send(
             announcement, chat_id=chat_id, message_id=message_id, readers=readers
         )
     else:
+        push_notifications.message_push_offer(
+            message=committed.message,
+            member_languages=committed.member_languages,
+            read_languages=committed.read_languages,
+        )
         owed = languages_lacking(
             message=committed.message,
             member_languages=committed.member_languages,
@@ -340,6 +348,11 @@ async def _unanswered_commit_settle(*, unanswered: services.CommitOutcomeUnknown
         member_languages=unanswered.member_languages,
         read_languages=unanswered.read_languages,
     )
+    push_notifications.message_push_offer(
+        message=stored,
+        member_languages=unanswered.member_languages,
+        read_languages=unanswered.read_languages,
+    )
     owed = languages_lacking(
         message=stored,
         member_languages=unanswered.member_languages,
@@ -392,6 +405,11 @@ async def do_store_message(*, draft: services.MessageDraft) -> Message | None:
         return None
     if not committed.duplicate:
         await events.message_broadcast(
+            message=committed.message,
+            member_languages=committed.member_languages,
+            read_languages=committed.read_languages,
+        )
+        push_notifications.message_push_offer(
             message=committed.message,
             member_languages=committed.member_languages,
             read_languages=committed.read_languages,
@@ -667,3 +685,50 @@ async def do_delete_own_account(
     )
     task = background_task_start(do_delete_user(user=user), name=f"delete-user-{user.user_id}")
     return await asyncio.shield(task)
+
+
+_PUSH_SUBSCRIBES_PER_USER = SettingsRateLimit(
+    "push-subscribe",
+    "WEB_PUSH_SUBSCRIBE_RATE_LIMIT",
+    "too many push subscription changes",
+)
+
+
+def _push_subscription_fields(subscription: object) -> tuple[str, str, str]:
+    """The endpoint and keys of a browser's `PushSubscription.toJSON()`, checked."""
+    if not isinstance(subscription, dict):
+        raise InvalidInput("a push subscription is an object with endpoint and keys")
+    endpoint = subscription.get("endpoint")
+    keys = subscription.get("keys")
+    if not isinstance(endpoint, str) or not web_push.endpoint_allowed(endpoint):
+        raise InvalidInput("endpoint is not a push service this server sends to")
+    if not isinstance(keys, dict):
+        raise InvalidInput("keys are required: p256dh and auth")
+    p256dh, auth = keys.get("p256dh"), keys.get("auth")
+    if not (
+        isinstance(p256dh, str)
+        and isinstance(auth, str)
+        and web_push.subscription_keys_valid(p256dh=p256dh, auth=auth)
+    ):
+        raise InvalidInput("keys.p256dh must be a P-256 public key and keys.auth 16 bytes")
+    return endpoint, p256dh, auth
+
+
+async def do_push_subscribe(*, user: User, subscription: object) -> None:
+    """Store a browser's push subscription: the user is sent new messages while away."""
+    if not web_push.web_push_enabled():
+        raise NotFound("Web Push is not enabled on this server")
+    endpoint, p256dh, auth = _push_subscription_fields(subscription)
+    await rate_limit_hit(limit=_PUSH_SUBSCRIBES_PER_USER, subject=user.user_id)
+    await run_blocking(push_subscription_add)(
+        user_id=user.user_id, endpoint=endpoint, p256dh=p256dh, auth=auth
+    )
+    push_notifications.push_lookups_forget(user_id=user.user_id)
+
+
+async def do_push_unsubscribe(*, user: User, endpoint: object) -> None:
+    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > 1024:
+        raise InvalidInput("endpoint is required")
+    await rate_limit_hit(limit=_PUSH_SUBSCRIBES_PER_USER, subject=user.user_id)
+    await run_blocking(push_subscription_remove)(user_id=user.user_id, endpoint=endpoint)
+    push_notifications.push_lookups_forget(user_id=user.user_id)

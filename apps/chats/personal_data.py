@@ -18,6 +18,7 @@ from pynamodb.transactions import TransactWrite
 from apps.accounts import services as account_services
 from apps.accounts.languages import LANGUAGES_BY_CODE
 from apps.accounts.models import User
+from apps.accounts.push_subscriptions import push_subscriptions_delete
 from apps.accounts.selectors import user_account_view
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import (
@@ -216,6 +217,8 @@ def user_delete(*, user: User) -> UserDeleted:
         latest[message.chat_id] = max(latest.get(message.chat_id, 0), int(message.seq))
     for chat_id, seq in latest.items():
         _previews_anonymise(chat_id=chat_id, seq=seq)
+    # Before the account: a browser of theirs must never be sent another push.
+    push_subscriptions_delete(user_id=user.user_id)
     account_services.user_account_delete(user=user)
     return UserDeleted(
         user_id=user.user_id,

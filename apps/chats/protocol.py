@@ -155,6 +155,35 @@ class AccountDeletedReply(TypedDict):
     deleted: bool
 
 
+class PushConfig(TypedDict):
+    """`GET /api/push`: whether this server sends Web Push, and the key a browser subscribes
+    with (`PushManager.subscribe({applicationServerKey})`); null while it is off."""
+
+    enabled: bool
+    public_key: str | None
+
+
+class PushSubscriptionReply(TypedDict):
+    """`POST /api/push/subscriptions` (201) and `DELETE /api/push/subscriptions` (200)."""
+
+    subscribed: bool
+
+
+class PushPayload(TypedDict):
+    """What a push carries (encrypted for the browser): a new message for someone away, in
+    their language. The service worker shows it as a notification."""
+
+    type: Literal["message"]
+    chat_id: str
+    seq: int
+    message_id: str
+    title: str
+    body: str
+    language: str
+    url: str
+    tag: str
+
+
 # --- Frames the server sends ----------------------------------------------------------------
 
 

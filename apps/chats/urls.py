@@ -13,4 +13,6 @@ urlpatterns = [
     path("chats/<str:chat_id>/preferences", views.preferences),
     path("auth/me/export", views.my_data_export),
     path("auth/me/delete", views.my_account_delete),
+    path("push", views.push_config),
+    path("push/subscriptions", views.push_subscriptions),
 ]

@@ -22,6 +22,8 @@ from apps.chats.protocol import (
     LeaveReply,
     MemberAddReply,
     MessageCreateReply,
+    PushConfig,
+    PushSubscriptionReply,
 )
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput
@@ -33,6 +35,7 @@ from apps.core.http import (
     string_field,
     string_list_field,
 )
+from apps.core.web_push import vapid_public_key, web_push_enabled
 
 
 def _limit(request: HttpRequest) -> int:
@@ -219,5 +222,25 @@ async def _my_account_delete(request: HttpRequest, *, user: User) -> JsonRespons
     return json_response(AccountDeletedReply(deleted=True))
 
 
+async def _push_config(request: HttpRequest) -> JsonResponse:
+    return json_response(
+        PushConfig(enabled=web_push_enabled(), public_key=vapid_public_key()),
+    )
+
+
+@authenticated
+async def _push_subscribe(request: HttpRequest, *, user: User) -> JsonResponse:
+    await actions.do_push_subscribe(user=user, subscription=json_body(request))
+    return json_response(PushSubscriptionReply(subscribed=True), status=201)
+
+
+@authenticated
+async def _push_unsubscribe(request: HttpRequest, *, user: User) -> JsonResponse:
+    await actions.do_push_unsubscribe(user=user, endpoint=json_body(request).get("endpoint"))
+    return json_response(PushSubscriptionReply(subscribed=False))
+
+
 my_data_export = endpoint(get=_my_data_export)
+push_config = endpoint(get=_push_config)
+push_subscriptions = endpoint(post=_push_subscribe, delete=_push_unsubscribe)
 my_account_delete = endpoint(post=_my_account_delete)

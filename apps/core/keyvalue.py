@@ -48,6 +48,18 @@ class KeyValueStore(Protocol):
 
     async def lease_release(self, key: str, holder: str) -> None: ...
 
+    async def lease_count(self, key: str) -> int: ...
+
+
+# Every open chat socket holds a lease in its user's sorted set (apps/realtime/consumers.py):
+# at most SOCKETS_PER_USER_MAX per account, and "has this user a socket open on any
+# instance" for what is sent only to people who are away (apps/chats/push_notifications.py).
+SOCKET_LEASE_KEY_PREFIX = "wsocks:"
+
+
+def socket_lease_key(user_id: str) -> str:
+    return f"{SOCKET_LEASE_KEY_PREFIX}{user_id}"
+
 
 def _milliseconds(ttl_seconds: float) -> int:
     return max(1, int(ttl_seconds * 1000))
@@ -211,6 +223,10 @@ class RedisStore:
     async def lease_release(self, key: str, holder: str) -> None:
         await self._redis.zrem(key, holder)
 
+    async def lease_count(self, key: str) -> int:
+        """Holders whose lease has not run out (lapsed ones are left for the next acquire)."""
+        return int(await self._redis.zcount(key, f"({int(time.time() * 1000)}", "+inf"))
+
 
 class MemoryStore:
     def __init__(self) -> None:
@@ -300,6 +316,9 @@ class MemoryStore:
 
     async def lease_release(self, key: str, holder: str) -> None:
         self._lease_holders(key).pop(holder, None)
+
+    async def lease_count(self, key: str) -> int:
+        return len(self._lease_holders(key))
 
 
 def _store_build() -> KeyValueStore:

@@ -41,7 +41,7 @@ from apps.accounts.selectors import user_get
 from apps.core.concurrency import run_blocking
 from apps.core.delivery import user_group
 from apps.core.errors import ServiceError
-from apps.core.keyvalue import keyvalue_store
+from apps.core.keyvalue import keyvalue_store, socket_lease_key
 from apps.core.outages import (
     UNAVAILABLE_DETAIL,
     UNAVAILABLE_RETRY_AFTER_SECONDS,
@@ -62,7 +62,6 @@ from apps.realtime.voice_handlers import VoiceSocket
 logger = logging.getLogger(__name__)
 
 TOO_MANY_SOCKETS_CODE: Literal["too_many_sockets"] = "too_many_sockets"
-SOCKET_LEASE_KEY_PREFIX = "wsocks:"
 # A socket renews its place every SOCKET_RECHECK_SECONDS; a place left this many periods
 # without renewal belonged to an instance that died.
 SOCKET_LEASE_PERIODS = 2.5
@@ -127,7 +126,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # The version of the credentials this socket was opened with: a later one (logout
         # everywhere, a password reset, a disable) ends it.
         self.token_version = int(user.token_version)
-        self.lease_key = f"{SOCKET_LEASE_KEY_PREFIX}{user.user_id}"
+        self.lease_key = socket_lease_key(user.user_id)
         try:
             self.lease_held = await keyvalue_store().lease_acquire(
                 self.lease_key,

@@ -79,6 +79,18 @@ async def test_a_lease_nobody_renews_lapses_and_a_renewed_one_does_not(store, ke
     assert await store.lease_acquire(key, "fourth", limit=2, ttl_seconds=5) is False
 
 
+async def test_lease_count_counts_only_leases_that_have_not_lapsed(store, key):
+    assert await store.lease_count(key) == 0
+    assert await store.lease_acquire(key, "short", limit=5, ttl_seconds=0.3)
+    assert await store.lease_acquire(key, "long", limit=5, ttl_seconds=5)
+    assert await store.lease_count(key) == 2
+    await asyncio.sleep(0.4)
+    # "short" lapsed (its instance died) though nothing has removed it yet.
+    assert await store.lease_count(key) == 1
+    await store.lease_release(key, "long")
+    assert await store.lease_count(key) == 0
+
+
 async def test_renewing_a_released_lease_does_not_bring_it_back(store, key):
     assert await store.lease_acquire(key, "gone", limit=1, ttl_seconds=5)
     await store.lease_release(key, "gone")

@@ -12,9 +12,8 @@ import redis
 
 from apps.chats import services
 from apps.core.concurrency import run_blocking
-from apps.core.keyvalue import REDIS_COMMAND_TIMEOUT_SECONDS
+from apps.core.keyvalue import REDIS_COMMAND_TIMEOUT_SECONDS, SOCKET_LEASE_KEY_PREFIX
 from apps.core.outages import UNAVAILABLE_DETAIL, UNAVAILABLE_RETRY_AFTER_SECONDS
-from apps.realtime.consumers import SOCKET_LEASE_KEY_PREFIX
 from tests.support.accounts import user_create, user_token
 
 

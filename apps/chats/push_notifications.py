@@ -1,0 +1,224 @@
+"""Web Push for people who are away: a member with no socket open on any instance, who has
+subscribed a browser (apps/accounts/push_subscriptions.py), is sent each new message of their
+chats as a push, in their own language, which the front end's service worker shows as a
+notification even while Commonality is closed.
+
+A push is a hint, sent after the message is stored and broadcast, from a queue of this
+process's (`_PushQueue`): nothing on the send path waits for it, and a push service that is
+slow or down delays or loses pushes, never a message. The queue is bounded
+(`WEB_PUSH_QUEUE_MAX`, the oldest dropped beyond it), and at most PUSH_SENDS_AT_ONCE pushes are
+in flight. Per away member and message it costs one Redis ZCOUNT (is a socket open?) and, at
+most once a minute per user and process, one GetItem of their subscriptions.
+
+Whoever has a socket open gets the message on it (and the page itself notifies while its tab is
+hidden: frontend/src/lib/notifications.ts), so a push never repeats what a page shows. A socket
+of an instance that died counts as open until its lease lapses (2.5 minutes at most).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from apps.accounts.push_subscriptions import push_subscription_remove, push_targets_of
+from apps.accounts.selectors import user_display_name, user_get
+from apps.chats.chat_snapshots import chat_snapshots
+from apps.chats.models import CHAT_KIND_GROUP, Message
+from apps.chats.presenters import ReadLanguages, message_view
+from apps.core.concurrency import run_blocking
+from apps.core.keyvalue import keyvalue_store, socket_lease_key
+from apps.core.web_push import PushTarget, web_push_enabled, web_push_send
+
+logger = logging.getLogger(__name__)
+
+PUSH_SENDS_AT_ONCE = 8
+PUSH_BODY_MAX_CHARS = 200
+# How long this process trusts what it read of a user's subscriptions and name: a browser
+# that subscribes through another instance gets pushes at most this much later.
+PUSH_LOOKUP_KEPT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class _PushJob:
+    member_id: str
+    language: str
+    read_languages: tuple[str, ...]
+    message: Message
+
+
+class _TimedCache:
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> Any | None:
+        kept = self._values.get(key)
+        if kept is None or kept[0] < time.monotonic():
+            return None
+        return kept[1]
+
+    def put(self, key: str, value: Any) -> None:
+        if len(self._values) > 10_000:
+            now = time.monotonic()
+            self._values = {k: v for k, v in self._values.items() if v[0] >= now}
+        self._values[key] = (time.monotonic() + PUSH_LOOKUP_KEPT_SECONDS, value)
+
+    def forget(self, key: str) -> None:
+        self._values.pop(key, None)
+
+
+_targets = _TimedCache()
+_names = _TimedCache()
+
+
+def push_lookups_forget(*, user_id: str) -> None:
+    """This user's subscriptions changed (here): the next push reads them afresh."""
+    _targets.forget(user_id)
+
+
+class _PushQueue:
+    def __init__(self) -> None:
+        self._jobs: deque[_PushJob] = deque()
+        self._task: asyncio.Task | None = None
+        self.dropped = 0
+
+    def put(self, job: _PushJob) -> None:
+        self._jobs.append(job)
+        while len(self._jobs) > settings.WEB_PUSH_QUEUE_MAX:
+            self._jobs.popleft()
+            self.dropped += 1
+            logger.warning("a push was dropped: too many are waiting")
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._run(), name="web push")
+
+    async def settle(self, *, timeout: float) -> None:
+        task = self._task
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            await asyncio.wait([task], timeout=timeout)
+
+    async def _run(self) -> None:
+        in_flight: set[asyncio.Task] = set()
+        while self._jobs or in_flight:
+            while self._jobs and len(in_flight) < PUSH_SENDS_AT_ONCE:
+                in_flight.add(asyncio.create_task(_push_one(self._jobs.popleft())))
+            _, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+
+
+_queue = _PushQueue()
+
+
+async def pushes_settle(*, timeout: float = 5.0) -> None:
+    """Wait for the pushes handed over so far (tests; a process about to end)."""
+    await _queue.settle(timeout=timeout)
+
+
+def message_push_offer(
+    *,
+    message: Message,
+    member_languages: dict[str, str],
+    read_languages: ReadLanguages | None = None,
+) -> None:
+    """Hand a newly stored message to the push queue for every member but its author; each
+    is pushed only if they turn out to be away and subscribed. Returns at once."""
+    if not web_push_enabled():
+        return
+    read = read_languages or {}
+    for member_id, language in member_languages.items():
+        if member_id == message.from_user_id:
+            continue
+        _queue.put(
+            _PushJob(
+                member_id=member_id,
+                language=language,
+                read_languages=tuple(read.get(member_id, ())),
+                message=message,
+            )
+        )
+
+
+async def _user_away(user_id: str) -> bool:
+    try:
+        return await keyvalue_store().lease_count(socket_lease_key(user_id)) == 0
+    except Exception as error:
+        # Without Redis nobody can tell: no push, rather than one to someone reading.
+        logger.info("a push was skipped: Redis did not answer (%s)", type(error).__name__)
+        return False
+
+
+async def _targets_of(user_id: str) -> list[PushTarget]:
+    targets = _targets.get(user_id)
+    if targets is None:
+        targets = await run_blocking(push_targets_of)(user_id=user_id)
+        _targets.put(user_id, targets)
+    return targets
+
+
+async def _name_of(user_id: str) -> str:
+    name = _names.get(user_id)
+    if name is None:
+        user = await run_blocking(user_get)(user_id=user_id)
+        name = user_display_name(user=user) if user is not None else "Someone"
+        _names.put(user_id, name)
+    return name
+
+
+def _body(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= PUSH_BODY_MAX_CHARS:
+        return text
+    return text[: PUSH_BODY_MAX_CHARS - 1].rstrip() + "…"
+
+
+async def message_push_payload(*, job: _PushJob) -> dict[str, Any]:
+    view = message_view(
+        message=job.message,
+        language=job.language,
+        reader_id=job.member_id,
+        read_languages=job.read_languages,
+    )
+    title = await _name_of(job.message.from_user_id)
+    chat = chat_snapshots.get(job.message.chat_id)
+    if chat is not None and chat.kind == CHAT_KIND_GROUP and chat.title:
+        title = f"{title} · {chat.title}"
+    chat_id = job.message.chat_id
+    return {
+        "type": "message",
+        "chat_id": chat_id,
+        "seq": int(job.message.seq),
+        "message_id": job.message.message_id,
+        "title": title,
+        "body": _body(view["text"]),
+        "language": view["language"],
+        "url": f"/chats/{chat_id}",
+        "tag": f"chat:{chat_id}",
+    }
+
+
+async def _push_one(job: _PushJob) -> None:
+    try:
+        if not await _user_away(job.member_id):
+            return
+        targets = await _targets_of(job.member_id)
+        if not targets:
+            return
+        payload = json.dumps(await message_push_payload(job=job), ensure_ascii=False).encode()
+        for target in targets:
+            result = await web_push_send(
+                target=target, payload=payload, ttl_seconds=settings.WEB_PUSH_TTL_SECONDS
+            )
+            if result.gone:
+                await run_blocking(push_subscription_remove)(
+                    user_id=job.member_id, endpoint=target.endpoint
+                )
+                _targets.forget(job.member_id)
+            elif not result.delivered:
+                logger.info("a push service refused a push (status %s)", result.status)
+    except Exception:
+        logger.exception("a push for chat %s failed", job.message.chat_id)
