@@ -27,6 +27,11 @@ export default defineConfig(
     },
   },
   {
+    // The service worker (push-sw.js): plain JavaScript in the worker's global scope.
+    files: ["public/**/*.js"],
+    languageOptions: { globals: globals.serviceworker, sourceType: "script" },
+  },
+  {
     files: ["scripts/**/*.mjs", "e2e/**/*.ts", "tests/**/*.ts", "*.config.{ts,mjs}"],
     languageOptions: { globals: globals.node },
   },

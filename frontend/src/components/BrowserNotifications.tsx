@@ -9,8 +9,9 @@
 import { useRouter } from "next/navigation";
 import { useEffect } from "react";
 import { incomingCalls } from "@/lib/callState";
-import { isMuted } from "@/lib/mutedChats";
+import { isMuted, mutedChats, onMutedChange } from "@/lib/mutedChats";
 import { NotificationGate, type NotificationContent } from "@/lib/notifications";
+import { mutedChatsShare } from "@/lib/webPush";
 import { useSession } from "./session";
 
 function browserStorage(): Storage | null {
@@ -24,6 +25,14 @@ function browserStorage(): Storage | null {
 export function BrowserNotifications() {
   const { client, me } = useSession();
   const router = useRouter();
+
+  // The service worker shows pushes while the app is closed: it keeps this device's muted
+  // chats silent too, from a copy it can read.
+  useEffect(() => {
+    const share = () => void mutedChatsShare(mutedChats(browserStorage(), me.user_id));
+    share();
+    return onMutedChange(share);
+  }, [me.user_id]);
 
   useEffect(() => {
     if (typeof window === "undefined" || !("Notification" in window)) return;

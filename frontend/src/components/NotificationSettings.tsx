@@ -5,7 +5,9 @@
  * to show notifications, and only when the reader presses the button (never on load). Says
  * when the browser can't show them, or when they were blocked and how to unblock them.
  */
-import { useState, useSyncExternalStore } from "react";
+import { useEffect, useState, useSyncExternalStore } from "react";
+import { browserForPush, webPushDisable, webPushEnable, webPushState, type PushState } from "@/lib/webPush";
+import { useSession } from "./session";
 
 type Permission = NotificationPermission | "unsupported";
 
@@ -84,7 +86,70 @@ export function NotificationSettings() {
           its details.
         </p>
       )}
+      {state !== "unsupported" && state !== "denied" && <ClosedAppNotifications />}
     </section>
     </>
+  );
+}
+
+const PUSH_STATE_TEXT: Partial<Record<PushState, string>> = {
+  on: "On: new messages reach this browser while Commonality is closed.",
+  denied: "Notifications are blocked for this site, so this browser can't be told either.",
+};
+
+/** Web Push: messages while no tab of the app is open (lib/webPush.ts). Shown only when both
+ *  this browser and the server can do it. */
+function ClosedAppNotifications() {
+  const { api } = useSession();
+  const [pushState, setPushState] = useState<PushState | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [failed, setFailed] = useState(false);
+
+  useEffect(() => {
+    let live = true;
+    webPushState(browserForPush(), api)
+      .then((found) => live && setPushState(found))
+      .catch(() => live && setPushState("unavailable"));
+    return () => {
+      live = false;
+    };
+  }, [api]);
+
+  if (pushState === null || pushState === "unsupported" || pushState === "unavailable") return null;
+
+  async function toggle(on: boolean) {
+    setBusy(true);
+    setFailed(false);
+    try {
+      setPushState(await (on ? webPushEnable : webPushDisable)(browserForPush(), api));
+    } catch {
+      setFailed(true);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="field" data-testid="web-push-setting" data-push-state={pushState}>
+      <label className="checkbox">
+        <input
+          type="checkbox"
+          checked={pushState === "on"}
+          disabled={busy}
+          onChange={(event) => void toggle(event.target.checked)}
+        />
+        Also when Commonality is closed
+      </label>
+      {PUSH_STATE_TEXT[pushState] && (
+        <p className="hint" role="status">
+          {PUSH_STATE_TEXT[pushState]}
+        </p>
+      )}
+      {failed && (
+        <p className="error" role="alert">
+          This browser could not be signed up for notifications. Try again later.
+        </p>
+      )}
+    </div>
   );
 }

@@ -4,7 +4,7 @@
  * reached at all. A 401 on an authenticated call ends the session (see onUnauthorized).
  */
 import { API_URL } from "./config";
-import type { AccountDeletedReply, ChatCreated, ChatDetail, ChatPreferences, ChatSummary, Formality, Glossary, GlossaryEntry, HistoryPage, Language, LeaveReply, LogoutAllReply, Me, MemberAddReply, MessageCreateReply, SocketTicketReply, TokenReply, VoiceTokenReply } from "./types";
+import type { AccountDeletedReply, ChatCreated, ChatDetail, ChatPreferences, ChatSummary, Formality, Glossary, GlossaryEntry, HistoryPage, Language, LeaveReply, LogoutAllReply, Me, MemberAddReply, MessageCreateReply, PushConfig, PushSubscriptionReply, SocketTicketReply, TokenReply, VoiceTokenReply } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -145,6 +145,13 @@ export function apiFor(token: string) {
      *  token and socket of the user stops working. */
     deleteAccount: (password: string) =>
       request<AccountDeletedReply>("/api/auth/me/delete", { method: "POST", body: { password }, token }),
+    /** Whether the server sends Web Push, and the key to subscribe with. */
+    pushConfig: () => request<PushConfig>("/api/push", { token }),
+    /** A browser's `PushSubscription.toJSON()`: the server pushes new messages to it while the user is away. */
+    pushSubscribe: (subscription: PushSubscriptionJSON) =>
+      request<PushSubscriptionReply>("/api/push/subscriptions", { method: "POST", body: subscription, token }),
+    pushUnsubscribe: (endpoint: string) =>
+      request<PushSubscriptionReply>("/api/push/subscriptions", { method: "DELETE", body: { endpoint }, token }),
     wsTicket: () => request<SocketTicketReply>("/api/ws/ticket", { method: "POST", body: {}, token }),
     chats: () => request<ChatSummary[]>("/api/chats", { token }),
     chat: (chatId: string) => request<ChatDetail>(`/api/chats/${encodeURIComponent(chatId)}`, { token }),

@@ -231,6 +231,38 @@ export interface AccountDeletedReply {
 }
 
 /**
+ * `GET /api/push`: whether this server sends Web Push, and the key a browser subscribes
+ * with (`PushManager.subscribe({applicationServerKey})`); null while it is off.
+ */
+export interface PushConfig {
+  enabled: boolean;
+  public_key: string | null;
+}
+
+/**
+ * `POST /api/push/subscriptions` (201) and `DELETE /api/push/subscriptions` (200).
+ */
+export interface PushSubscriptionReply {
+  subscribed: boolean;
+}
+
+/**
+ * What a push carries (encrypted for the browser): a new message for someone away, in
+ * their language. The service worker shows it as a notification.
+ */
+export interface PushPayload {
+  type: "message";
+  chat_id: string;
+  seq: number;
+  message_id: string;
+  title: string;
+  body: string;
+  language: string;
+  url: string;
+  tag: string;
+}
+
+/**
  * To every member, in the reader's language: a message was stored.
  */
 export interface MessageFrame {

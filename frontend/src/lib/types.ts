@@ -26,6 +26,8 @@ export type {
   Message,
   MessageCreateReply,
   MessageMeta,
+  PushConfig,
+  PushSubscriptionReply,
   SocketTicketReply,
   TokenReply,
   VoiceTokenReply,

@@ -16,6 +16,7 @@ import { ApiError } from "@/lib/api";
 import { languageName, readLanguagesToggled, sameLanguages, useLanguages } from "@/lib/languages";
 import { fullName } from "@/lib/names";
 import { LOGGED_OUT_EVERYWHERE } from "@/lib/session";
+import { webPushForget } from "@/lib/webPush";
 
 function unsentWarning(pending: number): string {
   return `${pending === 1 ? "1 message hasn't" : `${pending} messages haven't`} been sent yet`;
@@ -188,6 +189,7 @@ export default function ProfilePage() {
             )
               return;
             client.forgetLocalData();
+            void webPushForget();
             logout();
           }}
         >

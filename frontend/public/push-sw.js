@@ -1,0 +1,64 @@
+/*
+ * Commonality's service worker: shows a Web Push (a new message for someone with no tab of
+ * the app open) as a notification, and opens the chat when it is clicked. The server pushes
+ * only to people with no socket open, so a page never shows the same message twice; a chat
+ * muted on this device (the page copies the list into the Cache below) stays silent.
+ */
+const SETTINGS_CACHE = "commonality-settings";
+const MUTED_CHATS_URL = "/__commonality/muted-chats";
+
+async function mutedChats() {
+  try {
+    const cache = await caches.open(SETTINGS_CACHE);
+    const stored = await cache.match(MUTED_CHATS_URL);
+    const chats = stored ? await stored.json() : [];
+    return Array.isArray(chats) ? chats : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A path on this site, never another site's address (`//host` is one). */
+function sitePath(url) {
+  return typeof url === "string" && url.startsWith("/") && !url.startsWith("//") && !url.startsWith("/\\") ? url : "/chats";
+}
+
+async function pushShow(payload) {
+  if (!payload || payload.type !== "message" || typeof payload.chat_id !== "string") return;
+  if ((await mutedChats()).includes(payload.chat_id)) return;
+  await self.registration.showNotification(String(payload.title || "Commonality"), {
+    body: String(payload.body || ""),
+    tag: String(payload.tag || payload.chat_id),
+    lang: typeof payload.language === "string" ? payload.language : undefined,
+    icon: "/icon.svg",
+    data: { url: sitePath(payload.url) },
+  });
+}
+
+self.addEventListener("push", (event) => {
+  let payload;
+  try {
+    payload = event.data ? event.data.json() : null;
+  } catch {
+    payload = null; // not ours, or damaged: nothing to show
+  }
+  event.waitUntil(pushShow(payload));
+});
+
+async function chatOpen(url) {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const client of windows) {
+    if ("focus" in client) {
+      await client.focus();
+      if ("navigate" in client) await client.navigate(url);
+      return;
+    }
+  }
+  await self.clients.openWindow(url);
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = event.notification.data && event.notification.data.url;
+  event.waitUntil(chatOpen(typeof url === "string" ? url : "/chats"));
+});
