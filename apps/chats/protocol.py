@@ -170,18 +170,20 @@ class PushSubscriptionReply(TypedDict):
 
 
 class PushPayload(TypedDict):
-    """What a push carries (encrypted for the browser): a new message for someone away, in
-    their language. The service worker shows it as a notification."""
+    """What a push carries (encrypted for the browser), for someone away: a new message in
+    their language (`message`), or a call ringing for them (`call`). The service worker shows
+    it as a notification."""
 
-    type: Literal["message"]
+    type: Literal["message", "call"]
     chat_id: str
-    seq: int
-    message_id: str
     title: str
     body: str
-    language: str
     url: str
     tag: str
+    seq: NotRequired[int]
+    message_id: NotRequired[str]
+    language: NotRequired[str]
+    call_id: NotRequired[str]
 
 
 # --- Frames the server sends ----------------------------------------------------------------

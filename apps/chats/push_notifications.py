@@ -32,6 +32,7 @@ from apps.accounts.selectors import user_display_name, user_get
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import CHAT_KIND_GROUP, Message
 from apps.chats.presenters import ReadLanguages, message_view
+from apps.chats.protocol import PushPayload
 from apps.core.concurrency import run_blocking
 from apps.core.keyvalue import keyvalue_store, socket_lease_key
 from apps.core.web_push import PushTarget, web_push_enabled, web_push_send
@@ -46,11 +47,25 @@ PUSH_LOOKUP_KEPT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
-class _PushJob:
+class _MessagePush:
     member_id: str
     language: str
     read_languages: tuple[str, ...]
     message: Message
+
+
+@dataclass(frozen=True)
+class _CallPush:
+    member_id: str
+    chat_id: str
+    call_id: str
+    title: str
+    body: str
+    # A ring is over when it times out: a push that arrives later must not ring.
+    ttl_seconds: int
+
+
+_PushJob = _MessagePush | _CallPush
 
 
 class _TimedCache:
@@ -134,7 +149,7 @@ def message_push_offer(
         if member_id == message.from_user_id:
             continue
         _queue.put(
-            _PushJob(
+            _MessagePush(
                 member_id=member_id,
                 language=language,
                 read_languages=tuple(read.get(member_id, ())),
@@ -176,7 +191,47 @@ def _body(text: str) -> str:
     return text[: PUSH_BODY_MAX_CHARS - 1].rstrip() + "…"
 
 
-async def message_push_payload(*, job: _PushJob) -> dict[str, Any]:
+def call_push_offer(
+    *,
+    chat_id: str,
+    call_id: str,
+    caller_id: str,
+    caller_name: str,
+    bodies: dict[str, str],
+    ring_timeout_seconds: float,
+) -> None:
+    """Hand a ringing call to the push queue for every member but its caller (`bodies`:
+    member -> what the push says, in their language). Returns at once."""
+    if not web_push_enabled():
+        return
+    for member_id, body in bodies.items():
+        if member_id == caller_id:
+            continue
+        _queue.put(
+            _CallPush(
+                member_id=member_id,
+                chat_id=chat_id,
+                call_id=call_id,
+                title=caller_name,
+                body=body,
+                ttl_seconds=max(1, int(ring_timeout_seconds)),
+            )
+        )
+
+
+def call_push_payload(*, job: _CallPush) -> PushPayload:
+    return {
+        "type": "call",
+        "chat_id": job.chat_id,
+        "call_id": job.call_id,
+        "title": job.title,
+        "body": job.body,
+        "url": f"/chats/{job.chat_id}",
+        "tag": f"call:{job.call_id}",
+    }
+
+
+async def message_push_payload(*, job: _MessagePush) -> PushPayload:
     view = message_view(
         message=job.message,
         language=job.language,
@@ -208,11 +263,16 @@ async def _push_one(job: _PushJob) -> None:
         targets = await _targets_of(job.member_id)
         if not targets:
             return
-        payload = json.dumps(await message_push_payload(job=job), ensure_ascii=False).encode()
-        for target in targets:
-            result = await web_push_send(
-                target=target, payload=payload, ttl_seconds=settings.WEB_PUSH_TTL_SECONDS
+        if isinstance(job, _CallPush):
+            content, ttl_seconds = call_push_payload(job=job), job.ttl_seconds
+        else:
+            content, ttl_seconds = (
+                await message_push_payload(job=job),
+                settings.WEB_PUSH_TTL_SECONDS,
             )
+        payload = json.dumps(content, ensure_ascii=False).encode()
+        for target in targets:
+            result = await web_push_send(target=target, payload=payload, ttl_seconds=ttl_seconds)
             if result.gone:
                 await run_blocking(push_subscription_remove)(
                     user_id=job.member_id, endpoint=target.endpoint
@@ -221,4 +281,5 @@ async def _push_one(job: _PushJob) -> None:
             elif not result.delivered:
                 logger.info("a push service refused a push (status %s)", result.status)
     except Exception:
-        logger.exception("a push for chat %s failed", job.message.chat_id)
+        chat_id = job.chat_id if isinstance(job, _CallPush) else job.message.chat_id
+        logger.exception("a push for chat %s failed", chat_id)

@@ -40,7 +40,7 @@ from django.conf import settings
 from apps.accounts.models import User
 from apps.accounts.selectors import user_display_name
 from apps.chats import actions as chat_actions
-from apps.chats import sending
+from apps.chats import push_notifications, sending
 from apps.chats.models import Message, MessageKind
 from apps.chats.presenters import message_text_for
 from apps.chats.selectors import map_as_dict, message_get
@@ -66,7 +66,14 @@ from apps.voice.errors import (
     TurnTaken,
 )
 from apps.voice.notes import MessageAudio, voice_note_size_check
-from apps.voice.phrases import CALL_CANCELLED, CALL_DECLINED, CALL_ENDED, CALL_MISSED
+from apps.voice.phrases import (
+    CALL_CANCELLED,
+    CALL_DECLINED,
+    CALL_ENDED,
+    CALL_INCOMING,
+    CALL_MISSED,
+    call_phrase,
+)
 from apps.voice.protocol import CallEndReason, TurnEndReason, VoiceTokenReply
 from apps.voice.selectors import (
     call_get,
@@ -141,6 +148,17 @@ async def do_start_call(*, user: User, chat_id: str) -> Call:
         call=call,
         caller_name=user_display_name(user=user),
         caller_username=user.username,
+        ring_timeout_seconds=settings.VOICE_RING_TIMEOUT_SECONDS,
+    )
+    push_notifications.call_push_offer(
+        chat_id=chat_id,
+        call_id=call.call_id,
+        caller_id=user.user_id,
+        caller_name=user_display_name(user=user),
+        bodies={
+            member_id: call_phrase(outcome=CALL_INCOMING, language=language)
+            for member_id, language in call.member_languages.items()
+        },
         ring_timeout_seconds=settings.VOICE_RING_TIMEOUT_SECONDS,
     )
     return call

@@ -11,10 +11,24 @@ CALL_MISSED = "missed"  # nobody answered in time
 CALL_DECLINED = "declined"
 CALL_CANCELLED = "cancelled"  # the caller hung up before anyone answered
 CALL_ENDED = "ended"  # answered, then over; the text carries its duration
+# Not an outcome: what a push says to someone away while a call rings for them.
+CALL_INCOMING = "incoming"
 
 FALLBACK_LANGUAGE = "en"
 
 _PHRASES: dict[str, dict[str, str]] = {
+    CALL_INCOMING: {
+        "en": "Incoming call",
+        "es": "Llamada entrante",
+        "fr": "Appel entrant",
+        "de": "Eingehender Anruf",
+        "pt": "Chamada recebida",
+        "zh": "来电",
+        "ja": "着信",
+        "ko": "수신 전화",
+        "ar": "مكالمة واردة",
+        "hi": "इनकमिंग कॉल",
+    },
     CALL_MISSED: {
         "en": "Missed call",
         "es": "Llamada perdida",

@@ -24,15 +24,18 @@ function sitePath(url) {
 }
 
 async function pushShow(payload) {
-  if (!payload || payload.type !== "message" || typeof payload.chat_id !== "string") return;
+  if (!payload || (payload.type !== "message" && payload.type !== "call") || typeof payload.chat_id !== "string") return;
   if ((await mutedChats()).includes(payload.chat_id)) return;
-  await self.registration.showNotification(String(payload.title || "Commonality"), {
+  const options = {
     body: String(payload.body || ""),
     tag: String(payload.tag || payload.chat_id),
-    lang: typeof payload.language === "string" ? payload.language : undefined,
     icon: "/icon.svg",
     data: { url: sitePath(payload.url) },
-  });
+  };
+  if (typeof payload.language === "string") options.lang = payload.language;
+  // A ringing call stays up until it is answered or dismissed, like a phone's.
+  if (payload.type === "call") options.requireInteraction = true;
+  await self.registration.showNotification(String(payload.title || "Commonality"), options);
 }
 
 self.addEventListener("push", (event) => {

@@ -227,3 +227,30 @@ def test_the_push_endpoints_over_http(client, push_service, settings):
 
     settings.WEB_PUSH_VAPID_PRIVATE_KEY = ""
     assert client.get("/api/push").json() == {"enabled": False, "public_key": None}
+
+
+async def test_an_away_member_is_pushed_a_ringing_call_that_expires_with_the_ring(
+    push_service, settings
+):
+    from apps.voice import actions as voice_actions
+
+    settings.VOICE_RING_TIMEOUT_SECONDS = 30
+    ana, ben, chat_id = await _pair(ana_language="en", ben_language="es")
+    bens_browser = await _subscribed(push_service, ben)
+
+    call = await voice_actions.do_start_call(user=ana, chat_id=chat_id)
+    await push_notifications.pushes_settle()
+
+    [push] = push_service.pushes_to(bens_browser)
+    assert push.payload == {
+        "type": "call",
+        "chat_id": chat_id,
+        "call_id": call.call_id,
+        "title": "Test Person",
+        "body": "Llamada entrante",
+        "url": f"/chats/{chat_id}",
+        "tag": f"call:{call.call_id}",
+    }
+    # Kept by the push service no longer than the ring lasts.
+    assert push.ttl == 30
+    await voice_actions.do_cancel_call(user=ana, chat_id=chat_id, call_id=call.call_id)

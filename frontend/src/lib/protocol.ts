@@ -247,19 +247,21 @@ export interface PushSubscriptionReply {
 }
 
 /**
- * What a push carries (encrypted for the browser): a new message for someone away, in
- * their language. The service worker shows it as a notification.
+ * What a push carries (encrypted for the browser), for someone away: a new message in
+ * their language (`message`), or a call ringing for them (`call`). The service worker shows
+ * it as a notification.
  */
 export interface PushPayload {
-  type: "message";
+  type: "message" | "call";
   chat_id: string;
-  seq: number;
-  message_id: string;
   title: string;
   body: string;
-  language: string;
   url: string;
   tag: string;
+  seq?: number;
+  message_id?: string;
+  language?: string;
+  call_id?: string;
 }
 
 /**

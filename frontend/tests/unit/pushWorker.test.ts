@@ -58,6 +58,18 @@ describe("the push service worker", () => {
     });
   });
 
+  it("shows a ringing call until it is answered or dismissed", async () => {
+    const worker = workerScope();
+    await worker.dispatch("push", push({ type: "call", chat_id: "c1", call_id: "k1", title: "Ana", body: "Incoming call", url: "/chats/c1", tag: "call:k1" }));
+    expect(worker.showNotification).toHaveBeenCalledWith("Ana", {
+      body: "Incoming call",
+      tag: "call:k1",
+      icon: "/icon.svg",
+      data: { url: "/chats/c1" },
+      requireInteraction: true,
+    });
+  });
+
   it("keeps a chat muted on this device silent, and ignores what is not a message push", async () => {
     const worker = workerScope({ muted: ["c1"] });
     await worker.dispatch("push", push(PAYLOAD));
