@@ -15,6 +15,7 @@ from apps.accounts import events, selectors, services
 from apps.accounts.models import User
 from apps.accounts.passwords import password_hash_make, password_hash_run, password_verify
 from apps.accounts.protocol import Me
+from apps.accounts.push_subscriptions import push_subscriptions_delete
 from apps.accounts.signals import user_language_changed
 from apps.accounts.socket_auth import socket_ticket_issue
 from apps.accounts.throttles import login_throttle_hit, signup_throttle_hit
@@ -129,8 +130,11 @@ async def do_issue_socket_ticket(*, user: User) -> str:
 
 async def do_logout_all(*, user: User) -> User:
     """Log out everywhere: every token and socket ticket issued so far stops working (the
-    caller's included), and open sockets close, on every instance."""
+    caller's included), and open sockets close, on every instance. No browser is pushed
+    messages any more either (a lost phone stops showing them): each subscribes again when its
+    user logs back in and turns it on."""
     user = await run_blocking(services.user_logout_all)(user=user)
+    await run_blocking(push_subscriptions_delete)(user_id=user.user_id)
     await _sessions_close(user=user)
     return user
 

@@ -254,3 +254,16 @@ async def test_an_away_member_is_pushed_a_ringing_call_that_expires_with_the_rin
     # Kept by the push service no longer than the ring lasts.
     assert push.ttl == 30
     await voice_actions.do_cancel_call(user=ana, chat_id=chat_id, call_id=call.call_id)
+
+
+async def test_logging_out_everywhere_stops_the_pushes(push_service, translator):
+    from apps.accounts import actions as account_actions
+
+    ana, ben, chat_id = await _pair()
+    browser = await _subscribed(push_service, ben)
+    await account_actions.do_logout_all(user=ben)
+    # The 60 s this process trusts what it read would otherwise keep the old subscription.
+    push_notifications.push_lookups_forget(user_id=ben.user_id)
+    await _send(ana, chat_id, "Hola")
+    assert push_service.pushes_to(browser) == []
+    assert await run_blocking(push_targets_of)(user_id=ben.user_id) == []
