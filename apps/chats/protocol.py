@@ -29,6 +29,15 @@ class MessageMeta(TypedDict, total=False):
     turn_id: str
 
 
+class ReactionSummary(TypedDict):
+    """One emoji on a message: how many reacted with it, and who (each person once per
+    message)."""
+
+    emoji: str
+    count: int
+    user_ids: list[str]
+
+
 class Message(TypedDict):
     """A message as one reader sees it: the contract's five keys, plus additions."""
 
@@ -50,6 +59,8 @@ class Message(TypedDict):
     # "reader_reads_language" (written in a language the reader listed among those they also
     # read). `translated` is then true.
     translation_skipped: NotRequired[TranslationSkipped]
+    # The reactions, most used first; absent while there are none.
+    reactions: NotRequired[list[ReactionSummary]]
 
 
 class ChatSummary(TypedDict):
@@ -146,6 +157,17 @@ class ChatPreferences(TypedDict):
     chat_id: str
     # null: no preference (the translation follows the conversation).
     formality: Formality | None
+
+
+class ReactionReply(TypedDict):
+    """`PUT /api/chats/{id}/messages/{seq}/reaction`: the message's reactions after the
+    toggle; `emoji` is the caller's own now (null: the toggle took it away)."""
+
+    chat_id: str
+    seq: int
+    message_id: str
+    emoji: str | None
+    reactions: list[ReactionSummary]
 
 
 class AccountDeletedReply(TypedDict):
@@ -266,6 +288,17 @@ class GlossaryUpdatedFrame(TypedDict):
     glossary: Glossary
 
 
+class ReactionUpdatedFrame(TypedDict):
+    """To every member: the reactions to message `seq` after `user_id` toggled one."""
+
+    type: Literal["reaction_updated"]
+    chat_id: str
+    seq: int
+    message_id: str
+    user_id: str
+    reactions: list[ReactionSummary]
+
+
 ChatFrame = (
     MessageFrame
     | MessageStartedFrame
@@ -279,4 +312,5 @@ ChatFrame = (
     | MemberLeftFrame
     | AckFrame
     | GlossaryUpdatedFrame
+    | ReactionUpdatedFrame
 )
