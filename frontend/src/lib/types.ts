@@ -26,6 +26,8 @@ export type {
   Message,
   MessageCreateReply,
   MessageMeta,
+  ReactionSummary,
+  ReactionUpdatedFrame,
   SocketTicketReply,
   TokenReply,
   VoiceTokenReply,
