@@ -646,6 +646,7 @@ async def do_toggle_reaction(
         message_id=toggled.message.message_id,
         user_id=user.user_id,
         reactions=reactions.message_reactions_view(toggled.message),
+        reactions_version=int(toggled.message.reactions_version),
         member_ids=toggled.member_ids,
     )
     return toggled

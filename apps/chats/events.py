@@ -395,6 +395,7 @@ async def reaction_updated_broadcast(
     message_id: str,
     user_id: str,
     reactions: list[ReactionSummary],
+    reactions_version: int,
     member_ids: Iterable[str],
 ) -> None:
     await _deliver(
@@ -406,5 +407,6 @@ async def reaction_updated_broadcast(
             message_id=message_id,
             user_id=user_id,
             reactions=reactions,
+            reactions_version=reactions_version,
         ),
     )

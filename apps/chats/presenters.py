@@ -208,6 +208,8 @@ def message_view(
     reactions = message_reactions_view(message)
     if reactions:
         view["reactions"] = reactions
+    if getattr(message, "reactions_version", None):
+        view["reactions_version"] = int(message.reactions_version)
     return view
 
 

@@ -61,6 +61,9 @@ class Message(TypedDict):
     translation_skipped: NotRequired[TranslationSkipped]
     # The reactions, most used first; absent while there are none.
     reactions: NotRequired[list[ReactionSummary]]
+    # Raised by every reaction change: a `reaction_updated` frame with a version no higher
+    # than this is older news. Absent until the first reaction.
+    reactions_version: NotRequired[int]
 
 
 class ChatSummary(TypedDict):
@@ -289,7 +292,8 @@ class GlossaryUpdatedFrame(TypedDict):
 
 
 class ReactionUpdatedFrame(TypedDict):
-    """To every member: the reactions to message `seq` after `user_id` toggled one."""
+    """To every member: the reactions to message `seq` after `user_id` toggled one (the
+    whole summary, which replaces what the client held)."""
 
     type: Literal["reaction_updated"]
     chat_id: str
@@ -297,6 +301,9 @@ class ReactionUpdatedFrame(TypedDict):
     message_id: str
     user_id: str
     reactions: list[ReactionSummary]
+    # The message's `reactions_version` after this change: frames from two instances can
+    # arrive in either order, and the higher version is the later state.
+    reactions_version: int
 
 
 ChatFrame = (

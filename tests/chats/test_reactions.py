@@ -104,12 +104,14 @@ async def test_two_people_count_and_history_shows_who_reacted(async_client):
         )
         protocol_check(page, HistoryPage, what="a history page")
         assert page["messages"][0]["reactions"] == expected
+        assert page["messages"][0]["reactions_version"] == 3
 
 
 async def test_a_message_nobody_reacted_to_has_no_reactions_key(async_client):
     chat_id, (ana, _) = await group_with_message("en", "es")
     page = ok(await async_client.get(f"{CHATS}/{chat_id}/messages", **_auth(user_token(ana))))
     assert "reactions" not in page["messages"][0]
+    assert "reactions_version" not in page["messages"][0]
 
 
 async def test_concurrent_reactions_with_the_same_emoji_are_all_kept(async_client):

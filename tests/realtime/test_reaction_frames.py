@@ -53,6 +53,7 @@ async def test_a_reaction_reaches_every_members_sockets_live(sockets):
         assert frame["chat_id"] == chat_id and frame["seq"] == 1
         assert frame["user_id"] == bob.user_id
         assert frame["reactions"] == [{"emoji": "👍", "count": 1, "user_ids": [bob.user_id]}]
+        assert frame["reactions_version"] == 1
     assert not [frame for frame in await outsider_socket.drain() if frame.get("type")]
 
     # The same emoji again takes it away, for everyone.
@@ -60,6 +61,7 @@ async def test_a_reaction_reaches_every_members_sockets_live(sockets):
     for socket in (ana_socket, carla_socket):
         frame = (await socket.until(_is("reaction_updated")))[-1]
         assert frame["reactions"] == []
+        assert frame["reactions_version"] == 2
 
 
 @pytest.mark.parametrize(

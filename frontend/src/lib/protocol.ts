@@ -111,6 +111,7 @@ export interface Message {
   meta?: MessageMeta;
   translation_skipped?: TranslationSkipped;
   reactions?: ReactionSummary[];
+  reactions_version?: number;
 }
 
 /**
@@ -374,7 +375,8 @@ export interface GlossaryUpdatedFrame {
 }
 
 /**
- * To every member: the reactions to message `seq` after `user_id` toggled one.
+ * To every member: the reactions to message `seq` after `user_id` toggled one (the
+ * whole summary, which replaces what the client held).
  */
 export interface ReactionUpdatedFrame {
   type: "reaction_updated";
@@ -383,6 +385,7 @@ export interface ReactionUpdatedFrame {
   message_id: string;
   user_id: string;
   reactions: ReactionSummary[];
+  reactions_version: number;
 }
 
 export type ChatFrame =

@@ -16,25 +16,19 @@ export const QUICK_REACTIONS: readonly { emoji: string; name: string }[] = [
   { emoji: "🙏", name: "thank you" },
 ];
 
-/** The messages with `frame`'s reactions on its message; the same array when it is not held
- *  or already shows them. */
+/** The messages with `frame`'s reactions on its message; the same array when it is not held,
+ *  or when what it holds is as new (frames sent by two server instances can arrive in either
+ *  order: the higher `reactions_version` is the later state). */
 export function messagesWithReactions(messages: Message[], frame: ReactionUpdatedFrame): Message[] {
   const index = messages.findIndex((m) => m.message_id === frame.message_id);
   if (index < 0) return messages;
   const message = messages[index];
-  if (sameReactions(message.reactions ?? [], frame.reactions)) return messages;
+  if ((message.reactions_version ?? 0) >= frame.reactions_version) return messages;
   const next = messages.slice();
-  const updated: Message = { ...message, reactions: frame.reactions };
+  const updated: Message = { ...message, reactions: frame.reactions, reactions_version: frame.reactions_version };
   if (!frame.reactions.length) delete updated.reactions;
   next[index] = updated;
   return next;
-}
-
-function sameReactions(a: ReactionSummary[], b: ReactionSummary[]): boolean {
-  return (
-    a.length === b.length &&
-    a.every((r, i) => r.emoji === b[i].emoji && r.count === b[i].count && r.user_ids.join(",") === b[i].user_ids.join(","))
-  );
 }
 
 /** Who reacted with one emoji, in words: "You, Beto and Carla". */

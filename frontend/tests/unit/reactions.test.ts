@@ -19,6 +19,7 @@ const updated = (overrides: Partial<ReactionUpdatedFrame> = {}): ReactionUpdated
   message_id: "m2",
   user_id: "them",
   reactions: [{ emoji: "👍", count: 2, user_ids: ["me", "them"] }],
+  reactions_version: 2,
   ...overrides,
 });
 
@@ -36,16 +37,27 @@ describe("chatReducer: reaction_updated", () => {
 
   it("replaces the summary with the latest, and an empty one removes it", () => {
     let state = apply(withHistory(), updated());
-    state = apply(state, updated({ reactions: [{ emoji: "❤️", count: 1, user_ids: ["them"] }] }));
+    state = apply(state, updated({ reactions: [{ emoji: "❤️", count: 1, user_ids: ["them"] }], reactions_version: 3 }));
     expect(state.threads.c1.messages[1].reactions).toEqual([{ emoji: "❤️", count: 1, user_ids: ["them"] }]);
-    state = apply(state, updated({ reactions: [] }));
+    state = apply(state, updated({ reactions: [], reactions_version: 4 }));
     expect(state.threads.c1.messages[1].reactions).toBeUndefined();
+    expect(state.threads.c1.messages[1].reactions_version).toBe(4);
   });
 
-  it("changes nothing for a message not held, or for the same summary again", () => {
+  it("changes nothing for a message not held, or for a frame no newer than what it holds", () => {
     const state = apply(withHistory(), updated());
     expect(apply(state, updated({ message_id: "m9", seq: 9 }))).toBe(state);
     expect(apply(state, updated())).toBe(state);
+    // Two instances' frames crossed: the older state arriving last is dropped.
+    expect(apply(state, updated({ reactions: [], reactions_version: 1 }))).toBe(state);
+    expect(state.threads.c1.messages[1].reactions).toHaveLength(1);
+  });
+
+  it("drops a frame older than the version a history page brought", () => {
+    let state = withHistory();
+    state = chatReducer(state, { type: "history_loaded", chatId: "c1", messages: [message(2, { reactions: [{ emoji: "😂", count: 1, user_ids: ["them"] }], reactions_version: 5 })], nextCursor: null, page: "latest" });
+    expect(apply(state, updated({ reactions_version: 4 }))).toBe(state);
+    expect(apply(state, updated({ reactions_version: 6 })).threads.c1.messages[1].reactions?.[0].emoji).toBe("👍");
   });
 
   it("keeps reactions that arrive with a message (history, message_updated)", () => {
