@@ -434,6 +434,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(REQUEST_BODY_MAX_BYTES, VOICE_NOTE_MAX_BYTES)
 MESSAGE_MAX_CHARS = env.int("MESSAGE_MAX_CHARS", default=2000)
 MESSAGE_RATE_LIMIT_COUNT = env.int("MESSAGE_RATE_LIMIT_COUNT", default=30)
 MESSAGE_RATE_LIMIT_WINDOW_SECONDS = env.int("MESSAGE_RATE_LIMIT_WINDOW_SECONDS", default=10)
+# Reactions (apps/chats/reactions.py): at most this many different emoji on one message, and
+# reaction toggles per user per window.
+REACTIONS_DISTINCT_MAX = env.int("REACTIONS_DISTINCT_MAX", default=20)
+REACTION_RATE_LIMIT_COUNT = env.int("REACTION_RATE_LIMIT_COUNT", default=60)
+REACTION_RATE_LIMIT_WINDOW_SECONDS = env.int("REACTION_RATE_LIMIT_WINDOW_SECONDS", default=60)
+for _name in (
+    "REACTIONS_DISTINCT_MAX",
+    "REACTION_RATE_LIMIT_COUNT",
+    "REACTION_RATE_LIMIT_WINDOW_SECONDS",
+):
+    if globals()[_name] < 1:
+        raise ConfigurationError(f"{_name} must be at least 1")
 # Admission (apps/core/admission.py): at most SENDS_IN_FLIGHT_MAX sends in progress per
 # process (from the frame to the ack: translation, commit, broadcast); a send waits at most
 # SENDS_IN_FLIGHT_WAIT_SECONDS for a place (with at most as many waiting as in progress),

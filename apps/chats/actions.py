@@ -21,6 +21,7 @@ back-off: late_translations.py) and of the partials of a message being translate
 | `do_send_typing`            | nothing                               | `typing` to the other members |
 | `do_glossary_update`        | the chat's glossary (glossary.py)     | `glossary_updated` to every member |
 | `do_chat_formality_set`     | the reader's inbox row                | nothing (only the reader sees it) |
+| `do_toggle_reaction`        | the message's reactions (reactions.py) | `reaction_updated` to every member |
 | `do_delete_user`            | the account and the person's data     | `session.revoked` to the person's own sockets |
 | `do_export_own_data`        | nothing (reads the person's data)     | nothing |
 | `do_delete_own_account`     | as `do_delete_user`, once the password is confirmed | as `do_delete_user` |
@@ -46,6 +47,7 @@ from apps.chats import (
     live_translation,
     personal_data,
     push_notifications,
+    reactions,
     reader_choices,
     sending,
     services,
@@ -636,6 +638,36 @@ async def do_chat_formality_set(*, user: User, chat_id: str, formality: object) 
     )
     translation_context.chat_profile_forget(chat_id=chat_id)
     return stored
+
+
+# --- Reactions -------------------------------------------------------------------------------
+
+_REACTIONS_PER_USER = SettingsRateLimit("reaction", "REACTION_RATE_LIMIT", "too many reactions")
+
+
+async def do_toggle_reaction(
+    *, user: User, chat_id: str, seq: object, emoji: object
+) -> reactions.ReactionToggled:
+    """Toggle the user's `emoji` on message `seq`: the same emoji again takes it away, another
+    replaces theirs (422 for anything but one emoji or a sequence number, nothing written; 404
+    for a chat the user is not in or a message it lacks; 409 for a deleted message or an emoji
+    past the bound), then send every member the message's reactions now."""
+    cleaned = reactions.reaction_emoji_validate(emoji)
+    message_seq = reactions.reaction_seq_validate(seq)
+    await rate_limit_hit(limit=_REACTIONS_PER_USER, subject=user.user_id)
+    toggled = await run_blocking(reactions.reaction_toggle)(
+        chat_id=chat_id, seq=message_seq, user_id=user.user_id, emoji=cleaned
+    )
+    await events.reaction_updated_broadcast(
+        chat_id=chat_id,
+        seq=message_seq,
+        message_id=toggled.message.message_id,
+        user_id=user.user_id,
+        reactions=reactions.message_reactions_view(toggled.message),
+        reactions_version=int(toggled.message.reactions_version),
+        member_ids=toggled.member_ids,
+    )
+    return toggled
 
 
 # --- Accounts --------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ from apps.chats.protocol import (
     MessageStartedFrame,
     MessageUpdatedFrame,
     MessageWithdrawnFrame,
+    ReactionSummary,
+    ReactionUpdatedFrame,
     ReadFrame,
     TranslationPartialFrame,
     TypingFrame,
@@ -382,5 +384,29 @@ async def glossary_updated_broadcast(
         member_ids,
         GlossaryUpdatedFrame(
             type="glossary_updated", chat_id=chat_id, user_id=user_id, glossary=glossary
+        ),
+    )
+
+
+async def reaction_updated_broadcast(
+    *,
+    chat_id: str,
+    seq: int,
+    message_id: str,
+    user_id: str,
+    reactions: list[ReactionSummary],
+    reactions_version: int,
+    member_ids: Iterable[str],
+) -> None:
+    await _deliver(
+        member_ids,
+        ReactionUpdatedFrame(
+            type="reaction_updated",
+            chat_id=chat_id,
+            seq=seq,
+            message_id=message_id,
+            user_id=user_id,
+            reactions=reactions,
+            reactions_version=reactions_version,
         ),
     )

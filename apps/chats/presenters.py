@@ -9,6 +9,7 @@ from typing import cast
 from apps.accounts.models import User
 from apps.chats import protocol
 from apps.chats.models import CHAT_KIND_GROUP, Chat, ChatMembership, Message
+from apps.chats.reactions import message_reactions_view
 from apps.chats.selectors import Glossary, map_as_dict
 from apps.chats.translation_need import translation_needed
 
@@ -204,6 +205,11 @@ def message_view(
     if meta:
         # Written by the call and turn services with MessageMeta's keys only.
         view["meta"] = cast(protocol.MessageMeta, meta)
+    reactions = message_reactions_view(message)
+    if reactions:
+        view["reactions"] = reactions
+    if getattr(message, "reactions_version", None):
+        view["reactions_version"] = int(message.reactions_version)
     return view
 
 

@@ -29,6 +29,15 @@ class MessageMeta(TypedDict, total=False):
     turn_id: str
 
 
+class ReactionSummary(TypedDict):
+    """One emoji on a message: how many reacted with it, and who (each person once per
+    message)."""
+
+    emoji: str
+    count: int
+    user_ids: list[str]
+
+
 class Message(TypedDict):
     """A message as one reader sees it: the contract's five keys, plus additions."""
 
@@ -50,6 +59,11 @@ class Message(TypedDict):
     # "reader_reads_language" (written in a language the reader listed among those they also
     # read). `translated` is then true.
     translation_skipped: NotRequired[TranslationSkipped]
+    # The reactions, most used first; absent while there are none.
+    reactions: NotRequired[list[ReactionSummary]]
+    # Raised by every reaction change: a `reaction_updated` frame with a version no higher
+    # than this is older news. Absent until the first reaction.
+    reactions_version: NotRequired[int]
 
 
 class ChatSummary(TypedDict):
@@ -146,6 +160,17 @@ class ChatPreferences(TypedDict):
     chat_id: str
     # null: no preference (the translation follows the conversation).
     formality: Formality | None
+
+
+class ReactionReply(TypedDict):
+    """`PUT /api/chats/{id}/messages/{seq}/reaction`: the message's reactions after the
+    toggle; `emoji` is the caller's own now (null: the toggle took it away)."""
+
+    chat_id: str
+    seq: int
+    message_id: str
+    emoji: str | None
+    reactions: list[ReactionSummary]
 
 
 class AccountDeletedReply(TypedDict):
@@ -297,6 +322,21 @@ class GlossaryUpdatedFrame(TypedDict):
     glossary: Glossary
 
 
+class ReactionUpdatedFrame(TypedDict):
+    """To every member: the reactions to message `seq` after `user_id` toggled one (the
+    whole summary, which replaces what the client held)."""
+
+    type: Literal["reaction_updated"]
+    chat_id: str
+    seq: int
+    message_id: str
+    user_id: str
+    reactions: list[ReactionSummary]
+    # The message's `reactions_version` after this change: frames from two instances can
+    # arrive in either order, and the higher version is the later state.
+    reactions_version: int
+
+
 ChatFrame = (
     MessageFrame
     | MessageStartedFrame
@@ -310,4 +350,5 @@ ChatFrame = (
     | MemberLeftFrame
     | AckFrame
     | GlossaryUpdatedFrame
+    | ReactionUpdatedFrame
 )

@@ -5,7 +5,7 @@ from django.http import HttpRequest, JsonResponse
 from apps.accounts.http import authenticated
 from apps.accounts.models import User
 from apps.accounts.selectors import user_read_languages
-from apps.chats import actions, selectors
+from apps.chats import actions, reactions, selectors
 from apps.chats.cursors import message_cursor_decode
 from apps.chats.presenters import (
     chat_members_view,
@@ -24,6 +24,7 @@ from apps.chats.protocol import (
     MessageCreateReply,
     PushConfig,
     PushSubscriptionReply,
+    ReactionReply,
 )
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput
@@ -188,6 +189,27 @@ async def _preferences_update(request: HttpRequest, *, user: User, chat_id: str)
     return json_response(chat_preferences_view(chat_id=chat_id, formality=formality))
 
 
+@authenticated
+async def _reaction_toggle(
+    request: HttpRequest, *, user: User, chat_id: str, seq: int
+) -> JsonResponse:
+    body = json_body(request)
+    if set(body) != {"emoji"}:
+        raise InvalidInput('send {"emoji": "<one emoji>"}')
+    toggled = await actions.do_toggle_reaction(
+        user=user, chat_id=chat_id, seq=seq, emoji=body["emoji"]
+    )
+    return json_response(
+        ReactionReply(
+            chat_id=chat_id,
+            seq=seq,
+            message_id=toggled.message.message_id,
+            emoji=toggled.emoji,
+            reactions=reactions.message_reactions_view(toggled.message),
+        )
+    )
+
+
 chats = endpoint(get=_chat_list, post=_chat_create)
 chat_detail = endpoint(get=_chat_detail)
 messages = endpoint(get=_history, post=_message_create)
@@ -196,6 +218,7 @@ member_me = endpoint(delete=_leave)
 read = endpoint(post=_read)
 glossary = endpoint(get=_glossary, put=_glossary_update)
 preferences = endpoint(get=_preferences, put=_preferences_update)
+reaction = endpoint(put=_reaction_toggle)
 
 
 # --- One's own data (the chats app's: deleting an account takes the person out of chats) ---

@@ -1,4 +1,4 @@
-"""The chat side of a chat socket: `send`, `typing`, `read` and `resume` frames.
+"""The chat side of a chat socket: `send`, `typing`, `read`, `react` and `resume` frames.
 
 Each handler reads its frame's fields and calls one use case (apps.chats.actions), or, for
 `resume`, has this socket's delivery replay what the client missed. `resume` writes and
@@ -77,6 +77,7 @@ class ChatHandlers:
             "send": self.on_send,
             "typing": self.on_typing,
             "read": self.on_read,
+            "react": self.on_react,
             "resume": self.on_resume,
         }
 
@@ -254,6 +255,15 @@ class ChatHandlers:
         except NotFound as error:
             # Whether a chat exists is nobody's business but its members'.
             raise Forbidden(NOT_A_MEMBER) from error
+
+    async def on_react(self, frame: Frame) -> None:
+        # Refusals (422, 404, 409, 429) come back as error frames with the chat id.
+        await actions.do_toggle_reaction(
+            user=self.socket.user,
+            chat_id=frame_chat_id(frame),
+            seq=frame.get("seq"),
+            emoji=frame.get("emoji"),
+        )
 
     # --- resume --------------------------------------------------------------------------------
 

@@ -68,6 +68,16 @@ class ReadRequest(TypedDict):
     seq: int
 
 
+class ReactRequest(TypedDict):
+    """Toggle one's reaction to message `seq`: the same emoji again takes it away, another
+    replaces it; every member sees `reaction_updated`."""
+
+    type: Literal["react"]
+    chat_id: str
+    seq: int
+    emoji: str
+
+
 class ResumeRequest(TypedDict):
     """Receive every message after the last `seq` seen in each chat, then
     `resume_complete`."""
@@ -80,7 +90,15 @@ class PingRequest(TypedDict):
     type: Literal["ping"]
 
 
-ClientFrame = SendRequest | TypingRequest | ReadRequest | ResumeRequest | PingRequest | VoiceRequest
+ClientFrame = (
+    SendRequest
+    | TypingRequest
+    | ReadRequest
+    | ReactRequest
+    | ResumeRequest
+    | PingRequest
+    | VoiceRequest
+)
 
 # --- Frames the server sends about the socket itself ---------------------------------------
 

@@ -72,6 +72,7 @@ ENDPOINTS = [
     ("POST", "/api/voice/token", True, ("chat_id",)),
     ("POST", "/api/chats/{chat_id}/voice_notes", True, ()),
     ("GET", "/api/chats/{chat_id}/messages/{seq}/audio", True, ()),
+    ("PUT", "/api/chats/{chat_id}/messages/{seq}/reaction", True, ("emoji",)),
 ]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 FIELDS = [
@@ -90,6 +91,7 @@ FIELDS = [
     "entries",
     "formality",
     "read_languages",
+    "emoji",
 ]
 QUERY_KEYS = ["limit", "cursor", "format", "client_msg_id", "x"]
 CONTENT_TYPES = [

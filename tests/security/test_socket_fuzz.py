@@ -22,6 +22,7 @@ FRAME_TYPES = [
     "send",
     "typing",
     "read",
+    "react",
     "resume",
     "ping",
     "call_start",
@@ -35,7 +36,17 @@ FRAME_TYPES = [
     "ptt_stop",
     "ptt_cancel",
 ]
-FIELDS = ["chat_id", "text", "client_msg_id", "seq", "chats", "call_id", "format", "data"]
+FIELDS = [
+    "chat_id",
+    "text",
+    "client_msg_id",
+    "seq",
+    "chats",
+    "call_id",
+    "format",
+    "data",
+    "emoji",
+]
 LONE_SURROGATES = ["\ud800", "\udfff", "a\udc00b", "\udbff\udbff"]
 REPLY_SECONDS = 10
 

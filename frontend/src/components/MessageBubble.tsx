@@ -10,6 +10,7 @@ import type { Message } from "@/lib/types";
 import { durationLabel } from "@/lib/callState";
 import { ClockIcon, MicIcon, PhoneIcon, PhoneOffIcon } from "./Icons";
 import { VoicePlayButton } from "./VoicePlayButton";
+import { Reactions } from "./Reactions";
 
 function Check({ double }: { double?: boolean }) {
   return (
@@ -125,6 +126,7 @@ export function MessageBubble({
           )}
         </div>
       </div>
+      <Reactions chatId={chatId} message={message} mine={mine} />
     </li>
   );
 }

@@ -7,6 +7,7 @@
  * beside them in `streaming` until the stored message arrives.
  */
 import { personKnownByUsername } from "./names";
+import { messagesWithReactions } from "./reactions";
 import type { ChatDetail, ChatSummary, Glossary, Member, Message, ServerFrame } from "./types";
 
 export const PREVIEW_MAX_CHARS = 100;
@@ -280,6 +281,11 @@ function applyFrame(state: ChatState, frame: ServerFrame, now: number): ChatStat
     }
     case "glossary_updated":
       return withGlossary(state, frame.glossary);
+    case "reaction_updated":
+      return withThread(state, frame.chat_id, (thread) => {
+        const messages = messagesWithReactions(thread.messages, frame);
+        return messages === thread.messages ? thread : { ...thread, messages };
+      });
     case "member_left": {
       if (frame.user_id === state.myUserId) return removeChat(state, frame.chat_id);
       const detail = state.details[frame.chat_id];

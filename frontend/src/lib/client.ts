@@ -427,6 +427,14 @@ export class ChatClient {
     }
   }
 
+  /** Toggle my reaction to message `seq` (the same emoji again takes it away, another replaces
+   * it); every member, me included, hears `reaction_updated`. Refusals come as error frames. */
+  react(chatId: string, seq: number, emoji: string): boolean {
+    const sent = this.socket.send({ type: "react", chat_id: chatId, seq, emoji });
+    if (!sent) this.notify("Not connected: the reaction was not sent. Try again when back online.");
+    return sent;
+  }
+
   /** The user is typing in a chat: tell the others, at most every few seconds. */
   typing(chatId: string): void {
     const now = this.now();

@@ -84,6 +84,16 @@ export interface MessageMeta {
 }
 
 /**
+ * One emoji on a message: how many reacted with it, and who (each person once per
+ * message).
+ */
+export interface ReactionSummary {
+  emoji: string;
+  count: number;
+  user_ids: string[];
+}
+
+/**
  * A message as one reader sees it: the contract's five keys, plus additions.
  */
 export interface Message {
@@ -100,6 +110,8 @@ export interface Message {
   client_msg_id: string | null;
   meta?: MessageMeta;
   translation_skipped?: TranslationSkipped;
+  reactions?: ReactionSummary[];
+  reactions_version?: number;
 }
 
 /**
@@ -220,6 +232,18 @@ export interface Glossary {
 export interface ChatPreferences {
   chat_id: string;
   formality: Formality | null;
+}
+
+/**
+ * `PUT /api/chats/{id}/messages/{seq}/reaction`: the message's reactions after the
+ * toggle; `emoji` is the caller's own now (null: the toggle took it away).
+ */
+export interface ReactionReply {
+  chat_id: string;
+  seq: number;
+  message_id: string;
+  emoji: string | null;
+  reactions: ReactionSummary[];
 }
 
 /**
@@ -384,6 +408,20 @@ export interface GlossaryUpdatedFrame {
   glossary: Glossary;
 }
 
+/**
+ * To every member: the reactions to message `seq` after `user_id` toggled one (the
+ * whole summary, which replaces what the client held).
+ */
+export interface ReactionUpdatedFrame {
+  type: "reaction_updated";
+  chat_id: string;
+  seq: number;
+  message_id: string;
+  user_id: string;
+  reactions: ReactionSummary[];
+  reactions_version: number;
+}
+
 export type ChatFrame =
   | MessageFrame
   | MessageStartedFrame
@@ -396,7 +434,8 @@ export type ChatFrame =
   | MemberAddedFrame
   | MemberLeftFrame
   | AckFrame
-  | GlossaryUpdatedFrame;
+  | GlossaryUpdatedFrame
+  | ReactionUpdatedFrame;
 
 // --- apps.voice.protocol ---
 
@@ -706,6 +745,17 @@ export interface ReadRequest {
 }
 
 /**
+ * Toggle one's reaction to message `seq`: the same emoji again takes it away, another
+ * replaces it; every member sees `reaction_updated`.
+ */
+export interface ReactRequest {
+  type: "react";
+  chat_id: string;
+  seq: number;
+  emoji: string;
+}
+
+/**
  * Receive every message after the last `seq` seen in each chat, then
  * `resume_complete`.
  */
@@ -722,6 +772,7 @@ export type ClientFrame =
   | SendRequest
   | TypingRequest
   | ReadRequest
+  | ReactRequest
   | ResumeRequest
   | PingRequest
   | VoiceRequest;

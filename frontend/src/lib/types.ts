@@ -28,6 +28,8 @@ export type {
   MessageMeta,
   PushConfig,
   PushSubscriptionReply,
+  ReactionSummary,
+  ReactionUpdatedFrame,
   SocketTicketReply,
   TokenReply,
   VoiceTokenReply,
