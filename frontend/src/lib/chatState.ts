@@ -7,7 +7,7 @@
  * beside them in `streaming` until the stored message arrives.
  */
 import { personKnownByUsername } from "./names";
-import { messagesWithReactions } from "./reactions";
+import { keepingNewerReactions, messagesWithReactions } from "./reactions";
 import type { ChatDetail, ChatSummary, Glossary, Member, Message, ServerFrame } from "./types";
 
 export const PREVIEW_MAX_CHARS = 100;
@@ -254,7 +254,10 @@ function applyFrame(state: ChatState, frame: ServerFrame, now: number): ChatStat
     case "message_updated": {
       let next = withThread(state, frame.chat_id, (thread) => {
         if (!thread.messages.some((m) => m.message_id === frame.message.message_id)) return thread;
-        return { ...thread, messages: thread.messages.map((m) => (m.message_id === frame.message.message_id ? frame.message : m)) };
+        return {
+          ...thread,
+          messages: thread.messages.map((m) => (m.message_id === frame.message.message_id ? keepingNewerReactions(frame.message, m) : m)),
+        };
       });
       next = withChat(next, frame.chat_id, (chat) =>
         chat.last_seq === frame.message.seq ? { ...chat, last_message_preview: messagePreview(frame.message.text) } : chat,

@@ -31,6 +31,17 @@ export function messagesWithReactions(messages: Message[], frame: ReactionUpdate
   return next;
 }
 
+/** `incoming` (a whole message sent again: a translation that arrived, an edit) with the
+ *  reactions of `held` when those are newer, so a message stored before a reaction does not
+ *  bring back the older reactions. */
+export function keepingNewerReactions(incoming: Message, held: Message): Message {
+  if ((held.reactions_version ?? 0) <= (incoming.reactions_version ?? 0)) return incoming;
+  const kept: Message = { ...incoming, reactions_version: held.reactions_version };
+  if (held.reactions) kept.reactions = held.reactions;
+  else delete kept.reactions;
+  return kept;
+}
+
 /** Who reacted with one emoji, in words: "You, Beto and Carla". */
 export function reactorNames(userIds: readonly string[], myUserId: string, nameOf: (userId: string) => string): string {
   const names = [...userIds].sort((a, b) => (a === myUserId ? -1 : b === myUserId ? 1 : 0)).map((id) => (id === myUserId ? "You" : nameOf(id)));

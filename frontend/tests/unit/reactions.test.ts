@@ -67,6 +67,25 @@ describe("chatReducer: reaction_updated", () => {
   });
 });
 
+describe("chatReducer: a message sent again after a reaction", () => {
+  it("keeps the newer reactions when a translation stored before them arrives later", () => {
+    let state = apply(withHistory(), updated({ reactions_version: 3 }));
+    // The owed translation was stored (with no reactions, version 0) before the reaction.
+    state = chatReducer(state, { type: "frame", now: 0, frame: { type: "message_updated", chat_id: "c1", message: message(2, { text: "translated 2" }) } });
+    const held = state.threads.c1.messages[1];
+    expect(held.text).toBe("translated 2");
+    expect(held.reactions).toEqual([{ emoji: "👍", count: 2, user_ids: ["me", "them"] }]);
+    expect(held.reactions_version).toBe(3);
+  });
+
+  it("takes the reactions a newer copy brings", () => {
+    let state = apply(withHistory(), updated({ reactions_version: 3 }));
+    state = chatReducer(state, { type: "frame", now: 0, frame: { type: "message_updated", chat_id: "c1", message: message(2, { reactions_version: 4 }) } });
+    expect(state.threads.c1.messages[1].reactions).toBeUndefined();
+    expect(state.threads.c1.messages[1].reactions_version).toBe(4);
+  });
+});
+
 describe("reaction words", () => {
   const nameOf = (id: string) => ({ them: "Beto", carla: "Carla" })[id] ?? id;
 
