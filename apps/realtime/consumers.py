@@ -37,6 +37,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from apps.accounts.models import User
+from apps.accounts.presence import SOCKET_LEASE_KEY_PREFIX
 from apps.accounts.selectors import user_get
 from apps.core.concurrency import run_blocking
 from apps.core.delivery import user_group
@@ -56,13 +57,13 @@ from apps.realtime.frames import (
     json_text,
     unknown_type_detail,
 )
+from apps.realtime.presence_handlers import PresenceSocket
 from apps.realtime.protocol import CloseCode, ErrorFrame, PongFrame
 from apps.realtime.voice_handlers import VoiceSocket
 
 logger = logging.getLogger(__name__)
 
 TOO_MANY_SOCKETS_CODE: Literal["too_many_sockets"] = "too_many_sockets"
-SOCKET_LEASE_KEY_PREFIX = "wsocks:"
 # A socket renews its place every SOCKET_RECHECK_SECONDS; a place left this many periods
 # without renewal belonged to an instance that died.
 SOCKET_LEASE_PERIODS = 2.5
@@ -169,12 +170,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.delivery = SocketDelivery(socket=self)
         self.chats = ChatHandlers(socket=self, delivery=self.delivery, failure_log=_log_failure)
         self.voice = VoiceSocket(user=lambda: self.user, send_json=self.send_json)
+        self.presence = PresenceSocket(
+            user=lambda: self.user, channel_name=self.channel_name, send_json=self.send_json
+        )
         # Frame type -> handler: each handler reads its frame and calls one use case.
         self.handlers = {
             "ping": self.on_ping,
             **self.chats.frame_handlers(),
             **self.voice.frame_handlers(),
+            **self.presence.frame_handlers(),
         }
+        await self.presence.arrive()
         self.recheck = asyncio.get_running_loop().create_task(self._recheck_periodically())
 
     async def disconnect(self, code: int) -> None:
@@ -193,6 +199,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             except Exception as error:
                 # The place lapses by itself once nobody renews it.
                 _log_failure("releasing a socket's place failed", error)
+        if getattr(self, "presence", None) is not None:
+            # After the lease is given up: with no other socket left, the user is offline.
+            await self.presence.leave()
         if getattr(self, "chats", None) is not None:
             self.chats.on_the_way_forget()
         if getattr(self, "voice", None) is not None:
@@ -308,6 +317,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         await self.voice.on_signal(event)
 
+    async def presence_changed(self, event: dict) -> None:
+        if self.ended:
+            return
+        await self.presence.on_changed(event)
+
     async def chat_frame(self, event: dict) -> None:
         if self.ended:
             return
@@ -328,6 +342,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             refreshed = await run_blocking(user_get)(user_id=self.user.user_id)
             if refreshed is not None:
                 self._user = refreshed
+                await self.presence.viewer_refreshed()
         if is_message_frame(frame):
             self.chats.message_came_back(frame)
             await self.delivery.message_deliver(frame)
