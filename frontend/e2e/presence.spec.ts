@@ -4,7 +4,7 @@
  * switch that hides her own.
  */
 import { expect, test } from "@playwright/test";
-import { apiUrl, baseUrl, directChatId, expectConnected, logInInBrowser, newContext, person, signUpByApi, snap, tokenOf, watchConsole } from "./support";
+import { apiUrl, baseUrl, createChat, directChatId, expectConnected, logInInBrowser, newContext, person, signUpByApi, snap, tokenOf, watchConsole } from "./support";
 
 test("a 1:1 chat shows the other person online, then when they were last seen", async ({ browser }) => {
   const ana = person("ana", "Ana", "es");
@@ -49,5 +49,34 @@ test("a 1:1 chat shows the other person online, then when they were last seen", 
   await anaPage.waitForTimeout(1500);
   await expect(status).toHaveCount(0);
   expect(consoleErrors.errors).toEqual([]);
+  await anaContext.close();
+});
+
+test("a group's details show a dot for each member who is online", async ({ browser }) => {
+  const ana = person("ana", "Ana", "es");
+  const beto = person("beto", "Beto", "en");
+  const cai = person("cai", "Cai", "fr");
+  for (const who of [ana, beto, cai]) await signUpByApi(who);
+  const groupId = await createChat(await tokenOf(ana), { title: "Trip", usernames: [beto.username, cai.username] });
+
+  const caiContext = await newContext(browser);
+  await logInInBrowser(await caiContext.newPage(), cai);
+
+  const anaContext = await newContext(browser);
+  const anaPage = await anaContext.newPage();
+  await logInInBrowser(anaPage, ana);
+  await anaPage.goto(`${baseUrl()}/chats/${groupId}`);
+  await expectConnected(anaPage);
+  await anaPage.getByRole("button", { name: "Chat details" }).click();
+  const details = anaPage.locator("#chat-info");
+  const caiRow = details.getByRole("listitem").filter({ hasText: `@${cai.username}` });
+  const betoRow = details.getByRole("listitem").filter({ hasText: `@${beto.username}` });
+  await expect(caiRow.getByTestId("presence-dot")).toBeVisible();
+  await expect(betoRow.getByTestId("presence-dot")).toHaveCount(0);
+  await snap(anaPage, "presence-4-group-details");
+
+  await caiContext.close();
+  await expect(caiRow.getByTestId("presence-dot")).toHaveCount(0);
+  await expect(caiRow).toContainText("last seen just now");
   await anaContext.close();
 });

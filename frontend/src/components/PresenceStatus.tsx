@@ -13,3 +13,16 @@ export function PresenceStatus({ userId }: { userId: string | undefined }) {
     </span>
   );
 }
+
+/** A group member's presence in the details panel: a dot while they are online (said in words
+ *  to screen readers), "last seen …" in small text otherwise, nothing when unknown or hidden. */
+export function PresenceDot({ userId }: { userId: string }) {
+  const text = usePresenceText(userId);
+  if (!text) return null;
+  if (text !== "online") return <span className="presence-seen muted">{text}</span>;
+  return (
+    <span className="presence-dot" data-testid="presence-dot" title="online">
+      <span className="visually-hidden">online</span>
+    </span>
+  );
+}
