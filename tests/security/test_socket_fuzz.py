@@ -34,6 +34,8 @@ FRAME_TYPES = [
     "ptt_audio",
     "ptt_stop",
     "ptt_cancel",
+    "presence_watch",
+    "presence_unwatch",
 ]
 FIELDS = ["chat_id", "text", "client_msg_id", "seq", "chats", "call_id", "format", "data"]
 LONE_SURROGATES = ["\ud800", "\udfff", "a\udc00b", "\udbff\udbff"]
