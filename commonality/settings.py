@@ -490,6 +490,11 @@ SOCKETS_PER_USER_MAX = env.int("SOCKETS_PER_USER_MAX", default=20)
 # (an instance that died) is given up.
 SOCKET_RECHECK_SECONDS = env.float("SOCKET_RECHECK_SECONDS", default=60.0)
 # `resume` frames per account (all its sockets together) in a sliding window.
+# `presence_watch` frames per user (every socket counts), apps/realtime/presence_handlers.py.
+PRESENCE_WATCH_RATE_LIMIT_COUNT = env.int("PRESENCE_WATCH_RATE_LIMIT_COUNT", default=60)
+PRESENCE_WATCH_RATE_LIMIT_WINDOW_SECONDS = env.int(
+    "PRESENCE_WATCH_RATE_LIMIT_WINDOW_SECONDS", default=60
+)
 SOCKET_RESUME_RATE_LIMIT_COUNT = env.int("SOCKET_RESUME_RATE_LIMIT_COUNT", default=30)
 SOCKET_RESUME_RATE_LIMIT_WINDOW_SECONDS = env.int(
     "SOCKET_RESUME_RATE_LIMIT_WINDOW_SECONDS", default=60

@@ -14,6 +14,7 @@ from typing import Any
 from apps.accounts import events, selectors, services
 from apps.accounts.models import User
 from apps.accounts.passwords import password_hash_make, password_hash_run, password_verify
+from apps.accounts.presence_actions import do_presence_visibility_announce
 from apps.accounts.protocol import Me
 from apps.accounts.push_subscriptions import push_subscriptions_delete
 from apps.accounts.signals import user_language_changed
@@ -94,6 +95,7 @@ async def do_update_profile(*, user: User, changes: Mapping[str, object]) -> Pro
     reads reaches the other apps (their `user_language_changed` receivers, awaited) before
     the user's sockets hear `profile_updated`."""
     previous = (user.native_language, selectors.user_read_languages(user=user))
+    was_visible = selectors.user_presence_visible(user=user)
     user = await run_blocking(services.user_profile_update)(user=user, changes=changes)
     language_updates = 0
     if (user.native_language, selectors.user_read_languages(user=user)) != previous:
@@ -102,6 +104,8 @@ async def do_update_profile(*, user: User, changes: Mapping[str, object]) -> Pro
         language_updates = sum(reply for _, reply in replies if isinstance(reply, int))
     profile = selectors.user_public_profile(user=user)
     await events.profile_updated_broadcast(user_id=user.user_id, profile=profile)
+    if selectors.user_presence_visible(user=user) != was_visible:
+        await do_presence_visibility_announce(user=user)
     return ProfileUpdate(user=user, profile=profile, language_updates=language_updates)
 
 

@@ -45,6 +45,9 @@ class User(Model):
     password_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     is_active = BooleanAttribute(default=True)
+    # False: others see neither when this user is online nor when they were last seen
+    # (apps/accounts/presence.py). Absent (older accounts) means shown.
+    presence_visible = BooleanAttribute(null=True)
     # Raised whenever existing tokens must stop working (password reset, disabling).
     token_version = NumberAttribute(default=0)
 

@@ -35,6 +35,8 @@ class Me(TypedDict):
     # Languages besides the native one that the user reads: messages written in these are
     # shown as written, untranslated.
     read_languages: list[str]
+    # Whether others see when this user is online and when they were last seen.
+    presence_visible: bool
     created_at: str
 
 
@@ -49,6 +51,18 @@ class LogoutAllReply(TypedDict):
     """`POST /api/auth/logout_all`."""
 
     logged_out: bool
+
+
+class PresenceFrame(TypedDict):
+    """To a socket watching a chat (`presence_watch`): one other member's presence, at the
+    watch and at each change. `online` is false and `last_seen` null for a member who hides
+    their presence; `last_seen` (when their last socket closed) is null while online, when
+    unknown, and for a watcher who hides their own."""
+
+    type: Literal["presence"]
+    user_id: str
+    online: bool
+    last_seen: str | None
 
 
 class ProfileUpdatedFrame(TypedDict):

@@ -50,6 +50,11 @@ def user_read_languages(*, user: User) -> list[str]:
     return [str(code) for code in user.read_languages or []]
 
 
+def user_presence_visible(*, user: User) -> bool:
+    """Whether others see when the user is online and was last seen (older accounts: yes)."""
+    return user.presence_visible is not False
+
+
 def user_public_profile(*, user: User) -> Me:
     """What `GET /api/auth/me` shows: never the password hash."""
     return {
@@ -59,6 +64,7 @@ def user_public_profile(*, user: User) -> Me:
         "last_name": user.last_name,
         "native_language": user.native_language,
         "read_languages": user_read_languages(user=user),
+        "presence_visible": user_presence_visible(user=user),
         "created_at": user.created_at.isoformat(),
     }
 

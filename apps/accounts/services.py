@@ -28,7 +28,13 @@ USERNAME_MIN_LENGTH = 3
 USERNAME_MAX_LENGTH = 50
 NAME_MAX_LENGTH = 100
 INVALID_CREDENTIALS = "Invalid username or password"
-PROFILE_FIELDS = ("first_name", "last_name", "native_language", "read_languages")
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "native_language",
+    "read_languages",
+    "presence_visible",
+)
 
 
 def _username_validate(username: str) -> str:
@@ -191,6 +197,10 @@ def user_profile_update(*, user: User, changes: Mapping[str, object]) -> User:
     for field, value in changes.items():
         if field == "read_languages":
             cleaned[field] = _read_languages_validate(value, native_language=native_language)
+        elif field == "presence_visible":
+            if not isinstance(value, bool):
+                raise InvalidInput("presence_visible must be true or false")
+            cleaned[field] = value
         elif field != "native_language":
             if not isinstance(value, str):
                 raise InvalidInput(f"{field} must be a string")

@@ -60,6 +60,8 @@ async def _me_update(request: HttpRequest, *, user: User) -> JsonResponse:
         name: (
             string_list_field(body, name, what="language codes")
             if name == "read_languages"
+            else body[name]
+            if name == "presence_visible"
             else string_field(body, name)
         )
         for name in body

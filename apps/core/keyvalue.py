@@ -1,5 +1,6 @@
 """Small shared state with expiry: rate-limit counters and sliding windows, one-time tickets, voice call and turn
-state, and leases (how many sockets a user holds open).
+state, leases (how many sockets a user holds open), and presence (who is online, when they
+were last seen, and whether anyone watches: apps/accounts/presence.py).
 
 Backed by Redis (`REDIS_URL`) so every instance sees the same counts and a ticket can be used
 once across instances; without `REDIS_URL` (development, one process) by process memory.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import deque
-from typing import Protocol, cast
+from typing import NamedTuple, Protocol, cast
 
 from django.conf import settings
 
@@ -49,6 +50,33 @@ class KeyValueStore(Protocol):
     async def lease_release(self, key: str, holder: str) -> None: ...
 
     async def lease_count(self, key: str) -> int: ...
+
+    async def presence_arrive(self, *, lease_key: str, watchers_key: str) -> tuple[int, bool]: ...
+
+    async def presence_leave(
+        self, *, lease_key: str, seen_key: str, watchers_key: str, seen_ttl_seconds: float
+    ) -> tuple[int, bool]: ...
+
+    async def presence_look(
+        self,
+        *,
+        targets: list[PresenceTarget],
+        watcher: str,
+        watch_ttl_seconds: float,
+        seen_ttl_seconds: float,
+    ) -> list[tuple[int, int | None]]: ...
+
+    async def presence_unwatch(self, *, watchers_keys: list[str], watcher: str) -> None: ...
+
+
+class PresenceTarget(NamedTuple):
+    """One user a socket watches: their keys, and when this watcher last saw them online
+    (epoch ms, 0 if never)."""
+
+    watchers_key: str
+    lease_key: str
+    seen_key: str
+    observed_online_ms: int
 
 
 # Every open chat socket holds a lease in its user's sorted set (apps/realtime/consumers.py):
@@ -121,6 +149,48 @@ return 1
 """
 
 
+# Presence (apps/accounts/presence.py). A user is online while their socket leases (above)
+# have an unexpired one. KEYS[1] the lease set, KEYS[2] the set of sockets watching the user;
+# ARGV[1] now (ms). Returns {live leases, 1 if anyone watches}.
+_PRESENCE_ARRIVE = """
+return {redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf'), redis.call('EXISTS', KEYS[2])}
+"""
+# After a socket's lease was released. KEYS: lease set, last-seen key, watchers; ARGV: now
+# (ms), last-seen TTL (ms). With no live lease left, the user was last seen now.
+_PRESENCE_LEAVE = """
+local live = redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')
+if live == 0 then
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+end
+return {live, redis.call('EXISTS', KEYS[3])}
+"""
+# A watcher (re)registers and reads. Per target i, KEYS[3i-2..3i]: watchers, lease set,
+# last-seen key; ARGV: now, watcher, watch TTL (ms), last-seen TTL (ms), then per target when
+# this watcher last saw them online (ms, 0 never). A target seen online before and now with
+# no live lease, whose last-seen is older (their instance died without closing the socket),
+# is recorded as last seen then. Returns {live, last seen or -1} per target.
+_PRESENCE_LOOK = """
+local now = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[3])
+local out = {}
+for i = 1, #KEYS / 3 do
+  local watchers, lease, seen_key = KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i]
+  redis.call('ZADD', watchers, now + ttl, ARGV[2])
+  redis.call('PEXPIRE', watchers, ttl)
+  local live = redis.call('ZCOUNT', lease, '(' .. now, '+inf')
+  local seen = tonumber(redis.call('GET', seen_key) or '-1')
+  local observed = tonumber(ARGV[4 + i])
+  if live == 0 and observed > 0 and seen < observed then
+    redis.call('SET', seen_key, observed, 'PX', ARGV[4])
+    seen = observed
+  end
+  out[2*i-1] = live
+  out[2*i] = seen
+end
+return out
+"""
+
+
 REDIS_CONNECT_TIMEOUT_SECONDS = 2.0
 REDIS_COMMAND_TIMEOUT_SECONDS = 3.0
 
@@ -163,6 +233,9 @@ class RedisStore:
         self._delete_if_value = self._redis.register_script(_DELETE_IF_VALUE)
         self._sliding_window_hit = self._redis.register_script(_SLIDING_WINDOW_HIT)
         self._lease_acquire = self._redis.register_script(_LEASE_ACQUIRE)
+        self._presence_arrive = self._redis.register_script(_PRESENCE_ARRIVE)
+        self._presence_leave = self._redis.register_script(_PRESENCE_LEAVE)
+        self._presence_look = self._redis.register_script(_PRESENCE_LOOK)
 
     async def counter_hit(self, key: str, *, window_seconds: int) -> int:
         async with self._redis.pipeline(transaction=False) as pipeline:
@@ -226,6 +299,53 @@ class RedisStore:
     async def lease_count(self, key: str) -> int:
         """Holders whose lease has not run out (lapsed ones are left for the next acquire)."""
         return int(await self._redis.zcount(key, f"({int(time.time() * 1000)}", "+inf"))
+
+    async def presence_arrive(self, *, lease_key: str, watchers_key: str) -> tuple[int, bool]:
+        live, watched = await self._presence_arrive(
+            keys=[lease_key, watchers_key], args=[int(time.time() * 1000)]
+        )
+        return int(live), bool(watched)
+
+    async def presence_leave(
+        self, *, lease_key: str, seen_key: str, watchers_key: str, seen_ttl_seconds: float
+    ) -> tuple[int, bool]:
+        live, watched = await self._presence_leave(
+            keys=[lease_key, seen_key, watchers_key],
+            args=[int(time.time() * 1000), _milliseconds(seen_ttl_seconds)],
+        )
+        return int(live), bool(watched)
+
+    async def presence_look(
+        self,
+        *,
+        targets: list[PresenceTarget],
+        watcher: str,
+        watch_ttl_seconds: float,
+        seen_ttl_seconds: float,
+    ) -> list[tuple[int, int | None]]:
+        if not targets:
+            return []
+        keys = [key for target in targets for key in target[:3]]
+        args: list[str | int] = [
+            int(time.time() * 1000),
+            watcher,
+            _milliseconds(watch_ttl_seconds),
+            _milliseconds(seen_ttl_seconds),
+            *(target.observed_online_ms for target in targets),
+        ]
+        flat = await self._presence_look(keys=keys, args=args)
+        return [
+            (int(flat[i]), int(flat[i + 1]) if int(flat[i + 1]) >= 0 else None)
+            for i in range(0, len(flat), 2)
+        ]
+
+    async def presence_unwatch(self, *, watchers_keys: list[str], watcher: str) -> None:
+        if not watchers_keys:
+            return
+        async with self._redis.pipeline(transaction=False) as pipeline:
+            for key in watchers_keys:
+                pipeline.zrem(key, watcher)
+            await pipeline.execute()
 
 
 class MemoryStore:
@@ -319,6 +439,51 @@ class MemoryStore:
 
     async def lease_count(self, key: str) -> int:
         return len(self._lease_holders(key))
+
+    def _seen_ms(self, key: str) -> int | None:
+        seen = self._live(key)
+        return int(seen) if seen is not None else None
+
+    async def presence_arrive(self, *, lease_key: str, watchers_key: str) -> tuple[int, bool]:
+        return len(self._lease_holders(lease_key)), bool(self._lease_holders(watchers_key))
+
+    async def presence_leave(
+        self, *, lease_key: str, seen_key: str, watchers_key: str, seen_ttl_seconds: float
+    ) -> tuple[int, bool]:
+        live = len(self._lease_holders(lease_key))
+        if live == 0:
+            self._values[seen_key] = (
+                str(int(time.time() * 1000)),
+                time.monotonic() + seen_ttl_seconds,
+            )
+        return live, bool(self._lease_holders(watchers_key))
+
+    async def presence_look(
+        self,
+        *,
+        targets: list[PresenceTarget],
+        watcher: str,
+        watch_ttl_seconds: float,
+        seen_ttl_seconds: float,
+    ) -> list[tuple[int, int | None]]:
+        states: list[tuple[int, int | None]] = []
+        for target in targets:
+            self._lease_holders(target.watchers_key)[watcher] = time.monotonic() + watch_ttl_seconds
+            live = len(self._lease_holders(target.lease_key))
+            seen = self._seen_ms(target.seen_key)
+            observed = target.observed_online_ms
+            if live == 0 and observed > 0 and (seen is None or seen < observed):
+                self._values[target.seen_key] = (
+                    str(observed),
+                    time.monotonic() + seen_ttl_seconds,
+                )
+                seen = observed
+            states.append((live, seen))
+        return states
+
+    async def presence_unwatch(self, *, watchers_keys: list[str], watcher: str) -> None:
+        for key in watchers_keys:
+            self._lease_holders(key).pop(watcher, None)
 
 
 def _store_build() -> KeyValueStore:

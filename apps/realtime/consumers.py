@@ -56,6 +56,7 @@ from apps.realtime.frames import (
     json_text,
     unknown_type_detail,
 )
+from apps.realtime.presence_handlers import PresenceSocket
 from apps.realtime.protocol import CloseCode, ErrorFrame, PongFrame
 from apps.realtime.voice_handlers import VoiceSocket
 
@@ -168,12 +169,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.delivery = SocketDelivery(socket=self)
         self.chats = ChatHandlers(socket=self, delivery=self.delivery, failure_log=_log_failure)
         self.voice = VoiceSocket(user=lambda: self.user, send_json=self.send_json)
+        self.presence = PresenceSocket(
+            user=lambda: self.user, channel_name=self.channel_name, send_json=self.send_json
+        )
         # Frame type -> handler: each handler reads its frame and calls one use case.
         self.handlers = {
             "ping": self.on_ping,
             **self.chats.frame_handlers(),
             **self.voice.frame_handlers(),
+            **self.presence.frame_handlers(),
         }
+        await self.presence.arrive()
         self.recheck = asyncio.get_running_loop().create_task(self._recheck_periodically())
 
     async def disconnect(self, code: int) -> None:
@@ -192,6 +198,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             except Exception as error:
                 # The place lapses by itself once nobody renews it.
                 _log_failure("releasing a socket's place failed", error)
+        if getattr(self, "presence", None) is not None:
+            # After the lease is given up: with no other socket left, the user is offline.
+            await self.presence.leave()
         if getattr(self, "chats", None) is not None:
             self.chats.on_the_way_forget()
         if getattr(self, "voice", None) is not None:
@@ -307,6 +316,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         await self.voice.on_signal(event)
 
+    async def presence_changed(self, event: dict) -> None:
+        if self.ended:
+            return
+        await self.presence.on_changed(event)
+
     async def chat_frame(self, event: dict) -> None:
         if self.ended:
             return
@@ -327,6 +341,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             refreshed = await run_blocking(user_get)(user_id=self.user.user_id)
             if refreshed is not None:
                 self._user = refreshed
+                await self.presence.viewer_refreshed()
         if is_message_frame(frame):
             self.chats.message_came_back(frame)
             await self.delivery.message_deliver(frame)

@@ -13,7 +13,7 @@ other protocol modules.
 from enum import IntEnum
 from typing import Literal, NotRequired, TypedDict
 
-from apps.accounts.protocol import ProfileUpdatedFrame
+from apps.accounts.protocol import PresenceFrame, ProfileUpdatedFrame
 from apps.chats.protocol import ChatFrame
 from apps.voice.protocol import CallView, VoiceFrame, VoiceRequest
 
@@ -90,6 +90,20 @@ class PingRequest(TypedDict):
     type: Literal["ping"]
 
 
+class PresenceWatchRequest(TypedDict):
+    """Watch the presence of the chat's other members (one chat per socket: it replaces the
+    last watch): one `presence` frame each now, then one per change."""
+
+    type: Literal["presence_watch"]
+    chat_id: str
+
+
+class PresenceUnwatchRequest(TypedDict):
+    """Stop watching presence."""
+
+    type: Literal["presence_unwatch"]
+
+
 ClientFrame = (
     SendRequest
     | TypingRequest
@@ -98,6 +112,8 @@ ClientFrame = (
     | ResumeRequest
     | PingRequest
     | VoiceRequest
+    | PresenceWatchRequest
+    | PresenceUnwatchRequest
 )
 
 # --- Frames the server sends about the socket itself ---------------------------------------
@@ -132,7 +148,13 @@ class ErrorFrame(TypedDict):
 
 
 ServerFrame = (
-    ChatFrame | ProfileUpdatedFrame | VoiceFrame | PongFrame | ResumeCompleteFrame | ErrorFrame
+    ChatFrame
+    | ProfileUpdatedFrame
+    | VoiceFrame
+    | PongFrame
+    | ResumeCompleteFrame
+    | ErrorFrame
+    | PresenceFrame
 )
 
 

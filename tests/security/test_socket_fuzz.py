@@ -35,6 +35,8 @@ FRAME_TYPES = [
     "ptt_audio",
     "ptt_stop",
     "ptt_cancel",
+    "presence_watch",
+    "presence_unwatch",
 ]
 FIELDS = [
     "chat_id",

@@ -13,6 +13,7 @@ import { ChatGlossary } from "./ChatGlossary";
 import { ChatMute } from "./ChatMute";
 import { FormalityChoice } from "./FormalityChoice";
 import { FormError } from "./FormError";
+import { PresenceDot } from "./PresenceStatus";
 import { useSession } from "./session";
 
 export function ChatInfo({
@@ -74,6 +75,7 @@ export function ChatInfo({
                 {member.user_id === me.user_id && " (you)"}
               </strong>{" "}
               <span className="muted">@{member.username}</span>
+              {isGroup && member.user_id !== me.user_id && <PresenceDot userId={member.user_id} />}
             </span>
             {member.native_language && <span className="tag">{languagesName(member.native_language)}</span>}
           </li>

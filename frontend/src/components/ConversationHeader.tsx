@@ -12,6 +12,8 @@ import type { ChatDetail, Language, Me, Member } from "@/lib/types";
 import { Avatar } from "./Avatar";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { BackIcon, InfoIcon, PhoneIcon } from "./Icons";
+import { PresenceStatus } from "./PresenceStatus";
+import { usePresenceWatch } from "./presenceHooks";
 import { useSession, useVoiceSnapshot } from "./session";
 
 /** "Ana is typing…", "Ana, Bruno are typing…"; null when nobody is. */
@@ -64,6 +66,7 @@ export function ConversationHeader({
   const router = useRouter();
   const call = liveCall(voice.calls, chatId);
   const typing = typingText(thread, isGroup, members, other);
+  usePresenceWatch(chatId);
 
   return (
     <header className="conv-header">
@@ -75,6 +78,7 @@ export function ConversationHeader({
         <h1 id="conversation-title" className="conv-title" title={other ? `@${other.username}` : undefined}>
           {title || "Loading…"}
         </h1>
+        {!isGroup && !typing && <PresenceStatus userId={other?.user_id} />}
         <p className={`conv-subtitle${typing ? " typing" : ""}`} aria-live="polite" data-testid="conv-subtitle">
           {typing ?? subtitleText(me, isGroup, detail, other, languages)}
         </p>

@@ -133,7 +133,7 @@ export async function fetchDownload(path: string, token: string, fallbackName: s
 export function apiFor(token: string) {
   return {
     me: () => request<Me>("/api/auth/me", { token }),
-    updateMe: (changes: Partial<Pick<Me, "first_name" | "last_name" | "native_language" | "read_languages">>) =>
+    updateMe: (changes: Partial<Pick<Me, "first_name" | "last_name" | "native_language" | "read_languages" | "presence_visible">>) =>
       request<Me>("/api/auth/me", { method: "PATCH", body: changes, token }),
     /** Ends every session of the user, this one included (every token and socket ticket). */
     logoutAll: () => request<LogoutAllReply>("/api/auth/logout_all", { method: "POST", body: {}, token }),

@@ -9,6 +9,7 @@ import { chatReducer, hasExpiring, initialChatState, type ChatAction, type ChatS
 import { Outbox, type OutboxItem, type Refusal, type StorageLike } from "./outbox";
 import { gapBefore, resumeCursors } from "./resume";
 import { ChatSocket, TicketError, type ConnectionInfo, type WebSocketLike } from "./socket";
+import { PresenceClient } from "./presence";
 import { VOICE_FRAME_TYPES, type ChatSummary, type ErrorFrame, type GlossaryEntry, type IncomingFrame, type Me, type Message, type ServerFrame, type VoiceFrame } from "./types";
 import { uuid } from "./uuid";
 import { chatTitle } from "./names";
@@ -75,6 +76,8 @@ export class ChatClient {
   readonly socket: ChatSocket;
   /** Calls and push-to-talk, over the same socket. */
   readonly voice: VoiceClient;
+  /** The open chat's members: online, last seen. */
+  readonly presence: PresenceClient;
   private readonly options: ChatClientOptions;
   private readonly api: ClientApi;
   private snapshot: ClientSnapshot;
@@ -125,6 +128,7 @@ export class ChatClient {
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
     });
+    this.presence = new PresenceClient((frame) => this.socket.send(frame));
     this.voice = new VoiceClient({
       me: options.me.user_id,
       send: (frame) => this.socket.send(frame),
@@ -255,6 +259,7 @@ export class ChatClient {
       this.outbox.requeueInFlight();
       this.dispatch({ type: "connection_lost" });
       this.voice.connectionLost();
+      this.presence.connectionLost();
     }
   }
 
@@ -265,6 +270,7 @@ export class ChatClient {
     this.pendingReads.clear();
     this.flush();
     this.voice.handleOpen();
+    this.presence.handleOpen();
     // Also on the first open: a chat created between the first inbox load and this socket's
     // subscription announced itself to no one here.
     void this.loadChats();
@@ -319,6 +325,9 @@ export class ChatClient {
       case "chat_created":
         this.chatListChanged(serverFrame.chat.chat_id);
         this.dispatch({ type: "frame", frame: serverFrame, now: this.now() });
+        return;
+      case "presence":
+        this.presence.handleFrame(serverFrame);
         return;
       case "pong":
       case "resume_complete":

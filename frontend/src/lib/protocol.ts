@@ -34,6 +34,7 @@ export interface Me {
   last_name: string;
   native_language: string;
   read_languages: string[];
+  presence_visible: boolean;
   created_at: string;
 }
 
@@ -50,6 +51,19 @@ export interface SocketTicketReply {
  */
 export interface LogoutAllReply {
   logged_out: boolean;
+}
+
+/**
+ * To a socket watching a chat (`presence_watch`): one other member's presence, at the
+ * watch and at each change. `online` is false and `last_seen` null for a member who hides
+ * their presence; `last_seen` (when their last socket closed) is null while online, when
+ * unknown, and for a watcher who hides their own.
+ */
+export interface PresenceFrame {
+  type: "presence";
+  user_id: string;
+  online: boolean;
+  last_seen: string | null;
 }
 
 /**
@@ -768,6 +782,22 @@ export interface PingRequest {
   type: "ping";
 }
 
+/**
+ * Watch the presence of the chat's other members (one chat per socket: it replaces the
+ * last watch): one `presence` frame each now, then one per change.
+ */
+export interface PresenceWatchRequest {
+  type: "presence_watch";
+  chat_id: string;
+}
+
+/**
+ * Stop watching presence.
+ */
+export interface PresenceUnwatchRequest {
+  type: "presence_unwatch";
+}
+
 export type ClientFrame =
   | SendRequest
   | TypingRequest
@@ -775,7 +805,9 @@ export type ClientFrame =
   | ReactRequest
   | ResumeRequest
   | PingRequest
-  | VoiceRequest;
+  | VoiceRequest
+  | PresenceWatchRequest
+  | PresenceUnwatchRequest;
 
 export interface PongFrame {
   type: "pong";
@@ -813,7 +845,8 @@ export type ServerFrame =
   | VoiceFrame
   | PongFrame
   | ResumeCompleteFrame
-  | ErrorFrame;
+  | ErrorFrame
+  | PresenceFrame;
 
 /**
  * Every REST failure: the text a person can read.

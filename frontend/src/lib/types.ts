@@ -39,7 +39,7 @@ export type {
 export type ChatCreated = wire.ChatCreateReply;
 
 /** Frames the server sends about chats, the account and the socket itself. */
-export type ServerFrame = wire.ChatFrame | wire.ProfileUpdatedFrame | wire.PongFrame | wire.ResumeCompleteFrame;
+export type ServerFrame = wire.ChatFrame | wire.ProfileUpdatedFrame | wire.PongFrame | wire.ResumeCompleteFrame | wire.PresenceFrame;
 
 /** A refused frame: it has no `type` (declared here so `frame.type` narrows the union). */
 export type ErrorFrame = wire.ErrorFrame & { type?: undefined };

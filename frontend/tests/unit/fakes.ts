@@ -4,7 +4,7 @@ import { vi } from "vitest";
 import type { ChatClient, ClientApi } from "@/lib/client";
 import type { ChatSummary, Me, Message } from "@/lib/types";
 
-export const me: Me = { user_id: "me", username: "alice", first_name: "Alice", last_name: "A", native_language: "en", read_languages: [], created_at: "2026-01-01T00:00:00+00:00" };
+export const me: Me = { user_id: "me", username: "alice", first_name: "Alice", last_name: "A", native_language: "en", read_languages: [], presence_visible: true, created_at: "2026-01-01T00:00:00+00:00" };
 
 /** A ChatClient's API with no chats, answering as `me`; `overrides` replace calls. */
 export function fakeApi(overrides: Partial<ClientApi> = {}): ClientApi {

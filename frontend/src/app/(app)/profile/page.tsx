@@ -10,6 +10,7 @@ import { useFormValues } from "@/components/forms";
 import { LandingFrame } from "@/components/LandingFrame";
 import { NotificationSettings } from "@/components/NotificationSettings";
 import { PageTitle } from "@/components/PageTitle";
+import { PresenceSetting } from "@/components/PresenceSetting";
 import { LanguageOptions, NameFields } from "@/components/ProfileFields";
 import { YourData } from "@/components/YourData";
 import { ApiError } from "@/lib/api";
@@ -200,6 +201,7 @@ export default function ProfilePage() {
         </button>
         <FormError message={logoutAllError} testId="logout-all-error" />
         <NotificationSettings />
+        <PresenceSetting />
         <hr />
         <YourData />
       </section>
