@@ -45,6 +45,7 @@ from apps.chats import (
     live_translation,
     personal_data,
     reader_choices,
+    replies,
     sending,
     services,
     translation_context,
@@ -123,6 +124,7 @@ async def do_send_message(
     client_msg_id: str | None = None,
     commit_after: asyncio.Future | None = None,
     kind: MessageKind = MessageKind.TEXT,
+    reply_to_seq: object = None,
 ) -> SendOutcome:
     """Send a message: translated into every other member language while readers watch,
     then stored with its translations in one transaction, then broadcast. `commit_after`,
@@ -131,9 +133,11 @@ async def do_send_message(
     messages keep the order they were written in. A resent `client_msg_id` is answered with
     the message stored under it (`duplicate`). Past this process's sends in progress
     (SENDS_IN_FLIGHT_MAX), after a short wait, the send is refused `Busy` with nothing
-    claimed, counted or stored (sending.send_gate)."""
+    claimed, counted or stored (sending.send_gate). `reply_to_seq` quotes a message of the
+    same chat (replies.py); one that is not there is refused with nothing stored."""
     text = sending.message_text_validate(text)
     client_msg_id = sending.client_msg_id_validate(client_msg_id)
+    valid_reply_to_seq = replies.reply_to_seq_validate(reply_to_seq)
     async with sending.send_gate().admitted():
         return await _message_send(
             user=user,
@@ -142,6 +146,7 @@ async def do_send_message(
             client_msg_id=client_msg_id,
             commit_after=commit_after,
             kind=kind,
+            reply_to_seq=valid_reply_to_seq,
         )
 
 
@@ -153,6 +158,7 @@ async def _message_send(
     client_msg_id: str | None,
     commit_after: asyncio.Future | None,
     kind: MessageKind,
+    reply_to_seq: int | None,
 ) -> SendOutcome:
     chat = await sending.chat_of_sender(chat_id=chat_id, user_id=user.user_id)
     if client_msg_id is not None and not await sending.client_msg_id_claim(
@@ -161,6 +167,12 @@ async def _message_send(
         earlier = await do_resend_message(chat_id=chat_id, user=user, client_msg_id=client_msg_id)
         if earlier is not None:
             return earlier
+    # The quoted message is read once here (one GetItem), for every reader's frame.
+    quoted = (
+        await replies.quoted_message_for_send(chat_id=chat_id, reply_to_seq=reply_to_seq)
+        if reply_to_seq is not None
+        else None
+    )
     await sending.message_rate_limit_check(user_id=user.user_id)
 
     # Spoken turns keep the language speech-to-text was asked for; text is read for its own.
@@ -206,6 +218,7 @@ async def _message_send(
             commit_after=commit_after,
             source=source,
             targets=targets,
+            reply_to=replies.reply_to_stored(quoted) if quoted is not None else None,
         )
     except BaseException as error:
         _withdraw_if_announced(
@@ -216,12 +229,19 @@ async def _message_send(
         raise
     if committed.chat is not None:
         chat_snapshots.put(committed.chat)
+    # Nothing more is read for a new message's quote; a duplicate's stored quote may differ.
+    quotes = await replies.page_quotes(
+        chat_id=chat_id,
+        messages=[committed.message],
+        known={int(quoted.seq): quoted} if quoted is not None else replies.NO_QUOTES,
+    )
     # A resend too: the first broadcast of what it repeats may never have gone out (sockets
     # that have the message drop it by its seq). The broadcast is not waited for.
     await events.message_broadcast(
         message=committed.message,
         member_languages=committed.member_languages,
         read_languages=committed.read_languages,
+        quotes=quotes,
     )
     if committed.duplicate:
         _withdraw_if_announced(
@@ -240,7 +260,10 @@ async def _message_send(
     return SendOutcome(
         chat_id=chat_id,
         message=message_view(
-            message=committed.message, language=user.native_language, reader_id=user.user_id
+            message=committed.message,
+            language=user.native_language,
+            reader_id=user.user_id,
+            quotes=quotes,
         ),
         duplicate=committed.duplicate,
     )
@@ -259,6 +282,7 @@ async def _message_translate_and_commit(
     commit_after: asyncio.Future | None,
     source: str,
     targets: set[str],
+    reply_to: dict | None = None,
 ) -> services.CommittedMessage:
     chat_id = chat.chat_id
 
@@ -308,6 +332,7 @@ async def _message_translate_and_commit(
         client_msg_id=client_msg_id,
         created_at=created_at,
         kind=kind,
+        reply_to=reply_to,
     )
     return await sending.message_commit_in_turn(draft=draft, chat=chat, commit_after=commit_after)
 
@@ -339,6 +364,7 @@ async def _unanswered_commit_settle(*, unanswered: services.CommitOutcomeUnknown
         message=stored,
         member_languages=unanswered.member_languages,
         read_languages=unanswered.read_languages,
+        quotes=await replies.page_quotes(chat_id=stored.chat_id, messages=[stored]),
     )
     owed = languages_lacking(
         message=stored,
@@ -359,6 +385,7 @@ async def do_resend_message(*, chat_id: str, user: User, client_msg_id: str) -> 
     )
     if original is None:
         return None
+    quotes = await replies.page_quotes(chat_id=chat_id, messages=[original])
     if await sending.resent_broadcast_claim(message_id=original.message_id):
         chat = await sending.chat_of_resend(chat_id=chat_id)
         if chat is not None:
@@ -366,11 +393,15 @@ async def do_resend_message(*, chat_id: str, user: User, client_msg_id: str) -> 
                 message=original,
                 member_languages=map_as_dict(chat.member_languages),
                 read_languages=member_read_languages(chat),
+                quotes=quotes,
             )
     return SendOutcome(
         chat_id=chat_id,
         message=message_view(
-            message=original, language=user.native_language, reader_id=user.user_id
+            message=original,
+            language=user.native_language,
+            reader_id=user.user_id,
+            quotes=quotes,
         ),
         duplicate=True,
     )

@@ -29,6 +29,19 @@ class MessageMeta(TypedDict, total=False):
     turn_id: str
 
 
+class ReplyQuote(TypedDict):
+    """The message a reply quotes, as this reader sees it: in their language (the stored
+    translation, or the original they read), at most 160 characters (cut with "…"). `deleted`
+    (true, else absent) when the quoted message was deleted: `text` is then empty."""
+
+    seq: int
+    message_id: str
+    from_user_id: str
+    text: str
+    language: str
+    deleted: NotRequired[bool]
+
+
 class Message(TypedDict):
     """A message as one reader sees it: the contract's five keys, plus additions."""
 
@@ -50,6 +63,9 @@ class Message(TypedDict):
     # "reader_reads_language" (written in a language the reader listed among those they also
     # read). `translated` is then true.
     translation_skipped: NotRequired[TranslationSkipped]
+    # The message this one replies to (apps/chats/replies.py). Absent on a message that
+    # quotes none, and on `message_updated` (the quote did not change; keep the one shown).
+    reply_to: NotRequired[ReplyQuote]
 
 
 class ChatSummary(TypedDict):
