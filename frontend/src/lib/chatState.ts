@@ -7,6 +7,7 @@
  * beside them in `streaming` until the stored message arrives.
  */
 import { personKnownByUsername } from "./names";
+import { keepQuote } from "./replies";
 import type { ChatDetail, ChatSummary, Glossary, Member, Message, ServerFrame } from "./types";
 
 export const PREVIEW_MAX_CHARS = 100;
@@ -253,7 +254,7 @@ function applyFrame(state: ChatState, frame: ServerFrame, now: number): ChatStat
     case "message_updated": {
       let next = withThread(state, frame.chat_id, (thread) => {
         if (!thread.messages.some((m) => m.message_id === frame.message.message_id)) return thread;
-        return { ...thread, messages: thread.messages.map((m) => (m.message_id === frame.message.message_id ? frame.message : m)) };
+        return { ...thread, messages: thread.messages.map((m) => (m.message_id === frame.message.message_id ? keepQuote(m, frame.message) : m)) };
       });
       next = withChat(next, frame.chat_id, (chat) =>
         chat.last_seq === frame.message.seq ? { ...chat, last_message_preview: messagePreview(frame.message.text) } : chat,

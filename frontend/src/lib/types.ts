@@ -26,6 +26,7 @@ export type {
   Message,
   MessageCreateReply,
   MessageMeta,
+  ReplyQuote,
   SocketTicketReply,
   TokenReply,
   VoiceTokenReply,
