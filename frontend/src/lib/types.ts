@@ -26,11 +26,12 @@ export type {
   Message,
   MessageCreateReply,
   MessageMeta,
-  ReplyQuote,
   SocketTicketReply,
   TokenReply,
   VoiceTokenReply,
 } from "./protocol";
+/** What a reply quotes, in the reader's language (apps/chats/replies.py). */
+export type { ReplyQuote } from "./protocol";
 
 /** `POST /api/chats`: the chat, and whether it was new. */
 export type ChatCreated = wire.ChatCreateReply;
