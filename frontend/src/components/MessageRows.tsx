@@ -88,7 +88,7 @@ export function MessageRows({
                 languageName={languageName}
                 senderLanguage={members.get(row.message.from_user_id)?.native_language}
                 quote={row.message.reply_to && <ReplyQuote quote={row.message.reply_to} author={nameOf(row.message.reply_to.from_user_id)} onJump={replies?.jumpTo} />}
-                actions={replies && <ReplyButton author={nameOf(row.message.from_user_id)} onReply={() => replies.startReply(quoteOf(row.message))} />}
+                actions={replies && <ReplyButton onReply={() => replies.startReply(quoteOf(row.message))} />}
               />
             );
           }

@@ -69,10 +69,11 @@ export function ReplyQuote({ quote, author, onJump }: { quote: Quote; author: st
   );
 }
 
-/** The small "Reply" action on a message. */
-export function ReplyButton({ author, onReply }: { author: string; onReply: () => void }) {
+/** The small "Reply" action on a message. Its name is only "Reply": the message it sits in
+ *  already says who wrote it, and a name is said once per message. */
+export function ReplyButton({ onReply }: { onReply: () => void }) {
   return (
-    <button type="button" className="link-btn reply-btn" onClick={onReply} aria-label={`Reply to ${author}`} data-testid="reply-button">
+    <button type="button" className="link-btn reply-btn" onClick={onReply} data-testid="reply-button">
       Reply
     </button>
   );
