@@ -49,6 +49,7 @@ from apps.chats import (
     push_notifications,
     reactions,
     reader_choices,
+    replies,
     sending,
     services,
     translation_context,
@@ -128,6 +129,7 @@ async def do_send_message(
     client_msg_id: str | None = None,
     commit_after: asyncio.Future | None = None,
     kind: MessageKind = MessageKind.TEXT,
+    reply_to_seq: object = None,
 ) -> SendOutcome:
     """Send a message: translated into every other member language while readers watch,
     then stored with its translations in one transaction, then broadcast. `commit_after`,
@@ -136,9 +138,11 @@ async def do_send_message(
     messages keep the order they were written in. A resent `client_msg_id` is answered with
     the message stored under it (`duplicate`). Past this process's sends in progress
     (SENDS_IN_FLIGHT_MAX), after a short wait, the send is refused `Busy` with nothing
-    claimed, counted or stored (sending.send_gate)."""
+    claimed, counted or stored (sending.send_gate). `reply_to_seq` quotes a message of the
+    same chat (replies.py); one that is not there is refused with nothing stored."""
     text = sending.message_text_validate(text)
     client_msg_id = sending.client_msg_id_validate(client_msg_id)
+    valid_reply_to_seq = replies.reply_to_seq_validate(reply_to_seq)
     async with sending.send_gate().admitted():
         return await _message_send(
             user=user,
@@ -147,6 +151,7 @@ async def do_send_message(
             client_msg_id=client_msg_id,
             commit_after=commit_after,
             kind=kind,
+            reply_to_seq=valid_reply_to_seq,
         )
 
 
@@ -158,6 +163,7 @@ async def _message_send(
     client_msg_id: str | None,
     commit_after: asyncio.Future | None,
     kind: MessageKind,
+    reply_to_seq: int | None,
 ) -> SendOutcome:
     chat = await sending.chat_of_sender(chat_id=chat_id, user_id=user.user_id)
     if client_msg_id is not None and not await sending.client_msg_id_claim(
@@ -166,6 +172,12 @@ async def _message_send(
         earlier = await do_resend_message(chat_id=chat_id, user=user, client_msg_id=client_msg_id)
         if earlier is not None:
             return earlier
+    # The quoted message is read once here (one GetItem), for every reader's frame.
+    quoted = (
+        await replies.quoted_message_for_send(chat_id=chat_id, reply_to_seq=reply_to_seq)
+        if reply_to_seq is not None
+        else None
+    )
     await sending.message_rate_limit_check(user_id=user.user_id)
 
     # Spoken turns keep the language speech-to-text was asked for; text is read for its own.
@@ -211,6 +223,7 @@ async def _message_send(
             commit_after=commit_after,
             source=source,
             targets=targets,
+            reply_to=replies.reply_to_stored(quoted) if quoted is not None else None,
         )
     except BaseException as error:
         _withdraw_if_announced(
@@ -221,12 +234,19 @@ async def _message_send(
         raise
     if committed.chat is not None:
         chat_snapshots.put(committed.chat)
+    # Nothing more is read for a new message's quote; a duplicate's stored quote may differ.
+    quotes = await replies.page_quotes(
+        chat_id=chat_id,
+        messages=[committed.message],
+        known={int(quoted.seq): quoted} if quoted is not None else replies.NO_QUOTES,
+    )
     # A resend too: the first broadcast of what it repeats may never have gone out (sockets
     # that have the message drop it by its seq). The broadcast is not waited for.
     await events.message_broadcast(
         message=committed.message,
         member_languages=committed.member_languages,
         read_languages=committed.read_languages,
+        quotes=quotes,
     )
     if committed.duplicate:
         _withdraw_if_announced(
@@ -250,7 +270,10 @@ async def _message_send(
     return SendOutcome(
         chat_id=chat_id,
         message=message_view(
-            message=committed.message, language=user.native_language, reader_id=user.user_id
+            message=committed.message,
+            language=user.native_language,
+            reader_id=user.user_id,
+            quotes=quotes,
         ),
         duplicate=committed.duplicate,
     )
@@ -269,6 +292,7 @@ async def _message_translate_and_commit(
     commit_after: asyncio.Future | None,
     source: str,
     targets: set[str],
+    reply_to: dict | None = None,
 ) -> services.CommittedMessage:
     chat_id = chat.chat_id
 
@@ -318,6 +342,7 @@ async def _message_translate_and_commit(
         client_msg_id=client_msg_id,
         created_at=created_at,
         kind=kind,
+        reply_to=reply_to,
     )
     return await sending.message_commit_in_turn(draft=draft, chat=chat, commit_after=commit_after)
 
@@ -349,6 +374,7 @@ async def _unanswered_commit_settle(*, unanswered: services.CommitOutcomeUnknown
         message=stored,
         member_languages=unanswered.member_languages,
         read_languages=unanswered.read_languages,
+        quotes=await replies.page_quotes(chat_id=stored.chat_id, messages=[stored]),
     )
     push_notifications.message_push_offer(
         message=stored,
@@ -374,6 +400,7 @@ async def do_resend_message(*, chat_id: str, user: User, client_msg_id: str) -> 
     )
     if original is None:
         return None
+    quotes = await replies.page_quotes(chat_id=chat_id, messages=[original])
     if await sending.resent_broadcast_claim(message_id=original.message_id):
         chat = await sending.chat_of_resend(chat_id=chat_id)
         if chat is not None:
@@ -381,11 +408,15 @@ async def do_resend_message(*, chat_id: str, user: User, client_msg_id: str) -> 
                 message=original,
                 member_languages=map_as_dict(chat.member_languages),
                 read_languages=member_read_languages(chat),
+                quotes=quotes,
             )
     return SendOutcome(
         chat_id=chat_id,
         message=message_view(
-            message=original, language=user.native_language, reader_id=user.user_id
+            message=original,
+            language=user.native_language,
+            reader_id=user.user_id,
+            quotes=quotes,
         ),
         duplicate=True,
     )

@@ -45,6 +45,7 @@ from apps.chats.protocol import (
     TypingFrame,
 )
 from apps.chats.protocol import Message as MessageView
+from apps.chats.replies import Quotes, reply_to_seq_of
 from apps.chats.translation_context import recent_turns
 from apps.core.delivery import frames_deliver as _deliver
 from apps.core.outages import outage_caused
@@ -216,14 +217,17 @@ def _frames_per_reader(
     read_languages: ReadLanguages | None,
     members: Iterable[str],
     frame: Callable[[MessageView], Frame],
+    quotes: Quotes | None = None,
 ) -> dict[str, Frame]:
     """member id -> their frame about the message, each distinct view of it built once and
     shared by every reader who sees it so (a group's readers of one language, say): its
     sender's, one per language, and within a language one for those who read the message
     as written."""
     reads = read_languages or {}
-    frames: dict[tuple[str, bool, bool], Frame] = {}
+    frames: dict[tuple[str, bool, bool, tuple[bool, bool]], Frame] = {}
     per_reader: dict[str, Frame] = {}
+    quoted_seq = reply_to_seq_of(message)
+    quoted = quotes.get(quoted_seq) if quotes is not None and quoted_seq is not None else None
     for member_id in members:
         language = member_languages[member_id]
         member_reads = reads.get(member_id, ())
@@ -231,6 +235,13 @@ def _frames_per_reader(
             language,
             member_id == message.from_user_id,
             reads_as_written(source=message.original_language, read_languages=member_reads),
+            # A reply's quote reads differently to its own author and to who reads it as written.
+            (
+                member_id == quoted.from_user_id,
+                reads_as_written(source=quoted.original_language, read_languages=member_reads),
+            )
+            if quoted is not None
+            else (False, False),
         )
         if key not in frames:
             frames[key] = frame(
@@ -239,6 +250,7 @@ def _frames_per_reader(
                     language=language,
                     reader_id=member_id,
                     read_languages=member_reads,
+                    quotes=quotes,
                 )
             )
         per_reader[member_id] = frames[key]
@@ -250,9 +262,11 @@ async def message_broadcast(
     message: Message,
     member_languages: dict[str, str],
     read_languages: ReadLanguages | None = None,
+    quotes: Quotes | None = None,
 ) -> None:
     """Hands each member's `message` frame to the broadcaster; returns at once. The message
-    joins this process's copy of the chat's last turns, the next send's context."""
+    joins this process's copy of the chat's last turns, the next send's context. A reply's
+    quote comes from `quotes` (replies.py), read once by the sender, not per reader."""
     recent_turns.message_seen(message)
     frames = _frames_per_reader(
         message=message,
@@ -260,6 +274,7 @@ async def message_broadcast(
         read_languages=read_languages,
         members=member_languages,
         frame=lambda view: MessageFrame(type="message", chat_id=message.chat_id, message=view),
+        quotes=quotes,
     )
     for member_id, frame in frames.items():
         _broadcaster.put(member_id, frame)

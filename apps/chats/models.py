@@ -4,7 +4,7 @@
 |--------------|-----------------|----------------------------------------|----------------|
 | `chats`      | Chat            | `chat_id`                              | GetItem before a send when this process holds no recent copy (chat_snapshots.py: members, their languages and the languages they also read, last sequence number); written in the same transaction as each message |
 | `user_chats` | ChatMembership  | `user_id` + `chat_id`                  | GetItem: is this user a member; inbox: Query the LSI `activity_index` (`user_id` + `activity_at`) newest first |
-| `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`; GSI `author_index` (keys only): `from_user_id` + `sk` | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number, a page at a time; one person's messages (their data export and deletion): Query `author_index`, then BatchGetItem by key; a reaction: GetItem, then UpdateItem of `reactions` on condition of `reactions_version` |
+| `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`; GSI `author_index` (keys only): `from_user_id` + `sk` | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number, a page at a time; one person's messages (their data export and deletion): Query `author_index`, then BatchGetItem by key; a reaction: GetItem, then UpdateItem of `reactions` on condition of `reactions_version`; a reply's quoted message (replies.py): GetItem at its send, one BatchGetItem per history or catch-up page for quotes outside the page |
 | `messages`   | ClientMessageId | `chat_id` + `sk = c#<sender>#<client_msg_id>` | written with its message, on condition it is new: a resent `client_msg_id` never makes a second message |
 | `messages`   | ChatGlossary    | `chat_id` + `sk = g#` | the chat's glossary, one item: GetItem (consistent) to show or use it; replaced whole by PutItem on condition that its `version` is the one the editor read (or that it is new) |
 | `owed_translations` | OwedTranslation | `shard` + `message_key = <chat_id>#<seq, 12 digits>`; LSI `due_index`: `shard` + `due_at` | written with a message that is stored lacking a member language; the sweep Queries `due_index` for `due_at <= now` in each of the few shards; claimed, rescheduled and deleted by key (apps/chats/owed_translations.py) |
@@ -176,6 +176,10 @@ class Message(Model):
     # `reactions_version` is the one read (raised by each reaction).
     reactions: MapAttribute[str, Any] = MapAttribute(null=True)
     reactions_version = NumberAttribute(null=True)
+    # The message of the same chat this one replies to: {"seq", "message_id"} only, never its
+    # text (apps/chats/replies.py reads the quoted message when presenting, so a quote always
+    # shows what the quoted message says now, in each reader's language).
+    reply_to: MapAttribute[str, Any] = MapAttribute(null=True)
 
 
 @dynamo_table("messages", owns_schema=False)

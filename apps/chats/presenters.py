@@ -10,10 +10,13 @@ from apps.accounts.models import User
 from apps.chats import protocol
 from apps.chats.models import CHAT_KIND_GROUP, Chat, ChatMembership, Message
 from apps.chats.reactions import message_reactions_view
+from apps.chats.replies import Quotes, message_deleted, reply_to_of
 from apps.chats.selectors import Glossary, map_as_dict
 from apps.chats.translation_need import translation_needed
 
 PREVIEW_MAX_CHARS = 100
+# A reply's quote shows at most this much of the quoted message.
+QUOTE_MAX_CHARS = 160
 
 
 def chat_summary(*, membership: ChatMembership) -> protocol.ChatSummary:
@@ -172,10 +175,12 @@ def message_view(
     language: str,
     reader_id: str | None = None,
     read_languages: Collection[str] = (),
+    quotes: Quotes | None = None,
 ) -> protocol.Message:
     """A message as the contract shows it to a reader of `language` who also reads
     `read_languages` (`reader_id`, when known: its sender reads the original), plus
-    additions."""
+    additions. A reply carries its quote (`reply_to`) when `quotes` were resolved for it
+    (replies.py); without them (`message_updated`) it carries none."""
     text, text_language, translated = message_text_for(
         message=message, language=language, reader_id=reader_id, read_languages=read_languages
     )
@@ -210,7 +215,52 @@ def message_view(
         view["reactions"] = reactions
     if getattr(message, "reactions_version", None):
         view["reactions_version"] = int(message.reactions_version)
+    reply_to = reply_to_of(message)
+    if reply_to is not None and quotes is not None:
+        view["reply_to"] = quoted_view(
+            quoted=quotes.get(reply_to[0]),
+            seq=reply_to[0],
+            message_id=reply_to[1],
+            language=language,
+            reader_id=reader_id,
+            read_languages=read_languages,
+        )
     return view
+
+
+def quoted_view(
+    *,
+    quoted: Message | None,
+    seq: int,
+    message_id: str,
+    language: str,
+    reader_id: str | None = None,
+    read_languages: Collection[str] = (),
+) -> protocol.ReplyQuote:
+    """The message a reply quotes, as this reader reads it (their stored translation, or the
+    original when they read it as written: `message_text_for`), cut to QUOTE_MAX_CHARS. A
+    quoted message that was deleted (or is gone) shows as deleted, without its text."""
+    if quoted is None or message_deleted(quoted):
+        return {
+            "seq": seq,
+            "message_id": message_id,
+            "from_user_id": quoted.from_user_id if quoted is not None else "",
+            "text": "",
+            "language": "",
+            "deleted": True,
+        }
+    text, text_language, _ = message_text_for(
+        message=quoted, language=language, reader_id=reader_id, read_languages=read_languages
+    )
+    if len(text) > QUOTE_MAX_CHARS:
+        text = text[: QUOTE_MAX_CHARS - 1] + "…"
+    return {
+        "seq": int(quoted.seq),
+        "message_id": quoted.message_id,
+        "from_user_id": quoted.from_user_id,
+        "text": text,
+        "language": text_language,
+    }
 
 
 def glossary_view(*, glossary: Glossary) -> protocol.Glossary:

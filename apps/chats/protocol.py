@@ -38,6 +38,19 @@ class ReactionSummary(TypedDict):
     user_ids: list[str]
 
 
+class ReplyQuote(TypedDict):
+    """The message a reply quotes, as this reader sees it: in their language (the stored
+    translation, or the original they read), at most 160 characters (cut with "…"). `deleted`
+    (true, else absent) when the quoted message was deleted: `text` is then empty."""
+
+    seq: int
+    message_id: str
+    from_user_id: str
+    text: str
+    language: str
+    deleted: NotRequired[bool]
+
+
 class Message(TypedDict):
     """A message as one reader sees it: the contract's five keys, plus additions."""
 
@@ -64,6 +77,9 @@ class Message(TypedDict):
     # Raised by every reaction change: a `reaction_updated` frame with a version no higher
     # than this is older news. Absent until the first reaction.
     reactions_version: NotRequired[int]
+    # The message this one replies to (apps/chats/replies.py). Absent on a message that
+    # quotes none, and on `message_updated` (the quote did not change; keep the one shown).
+    reply_to: NotRequired[ReplyQuote]
 
 
 class ChatSummary(TypedDict):

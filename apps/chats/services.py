@@ -395,6 +395,8 @@ class MessageDraft:
     created_at: datetime
     kind: MessageKind = MessageKind.TEXT
     meta: dict | None = None
+    # {"seq", "message_id"} of the message this one replies to (replies.reply_to_stored).
+    reply_to: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -469,6 +471,7 @@ def message_commit(*, draft: MessageDraft, chat: Chat) -> CommittedMessage:
             client_msg_id=draft.client_msg_id,
             created_at=draft.created_at,
             meta=dict(draft.meta) if draft.meta else None,
+            reply_to=dict(draft.reply_to) if draft.reply_to else None,
         )
         try:
             _message_transaction(

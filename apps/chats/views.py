@@ -5,7 +5,7 @@ from django.http import HttpRequest, JsonResponse
 from apps.accounts.http import authenticated
 from apps.accounts.models import User
 from apps.accounts.selectors import user_read_languages
-from apps.chats import actions, reactions, selectors
+from apps.chats import actions, reactions, replies, selectors
 from apps.chats.cursors import message_cursor_decode
 from apps.chats.presenters import (
     chat_members_view,
@@ -100,11 +100,16 @@ async def _history(request: HttpRequest, *, user: User, chat_id: str) -> JsonRes
     )
     language = user.native_language
     reads = user_read_languages(user=user)
+    quotes = await replies.page_quotes(chat_id=chat_id, messages=page.messages)
     return json_response(
         HistoryPage(
             messages=[
                 message_view(
-                    message=m, language=language, reader_id=user.user_id, read_languages=reads
+                    message=m,
+                    language=language,
+                    reader_id=user.user_id,
+                    read_languages=reads,
+                    quotes=quotes,
                 )
                 for m in page.messages
             ],
@@ -121,6 +126,7 @@ async def _message_create(request: HttpRequest, *, user: User, chat_id: str) -> 
         chat_id=chat_id,
         text=string_field(body, "text"),
         client_msg_id=string_field(body, "client_msg_id", required=False),
+        reply_to_seq=body.get("reply_to_seq"),
     )
     return json_response(
         MessageCreateReply(chat_id=chat_id, message=outcome.message, duplicate=outcome.duplicate),

@@ -139,6 +139,7 @@ class ChatHandlers:
                 text=text,
                 client_msg_id=client_msg_id,
                 commit_after=previous if previous is not None and not previous.done() else None,
+                reply_to_seq=frame.get("reply_to_seq"),
             )
         )
         self.last_send[chat_id] = task
@@ -158,6 +159,7 @@ class ChatHandlers:
         text: str,
         client_msg_id: str | None,
         commit_after: asyncio.Task | None,
+        reply_to_seq: object = None,
     ) -> None:
         try:
             outcome = await actions.do_send_message(
@@ -166,6 +168,7 @@ class ChatHandlers:
                 text=text,
                 client_msg_id=client_msg_id,
                 commit_after=commit_after,
+                reply_to_seq=reply_to_seq,
             )
         except ServiceError as error:
             await self._send_refused(error, chat_id=chat_id, client_msg_id=client_msg_id)

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from apps.accounts.models import User
 from apps.accounts.selectors import user_read_languages
-from apps.chats import translation_context
+from apps.chats import replies, translation_context
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.presenters import message_view
 from apps.chats.protocol import MessageFrame
@@ -125,6 +125,8 @@ class SocketDelivery:
             page = await run_blocking(message_range)(
                 chat_id=chat_id, after_seq=after, up_to_seq=up_to_seq, limit=page_size
             )
+            # Replies' quotes: from the page, the rest in one BatchGetItem.
+            quotes = await replies.page_quotes(chat_id=chat_id, messages=page)
             for message in page:
                 seq = int(message.seq)
                 if seq not in skip:
@@ -141,6 +143,7 @@ class SocketDelivery:
                                 language=user.native_language,
                                 reader_id=user.user_id,
                                 read_languages=user_read_languages(user=user),
+                                quotes=quotes,
                             ),
                         }
                     )

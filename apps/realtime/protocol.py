@@ -51,6 +51,8 @@ class SendRequest(TypedDict):
     chat_id: str
     text: str
     client_msg_id: NotRequired[str | None]
+    # The seq of a message of the same chat this one replies to (quotes).
+    reply_to_seq: NotRequired[int | None]
 
 
 class TypingRequest(TypedDict):

@@ -8,7 +8,7 @@
  * The microphone button records a voice note: hold it (or Space/Enter on it) while you speak
  * and let go to send; a quick tap keeps recording until the next tap; Escape cancels.
  */
-import { useEffect, useEffectEvent, useId, useRef, useState, type FormEvent, type KeyboardEvent, type PointerEvent } from "react";
+import { useEffect, useEffectEvent, useId, useRef, useState, type FormEvent, type KeyboardEvent, type PointerEvent, type ReactNode } from "react";
 import { ApiError } from "@/lib/api";
 import { durationLabel } from "@/lib/callState";
 import { MESSAGE_COUNTER_FROM, MESSAGE_MAX_CHARS } from "@/lib/config";
@@ -32,9 +32,12 @@ export function Composer({
   onSend,
   onTyping,
   onVoiceNote,
+  above,
 }: {
   chatId: string;
   placeholder: string;
+  /** Shown over the message box (what a reply quotes: ReplyQuote.tsx). */
+  above?: ReactNode;
   onSend: (text: string) => void;
   onTyping: () => void;
   /** Upload a recorded note; rejects with the reason in words. */
@@ -85,6 +88,7 @@ export function Composer({
 
   return (
     <form className="composer" onSubmit={onSubmit}>
+      {above}
       <label htmlFor={`${id}-input`} className="visually-hidden">
         Message
       </label>

@@ -15,10 +15,12 @@ import { Composer } from "./Composer";
 import { ConversationHeader } from "./ConversationHeader";
 import { useDeliveryMarks, useMessageRows, useOlderMessages, useReadMarkAtOpen, useScrollPinning, useVisibleReadMarks } from "./conversationHooks";
 import { FormError } from "./FormError";
-import { useChatPage } from "./hooks";
+import { useChatPage, useNameOf } from "./hooks";
 import { useListWindow } from "./listWindow";
 import { MessageRows } from "./MessageRows";
 import { PageTitle } from "./PageTitle";
+import { RepliesContext, ReplyingTo, useReplyDraft } from "./ReplyQuote";
+import { useJumpToMessage } from "./useJumpToMessage";
 import { useClientSnapshot, useSession } from "./session";
 
 export function Conversation({ chatId }: { chatId: string }) {
@@ -46,10 +48,16 @@ export function Conversation({ chatId }: { chatId: string }) {
   const { topRef, loadOlder, loadingOlder, olderError } = useOlderMessages(client, chatId, thread?.nextCursor, pinning);
   const shown = `${listWindow.range.start}-${listWindow.range.end}`;
   useVisibleReadMarks(client, chatId, listRef, { thread, connection, shown });
+  const jump = useJumpToMessage({ client, chatId, rows, listRef, listWindow, unpin: pinning.unpin, loaded: thread?.loaded ?? false });
+  const reply = useReplyDraft();
+  const nameOf = useNameOf(chatId);
+  const { jumpTo } = jump;
+  const replies = useMemo(() => ({ startReply: reply.start, jumpTo: (seq: number) => void jumpTo(seq) }), [reply.start, jumpTo]);
 
   if (loadError && !thread?.loaded) return <ChatUnavailable error={loadError} page="chat" onRetry={retry} />;
 
   return (
+    <RepliesContext.Provider value={replies}>
     <section className="conversation" aria-labelledby="conversation-title">
       <PageTitle title={title || "Chat"} />
       <ConversationHeader {...{ chatId, title, isGroup, detail, thread, members, other, languages, showInfo, infoButtonRef }} onToggleInfo={() => setShowInfo((v) => !v)} />
@@ -61,6 +69,8 @@ export function Conversation({ chatId }: { chatId: string }) {
         </p>
       )}
       <CallStrip chatId={chatId} />
+      {jump.jumping !== null && <p className="banner slim" role="status">Finding the message…</p>}
+      <FormError message={jump.jumpError} />
       {showInfo && chat && (
         <ChatInfo chatId={chatId} isGroup={isGroup} members={detail?.members ?? []} onLeft={() => router.replace("/chats")} languagesName={(code) => nativeLanguageName(code, languages)} />
       )}
@@ -100,9 +110,10 @@ export function Conversation({ chatId }: { chatId: string }) {
         chatId={chatId}
         placeholder={`Write in ${langName(me.native_language) || "your language"}…`}
         onSend={(text) => {
-          client.send(chatId, text);
+          client.send(chatId, text, reply.take());
           pinToBottom();
         }}
+        above={reply.quote && <ReplyingTo quote={reply.quote} author={nameOf(reply.quote.from_user_id)} onCancel={reply.cancel} />}
         onTyping={() => client.typing(chatId)}
         onVoiceNote={async (audio, mimeType) => {
           await client.sendVoiceNote(chatId, audio, uploadContentType(mimeType));
@@ -110,6 +121,7 @@ export function Conversation({ chatId }: { chatId: string }) {
         }}
       />
     </section>
+    </RepliesContext.Provider>
   );
 }
 

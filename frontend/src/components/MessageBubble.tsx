@@ -7,6 +7,7 @@ import { translationState } from "@/lib/translationState";
 import type { OutboxItem } from "@/lib/outbox";
 import type { Delivery } from "@/lib/messageRows";
 import type { Message } from "@/lib/types";
+import type { ReactNode } from "react";
 import { durationLabel } from "@/lib/callState";
 import { ClockIcon, MicIcon, PhoneIcon, PhoneOffIcon } from "./Icons";
 import { VoicePlayButton } from "./VoicePlayButton";
@@ -48,6 +49,8 @@ export function MessageBubble({
   delivery,
   languageName,
   senderLanguage,
+  quote,
+  actions,
 }: {
   chatId: string;
   message: Message;
@@ -61,6 +64,10 @@ export function MessageBubble({
   languageName: (code: string) => string;
   /** The sender's own language, when the chat's members are known. */
   senderLanguage?: string;
+  /** What it replies to (ReplyQuote.tsx), shown above its text. */
+  quote?: ReactNode;
+  /** Actions on it (Reply), beside its time. */
+  actions?: ReactNode;
 }) {
   const original = message.original_text ?? message.text;
   const originalLanguage = message.original_language ?? message.language;
@@ -81,6 +88,7 @@ export function MessageBubble({
     >
       <Author name={author} shown={senderName} />
       <div className="bubble">
+        {quote}
         {spoken && (
           <p className="msg-kind">
             <MicIcon size={13} />
@@ -117,6 +125,7 @@ export function MessageBubble({
               {showOriginal ? "Show translation" : `Show original (${languageName(originalLanguage)})`}
             </button>
           )}
+          {actions}
           <time dateTime={message.timestamp}>{timeOfDay(message.timestamp)}</time>
           {delivery && (
             <span className={`delivery ${delivery.state}`} data-testid="delivery">
@@ -179,9 +188,12 @@ export function OutgoingBubble({
   connected,
   onRetry,
   onDiscard,
+  quote,
 }: {
   author: string;
   item: OutboxItem;
+  /** What it replies to (ReplyQuote.tsx). */
+  quote?: ReactNode;
   first: boolean;
   connected: boolean;
   onRetry: () => void;
@@ -198,6 +210,7 @@ export function OutgoingBubble({
     <li className={`msg mine outgoing${failed ? " failed" : ""}${first ? " first" : ""}`} data-testid="outgoing-message" data-status={failed ? "failed" : connected ? "sending" : "waiting"}>
       <Author name={author} shown={null} />
       <div className="bubble">
+        {quote}
         <p className="msg-text" dir="auto">
           {item.text}
         </p>

@@ -6,7 +6,9 @@ import { useState } from "react";
 import type { Delivery, Row } from "@/lib/messageRows";
 import { shortName } from "@/lib/names";
 import type { Member } from "@/lib/types";
+import { quoteOf } from "@/lib/replies";
 import type { ListWindow } from "./listWindow";
+import { ReplyButton, ReplyQuote, useReplies } from "./ReplyQuote";
 import { CallRecord, MessageBubble, OutgoingBubble, StreamingBubble } from "./MessageBubble";
 import { useNameOf } from "./hooks";
 import { useSession } from "./session";
@@ -32,6 +34,7 @@ export function MessageRows({
 }) {
   const { client, me } = useSession();
   const nameOf = useNameOf(chatId);
+  const replies = useReplies();
   // Messages shown in their original words instead of the translation.
   const [originals, setOriginals] = useState<Set<string>>(() => new Set());
   const toggleOriginal = (messageId: string) =>
@@ -84,6 +87,8 @@ export function MessageRows({
                 delivery={mine ? delivery.get(row.message.message_id) : undefined}
                 languageName={languageName}
                 senderLanguage={members.get(row.message.from_user_id)?.native_language}
+                quote={row.message.reply_to && <ReplyQuote quote={row.message.reply_to} author={nameOf(row.message.reply_to.from_user_id)} onJump={replies?.jumpTo} />}
+                actions={replies && <ReplyButton onReply={() => replies.startReply(quoteOf(row.message))} />}
               />
             );
           }
@@ -107,6 +112,7 @@ export function MessageRows({
                 connected={connected}
                 onRetry={() => client.retry(row.item.client_msg_id)}
                 onDiscard={() => client.discard(row.item.client_msg_id)}
+                quote={row.item.reply_to && <ReplyQuote quote={row.item.reply_to} author={nameOf(row.item.reply_to.from_user_id)} onJump={replies?.jumpTo} />}
               />
             );
         }

@@ -45,6 +45,8 @@ export interface ScrollPinning {
   scrollToBottom: (smooth?: boolean) => void;
   /** Follow the next rows to the bottom (I just sent something). */
   pinToBottom: () => void;
+  /** Stop following the bottom (the list is taken to an older message). */
+  unpin: () => void;
   /** Keep what is on screen in place while rows are added above it (an older page). */
   holdPosition: () => void;
   releasePosition: () => void;
@@ -96,6 +98,9 @@ export function useScrollPinning(lastRow: Row | undefined): ScrollPinning {
   const pinToBottom = useCallback(() => {
     atBottom.current = true;
   }, []);
+  const unpin = useCallback(() => {
+    atBottom.current = false;
+  }, []);
   const holdPosition = useCallback(() => {
     const el = listRef.current;
     if (el) prependFrom.current = el.scrollHeight - el.scrollTop;
@@ -104,7 +109,7 @@ export function useScrollPinning(lastRow: Row | undefined): ScrollPinning {
     prependFrom.current = null;
   }, []);
 
-  return { listRef, atBottom, onScroll, jumpVisible, scrollToBottom, pinToBottom, holdPosition, releasePosition };
+  return { listRef, atBottom, onScroll, jumpVisible, scrollToBottom, pinToBottom, unpin, holdPosition, releasePosition };
 }
 
 /** "Load older messages": by the button, or on its own when the top of the list comes near. */

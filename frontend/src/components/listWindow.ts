@@ -22,6 +22,9 @@ export interface ListWindow {
   itemsRef: RefObject<HTMLOListElement & HTMLUListElement | null>;
   /** Call from the scroller's onScroll. */
   onScroll: () => void;
+  /** Scroll row `key` to a third of the way down the viewport, rendering it (a reply's quote,
+   *  a link to a message); false when the list has no such row (yet). */
+  scrollToKey: (key: string) => boolean;
 }
 
 export function useListWindow(
@@ -104,5 +107,18 @@ export function useListWindow(
 
   const onScroll = useCallback(() => update(false), [update]);
 
-  return { range, spacerRef, itemsRef, onScroll };
+  const scrollToKey = useCallback(
+    (key: string) => {
+      const scroller = scrollRef.current;
+      const spacer = spacerRef.current;
+      const top = win.topOf(keysRef.current, key);
+      if (!scroller || !spacer || top === null) return false;
+      scroller.scrollTop = Math.max(0, base(scroller, spacer) + top - scroller.clientHeight / 3);
+      update(false);
+      return true;
+    },
+    [scrollRef, win, base, update],
+  );
+
+  return { range, spacerRef, itemsRef, onScroll, scrollToKey };
 }

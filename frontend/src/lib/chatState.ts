@@ -8,6 +8,7 @@
  */
 import { personKnownByUsername } from "./names";
 import { keepingNewerReactions, messagesWithReactions } from "./reactions";
+import { keepQuote } from "./replies";
 import type { ChatDetail, ChatSummary, Glossary, Member, Message, ServerFrame } from "./types";
 
 export const PREVIEW_MAX_CHARS = 100;
@@ -256,7 +257,7 @@ function applyFrame(state: ChatState, frame: ServerFrame, now: number): ChatStat
         if (!thread.messages.some((m) => m.message_id === frame.message.message_id)) return thread;
         return {
           ...thread,
-          messages: thread.messages.map((m) => (m.message_id === frame.message.message_id ? keepingNewerReactions(frame.message, m) : m)),
+          messages: thread.messages.map((m) => (m.message_id === frame.message.message_id ? keepingNewerReactions(keepQuote(m, frame.message), m) : m)),
         };
       });
       next = withChat(next, frame.chat_id, (chat) =>

@@ -10,7 +10,7 @@ import { Outbox, type OutboxItem, type Refusal, type StorageLike } from "./outbo
 import { gapBefore, resumeCursors } from "./resume";
 import { ChatSocket, TicketError, type ConnectionInfo, type WebSocketLike } from "./socket";
 import { PresenceClient } from "./presence";
-import { VOICE_FRAME_TYPES, type ChatSummary, type ErrorFrame, type GlossaryEntry, type IncomingFrame, type Me, type Message, type ServerFrame, type VoiceFrame } from "./types";
+import { VOICE_FRAME_TYPES, type ChatSummary, type ErrorFrame, type GlossaryEntry, type IncomingFrame, type Me, type Message, type ReplyQuote, type ServerFrame, type VoiceFrame } from "./types";
 import { uuid } from "./uuid";
 import { chatTitle } from "./names";
 import type { RecorderFactory } from "./recording";
@@ -361,6 +361,7 @@ export class ChatClient {
             translated: true,
             kind: "text",
             client_msg_id: item.client_msg_id,
+            ...(item.reply_to ? { reply_to: item.reply_to } : {}),
           },
         });
       }
@@ -397,9 +398,10 @@ export class ChatClient {
     return reply.message;
   }
 
-  /** Queue a message; it goes out now if connected, or as soon as the socket is back. */
-  send(chatId: string, text: string): OutboxItem {
-    const item = this.outbox.add(chatId, text);
+  /** Queue a message (a reply when `replyTo` is given); it goes out now if connected, or as
+   *  soon as the socket is back. */
+  send(chatId: string, text: string, replyTo?: ReplyQuote): OutboxItem {
+    const item = this.outbox.add(chatId, text, undefined, replyTo);
     this.flush();
     return item;
   }
@@ -424,7 +426,13 @@ export class ChatClient {
     if (!this.socket.isOpen) return;
     for (const item of this.outbox.ready()) {
       this.outbox.markSending(item.client_msg_id);
-      const sent = this.socket.send({ type: "send", chat_id: item.chat_id, text: item.text, client_msg_id: item.client_msg_id });
+      const sent = this.socket.send({
+        type: "send",
+        chat_id: item.chat_id,
+        text: item.text,
+        client_msg_id: item.client_msg_id,
+        ...(item.reply_to ? { reply_to_seq: item.reply_to.seq } : {}),
+      });
       if (!sent) {
         this.outbox.requeueInFlight();
         return;

@@ -10,6 +10,7 @@
  * Within one chat, items go out one at a time in the order written, so the server assigns
  * sequence numbers in that order even when translations take different times.
  */
+import type { ReplyQuote } from "./types";
 import { uuid } from "./uuid";
 
 export type OutboxStatus = "queued" | "sending" | "failed";
@@ -28,6 +29,8 @@ export interface OutboxItem {
   not_before?: number;
   /** Times the server refused it as `busy` (it had no room; nothing was stored). */
   busy?: number;
+  /** The message it replies to, as the writer saw it (sent as `reply_to_seq`). */
+  reply_to?: ReplyQuote;
 }
 
 /** What the server said with a refusal, besides its words (the socket's error frame). */
@@ -140,7 +143,7 @@ export class Outbox {
     return this.list.filter((item) => item.chat_id === chatId);
   }
 
-  add(chatId: string, text: string, clientMsgId: string = uuid()): OutboxItem {
+  add(chatId: string, text: string, clientMsgId: string = uuid(), replyTo?: ReplyQuote): OutboxItem {
     const item: OutboxItem = {
       client_msg_id: clientMsgId,
       chat_id: chatId,
@@ -148,6 +151,7 @@ export class Outbox {
       created_at: this.now(),
       status: "queued",
       attempts: 0,
+      ...(replyTo ? { reply_to: replyTo } : {}),
     };
     this.list = [...this.list, item];
     this.save();

@@ -108,6 +108,20 @@ export interface ReactionSummary {
 }
 
 /**
+ * The message a reply quotes, as this reader sees it: in their language (the stored
+ * translation, or the original they read), at most 160 characters (cut with "…"). `deleted`
+ * (true, else absent) when the quoted message was deleted: `text` is then empty.
+ */
+export interface ReplyQuote {
+  seq: number;
+  message_id: string;
+  from_user_id: string;
+  text: string;
+  language: string;
+  deleted?: boolean;
+}
+
+/**
  * A message as one reader sees it: the contract's five keys, plus additions.
  */
 export interface Message {
@@ -126,6 +140,7 @@ export interface Message {
   translation_skipped?: TranslationSkipped;
   reactions?: ReactionSummary[];
   reactions_version?: number;
+  reply_to?: ReplyQuote;
 }
 
 /**
@@ -739,6 +754,7 @@ export interface SendRequest {
   chat_id: string;
   text: string;
   client_msg_id?: string | null;
+  reply_to_seq?: number | null;
 }
 
 /**

@@ -34,6 +34,8 @@ export type {
   TokenReply,
   VoiceTokenReply,
 } from "./protocol";
+/** What a reply quotes, in the reader's language (apps/chats/replies.py). */
+export type { ReplyQuote } from "./protocol";
 
 /** `POST /api/chats`: the chat, and whether it was new. */
 export type ChatCreated = wire.ChatCreateReply;
