@@ -171,6 +171,11 @@ class Message(Model):
     created_at = UTCDateTimeAttribute()
     # Details of a message that is not plain text (a call's outcome and duration, say).
     meta: MapAttribute[str, Any] = MapAttribute(null=True)
+    # Set by an edit of its text (apps/chats/message_changes.py): the last edit's moment.
+    edited_at = UTCDateTimeAttribute(null=True)
+    # Set when deleted for everyone: a tombstone, its text, translations and meta gone, its
+    # seq, ids, author, kind and created_at kept so sequence numbers stay gapless.
+    deleted_at = UTCDateTimeAttribute(null=True)
 
 
 @dynamo_table("messages", owns_schema=False)

@@ -55,6 +55,11 @@ def message_preview(text: str) -> str:
     return text if len(text) <= PREVIEW_MAX_CHARS else text[: PREVIEW_MAX_CHARS - 1] + "…"
 
 
+def message_deleted(message: Message) -> bool:
+    """Whether the message was deleted for everyone (a tombstone: message_changes.py)."""
+    return getattr(message, "deleted_at", None) is not None
+
+
 def message_translation_needed(message: Message) -> bool:
     """False for a message that reads the same in every language (only emoji, links, numbers,
     mentions or code: translation_need.py): delivered as written, nothing owed."""
@@ -204,6 +209,13 @@ def message_view(
     if meta:
         # Written by the call and turn services with MessageMeta's keys only.
         view["meta"] = cast(protocol.MessageMeta, meta)
+    edited_at = getattr(message, "edited_at", None)
+    if edited_at is not None:
+        view["edited_at"] = edited_at.isoformat()
+    if message_deleted(message):
+        # A tombstone (message_changes.py): its text is gone, nothing was skipped.
+        view["deleted"] = True
+        view.pop("translation_skipped", None)
     return view
 
 

@@ -50,6 +50,10 @@ class Message(TypedDict):
     # "reader_reads_language" (written in a language the reader listed among those they also
     # read). `translated` is then true.
     translation_skipped: NotRequired[TranslationSkipped]
+    # When its sender last edited its text (apps/chats/message_changes.py); absent if never.
+    edited_at: NotRequired[str]
+    # A message deleted for everyone: a tombstone, `text` and `original_text` "", no `meta`.
+    deleted: NotRequired[Literal[True]]
 
 
 class ChatSummary(TypedDict):
@@ -118,6 +122,22 @@ class LeaveReply(TypedDict):
 
     chat_id: str
     left: Literal[True]
+
+
+class MessageEditReply(TypedDict):
+    """`PATCH /api/chats/{id}/messages/{seq}`: the edited message, in the editor's view."""
+
+    chat_id: str
+    message: Message
+
+
+class MessageDeleteReply(TypedDict):
+    """`DELETE /api/chats/{id}/messages/{seq}`: the message is a tombstone now."""
+
+    chat_id: str
+    message_id: str
+    seq: int
+    deleted: Literal[True]
 
 
 # `POST /api/chats/{id}/read` answers the chat's ChatSummary.
@@ -266,6 +286,24 @@ class GlossaryUpdatedFrame(TypedDict):
     glossary: Glossary
 
 
+class MessageEditedFrame(TypedDict):
+    """To every member, in the reader's language: a message's text was edited (re-translated;
+    a language whose translation failed follows as `message_updated`)."""
+
+    type: Literal["message_edited"]
+    chat_id: str
+    message: Message
+
+
+class MessageDeletedFrame(TypedDict):
+    """To every member: a message was deleted for everyone (it is a tombstone now)."""
+
+    type: Literal["message_deleted"]
+    chat_id: str
+    message_id: str
+    seq: int
+
+
 ChatFrame = (
     MessageFrame
     | MessageStartedFrame
@@ -279,4 +317,6 @@ ChatFrame = (
     | MemberLeftFrame
     | AckFrame
     | GlossaryUpdatedFrame
+    | MessageEditedFrame
+    | MessageDeletedFrame
 )

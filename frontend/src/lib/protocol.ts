@@ -100,6 +100,8 @@ export interface Message {
   client_msg_id: string | null;
   meta?: MessageMeta;
   translation_skipped?: TranslationSkipped;
+  edited_at?: string;
+  deleted?: true;
 }
 
 /**
@@ -193,6 +195,24 @@ export interface MemberAddReply {
 export interface LeaveReply {
   chat_id: string;
   left: true;
+}
+
+/**
+ * `PATCH /api/chats/{id}/messages/{seq}`: the edited message, in the editor's view.
+ */
+export interface MessageEditReply {
+  chat_id: string;
+  message: Message;
+}
+
+/**
+ * `DELETE /api/chats/{id}/messages/{seq}`: the message is a tombstone now.
+ */
+export interface MessageDeleteReply {
+  chat_id: string;
+  message_id: string;
+  seq: number;
+  deleted: true;
 }
 
 /**
@@ -350,6 +370,26 @@ export interface GlossaryUpdatedFrame {
   glossary: Glossary;
 }
 
+/**
+ * To every member, in the reader's language: a message's text was edited (re-translated;
+ * a language whose translation failed follows as `message_updated`).
+ */
+export interface MessageEditedFrame {
+  type: "message_edited";
+  chat_id: string;
+  message: Message;
+}
+
+/**
+ * To every member: a message was deleted for everyone (it is a tombstone now).
+ */
+export interface MessageDeletedFrame {
+  type: "message_deleted";
+  chat_id: string;
+  message_id: string;
+  seq: number;
+}
+
 export type ChatFrame =
   | MessageFrame
   | MessageStartedFrame
@@ -362,7 +402,9 @@ export type ChatFrame =
   | MemberAddedFrame
   | MemberLeftFrame
   | AckFrame
-  | GlossaryUpdatedFrame;
+  | GlossaryUpdatedFrame
+  | MessageEditedFrame
+  | MessageDeletedFrame;
 
 // --- apps.voice.protocol ---
 
@@ -680,6 +722,29 @@ export interface ResumeRequest {
   chats: Record<string, number>;
 }
 
+/**
+ * Edit one's own text message (by its `seq`; `message_id`, if given, must be the one
+ * there). Answered by `message_edited` to every member, or an error.
+ */
+export interface EditRequest {
+  type: "edit";
+  chat_id: string;
+  seq: number;
+  message_id?: string;
+  text: string;
+}
+
+/**
+ * Delete a message for everyone (one's own; any, for a group's creator). Answered by
+ * `message_deleted` to every member, or an error.
+ */
+export interface DeleteRequest {
+  type: "delete";
+  chat_id: string;
+  seq: number;
+  message_id?: string;
+}
+
 export interface PingRequest {
   type: "ping";
 }
@@ -690,7 +755,9 @@ export type ClientFrame =
   | ReadRequest
   | ResumeRequest
   | PingRequest
-  | VoiceRequest;
+  | VoiceRequest
+  | EditRequest
+  | DeleteRequest;
 
 export interface PongFrame {
   type: "pong";
