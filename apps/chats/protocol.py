@@ -92,6 +92,8 @@ class ChatDetail(ChatSummary):
     """`GET /api/chats/{id}`."""
 
     members: list[Member]
+    # Who made the chat: a group's creator may delete anyone's message in it.
+    created_by: NotRequired[str]
 
 
 class HistoryPage(TypedDict):

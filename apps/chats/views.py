@@ -84,6 +84,7 @@ async def _chat_detail(request: HttpRequest, *, user: User, chat_id: str) -> Jso
     detail: ChatDetail = {
         **chat_summary(membership=row),
         "members": chat_members_view(members=records),
+        "created_by": chat.created_by,
     }
     return json_response(detail)
 

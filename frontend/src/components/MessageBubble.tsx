@@ -9,6 +9,7 @@ import type { Delivery } from "@/lib/messageRows";
 import type { Message } from "@/lib/types";
 import { durationLabel } from "@/lib/callState";
 import { ClockIcon, MicIcon, PhoneIcon, PhoneOffIcon } from "./Icons";
+import { DeletedMessage, EditedMark, MessageMenu } from "./MessageMenu";
 import { VoicePlayButton } from "./VoicePlayButton";
 
 function Check({ double }: { double?: boolean }) {
@@ -61,6 +62,7 @@ export function MessageBubble({
   /** The sender's own language, when the chat's members are known. */
   senderLanguage?: string;
 }) {
+  if (message.deleted) return <DeletedMessage message={message} mine={mine} first={first} author={author} />;
   const original = message.original_text ?? message.text;
   const originalLanguage = message.original_language ?? message.language;
   const state = translationState(message, mine, senderLanguage);
@@ -87,9 +89,11 @@ export function MessageBubble({
             <VoicePlayButton chatId={chatId} seq={message.seq} languageLabel={languageName(message.language) || message.language} />
           </p>
         )}
-        <p className="msg-text" dir={isRtl(textLanguage) ? "rtl" : "auto"} lang={textLanguage || undefined} data-testid="message-text">
-          {text}
-        </p>
+        <MessageMenu chatId={chatId} message={message}>
+          <p className="msg-text" dir={isRtl(textLanguage) ? "rtl" : "auto"} lang={textLanguage || undefined} data-testid="message-text">
+            {text}
+          </p>
+        </MessageMenu>
         <div className="msg-meta">
           {untranslated && (
             <span className="untranslated" title={`Shown in ${languageName(originalLanguage)}; the translation appears here when ready.`} data-testid="untranslated">
@@ -116,6 +120,7 @@ export function MessageBubble({
               {showOriginal ? "Show translation" : `Show original (${languageName(originalLanguage)})`}
             </button>
           )}
+          <EditedMark message={message} />
           <time dateTime={message.timestamp}>{timeOfDay(message.timestamp)}</time>
           {delivery && (
             <span className={`delivery ${delivery.state}`} data-testid="delivery">

@@ -161,6 +161,7 @@ export interface ChatDetail {
   last_seq: number;
   last_read_seq: number;
   members: Member[];
+  created_by?: string;
 }
 
 /**
