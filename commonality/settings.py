@@ -414,6 +414,13 @@ MESSAGE_CHANGE_RATE_LIMIT_COUNT = env.int("MESSAGE_CHANGE_RATE_LIMIT_COUNT", def
 MESSAGE_CHANGE_RATE_LIMIT_WINDOW_SECONDS = env.int(
     "MESSAGE_CHANGE_RATE_LIMIT_WINDOW_SECONDS", default=60
 )
+for _name in (
+    "MESSAGE_EDIT_WINDOW_SECONDS",
+    "MESSAGE_CHANGE_RATE_LIMIT_COUNT",
+    "MESSAGE_CHANGE_RATE_LIMIT_WINDOW_SECONDS",
+):
+    if globals()[_name] < 1:
+        raise ConfigurationError(f"{_name} must be at least 1")
 # Admission (apps/core/admission.py): at most SENDS_IN_FLIGHT_MAX sends in progress per
 # process (from the frame to the ack: translation, commit, broadcast); a send waits at most
 # SENDS_IN_FLIGHT_WAIT_SECONDS for a place (with at most as many waiting as in progress),
