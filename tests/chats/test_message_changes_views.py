@@ -10,6 +10,7 @@ from tests.chats.test_views import (
     CHATS,
     delete,
     detail,
+    get,
     history,
     inbox,
     ok,
@@ -92,5 +93,7 @@ async def test_deleting_over_rest_leaves_a_tombstone_in_history_and_the_inbox(
     assert bobs["seq"] == sent["seq"]
     (row,) = await inbox(async_client, bob_token)
     assert row["last_message_preview"] == "Message deleted"
+    # Nothing is left to read aloud.
+    detail(await get(async_client, f"{path}/audio", bob_token), 404)
     assert "deleted" in detail(await delete(async_client, path, ana_token), 409)
     assert "deleted" in detail(await patch(async_client, path, {"text": "x"}, ana_token), 409)
