@@ -30,8 +30,10 @@ test("a sender edits a message, seen live in the reader's language, then deletes
 
   await send(pageA, "See you at noon");
   await expect(messagesWithText(pageB, "[es] See you at noon")).toHaveCount(1);
-  const mine = messagesWithText(pageA, "See you at noon");
-  await expect(mine).toHaveCount(1);
+  await expect(messagesWithText(pageA, "See you at noon")).toHaveCount(1);
+  // Ana's bubble, found by its id: its text changes below.
+  const messageId = await messagesWithText(pageA, "See you at noon").getAttribute("data-message-id");
+  const mine = pageA.locator(`[data-testid="message"][data-message-id="${messageId}"]`);
   // Beto has no actions on Ana's message in their direct chat.
   await expect(messagesWithText(pageB, "[es] See you at noon").getByTestId("message-actions")).toHaveCount(0);
 
@@ -59,9 +61,8 @@ test("a sender edits a message, seen live in the reader's language, then deletes
   await snap(pageB, "31-message-edited");
 
   // Delete for everyone, after a confirmation: a tombstone on both sides, in the inbox too.
-  const editedMine = messagesWithText(pageA, "See you at one instead");
-  await editedMine.getByRole("button", { name: "Message actions" }).click();
-  await editedMine.getByRole("button", { name: "Delete" }).click();
+  await mine.getByRole("button", { name: "Message actions" }).click();
+  await mine.getByRole("button", { name: "Delete" }).click();
   await expect(pageA.getByText("Delete for everyone?")).toBeVisible();
   await pageA.getByRole("group", { name: "Delete for everyone?" }).getByRole("button", { name: "Delete" }).click();
   await expect(pageB.getByTestId("message-deleted")).toHaveCount(1);

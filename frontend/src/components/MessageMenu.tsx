@@ -59,6 +59,7 @@ export function MessageMenu({ chatId, message, children }: { chatId: string; mes
       event.preventDefault();
       close();
     } else if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
       save();
     }
   };
