@@ -20,7 +20,7 @@ from apps.chats.owed_translations import (
     owed_translation_key,
 )
 from apps.chats.presenters import message_view
-from apps.chats.selectors import chat_membership_get, map_as_dict, message_get
+from apps.chats.selectors import chat_get, chat_membership_get, map_as_dict, message_get
 from apps.core.concurrency import run_blocking
 from apps.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from tests.support.accounts import user_create
@@ -279,18 +279,26 @@ async def test_a_direct_chats_other_person_cannot_delete_ones_message(layer):
         await actions.do_delete_message(user=bob, chat_id=chat_id, seq=seq)
 
 
-async def test_deleting_a_message_that_owes_translations_drops_the_debt(
-    layer, translator, settings
-):
-    settings.TRANSLATION_RETRY_SCALE = 100  # no retry comes during the test
+async def test_deleting_a_message_that_owes_translations_drops_the_debt(layer, translator):
     amy, eva = await _user("en"), await _user("es")
     chat_id = await _group(amy, eva)
-    translator.fail_status = 500
-    seq = await _sent(amy, chat_id, "Owed then gone")
-    await owed_translation_retries_cancel()
+    # Stored lacking its Spanish translation (as after a provider failure), with no retries.
+    draft = services.MessageDraft(
+        chat_id=chat_id,
+        message_id="owing",
+        from_user_id=amy.user_id,
+        original_text="Owed then gone",
+        original_language="en",
+        translations={},
+        pending_languages=frozenset({"es"}),
+        client_msg_id=None,
+        created_at=datetime.now(UTC),
+    )
+    chat = await run_blocking(chat_get)(chat_id=chat_id)
+    committed = await run_blocking(services.message_commit)(draft=draft, chat=chat)
+    seq = int(committed.message.seq)
     before_delete = await _stored(chat_id, seq)
     assert await run_blocking(owed_translation_get)(chat_id=chat_id, seq=seq) is not None
-    translator.fail_status = None
 
     await actions.do_delete_message(user=amy, chat_id=chat_id, seq=seq)
     # A reader's late translation of the text as it was must not bring it back.
