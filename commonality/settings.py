@@ -446,6 +446,21 @@ for _name in (
 ):
     if globals()[_name] < 1:
         raise ConfigurationError(f"{_name} must be at least 1")
+# Edit and delete for everyone (apps/chats/message_changes.py): a sender may edit a text
+# message this long after sending it (deleting has no window); edits and deletes together are
+# limited per user to MESSAGE_CHANGE_RATE_LIMIT_COUNT every ..._WINDOW_SECONDS.
+MESSAGE_EDIT_WINDOW_SECONDS = env.int("MESSAGE_EDIT_WINDOW_SECONDS", default=900)
+MESSAGE_CHANGE_RATE_LIMIT_COUNT = env.int("MESSAGE_CHANGE_RATE_LIMIT_COUNT", default=20)
+MESSAGE_CHANGE_RATE_LIMIT_WINDOW_SECONDS = env.int(
+    "MESSAGE_CHANGE_RATE_LIMIT_WINDOW_SECONDS", default=60
+)
+for _name in (
+    "MESSAGE_EDIT_WINDOW_SECONDS",
+    "MESSAGE_CHANGE_RATE_LIMIT_COUNT",
+    "MESSAGE_CHANGE_RATE_LIMIT_WINDOW_SECONDS",
+):
+    if globals()[_name] < 1:
+        raise ConfigurationError(f"{_name} must be at least 1")
 # Admission (apps/core/admission.py): at most SENDS_IN_FLIGHT_MAX sends in progress per
 # process (from the frame to the ack: translation, commit, broadcast); a send waits at most
 # SENDS_IN_FLIGHT_WAIT_SECONDS for a place (with at most as many waiting as in progress),

@@ -10,6 +10,8 @@ back-off: late_translations.py) and of the partials of a message being translate
 | `do_send_message`           | the message, its inbox rows           | `message_started`, partials, `message` (or `message_withdrawn`) |
 | `do_resend_message`         | nothing (a stored client id)          | `message` again, at most every few seconds |
 | `do_store_message`          | a message nobody typed (voice)        | `message` |
+| `do_edit_message`           | the edited text, its translations, previews | `message_edited` to every member (then `message_updated` for what it owes) |
+| `do_delete_message`         | the message as a tombstone, previews  | `message_deleted` to every member |
 | `do_read_history`           | translations made on demand           | `message_updated` for each |
 | `do_translate_messages`     | translations a reader lacks, previews | `message_updated` for each, as it is made |
 | `do_make_owed_translations` | what a message owes, the previews     | `message_updated` for each, as it is made (sweepers, the sender's follow-up) |
@@ -45,6 +47,7 @@ from apps.chats import (
     glossary,
     late_translations,
     live_translation,
+    message_changes,
     personal_data,
     push_notifications,
     reactions,
@@ -67,6 +70,7 @@ from apps.chats.presenters import (
     translation_readers,
 )
 from apps.chats.protocol import ChatSummary, Glossary
+from apps.chats.protocol import Message as MessageView
 from apps.chats.selectors import (
     NOT_A_MEMBER,
     MessagePage,
@@ -450,6 +454,136 @@ async def do_store_message(*, draft: services.MessageDraft) -> Message | None:
     return committed.message
 
 
+# --- Edit and delete for everyone (message_changes.py) --------------------------------------
+
+_MESSAGE_CHANGES_PER_USER = SettingsRateLimit(
+    "message-change",
+    "MESSAGE_CHANGE_RATE_LIMIT",
+    "too many edits and deletes: at most {count} every {window_seconds} seconds",
+)
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _no_partial(language: str, readers: list[str], partial: str) -> None:
+    return None
+
+
+async def do_edit_message(
+    *, user: User, chat_id: str, seq: int, text: str, message_id: str | None = None
+) -> MessageView:
+    """Edit the user's own text message within MESSAGE_EDIT_WINDOW_SECONDS (404 for a chat
+    they are not in or no such message, 403 someone else's, 409 deleted or too late, 422 bad
+    text or not a text message): re-translated like a send (same bounds; a language that
+    fails is owed and follows as `message_updated`), stored once with `edited_at`, the inbox
+    previews rewritten where it is the latest, and `message_edited` sent to every member in
+    their language. No partials stream for an edit: readers keep the old text until then.
+    The editor's view of the edited message."""
+    text = sending.message_text_validate(text)
+    await rate_limit_hit(limit=_MESSAGE_CHANGES_PER_USER, subject=user.user_id)
+    target = await run_blocking(message_changes.message_edit_check)(
+        chat_id=chat_id,
+        seq=seq,
+        user_id=user.user_id,
+        message_id=message_id,
+        now=datetime.now(UTC),
+    )
+    chat = target.chat
+    member_languages = map_as_dict(chat.member_languages)
+    read_languages = member_read_languages(chat)
+    async with sending.send_gate().admitted():
+        source = await sending.language_written(text=text, fallback=user.native_language)
+        readers = translation_readers(
+            text=text,
+            member_languages=member_languages,
+            sender_id=user.user_id,
+            source=source,
+            read_languages=read_languages,
+        )
+        context = (
+            await translation_context.message_context_for_send(chat=chat, text=text)
+            if readers
+            else translation_context.NO_MESSAGE_CONTEXT
+        )
+        announcement = live_translation.Announcement(_nothing, delay=None)
+        try:
+            made = await live_translation.translations_stream(
+                text=text,
+                source=source,
+                context=context,
+                member_languages=readers,
+                announcement=announcement,
+                partial_send=_no_partial,
+            )
+        finally:
+            await announcement.settle()
+        made = sending.translations_fitting(made)
+        edited = await run_blocking(message_changes.message_edit_write)(
+            target=target,
+            user_id=user.user_id,
+            text=text,
+            source=source,
+            translations={lang: value for lang, value in made.items() if value is not None},
+            pending={lang for lang, value in made.items() if value is None},
+            edited_at=datetime.now(UTC),
+            member_languages=member_languages,
+            read_languages=read_languages,
+        )
+    translation_context.recent_turns.forget(chat_id)
+    await run_blocking(message_changes.change_previews_refresh)(
+        message=edited,
+        chat=chat,
+        member_languages=member_languages,
+        read_languages=read_languages,
+    )
+    await events.message_edited_broadcast(
+        message=edited, member_languages=member_languages, read_languages=read_languages
+    )
+    owed = languages_lacking(
+        message=edited, member_languages=member_languages, read_languages=read_languages
+    )
+    if owed:
+        sending.follow_up_start(_owed_translations_follow(message=edited, languages=owed))
+    return message_view(
+        message=edited,
+        language=user.native_language,
+        reader_id=user.user_id,
+        read_languages=user_read_languages(user=user),
+    )
+
+
+async def do_delete_message(
+    *, user: User, chat_id: str, seq: int, message_id: str | None = None
+) -> Message:
+    """Delete a message for everyone: its sender, or a group's creator (404 for a chat they
+    are not in or no such message, 403 someone else's, 409 deleted already). Any kind. The
+    message becomes a tombstone, what it owed is dropped, the previews say so where it was
+    the latest, and every member gets `message_deleted`. The tombstone."""
+    await rate_limit_hit(limit=_MESSAGE_CHANGES_PER_USER, subject=user.user_id)
+    target = await run_blocking(message_changes.message_delete_check)(
+        chat_id=chat_id, seq=seq, user_id=user.user_id, message_id=message_id
+    )
+    tombstone = await run_blocking(message_changes.message_delete_write)(
+        target=target, user_id=user.user_id, deleted_at=datetime.now(UTC)
+    )
+    translation_context.recent_turns.forget(chat_id)
+    await run_blocking(message_changes.change_previews_refresh)(
+        message=tombstone,
+        chat=target.chat,
+        member_languages=map_as_dict(target.chat.member_languages),
+        read_languages=member_read_languages(target.chat),
+    )
+    await events.message_deleted_broadcast(
+        chat_id=chat_id,
+        message_id=tombstone.message_id,
+        seq=int(tombstone.seq),
+        member_ids=target.chat.member_ids,
+    )
+    return tombstone
+
+
 async def do_read_history(
     *, user: User, chat_id: str, limit: int, before_seq: int | None
 ) -> MessagePage:
@@ -513,7 +647,7 @@ async def _translations_store_and_announce(
     """Store translations just made, then tell their readers; nobody is told again when
     another reader or instance stored them first."""
     updated = await run_blocking(services.message_translations_add)(
-        chat_id=message.chat_id, seq=int(message.seq), translations=translations
+        chat_id=message.chat_id, seq=int(message.seq), translations=translations, of=message
     )
     if updated is None:
         return

@@ -34,6 +34,8 @@ from apps.chats.protocol import (
     GlossaryUpdatedFrame,
     MemberAddedFrame,
     MemberLeftFrame,
+    MessageDeletedFrame,
+    MessageEditedFrame,
     MessageFrame,
     MessageStartedFrame,
     MessageUpdatedFrame,
@@ -52,7 +54,9 @@ from apps.core.outages import outage_caused
 
 logger = logging.getLogger(__name__)
 
-Frame = TypeVar("Frame", MessageFrame, MessageUpdatedFrame)
+Frame = TypeVar("Frame", MessageFrame, MessageUpdatedFrame, MessageEditedFrame)
+# The frames that say what was stored: kept and retried by the broadcaster.
+StoredFrame = MessageFrame | MessageUpdatedFrame | MessageEditedFrame | MessageDeletedFrame
 
 # A publish takes well under a millisecond; one that has not been answered in this long is
 # taken as Redis not answering (paused, or a connection gone silent) and is tried again.
@@ -95,7 +99,7 @@ async def _deliver_hint(
 @dataclass
 class _Pending:
     user_id: str
-    frame: MessageFrame | MessageUpdatedFrame
+    frame: StoredFrame
     expires_at: float
 
 
@@ -113,7 +117,7 @@ class _Broadcaster:
         self._task: asyncio.Task | None = None
         self._dropped = 0
 
-    def put(self, user_id: str, frame: MessageFrame | MessageUpdatedFrame) -> None:
+    def put(self, user_id: str, frame: StoredFrame) -> None:
         self._pending.append(_Pending(user_id, frame, time.monotonic() + BROADCAST_KEPT_SECONDS))
         if len(self._pending) > BROADCASTS_PENDING_MAX:
             self._drop(self._pending.popleft(), reason="too many are waiting")
@@ -356,6 +360,38 @@ async def message_updated_broadcast(
         ),
     )
     for member_id, frame in frames.items():
+        _broadcaster.put(member_id, frame)
+
+
+async def message_edited_broadcast(
+    *,
+    message: Message,
+    member_languages: dict[str, str],
+    read_languages: ReadLanguages | None = None,
+) -> None:
+    """Hands each member's `message_edited` frame (the message in their language) to the
+    broadcaster; returns at once."""
+    frames = _frames_per_reader(
+        message=message,
+        member_languages=member_languages,
+        read_languages=read_languages,
+        members=member_languages,
+        frame=lambda view: MessageEditedFrame(
+            type="message_edited", chat_id=message.chat_id, message=view
+        ),
+    )
+    for member_id, frame in frames.items():
+        _broadcaster.put(member_id, frame)
+
+
+async def message_deleted_broadcast(
+    *, chat_id: str, message_id: str, seq: int, member_ids: Iterable[str]
+) -> None:
+    """Hands every member's `message_deleted` frame to the broadcaster; returns at once."""
+    frame = MessageDeletedFrame(
+        type="message_deleted", chat_id=chat_id, message_id=message_id, seq=seq
+    )
+    for member_id in member_ids:
         _broadcaster.put(member_id, frame)
 
 

@@ -39,7 +39,7 @@ from apps.chats.owed_translations import (
     owed_translation_reschedule,
     owed_translation_settle,
 )
-from apps.chats.presenters import message_translation_needed
+from apps.chats.presenters import message_deleted, message_translation_needed
 from apps.chats.selectors import map_as_dict, message_get
 from apps.chats.short_translations import (
     short_translation_cached,
@@ -200,8 +200,8 @@ async def _owed_translations_fill(
     """Ask for the translations the record names that the message still lacks; the languages
     still lacking afterwards."""
     message = await run_blocking(message_get)(chat_id=record.chat_id, seq=int(record.seq))
-    if message is None:
-        return set()  # deleted with its chat
+    if message is None or message_deleted(message):
+        return set()  # deleted with its chat, or deleted for everyone: nothing is owed
     stored = map_as_dict(message.translations)
     recorded = set(record.languages) - {message.original_language}
     if recorded & set(stored):
@@ -256,6 +256,7 @@ async def messages_in_language(
         message
         for message in messages
         if message.original_language != language
+        and not message_deleted(message)  # a tombstone has no text
         and message.from_user_id != reader_id  # its sender reads the original
         and message_translation_needed(message)
         and language not in map_as_dict(message.translations)

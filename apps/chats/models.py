@@ -180,6 +180,11 @@ class Message(Model):
     # text (apps/chats/replies.py reads the quoted message when presenting, so a quote always
     # shows what the quoted message says now, in each reader's language).
     reply_to: MapAttribute[str, Any] = MapAttribute(null=True)
+    # Set by an edit of its text (apps/chats/message_changes.py): the last edit's moment.
+    edited_at = UTCDateTimeAttribute(null=True)
+    # Set when deleted for everyone: a tombstone, its text, translations and meta gone, its
+    # seq, ids, author, kind and created_at kept so sequence numbers stay gapless.
+    deleted_at = UTCDateTimeAttribute(null=True)
 
 
 @dynamo_table("messages", owns_schema=False)

@@ -225,6 +225,13 @@ def message_view(
             reader_id=reader_id,
             read_languages=read_languages,
         )
+    edited_at = getattr(message, "edited_at", None)
+    if edited_at is not None:
+        view["edited_at"] = edited_at.isoformat()
+    if message_deleted(message):
+        # A tombstone (message_changes.py): its text is gone, nothing was skipped.
+        view["deleted"] = True
+        view.pop("translation_skipped", None)
     return view
 
 

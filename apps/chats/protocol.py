@@ -80,6 +80,10 @@ class Message(TypedDict):
     # The message this one replies to (apps/chats/replies.py). Absent on a message that
     # quotes none, and on `message_updated` (the quote did not change; keep the one shown).
     reply_to: NotRequired[ReplyQuote]
+    # When its sender last edited its text (apps/chats/message_changes.py); absent if never.
+    edited_at: NotRequired[str]
+    # A message deleted for everyone: a tombstone, `text` and `original_text` "", no `meta`.
+    deleted: NotRequired[Literal[True]]
 
 
 class ChatSummary(TypedDict):
@@ -118,6 +122,8 @@ class ChatDetail(ChatSummary):
     """`GET /api/chats/{id}`."""
 
     members: list[Member]
+    # Who made the chat: a group's creator may delete anyone's message in it.
+    created_by: NotRequired[str]
 
 
 class HistoryPage(TypedDict):
@@ -148,6 +154,22 @@ class LeaveReply(TypedDict):
 
     chat_id: str
     left: Literal[True]
+
+
+class MessageEditReply(TypedDict):
+    """`PATCH /api/chats/{id}/messages/{seq}`: the edited message, in the editor's view."""
+
+    chat_id: str
+    message: Message
+
+
+class MessageDeleteReply(TypedDict):
+    """`DELETE /api/chats/{id}/messages/{seq}`: the message is a tombstone now."""
+
+    chat_id: str
+    message_id: str
+    seq: int
+    deleted: Literal[True]
 
 
 # `POST /api/chats/{id}/read` answers the chat's ChatSummary.
@@ -353,6 +375,24 @@ class ReactionUpdatedFrame(TypedDict):
     reactions_version: int
 
 
+class MessageEditedFrame(TypedDict):
+    """To every member, in the reader's language: a message's text was edited (re-translated;
+    a language whose translation failed follows as `message_updated`)."""
+
+    type: Literal["message_edited"]
+    chat_id: str
+    message: Message
+
+
+class MessageDeletedFrame(TypedDict):
+    """To every member: a message was deleted for everyone (it is a tombstone now)."""
+
+    type: Literal["message_deleted"]
+    chat_id: str
+    message_id: str
+    seq: int
+
+
 ChatFrame = (
     MessageFrame
     | MessageStartedFrame
@@ -367,4 +407,6 @@ ChatFrame = (
     | AckFrame
     | GlossaryUpdatedFrame
     | ReactionUpdatedFrame
+    | MessageEditedFrame
+    | MessageDeletedFrame
 )

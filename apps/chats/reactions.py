@@ -24,6 +24,7 @@ from pynamodb.expressions.operand import Path
 
 from apps.chats import protocol
 from apps.chats.models import SEQ_DIGITS, Message
+from apps.chats.replies import message_deleted
 from apps.chats.selectors import chat_get_for_member, map_as_dict, message_get
 from apps.core.errors import Conflict, InvalidInput, NotFound
 
@@ -38,7 +39,7 @@ NOT_ONE_EMOJI = "emoji must be a single emoji"
 DELETED_MESSAGE = "a deleted message takes no reactions"
 REACTIONS_BUSY = "the reactions to this message changed meanwhile; try again"
 # Written by the helper that deletes messages (a tombstone); absent on every other message.
-TOMBSTONE_ATTRIBUTE = "deleted_at"
+TOMBSTONE_ATTRIBUTE = Message.deleted_at.attr_name
 
 _ZWJ = 0x200D
 _VARIATION_SELECTORS = (0xFE0E, 0xFE0F)
@@ -178,7 +179,7 @@ def message_reactions_view(message: Message) -> list[protocol.ReactionSummary]:
 
 
 def is_tombstone(message: Message) -> bool:
-    return getattr(message, TOMBSTONE_ATTRIBUTE, None) is not None or message.original_text == ""
+    return message_deleted(message)
 
 
 @dataclass(frozen=True)

@@ -45,9 +45,8 @@ def reply_to_seq_validate(value: object) -> int | None:
 
 
 def message_deleted(message: Message) -> bool:
-    """A deleted message's tombstone: its text is gone (`original_text == ""`), or it carries
-    `deleted_at` (read with getattr: not every Message has that attribute)."""
-    return message.original_text == "" or getattr(message, "deleted_at", None) is not None
+    """Whether the message was deleted for everyone: a tombstone (message_changes.py)."""
+    return message.deleted_at is not None
 
 
 def reply_to_of(message: Message) -> tuple[int, str] | None:

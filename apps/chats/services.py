@@ -703,14 +703,24 @@ def _message_of_client_id(draft: MessageDraft, *, client_msg_id: str) -> Message
 
 
 def message_translations_add(
-    *, chat_id: str, seq: int, translations: dict[str, str]
+    *, chat_id: str, seq: int, translations: dict[str, str], of: Message | None = None
 ) -> Message | None:
     """Store translations that were owed (or asked for later); each language only once.
+    With `of` (the message as translated), only while its text is still that one: not
+    deleted, nor edited since (message_changes.py).
 
     Returns the updated message, or None when every language was already stored.
     """
     message = Message(chat_id, message_sort_key(seq))
     stored = None
+    same_text = Message.sk.exists()
+    if of is not None:
+        same_text = same_text & Message.deleted_at.does_not_exist()
+        same_text = same_text & (
+            Message.edited_at.does_not_exist()
+            if of.edited_at is None
+            else Message.edited_at == of.edited_at
+        )
     for language, text in translations.items():
         try:
             stored = message.update(
@@ -718,7 +728,7 @@ def message_translations_add(
                     Message.translations[language].set(text),
                     Message.pending_languages.delete({language}),
                 ],
-                condition=Message.sk.exists() & Message.translations[language].does_not_exist(),
+                condition=same_text & Message.translations[language].does_not_exist(),
             )
         except UpdateError as error:
             if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":

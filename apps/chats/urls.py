@@ -7,6 +7,7 @@ urlpatterns = [
     path("chats/<str:chat_id>", views.chat_detail),
     path("chats/<str:chat_id>/messages", views.messages),
     path("chats/<str:chat_id>/messages/<int:seq>/reaction", views.reaction),
+    path("chats/<str:chat_id>/messages/<int:seq>", views.message),
     path("chats/<str:chat_id>/members", views.members),
     path("chats/<str:chat_id>/members/me", views.member_me),
     path("chats/<str:chat_id>/read", views.read),

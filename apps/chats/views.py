@@ -22,6 +22,8 @@ from apps.chats.protocol import (
     LeaveReply,
     MemberAddReply,
     MessageCreateReply,
+    MessageDeleteReply,
+    MessageEditReply,
     PushConfig,
     PushSubscriptionReply,
     ReactionReply,
@@ -86,6 +88,7 @@ async def _chat_detail(request: HttpRequest, *, user: User, chat_id: str) -> Jso
     detail: ChatDetail = {
         **chat_summary(membership=row),
         "members": chat_members_view(members=records),
+        "created_by": chat.created_by,
     }
     return json_response(detail)
 
@@ -131,6 +134,38 @@ async def _message_create(request: HttpRequest, *, user: User, chat_id: str) -> 
     return json_response(
         MessageCreateReply(chat_id=chat_id, message=outcome.message, duplicate=outcome.duplicate),
         status=200 if outcome.duplicate else 201,
+    )
+
+
+@authenticated
+async def _message_edit(
+    request: HttpRequest, *, user: User, chat_id: str, seq: int
+) -> JsonResponse:
+    body = json_body(request)
+    edited = await actions.do_edit_message(
+        user=user,
+        chat_id=chat_id,
+        seq=seq,
+        text=string_field(body, "text"),
+        message_id=string_field(body, "message_id", required=False),
+    )
+    return json_response(MessageEditReply(chat_id=chat_id, message=edited))
+
+
+@authenticated
+async def _message_delete(
+    request: HttpRequest, *, user: User, chat_id: str, seq: int
+) -> JsonResponse:
+    tombstone = await actions.do_delete_message(
+        user=user,
+        chat_id=chat_id,
+        seq=seq,
+        message_id=request.GET.get("message_id") or None,
+    )
+    return json_response(
+        MessageDeleteReply(
+            chat_id=chat_id, message_id=tombstone.message_id, seq=int(tombstone.seq), deleted=True
+        )
     )
 
 
@@ -219,6 +254,7 @@ async def _reaction_toggle(
 chats = endpoint(get=_chat_list, post=_chat_create)
 chat_detail = endpoint(get=_chat_detail)
 messages = endpoint(get=_history, post=_message_create)
+message = endpoint(patch=_message_edit, delete=_message_delete)
 members = endpoint(post=_member_add)
 member_me = endpoint(delete=_leave)
 read = endpoint(post=_read)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeGuard
 
 from django.conf import settings
 
@@ -53,6 +54,10 @@ def roster_change_note(frame: Mapping[str, object]) -> None:
         chat_snapshots.forget(chat_id)
 
 
+def _is_seq(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class ChatHandlers:
     def __init__(
         self,
@@ -79,6 +84,8 @@ class ChatHandlers:
             "read": self.on_read,
             "react": self.on_react,
             "resume": self.on_resume,
+            "edit": self.on_edit,
+            "delete": self.on_delete,
         }
 
     async def _error(
@@ -266,6 +273,56 @@ class ChatHandlers:
             chat_id=frame_chat_id(frame),
             seq=frame.get("seq"),
             emoji=frame.get("emoji"),
+        )
+
+    # --- edit and delete for everyone (apps/chats/message_changes.py) ------------------------
+
+    async def on_edit(self, frame: Frame) -> None:
+        chat_id = frame_chat_id(frame)
+        seq, message_id = frame.get("seq"), frame.get("message_id")
+        text = frame.get("text")
+        if not _is_seq(seq) or not (message_id is None or isinstance(message_id, str)):
+            await self._error("seq must be an integer, message_id a string", chat_id=chat_id)
+            return
+        if not isinstance(text, str):
+            await self._error("text is required", chat_id=chat_id)
+            return
+        # Answered by `message_edited` to every member, this socket's user's too. It waits for
+        # translation: run beside the socket, as a send does, so deliveries keep flowing.
+        task = asyncio.get_running_loop().create_task(
+            self._message_edit(chat_id=chat_id, seq=seq, text=text, message_id=message_id)
+        )
+        self.sends.add(task)
+        task.add_done_callback(self.sends.discard)
+
+    async def _message_edit(
+        self, *, chat_id: str, seq: int, text: str, message_id: str | None
+    ) -> None:
+        try:
+            await actions.do_edit_message(
+                user=self.socket.user, chat_id=chat_id, seq=seq, text=text, message_id=message_id
+            )
+        except ServiceError as error:
+            await self._error(error.detail, chat_id=chat_id, retry_after=error.retry_after)
+        except Exception as error:
+            self._failure_log(f"message edit failed in chat {chat_id}", error)
+            if outage_caused(error):
+                await self._error(
+                    UNAVAILABLE_DETAIL,
+                    chat_id=chat_id,
+                    retry_after=UNAVAILABLE_RETRY_AFTER_SECONDS,
+                )
+            else:
+                await self._error("message could not be edited; try again", chat_id=chat_id)
+
+    async def on_delete(self, frame: Frame) -> None:
+        chat_id = frame_chat_id(frame)
+        seq, message_id = frame.get("seq"), frame.get("message_id")
+        if not _is_seq(seq) or not (message_id is None or isinstance(message_id, str)):
+            await self._error("seq must be an integer, message_id a string", chat_id=chat_id)
+            return
+        await actions.do_delete_message(
+            user=self.socket.user, chat_id=chat_id, seq=seq, message_id=message_id
         )
 
     # --- resume --------------------------------------------------------------------------------

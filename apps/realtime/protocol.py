@@ -88,6 +88,27 @@ class ResumeRequest(TypedDict):
     chats: dict[str, int]
 
 
+class EditRequest(TypedDict):
+    """Edit one's own text message (by its `seq`; `message_id`, if given, must be the one
+    there). Answered by `message_edited` to every member, or an error."""
+
+    type: Literal["edit"]
+    chat_id: str
+    seq: int
+    message_id: NotRequired[str]
+    text: str
+
+
+class DeleteRequest(TypedDict):
+    """Delete a message for everyone (one's own; any, for a group's creator). Answered by
+    `message_deleted` to every member, or an error."""
+
+    type: Literal["delete"]
+    chat_id: str
+    seq: int
+    message_id: NotRequired[str]
+
+
 class PingRequest(TypedDict):
     type: Literal["ping"]
 
@@ -116,6 +137,8 @@ ClientFrame = (
     | VoiceRequest
     | PresenceWatchRequest
     | PresenceUnwatchRequest
+    | EditRequest
+    | DeleteRequest
 )
 
 # --- Frames the server sends about the socket itself ---------------------------------------

@@ -42,7 +42,7 @@ from apps.accounts.selectors import user_display_name
 from apps.chats import actions as chat_actions
 from apps.chats import push_notifications, sending
 from apps.chats.models import Message, MessageKind
-from apps.chats.presenters import message_text_for
+from apps.chats.presenters import message_deleted, message_text_for
 from apps.chats.selectors import map_as_dict, message_get
 from apps.chats.services import MessageDraft
 from apps.core.background import background_task_cancel, background_task_start
@@ -599,7 +599,8 @@ async def do_open_message_audio(*, user: User, chat_id: str, seq: int) -> Messag
     await rate_limit_hit(limit=limits.SPEECH, subject=user.user_id)
     await run_blocking(voice_chat_get)(chat_id=chat_id, user_id=user.user_id)
     message = await run_blocking(message_get)(chat_id=chat_id, seq=seq)
-    if message is None:
+    if message is None or message_deleted(message):
+        # A message deleted for everyone has no text left to read aloud.
         raise NotFound("Message not found")
     language = user.native_language
     # A message written before this reader had their language is translated now, once.

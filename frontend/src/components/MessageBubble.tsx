@@ -10,6 +10,7 @@ import type { Message } from "@/lib/types";
 import type { ReactNode } from "react";
 import { durationLabel } from "@/lib/callState";
 import { ClockIcon, MicIcon, PhoneIcon, PhoneOffIcon } from "./Icons";
+import { DeletedMessage, EditedMark, MessageMenu } from "./MessageMenu";
 import { VoicePlayButton } from "./VoicePlayButton";
 import { Reactions } from "./Reactions";
 
@@ -69,6 +70,7 @@ export function MessageBubble({
   /** Actions on it (Reply), beside its time. */
   actions?: ReactNode;
 }) {
+  if (message.deleted) return <DeletedMessage message={message} mine={mine} first={first} author={author} />;
   const original = message.original_text ?? message.text;
   const originalLanguage = message.original_language ?? message.language;
   const state = translationState(message, mine, senderLanguage);
@@ -96,9 +98,11 @@ export function MessageBubble({
             <VoicePlayButton chatId={chatId} seq={message.seq} languageLabel={languageName(message.language) || message.language} />
           </p>
         )}
-        <p className="msg-text" dir={isRtl(textLanguage) ? "rtl" : "auto"} lang={textLanguage || undefined} data-testid="message-text">
-          {text}
-        </p>
+        <MessageMenu chatId={chatId} message={message}>
+          <p className="msg-text" dir={isRtl(textLanguage) ? "rtl" : "auto"} lang={textLanguage || undefined} data-testid="message-text">
+            {text}
+          </p>
+        </MessageMenu>
         <div className="msg-meta">
           {untranslated && (
             <span className="untranslated" title={`Shown in ${languageName(originalLanguage)}; the translation appears here when ready.`} data-testid="untranslated">
@@ -125,6 +129,7 @@ export function MessageBubble({
               {showOriginal ? "Show translation" : `Show original (${languageName(originalLanguage)})`}
             </button>
           )}
+          <EditedMark message={message} />
           {actions}
           <time dateTime={message.timestamp}>{timeOfDay(message.timestamp)}</time>
           {delivery && (

@@ -74,7 +74,7 @@ export function MessageRows({
             );
           case "message": {
             const mine = row.message.from_user_id === me.user_id;
-            if (row.message.kind === "call") return <CallRecord key={row.key} message={row.message} mine={mine} />;
+            if (row.message.kind === "call" && !row.message.deleted) return <CallRecord key={row.key} message={row.message} mine={mine} />;
             return (
               <MessageBubble
                 key={row.key}

@@ -4,7 +4,7 @@
  * reached at all. A 401 on an authenticated call ends the session (see onUnauthorized).
  */
 import { API_URL } from "./config";
-import type { AccountDeletedReply, ChatCreated, ChatDetail, ChatPreferences, ChatSummary, Formality, Glossary, GlossaryEntry, HistoryPage, Language, LeaveReply, LogoutAllReply, Me, MemberAddReply, MessageCreateReply, PushConfig, PushSubscriptionReply, SocketTicketReply, TokenReply, VoiceTokenReply } from "./types";
+import type { AccountDeletedReply, ChatCreated, ChatDetail, ChatPreferences, ChatSummary, Formality, Glossary, GlossaryEntry, HistoryPage, Language, LeaveReply, LogoutAllReply, Me, MemberAddReply, MessageCreateReply, MessageDeleteReply, MessageEditReply, PushConfig, PushSubscriptionReply, SocketTicketReply, TokenReply, VoiceTokenReply } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -173,6 +173,12 @@ export function apiFor(token: string) {
       }),
     leave: (chatId: string) =>
       request<LeaveReply>(`/api/chats/${encodeURIComponent(chatId)}/members/me`, { method: "DELETE", token }),
+    /** Edits one's own text message (by seq); every member then gets `message_edited`. */
+    editMessage: (chatId: string, seq: number, text: string) =>
+      request<MessageEditReply>(`/api/chats/${encodeURIComponent(chatId)}/messages/${seq}`, { method: "PATCH", body: { text }, token }),
+    /** Deletes a message for everyone (one's own; any, for a group's creator). */
+    deleteMessage: (chatId: string, seq: number) =>
+      request<MessageDeleteReply>(`/api/chats/${encodeURIComponent(chatId)}/messages/${seq}`, { method: "DELETE", token }),
     glossary: (chatId: string) => request<Glossary>(`/api/chats/${encodeURIComponent(chatId)}/glossary`, { token }),
     /** Replaces the glossary; `version` is the one the edit was made from (409 if it moved on). */
     updateGlossary: (chatId: string, version: number, entries: GlossaryEntry[]) =>

@@ -6,6 +6,7 @@
  * ack + echo) never shows twice. Messages still being translated (`message_started`) live
  * beside them in `streaming` until the stored message arrives.
  */
+import { DELETED_PREVIEW, staleCopy, withDeleted, withEdited } from "./messageChanges";
 import { personKnownByUsername } from "./names";
 import { keepingNewerReactions, messagesWithReactions } from "./reactions";
 import { keepQuote } from "./replies";
@@ -100,6 +101,8 @@ export function mergeMessages(existing: Message[], incoming: Message[]): Message
     if (previous && previous.message_id === message.message_id && previous.translated !== false && message.translated === false) {
       continue;
     }
+    // Nor an older copy read before an edit or a delete that has reached us since.
+    if (previous && staleCopy(previous, message)) continue;
     bySeq.set(message.seq, message);
   }
   const seenIds = new Set<string>();
@@ -185,7 +188,7 @@ function applyMessage(state: ChatState, chatId: string, message: Message): ChatS
     return {
       ...chat,
       last_seq: message.seq,
-      last_message_preview: messagePreview(message.text),
+      last_message_preview: message.deleted ? DELETED_PREVIEW : messagePreview(message.text),
       updated_at: laterTimestamp(chat.updated_at, message.timestamp),
       unread_count: unread,
       last_read_seq: lastRead,
@@ -264,6 +267,22 @@ function applyFrame(state: ChatState, frame: ServerFrame, now: number): ChatStat
         chat.last_seq === frame.message.seq ? { ...chat, last_message_preview: messagePreview(frame.message.text) } : chat,
       );
       return next;
+    }
+    case "message_edited": {
+      const next = withThread(state, frame.chat_id, (thread) => {
+        const messages = withEdited(thread.messages, frame.message);
+        return messages === thread.messages ? thread : { ...thread, messages };
+      });
+      return withChat(next, frame.chat_id, (chat) =>
+        chat.last_seq === frame.message.seq ? { ...chat, last_message_preview: messagePreview(frame.message.text) } : chat,
+      );
+    }
+    case "message_deleted": {
+      const next = withThread(state, frame.chat_id, (thread) => {
+        const messages = withDeleted(thread.messages, frame.message_id, frame.seq);
+        return messages === thread.messages ? thread : { ...thread, messages };
+      });
+      return withChat(next, frame.chat_id, (chat) => (chat.last_seq === frame.seq ? { ...chat, last_message_preview: DELETED_PREVIEW } : chat));
     }
     case "typing":
       if (frame.user_id === state.myUserId) return state;
@@ -380,7 +399,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       if (newest) {
         next = withChat(next, action.chatId, (chat) =>
           newest.seq >= (chat.last_seq ?? 0)
-            ? { ...chat, last_seq: newest.seq, last_message_preview: messagePreview(newest.text) }
+            ? { ...chat, last_seq: newest.seq, last_message_preview: newest.deleted ? DELETED_PREVIEW : messagePreview(newest.text) }
             : chat,
         );
       }

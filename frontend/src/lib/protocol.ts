@@ -141,6 +141,8 @@ export interface Message {
   reactions?: ReactionSummary[];
   reactions_version?: number;
   reply_to?: ReplyQuote;
+  edited_at?: string;
+  deleted?: true;
 }
 
 /**
@@ -200,6 +202,7 @@ export interface ChatDetail {
   last_seq: number;
   last_read_seq: number;
   members: Member[];
+  created_by?: string;
 }
 
 /**
@@ -234,6 +237,24 @@ export interface MemberAddReply {
 export interface LeaveReply {
   chat_id: string;
   left: true;
+}
+
+/**
+ * `PATCH /api/chats/{id}/messages/{seq}`: the edited message, in the editor's view.
+ */
+export interface MessageEditReply {
+  chat_id: string;
+  message: Message;
+}
+
+/**
+ * `DELETE /api/chats/{id}/messages/{seq}`: the message is a tombstone now.
+ */
+export interface MessageDeleteReply {
+  chat_id: string;
+  message_id: string;
+  seq: number;
+  deleted: true;
 }
 
 /**
@@ -451,6 +472,26 @@ export interface ReactionUpdatedFrame {
   reactions_version: number;
 }
 
+/**
+ * To every member, in the reader's language: a message's text was edited (re-translated;
+ * a language whose translation failed follows as `message_updated`).
+ */
+export interface MessageEditedFrame {
+  type: "message_edited";
+  chat_id: string;
+  message: Message;
+}
+
+/**
+ * To every member: a message was deleted for everyone (it is a tombstone now).
+ */
+export interface MessageDeletedFrame {
+  type: "message_deleted";
+  chat_id: string;
+  message_id: string;
+  seq: number;
+}
+
 export type ChatFrame =
   | MessageFrame
   | MessageStartedFrame
@@ -464,7 +505,9 @@ export type ChatFrame =
   | MemberLeftFrame
   | AckFrame
   | GlossaryUpdatedFrame
-  | ReactionUpdatedFrame;
+  | ReactionUpdatedFrame
+  | MessageEditedFrame
+  | MessageDeletedFrame;
 
 // --- apps.voice.protocol ---
 
@@ -794,6 +837,29 @@ export interface ResumeRequest {
   chats: Record<string, number>;
 }
 
+/**
+ * Edit one's own text message (by its `seq`; `message_id`, if given, must be the one
+ * there). Answered by `message_edited` to every member, or an error.
+ */
+export interface EditRequest {
+  type: "edit";
+  chat_id: string;
+  seq: number;
+  message_id?: string;
+  text: string;
+}
+
+/**
+ * Delete a message for everyone (one's own; any, for a group's creator). Answered by
+ * `message_deleted` to every member, or an error.
+ */
+export interface DeleteRequest {
+  type: "delete";
+  chat_id: string;
+  seq: number;
+  message_id?: string;
+}
+
 export interface PingRequest {
   type: "ping";
 }
@@ -823,7 +889,9 @@ export type ClientFrame =
   | PingRequest
   | VoiceRequest
   | PresenceWatchRequest
-  | PresenceUnwatchRequest;
+  | PresenceUnwatchRequest
+  | EditRequest
+  | DeleteRequest;
 
 export interface PongFrame {
   type: "pong";

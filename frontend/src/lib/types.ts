@@ -25,6 +25,8 @@ export type {
   MemberAddReply,
   Message,
   MessageCreateReply,
+  MessageDeleteReply,
+  MessageEditReply,
   MessageMeta,
   PushConfig,
   PushSubscriptionReply,
