@@ -73,6 +73,11 @@ ENDPOINTS = [
     ("POST", "/api/chats/{chat_id}/voice_notes", True, ()),
     ("GET", "/api/chats/{chat_id}/messages/{seq}/audio", True, ()),
     ("PUT", "/api/chats/{chat_id}/messages/{seq}/reaction", True, ("emoji",)),
+    ("PATCH", "/api/chats/{chat_id}/messages/{seq}", True, ("text", "message_id")),
+    ("DELETE", "/api/chats/{chat_id}/messages/{seq}", True, ()),
+    ("GET", "/api/push", False, ()),
+    ("POST", "/api/push/subscriptions", True, ("endpoint", "keys")),
+    ("DELETE", "/api/push/subscriptions", True, ("endpoint",)),
 ]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 FIELDS = [
