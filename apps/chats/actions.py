@@ -7,7 +7,7 @@ back-off: late_translations.py) and of the partials of a message being translate
 
 | action                      | writes                                | then sends |
 |-----------------------------|---------------------------------------|------------|
-| `do_send_message`           | the message, its inbox rows           | `message_started`, partials, `message` (or `message_withdrawn`) |
+| `do_send_message`           | the message, its inbox rows (then its search index entries, search_index.py) | `message_started`, partials, `message` (or `message_withdrawn`) |
 | `do_resend_message`         | nothing (a stored client id)          | `message` again, at most every few seconds |
 | `do_store_message`          | a message nobody typed (voice)        | `message` |
 | `do_read_history`           | translations made on demand           | `message_updated` for each |
@@ -45,6 +45,7 @@ from apps.chats import (
     live_translation,
     personal_data,
     reader_choices,
+    search_index,
     sending,
     services,
     translation_context,
@@ -228,6 +229,11 @@ async def _message_send(
             announcement, chat_id=chat_id, message_id=message_id, readers=readers
         )
     else:
+        search_index.search_index_later(
+            message=committed.message,
+            member_languages=committed.member_languages,
+            read_languages=committed.read_languages,
+        )
         owed = languages_lacking(
             message=committed.message,
             member_languages=committed.member_languages,
@@ -340,6 +346,11 @@ async def _unanswered_commit_settle(*, unanswered: services.CommitOutcomeUnknown
         member_languages=unanswered.member_languages,
         read_languages=unanswered.read_languages,
     )
+    search_index.search_index_later(
+        message=stored,
+        member_languages=unanswered.member_languages,
+        read_languages=unanswered.read_languages,
+    )
     owed = languages_lacking(
         message=stored,
         member_languages=unanswered.member_languages,
@@ -392,6 +403,11 @@ async def do_store_message(*, draft: services.MessageDraft) -> Message | None:
         return None
     if not committed.duplicate:
         await events.message_broadcast(
+            message=committed.message,
+            member_languages=committed.member_languages,
+            read_languages=committed.read_languages,
+        )
+        search_index.search_index_later(
             message=committed.message,
             member_languages=committed.member_languages,
             read_languages=committed.read_languages,
@@ -487,6 +503,12 @@ async def _translations_announce(*, message: Message, languages: set[str]) -> No
         member_languages=member_languages,
         languages=languages,
         read_languages=read_languages,
+    )
+    search_index.search_index_later(
+        message=message,
+        member_languages=member_languages,
+        read_languages=read_languages,
+        languages=languages,
     )
 
 
