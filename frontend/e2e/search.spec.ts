@@ -39,6 +39,7 @@ test("a reader finds a message in their own language and opens it in its chat", 
   // The inbox's box: a labelled search field; Enter searches.
   const box = page.getByRole("searchbox", { name: "Search your messages" });
   await box.fill("Biblioteca");
+  await snap(page, "search-00-inbox-box");
   await box.press("Enter");
   await page.waitForURL(/\/search\?q=Biblioteca$/);
 
@@ -49,7 +50,7 @@ test("a reader finds a message in their own language and opens it in its chat", 
   await expect(result).toContainText(`[en] ${SPANISH}`);
   await expect(result.locator("mark")).toHaveText("biblioteca");
   await expect(result).toContainText("Eva Tester");
-  await expect(page.getByRole("status")).toHaveText("1 message found for “Biblioteca”.");
+  await expect(page.getByTestId("search-status")).toHaveText("1 message found for “Biblioteca”.");
   await expect(result).toHaveAttribute("href", `/chats/${chatId}?at=${seq}`);
   await snap(page, "search-01-results");
 
@@ -64,7 +65,7 @@ test("a reader finds a message in their own language and opens it in its chat", 
   const field = page.getByRole("searchbox", { name: "Words to find, in any language" });
   await field.fill("zeppelin");
   await field.press("Enter");
-  await expect(page.getByRole("status")).toHaveText("No messages found for “zeppelin”.");
+  await expect(page.getByTestId("search-status")).toHaveText("No messages found for “zeppelin”.");
   await snap(page, "search-02-nothing");
 
   // Back to the result, then to the message by keyboard.

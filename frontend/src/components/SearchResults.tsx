@@ -111,7 +111,7 @@ function SearchFor({ q }: { q: string }) {
         </button>
       </form>
       <FormError message={error} />
-      <p className="muted search-status" role="status" aria-live="polite">
+      <p className="muted search-status" role="status" aria-live="polite" data-testid="search-status">
         {status}
       </p>
       {found && count > 0 && (
