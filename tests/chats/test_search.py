@@ -16,12 +16,14 @@ from apps.chats import actions, services
 from apps.chats.models import Message, SearchToken, message_sort_key
 from apps.chats.owed_sweeper import OwedTranslationSweeper
 from apps.chats.owed_translations import owed_retry_delay
+from apps.chats.protocol import SearchPage
 from apps.chats.translation import translation_clients_close
 from apps.core.background import background_tasks_settle
 from apps.core.concurrency import run_blocking
 from apps.core.dynamo import dynamo_pages_delete
 from tests.support.accounts import user_create, user_token
 from tests.support.loops import owed_translation_retries_cancel
+from tests.support.protocol_check import protocol_check
 
 SEARCH = "/api/search"
 
@@ -77,7 +79,11 @@ async def say(user, chat_id, text) -> int:
 async def search(client, token, status=200, **params):
     response = await client.get(SEARCH, params, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == status, (response.status_code, response.content)
-    return response.json()
+    body = response.json()
+    if status == 200:
+        # Exactly the shape apps/chats/protocol.py declares (and protocol.ts is generated from).
+        protocol_check(body, SearchPage, what="GET /api/search")
+    return body
 
 
 async def found_seqs(client, token, q) -> list[tuple[str, int]]:
