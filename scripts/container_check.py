@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_IMAGE = "commonality-backend:check"
 # What the image's /app may hold: the code that runs, and the requirements it was built from.
 APP_ENTRIES = frozenset({"manage.py", "apps", "commonality", "requirements.txt"})
-TABLES = ("users", "chats", "user_chats", "messages", "owed_translations")
+TABLES = ("users", "chats", "user_chats", "messages", "owed_translations", "search_tokens")
 SIGTERM_LIMIT_SECONDS = 10.0
 # railway.json's healthcheckTimeout: how long a deploy may take to answer /api/ready.
 READY_LIMIT_SECONDS = 120.0

@@ -7,7 +7,7 @@ back-off: late_translations.py) and of the partials of a message being translate
 
 | action                      | writes                                | then sends |
 |-----------------------------|---------------------------------------|------------|
-| `do_send_message`           | the message, its inbox rows           | `message_started`, partials, `message` (or `message_withdrawn`) |
+| `do_send_message`           | the message, its inbox rows (then its search index entries, search_index.py) | `message_started`, partials, `message` (or `message_withdrawn`) |
 | `do_resend_message`         | nothing (a stored client id)          | `message` again, at most every few seconds |
 | `do_store_message`          | a message nobody typed (voice)        | `message` |
 | `do_edit_message`           | the edited text, its translations, previews | `message_edited` to every member (then `message_updated` for what it owes) |
@@ -53,6 +53,7 @@ from apps.chats import (
     reactions,
     reader_choices,
     replies,
+    search_index,
     sending,
     services,
     translation_context,
@@ -262,6 +263,11 @@ async def _message_send(
             member_languages=committed.member_languages,
             read_languages=committed.read_languages,
         )
+        search_index.search_index_later(
+            message=committed.message,
+            member_languages=committed.member_languages,
+            read_languages=committed.read_languages,
+        )
         owed = languages_lacking(
             message=committed.message,
             member_languages=committed.member_languages,
@@ -385,6 +391,11 @@ async def _unanswered_commit_settle(*, unanswered: services.CommitOutcomeUnknown
         member_languages=unanswered.member_languages,
         read_languages=unanswered.read_languages,
     )
+    search_index.search_index_later(
+        message=stored,
+        member_languages=unanswered.member_languages,
+        read_languages=unanswered.read_languages,
+    )
     owed = languages_lacking(
         message=stored,
         member_languages=unanswered.member_languages,
@@ -447,6 +458,11 @@ async def do_store_message(*, draft: services.MessageDraft) -> Message | None:
             read_languages=committed.read_languages,
         )
         push_notifications.message_push_offer(
+            message=committed.message,
+            member_languages=committed.member_languages,
+            read_languages=committed.read_languages,
+        )
+        search_index.search_index_later(
             message=committed.message,
             member_languages=committed.member_languages,
             read_languages=committed.read_languages,
@@ -539,6 +555,11 @@ async def do_edit_message(
         read_languages=read_languages,
     )
     await events.message_edited_broadcast(
+        message=edited, member_languages=member_languages, read_languages=read_languages
+    )
+    # Its new words become searchable; entries of the old words stay until read, when the
+    # search finds the message no longer holds them and drops it.
+    search_index.search_index_later(
         message=edited, member_languages=member_languages, read_languages=read_languages
     )
     owed = languages_lacking(
@@ -672,6 +693,12 @@ async def _translations_announce(*, message: Message, languages: set[str]) -> No
         member_languages=member_languages,
         languages=languages,
         read_languages=read_languages,
+    )
+    search_index.search_index_later(
+        message=message,
+        member_languages=member_languages,
+        read_languages=read_languages,
+        languages=languages,
     )
 
 

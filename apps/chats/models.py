@@ -1,4 +1,5 @@
-"""Chat items: the `chats`, `user_chats`, `messages` and `owed_translations` tables.
+"""Chat items: the `chats`, `user_chats`, `messages`, `owed_translations` and `search_tokens`
+tables.
 
 | table        | item            | keys                                   | access pattern |
 |--------------|-----------------|----------------------------------------|----------------|
@@ -8,6 +9,7 @@
 | `messages`   | ClientMessageId | `chat_id` + `sk = c#<sender>#<client_msg_id>` | written with its message, on condition it is new: a resent `client_msg_id` never makes a second message |
 | `messages`   | ChatGlossary    | `chat_id` + `sk = g#` | the chat's glossary, one item: GetItem (consistent) to show or use it; replaced whole by PutItem on condition that its `version` is the one the editor read (or that it is new) |
 | `owed_translations` | OwedTranslation | `shard` + `message_key = <chat_id>#<seq, 12 digits>`; LSI `due_index`: `shard` + `due_at` | written with a message that is stored lacking a member language; the sweep Queries `due_index` for `due_at <= now` in each of the few shards; claimed, rescheduled and deleted by key (apps/chats/owed_translations.py) |
+| `search_tokens` | SearchToken | `token_key = <user_id>#<token hash>` + `found = <created_at ms>#<chat_id>#<seq>` | written by BatchWriteItem after each commit and each later translation; a search Queries one partition newest first (apps/chats/search_index.py, search.py) |
 
 Sequence numbers are per chat, gapless and in commit order: a message is written in one
 transaction with `Chat.last_seq = seq` on condition that `last_seq` was `seq - 1` and that
@@ -265,3 +267,22 @@ class OwedTranslation(Model):
     # The current claim's token; absent while nobody holds it.
     claim = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+
+
+@dynamo_table("search_tokens")
+class SearchToken(Model):
+    """One word one reader can find one message by (apps/chats/search_index.py).
+
+    Keys: `token_key = <reader user_id>#<token hash>` (search_tokens.token_hash: the word
+    itself is never stored) + `found = <created_at, ms, 13 digits>#<chat_id>#<seq, 12 digits>`,
+    so a partition lists one reader's messages holding one word, newest first. Access
+    patterns: written by BatchWriteItem after a message is committed (a PutItem per reader and
+    word, idempotent) and when a translation arrives; a search Queries one partition newest
+    first, a page at a time, then reads the messages by key (apps/chats/search.py). No other
+    attribute: an item is under 1 KB, one write unit."""
+
+    class Meta:
+        table_name = "search_tokens"
+
+    token_key = UnicodeAttribute(hash_key=True)
+    found = UnicodeAttribute(range_key=True)

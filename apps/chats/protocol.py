@@ -393,6 +393,39 @@ class MessageDeletedFrame(TypedDict):
     seq: int
 
 
+# --- Search (GET /api/search; apps/chats/search.py) ----------------------------------------
+
+
+class SnippetPart(TypedDict):
+    """A piece of a result's snippet; `match` marks a word the query found."""
+
+    text: str
+    match: bool
+
+
+class SearchResult(TypedDict):
+    """One message found, as its reader sees it."""
+
+    chat_id: str
+    # The chat's name as the reader's inbox shows it (the other person, or the group's title).
+    chat_name: str | None
+    kind: ChatKind
+    seq: int
+    sender_name: str | None
+    message: Message
+    # Around the first match, in the reader's language; from the original when only the
+    # original holds the words (`snippet_is_original`).
+    snippet: list[SnippetPart]
+    snippet_is_original: bool
+
+
+class SearchPage(TypedDict):
+    """`GET /api/search?q=&cursor=&limit=`: newest first; `next_cursor` for more."""
+
+    results: list[SearchResult]
+    next_cursor: str | None
+
+
 ChatFrame = (
     MessageFrame
     | MessageStartedFrame

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.chats import views
+from apps.chats import search_views, views
 
 urlpatterns = [
     path("chats", views.chats),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("chats/<str:chat_id>/read", views.read),
     path("chats/<str:chat_id>/glossary", views.glossary),
     path("chats/<str:chat_id>/preferences", views.preferences),
+    path("search", search_views.search),
     path("auth/me/export", views.my_data_export),
     path("auth/me/delete", views.my_account_delete),
     path("push", views.push_config),

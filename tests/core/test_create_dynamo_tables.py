@@ -14,7 +14,7 @@ from tests.support.servers import child_environment, dynamo_server_start, free_p
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND_TIMEOUT = 60
-TABLES = ("users", "chats", "user_chats", "messages", "owed_translations")
+TABLES = ("users", "chats", "user_chats", "messages", "owed_translations", "search_tokens")
 GOOD_SECRET = "q9Xv2mB7rT4kL1pZ8wN3sC6yH0dF5gJaE2uR7iO4tYw="  # 44 characters
 
 CLEARED_VARIABLES = (
@@ -121,7 +121,7 @@ def test_production_creates_on_demand_tables_then_leaves_them_alone(fresh_dynamo
     assert "Traceback" not in first.stderr
     for name in TABLES:
         assert f"created {name} (PAY_PER_REQUEST)" in first.stdout
-    assert f"5 tables ACTIVE on {fresh_dynamo}" in first.stdout
+    assert f"{len(TABLES)} tables ACTIVE on {fresh_dynamo}" in first.stdout
 
     assert sorted(client.list_tables()["TableNames"]) == sorted(TABLES)
     tables = {name: describe(client, name) for name in TABLES}
@@ -148,13 +148,15 @@ def test_production_creates_on_demand_tables_then_leaves_them_alone(fresh_dynamo
     assert author_index["IndexName"] == "author_index"
     assert key_schema(author_index["KeySchema"]) == {"from_user_id": "HASH", "sk": "RANGE"}
     assert author_index["Projection"]["ProjectionType"] == "KEYS_ONLY"
+    search = tables["search_tokens"]
+    assert key_schema(search["KeySchema"]) == {"token_key": "HASH", "found": "RANGE"}
 
     second = create_tables(environment)
     assert second.returncode == 0, second.stderr
     assert "created" not in second.stdout
     for name in TABLES:
         assert f"exists  {name} (PAY_PER_REQUEST)" in second.stdout
-    assert f"5 tables ACTIVE on {fresh_dynamo}" in second.stdout
+    assert f"{len(TABLES)} tables ACTIVE on {fresh_dynamo}" in second.stdout
     # Nothing was recreated: the tables are the same ones, still on demand.
     for name in TABLES:
         again = describe(client, name)

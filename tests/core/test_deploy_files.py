@@ -472,7 +472,7 @@ def test_readme_deploy_guide_covers_every_step():
     resources = [
         resource for statement in policy["Statement"] for resource in statement["Resource"]
     ]
-    for table in ("users", "chats", "user_chats", "messages", "owed_translations"):
+    for table in ("users", "chats", "user_chats", "messages", "owed_translations", "search_tokens"):
         assert any(resource.endswith(f":table/PREFIX{table}") for resource in resources), table
     actions = {action for statement in policy["Statement"] for action in statement["Action"]}
     assert not any(action.endswith("*") for action in actions), "no wildcard actions"

@@ -78,7 +78,7 @@ def test_everything_reachable_prints_a_table_and_succeeds(no_providers):
         "livekit",
     }
     assert table["dynamodb"][0] == "ok"
-    assert "5 tables ACTIVE" in table["dynamodb"][1]
+    assert "6 tables ACTIVE" in table["dynamodb"][1]
     assert table["redis"][0] == "ok"
     assert "PING answered" in table["redis"][1]
     for provider in ("openai", "elevenlabs", "livekit"):

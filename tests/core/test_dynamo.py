@@ -12,7 +12,7 @@ import pytest
 from pynamodb.models import Model
 
 from apps.accounts.models import User, UsernameClaim
-from apps.chats.models import Chat, ChatMembership, Message, OwedTranslation
+from apps.chats.models import Chat, ChatMembership, Message, OwedTranslation, SearchToken
 from apps.core import dynamo
 from apps.core.dynamo import (
     EMBEDDED_CREDENTIALS,
@@ -28,7 +28,7 @@ from apps.core.dynamo import (
 )
 from tests.support.servers import free_port
 
-TABLES = ("users", "chats", "user_chats", "messages", "owed_translations")
+TABLES = ("users", "chats", "user_chats", "messages", "owed_translations", "search_tokens")
 
 
 def registered_models() -> list[type[Model]]:
@@ -108,7 +108,7 @@ def test_switching_prefix_moves_every_model_to_other_tables(restore_target, sett
             item["pk"]["S"] for item in client.scan(TableName=f"{second_prefix}users")["Items"]
         ] == ["USERNAME#second"]
         assert client.scan(TableName=f"{first_prefix}users")["Count"] == 1
-        for name in ("chats", "user_chats", "messages", "owed_translations"):
+        for name in ("chats", "user_chats", "messages", "owed_translations", "search_tokens"):
             put_key_only_item(client, f"{second_prefix}{name}", "second")
         for model in registered_models():
             assert model.count() == 1, model
@@ -211,6 +211,7 @@ class TestWithoutSuiteTables:
             "user_chats": ChatMembership,
             "messages": Message,
             "owed_translations": OwedTranslation,
+            "search_tokens": SearchToken,
         }
         # UsernameClaim shares `users` without owning its schema.
         assert UsernameClaim.Meta.base_table_name == "users"

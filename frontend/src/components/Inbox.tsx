@@ -14,6 +14,7 @@ import { Brand } from "./Brand";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { ClockIcon } from "./Icons";
 import { FormError } from "./FormError";
+import { InboxSearch } from "./InboxSearch";
 import { useListWindow } from "./listWindow";
 
 /** The list of chats: the page's main content at /chats (`isMain`, with its level-one heading),
@@ -56,6 +57,7 @@ export function Inbox({ isMain }: { isMain: boolean }) {
         </button>
       </div>
       {composing && <NewChatPanel onDone={() => setComposing(false)} />}
+      <InboxSearch />
       <nav aria-label="Conversations" className="chat-list-wrap" ref={scrollRef} onScroll={onScroll}>
         {!snapshot.chat.chatsLoaded ? (
           <p className="muted pad">Loading chats…</p>

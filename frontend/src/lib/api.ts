@@ -4,7 +4,8 @@
  * reached at all. A 401 on an authenticated call ends the session (see onUnauthorized).
  */
 import { API_URL } from "./config";
-import type { AccountDeletedReply, ChatCreated, ChatDetail, ChatPreferences, ChatSummary, Formality, Glossary, GlossaryEntry, HistoryPage, Language, LeaveReply, LogoutAllReply, Me, MemberAddReply, MessageCreateReply, MessageDeleteReply, MessageEditReply, PushConfig, PushSubscriptionReply, SocketTicketReply, TokenReply, VoiceTokenReply } from "./types";
+import { searchPath } from "./search";
+import type { AccountDeletedReply, ChatCreated, ChatDetail, ChatPreferences, ChatSummary, Formality, Glossary, GlossaryEntry, HistoryPage, Language, LeaveReply, LogoutAllReply, Me, MemberAddReply, MessageCreateReply, MessageDeleteReply, MessageEditReply, PushConfig, PushSubscriptionReply, SearchPage, SocketTicketReply, TokenReply, VoiceTokenReply } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -165,6 +166,8 @@ export function apiFor(token: string) {
       const suffix = query.size ? `?${query}` : "";
       return request<HistoryPage>(`/api/chats/${encodeURIComponent(chatId)}/messages${suffix}`, { token });
     },
+    /** The user's messages matching `q`, newest first, in their language (search.ts). */
+    search: (q: string, cursor?: string | null) => request<SearchPage>(searchPath(q, cursor), { token }),
     addMember: (chatId: string, username: string) =>
       request<MemberAddReply>(`/api/chats/${encodeURIComponent(chatId)}/members`, {
         method: "POST",

@@ -492,6 +492,36 @@ export interface MessageDeletedFrame {
   seq: number;
 }
 
+/**
+ * A piece of a result's snippet; `match` marks a word the query found.
+ */
+export interface SnippetPart {
+  text: string;
+  match: boolean;
+}
+
+/**
+ * One message found, as its reader sees it.
+ */
+export interface SearchResult {
+  chat_id: string;
+  chat_name: string | null;
+  kind: ChatKind;
+  seq: number;
+  sender_name: string | null;
+  message: Message;
+  snippet: SnippetPart[];
+  snippet_is_original: boolean;
+}
+
+/**
+ * `GET /api/search?q=&cursor=&limit=`: newest first; `next_cursor` for more.
+ */
+export interface SearchPage {
+  results: SearchResult[];
+  next_cursor: string | null;
+}
+
 export type ChatFrame =
   | MessageFrame
   | MessageStartedFrame

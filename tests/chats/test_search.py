@@ -1,0 +1,333 @@
+"""Message search (apps/chats/search.py, search_index.py, `GET /api/search`), through the ASGI
+test client against the real moto server and Redis, translations from the loopback fake of
+OpenAI told what to answer.
+
+The index is written by a background task after each commit: tests wait for it with
+`background_tasks_settle`.
+"""
+
+import asyncio
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from apps.chats import actions, services
+from apps.chats.models import SearchToken
+from apps.chats.owed_sweeper import OwedTranslationSweeper
+from apps.chats.owed_translations import owed_retry_delay
+from apps.chats.protocol import SearchPage
+from apps.chats.translation import translation_clients_close
+from apps.core.background import background_tasks_settle
+from apps.core.concurrency import run_blocking
+from apps.core.dynamo import dynamo_pages_delete
+from tests.support.accounts import user_create, user_token
+from tests.support.loops import owed_translation_retries_cancel
+from tests.support.protocol_check import protocol_check
+
+SEARCH = "/api/search"
+
+SPANISH = "Nos vemos mañana en la biblioteca del centro"
+ENGLISH = "See you tomorrow at the library downtown"
+FRENCH = "On se voit demain à la bibliothèque du centre"
+
+
+def _translator(text: str, target: str) -> str:
+    known = {("en", SPANISH): ENGLISH, ("fr", SPANISH): FRENCH}
+    return known.get((target, text), f"[{target}] {text}")
+
+
+@pytest.fixture(autouse=True)
+async def _tidy_event_loop():
+    yield
+    await owed_translation_retries_cancel()
+    await background_tasks_settle()
+    await translation_clients_close()
+
+
+@pytest.fixture
+def translating(translator):
+    translator.translator = _translator
+    return translator
+
+
+async def person(language: str):
+    user = await run_blocking(user_create)(language=language)
+    return user, user_token(user)
+
+
+async def direct_chat(user, other) -> str:
+    created = await run_blocking(services.chat_direct_create)(
+        user=user, other_username=other.username
+    )
+    return created.membership.chat_id
+
+
+async def group_chat(owner, *others) -> str:
+    created = await run_blocking(services.chat_group_create)(
+        user=owner, title="Book club", usernames=[other.username for other in others]
+    )
+    return created.membership.chat_id
+
+
+async def say(user, chat_id, text) -> int:
+    outcome = await actions.do_send_message(user=user, chat_id=chat_id, text=text)
+    await background_tasks_settle()
+    return int(outcome.message["seq"])
+
+
+async def search(client, token, status=200, **params):
+    response = await client.get(SEARCH, params, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == status, (response.status_code, response.content)
+    body = response.json()
+    if status == 200:
+        # Exactly the shape apps/chats/protocol.py declares (and protocol.ts is generated from).
+        protocol_check(body, SearchPage, what="GET /api/search")
+    return body
+
+
+async def found_seqs(client, token, q) -> list[tuple[str, int]]:
+    page = await search(client, token, q=q)
+    return [(result["chat_id"], result["seq"]) for result in page["results"]]
+
+
+def marked(result) -> list[str]:
+    return [part["text"] for part in result["snippet"] if part["match"]]
+
+
+async def _index_forget() -> None:
+    """Play a crash between the commit and the index write: the index is empty."""
+
+    def forget() -> None:
+        connection = SearchToken._get_connection()
+        dynamo_pages_delete(
+            connection=connection,
+            read=lambda start: connection.scan(
+                attributes_to_get=["token_key", "found"], exclusive_start_key=start
+            ),
+        )
+
+    await run_blocking(forget)()
+
+
+# --- Finding across languages ------------------------------------------------------------
+
+
+async def test_a_reader_finds_a_message_in_their_language_and_by_the_words_of_the_original(
+    async_client, translating
+):
+    eva, eva_token = await person("es")
+    amy, amy_token = await person("en")
+    chat_id = await direct_chat(eva, amy)
+    seq = await say(eva, chat_id, SPANISH)
+
+    page = await search(async_client, amy_token, q="Library")
+    (result,) = page["results"]
+    assert page["next_cursor"] is None
+    assert (result["chat_id"], result["seq"]) == (chat_id, seq)
+    assert result["message"]["text"] == ENGLISH
+    assert result["message"]["original_text"] == SPANISH
+    assert result["chat_name"] == eva.username
+    assert result["kind"] == "direct"
+    assert result["sender_name"] == "Test Person"
+    assert marked(result) == ["library"]
+    assert "".join(part["text"] for part in result["snippet"]) == ENGLISH
+    assert result["snippet_is_original"] is False
+
+    # A word of the Spanish original, typed without its accent.
+    (by_original,) = (await search(async_client, amy_token, q="manana"))["results"]
+    assert by_original["message"]["text"] == ENGLISH
+    assert by_original["snippet_is_original"] is True
+    assert marked(by_original) == ["mañana"]
+    # Every word must be there.
+    assert await found_seqs(async_client, amy_token, "library tomorrow") == [(chat_id, seq)]
+    assert await found_seqs(async_client, amy_token, "library yesterday") == []
+
+    # The writer reads the original: found by its words, not by the English translation.
+    assert await found_seqs(async_client, eva_token, "BIBLIOTECA") == [(chat_id, seq)]
+    assert await found_seqs(async_client, eva_token, "library") == []
+
+
+async def test_every_member_of_a_group_finds_it_in_their_own_language(async_client, translating):
+    eva, _ = await person("es")
+    amy, amy_token = await person("en")
+    fio, fio_token = await person("fr")
+    chat_id = await group_chat(eva, amy, fio)
+    seq = await say(eva, chat_id, SPANISH)
+
+    (for_fio,) = (await search(async_client, fio_token, q="bibliothèque"))["results"]
+    assert for_fio["message"]["text"] == FRENCH
+    assert for_fio["chat_name"] == "Book club"
+    assert for_fio["kind"] == "group"
+    assert await found_seqs(async_client, amy_token, "downtown") == [(chat_id, seq)]
+    # A reader's index holds their language and the original, not the others' translations.
+    assert await found_seqs(async_client, amy_token, "bibliotheque") == []
+
+
+async def test_nobody_finds_the_messages_of_chats_they_are_not_in(async_client, translating):
+    eva, _ = await person("es")
+    amy, _ = await person("en")
+    carl, carl_token = await person("en")
+    chat_id = await direct_chat(eva, amy)
+    await say(eva, chat_id, SPANISH)
+
+    assert await found_seqs(async_client, carl_token, "library") == []
+    assert await found_seqs(async_client, carl_token, "biblioteca") == []
+
+
+async def test_a_chat_one_has_left_is_no_longer_searched(async_client, translating):
+    eva, _ = await person("es")
+    amy, amy_token = await person("en")
+    fio, fio_token = await person("fr")
+    chat_id = await group_chat(eva, amy, fio)
+    seq = await say(eva, chat_id, SPANISH)
+    assert await found_seqs(async_client, fio_token, "bibliotheque") == [(chat_id, seq)]
+
+    await actions.do_leave_chat(user=fio, chat_id=chat_id)
+
+    assert await found_seqs(async_client, fio_token, "bibliotheque") == []
+    assert await found_seqs(async_client, amy_token, "library") == [(chat_id, seq)]
+
+
+async def test_a_deleted_message_is_not_found(async_client, translating):
+    eva, _ = await person("es")
+    amy, amy_token = await person("en")
+    chat_id = await direct_chat(eva, amy)
+    kept = await say(eva, chat_id, "La biblioteca abre a las nueve")
+    gone = await say(eva, chat_id, SPANISH)
+    assert [s for _, s in await found_seqs(async_client, amy_token, "biblioteca")] == [gone, kept]
+
+    await actions.do_delete_message(user=eva, chat_id=chat_id, seq=gone)
+
+    assert [s for _, s in await found_seqs(async_client, amy_token, "biblioteca")] == [kept]
+
+
+async def test_an_edited_message_is_found_by_its_new_words_and_no_longer_by_the_old(
+    async_client, translating
+):
+    eva, eva_token = await person("es")
+    amy, amy_token = await person("en")
+    chat_id = await direct_chat(eva, amy)
+    seq = await say(eva, chat_id, "Nos vemos en el parque")
+    assert await found_seqs(async_client, eva_token, "parque") == [(chat_id, seq)]
+
+    await actions.do_edit_message(user=eva, chat_id=chat_id, seq=seq, text="Nos vemos en el museo")
+    await background_tasks_settle()
+
+    assert await found_seqs(async_client, eva_token, "museo") == [(chat_id, seq)]
+    assert await found_seqs(async_client, amy_token, "museo") == [(chat_id, seq)]
+    assert await found_seqs(async_client, eva_token, "parque") == []
+
+
+# --- The index follows the translations -------------------------------------------------
+
+
+async def test_a_translation_that_arrives_later_is_searchable_once_stored(
+    async_client, translating
+):
+    eva, _ = await person("es")
+    amy, amy_token = await person("en")
+    chat_id = await direct_chat(eva, amy)
+    translating.fail_status = 500
+    outcome = await actions.do_send_message(user=eva, chat_id=chat_id, text=SPANISH)
+    seq = int(outcome.message["seq"])
+    # The sending instance dies before its own retries: the sweep makes what is owed.
+    await owed_translation_retries_cancel()
+    await background_tasks_settle()
+    # Stored untranslated: found by the original's words only.
+    assert await found_seqs(async_client, amy_token, "biblioteca") == [(chat_id, seq)]
+    assert await found_seqs(async_client, amy_token, "library") == []
+
+    translating.fail_status = None
+    await asyncio.sleep(owed_retry_delay(1) + 0.05)
+    await OwedTranslationSweeper(interval_seconds=1).sweep()
+    await background_tasks_settle()
+
+    (result,) = (await search(async_client, amy_token, q="library"))["results"]
+    assert result["message"]["text"] == ENGLISH
+
+
+async def test_the_reindex_command_restores_what_a_crash_lost(async_client, translating):
+    eva, _ = await person("es")
+    amy, amy_token = await person("en")
+    chat_id = await direct_chat(eva, amy)
+    other_chat = await direct_chat(amy, (await person("es"))[0])
+    seq = await say(eva, chat_id, SPANISH)
+    other_seq = await say(amy, other_chat, "The library is closed")
+    await _index_forget()
+    assert await found_seqs(async_client, amy_token, "library") == []
+
+    out = StringIO()
+    await run_blocking(call_command)("search_reindex", "--chat", chat_id, stdout=out)
+    assert "index entries written" in out.getvalue()
+    assert await found_seqs(async_client, amy_token, "library") == [(chat_id, seq)]
+
+    await run_blocking(call_command)("search_reindex", "--user", amy.user_id, stdout=StringIO())
+    assert await found_seqs(async_client, amy_token, "library") == [
+        (other_chat, other_seq),
+        (chat_id, seq),
+    ]
+
+
+async def test_the_reindex_command_refuses_an_unknown_chat():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no chat"):
+        await run_blocking(call_command)("search_reindex", "--chat", "nope", stdout=StringIO())
+
+
+# --- Pages, bad queries, limits --------------------------------------------------------------
+
+
+async def test_results_come_newest_first_a_page_at_a_time(async_client, translating):
+    amy, amy_token = await person("en")
+    bob, _ = await person("en")
+    chat_id = await direct_chat(amy, bob)
+    seqs = [await say(bob, chat_id, f"Meeting number {n} is moved") for n in range(5)]
+    await say(bob, chat_id, "Something else entirely")
+
+    seen: list[int] = []
+    cursor = None
+    for _ in range(5):
+        params = {"q": "meeting moved", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = await search(async_client, amy_token, **params)
+        seen += [result["seq"] for result in page["results"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(seqs))
+
+
+async def test_bad_queries_answer_422(async_client):
+    amy, token = await person("en")
+    for params in (
+        {},
+        {"q": "   "},
+        {"q": "a ! ?"},
+        {"q": "x" * 101},
+        {"q": "one two three four five six seven"},
+        {"q": "fine", "limit": "0"},
+        {"q": "fine", "limit": "51"},
+        {"q": "fine", "cursor": "not-a-cursor"},
+        {"q": "bad\x00text"},
+    ):
+        body = await search(async_client, token, status=422, **params)
+        assert body["detail"], params
+    response = await async_client.get(SEARCH, {"q": "fine"})
+    assert response.status_code == 401
+
+
+async def test_searches_are_rate_limited_per_user(async_client, settings):
+    settings.SEARCH_RATE_LIMIT_COUNT = 2
+    settings.SEARCH_RATE_LIMIT_WINDOW_SECONDS = 3600
+    amy, amy_token = await person("en")
+    bob, bob_token = await person("en")
+    for _ in range(2):
+        await search(async_client, amy_token, q="hello")
+    response = await async_client.get(
+        SEARCH, {"q": "hello"}, headers={"Authorization": f"Bearer {amy_token}"}
+    )
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    # Another user's searches are their own.
+    await search(async_client, bob_token, q="hello")
