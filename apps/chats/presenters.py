@@ -232,6 +232,9 @@ def message_view(
         # A tombstone (message_changes.py): its text is gone, nothing was skipped.
         view["deleted"] = True
         view.pop("translation_skipped", None)
+        # Nothing of what it said or quoted, nor what people made of it, is shown any more.
+        view.pop("reactions", None)
+        view.pop("reply_to", None)
     return view
 
 

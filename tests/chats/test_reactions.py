@@ -256,12 +256,18 @@ async def test_a_chat_one_is_not_in_or_a_missing_message_is_404(async_client):
     assert await stored_reactions(chat_id) == {}
 
 
-async def test_a_deleted_message_takes_no_reactions(async_client):
+async def test_a_deleted_message_takes_no_reactions_and_shows_none_it_had(async_client):
     chat_id, (ana, bob) = await group_with_message("en", "es")
+    assert (await react(async_client, chat_id, 1, "👍", bob)).status_code == 200
     await actions.do_delete_message(user=ana, chat_id=chat_id, seq=1)
-    response = await react(async_client, chat_id, 1, "👍", bob)
+    response = await react(async_client, chat_id, 1, "❤️", bob)
     assert response.status_code == 409, response.content
-    assert await stored_reactions(chat_id) == {}
+    history = await async_client.get(
+        f"/api/chats/{chat_id}/messages", headers={"Authorization": f"Bearer {user_token(bob)}"}
+    )
+    (tombstone,) = history.json()["messages"]
+    assert tombstone["deleted"] is True
+    assert "reactions" not in tombstone
 
 
 async def test_reacting_keeps_a_translation_stored_between_its_read_and_its_write(

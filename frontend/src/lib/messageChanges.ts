@@ -5,6 +5,7 @@
  * (chatState.ts) calls; who may edit or delete what is decided by the server, and mirrored
  * here only to show the right buttons.
  */
+import { keepQuote } from "./replies";
 import type { ChatDetail, Message } from "./types";
 
 /** What the inbox shows when a chat's latest message was deleted (as the server stores it). */
@@ -14,7 +15,7 @@ export const EDIT_WINDOW_MS = 15 * 60 * 1000;
 
 /** The message as a tombstone: no text, no meta, its ids and place kept. */
 export function tombstoneOf(message: Message): Message {
-  const { meta: _meta, translation_skipped: _skipped, ...rest } = message;
+  const { meta: _meta, translation_skipped: _skipped, reactions: _reactions, reply_to: _quote, ...rest } = message;
   return { ...rest, text: "", original_text: "", translated: true, deleted: true };
 }
 
@@ -35,7 +36,8 @@ export function withEdited(messages: Message[], edited: Message): Message[] {
   const held = messages[index];
   if (held.deleted || (held.edited_at && edited.edited_at && edited.edited_at < held.edited_at)) return messages;
   const next = messages.slice();
-  next[index] = edited;
+  // The frame carries no quote (it did not change): keep the one shown.
+  next[index] = keepQuote(held, edited);
   return next;
 }
 

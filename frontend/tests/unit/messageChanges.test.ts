@@ -43,6 +43,27 @@ describe("chatReducer: message_edited", () => {
   });
 });
 
+describe("edit and delete with replies and reactions", () => {
+  const quote = { seq: 1, message_id: "m1", from_user_id: "them", text: "first", language: "en" };
+  const reactions = [{ emoji: "👍", count: 1, user_ids: ["them"] }];
+
+  it("an edited reply keeps its quote (the frame carries none)", () => {
+    let state = loaded();
+    state = chatReducer(state, { type: "history_loaded", chatId: "c1", messages: [message(2, { text: "second", reply_to: quote })], nextCursor: null, page: "latest" });
+    const edited = message(2, { text: "second, edited", edited_at: "2026-02-01T00:00:05+00:00" });
+    state = frame(state, { type: "message_edited", chat_id: "c1", message: edited });
+    expect(state.threads.c1.messages[1].text).toBe("second, edited");
+    expect(state.threads.c1.messages[1].reply_to).toEqual(quote);
+  });
+
+  it("a tombstone shows neither the quote nor the reactions it had", () => {
+    const gone = tombstoneOf(message(2, { text: "second", reply_to: quote, reactions, reactions_version: 1 }));
+    expect(gone.reply_to).toBeUndefined();
+    expect(gone.reactions).toBeUndefined();
+    expect(gone.deleted).toBe(true);
+  });
+});
+
 describe("chatReducer: message_deleted", () => {
   it("turns the message into a tombstone in place, its seq kept, and says so in the inbox", () => {
     const state = frame(loaded(), { type: "message_deleted", chat_id: "c1", message_id: "m2", seq: 2 });
