@@ -78,6 +78,7 @@ ENDPOINTS = [
     ("GET", "/api/push", False, ()),
     ("POST", "/api/push/subscriptions", True, ("endpoint", "keys")),
     ("DELETE", "/api/push/subscriptions", True, ("endpoint",)),
+    ("GET", "/api/search", True, ()),
 ]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 FIELDS = [
