@@ -63,7 +63,11 @@ def main() -> int:
     # Settings fail closed (unset means production); the tests mean development, and the
     # ones about production set it for their own child processes.
     environment = {**os.environ, "ENVIRONMENT": os.environ.get("ENVIRONMENT") or "development"}
-    code = subprocess.call([str(python), "-m", "pytest", *sys.argv[1:]], cwd=ROOT, env=environment)
+    # The slowest tests are listed at the end of a full run, to keep the run's time in view.
+    durations = [] if sys.argv[1:] else ["--durations=25"]
+    code = subprocess.call(
+        [str(python), "-m", "pytest", *durations, *sys.argv[1:]], cwd=ROOT, env=environment
+    )
     if code == PYTEST_NO_TESTS_COLLECTED:
         print("error: pytest collected no tests", file=sys.stderr)
         return 1
