@@ -10,7 +10,8 @@ the front end's `npm run check` (tsc --noEmit, eslint with the React hooks rules
 cycles in src/).
 
 The tests start their own DynamoDB-compatible server (moto) and, unless REDIS_URL is set,
-their own redis-server, each on a free loopback port. redis-server is installed from Debian's
+their own redis-server, each on a free loopback port; a full run spreads the test files over
+two to four worker processes, each with servers of its own. redis-server is installed from Debian's
 packages when missing. The front end's unit tests (vitest) and browser tests (Playwright
 driving Debian's Chromium, installed when missing) run after the backend's.
 """
@@ -27,6 +28,7 @@ from bootstrap import ROOT, python_environment_ensure, say, system_package_ensur
 from frontend import frontend_static_check, frontend_test
 
 PYTEST_NO_TESTS_COLLECTED = 5
+TEST_WORKERS_MAX = 4
 PYTHON_TREES = ["apps", "commonality", "tests", "bench", "scripts", "manage.py"]
 
 
@@ -54,6 +56,11 @@ def static_checks(python: Path) -> int:
     return 0
 
 
+def test_workers_arguments() -> list[str]:
+    workers = max(2, min(os.cpu_count() or 1, TEST_WORKERS_MAX))
+    return ["-n", str(workers), "--dist", "loadfile"]
+
+
 def main() -> int:
     python = python_environment_ensure()
     system_package_ensure("redis-server", "redis-server")
@@ -63,10 +70,14 @@ def main() -> int:
     # Settings fail closed (unset means production); the tests mean development, and the
     # ones about production set it for their own child processes.
     environment = {**os.environ, "ENVIRONMENT": os.environ.get("ENVIRONMENT") or "development"}
-    # The slowest tests are listed at the end of a full run, to keep the run's time in view.
-    durations = [] if sys.argv[1:] else ["--durations=25"]
+    # A full run spreads the test files over worker processes (pytest-xdist), each with its
+    # own moto and redis-server (tests/support/pytest_servers.py): most tests wait on servers,
+    # sockets and timeouts, so two workers on two cores halve the run. Files stay whole on one
+    # worker, as their module fixtures (two Daphnes, a benchmark's corpus) are costly to start.
+    # The slowest tests are listed at the end, to keep the run's time in view.
+    full_run = [] if sys.argv[1:] else [*test_workers_arguments(), "--durations=25"]
     code = subprocess.call(
-        [str(python), "-m", "pytest", *durations, *sys.argv[1:]], cwd=ROOT, env=environment
+        [str(python), "-m", "pytest", *full_run, *sys.argv[1:]], cwd=ROOT, env=environment
     )
     if code == PYTEST_NO_TESTS_COLLECTED:
         print("error: pytest collected no tests", file=sys.stderr)

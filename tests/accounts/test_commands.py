@@ -269,7 +269,7 @@ def test_every_account_command_has_help():
         "user_reset_password",
         "user_set_language",
     ):
-        description = command_help_description(command, child_environment())
+        description = command_help_description(command)
         assert len(description.split()) > 8, (command, description)
 
 

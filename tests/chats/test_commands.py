@@ -263,7 +263,7 @@ def test_seed_demo_refuses_a_short_password(dynamo_tables):
 
 def test_every_chat_command_has_help():
     for command in ("chat_show", "export_user_data", "delete_user", "seed_demo"):
-        command_help_description(command, child_environment())
+        command_help_description(command)
 
 
 # --- chats_languages_refresh ----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """pytest plugin (loaded with `-p` in pytest.ini): starts the real servers the tests use and
-exports their addresses before pytest-django reads Django's settings."""
+exports their addresses before pytest-django reads Django's settings. Each process running
+tests gets servers of its own: under pytest-xdist, each worker."""
 
 import os
 
@@ -23,7 +24,14 @@ def pytest_load_initial_conftests(early_config, parser, args):
     os.environ["DYNAMODB_ENDPOINT"] = dynamo.url
     os.environ["AWS_ACCESS_KEY_ID"] = "test"
     os.environ["AWS_SECRET_ACCESS_KEY"] = "test"
-    if not os.environ.get("REDIS_URL"):
+    # A REDIS_URL given to the run is used by every process of it. Otherwise each process
+    # that runs tests (each pytest-xdist worker, which inherits the controller's environment)
+    # starts a redis-server of its own: tests empty key patterns and stop servers, which must
+    # never reach another worker's tests.
+    redis_given = os.environ.setdefault(
+        "TESTS_REDIS_URL_GIVEN", "1" if os.environ.get("REDIS_URL") else "0"
+    )
+    if redis_given != "1":
         redis = redis_server_start()
         _servers.append(redis)
         os.environ["REDIS_URL"] = redis.url
