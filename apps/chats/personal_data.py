@@ -4,7 +4,9 @@ deletion of their account, with their messages anonymised in the chats that go o
 Both serve the operations commands (export_user_data, delete_user) and the person's own
 requests (`GET /api/auth/me/export`, `POST /api/auth/me/delete`): the same functions, so both
 promise the same. Neither scans: a person's messages are found through the `author_index`
-(`messages_by_author`), their chats through their inbox rows.
+(`messages_by_author`), their chats through their inbox rows, their reactions by a Query of
+each of those chats' messages, their search index entries through their registry
+(search_index.user_search_entries_delete).
 """
 
 from __future__ import annotations
@@ -213,15 +215,19 @@ def _previews_anonymise(*, chat_id: str, seq: int) -> None:
 
 
 def user_delete(*, user: User) -> UserDeleted:
-    """Delete an account and the person's data.
+    """Delete an account and the person's data: nothing of theirs is left but the tombstones
+    of their messages.
 
     In order, so that running it again after a failure finishes the job: the account is
-    disabled (every token dies), the person leaves every chat (their inbox rows go; in a 1:1
-    chat the other person's row names `[deleted]`), chats nobody is left in are deleted with
-    their messages, the messages they wrote elsewhere are anonymised (text and every
-    translation become `[message deleted]`, the author `deleted`, client ids go), inbox
-    previews showing those messages follow, and last the account and its username claim are
-    deleted (the username is free again).
+    disabled (every token dies); in each chat they are in, their reactions are taken off its
+    messages (while they are still a member, so a rerun finds the chat again) and they leave
+    it (their inbox row goes; in a 1:1 chat the other person's row names `[deleted]`); chats
+    nobody is left in are deleted with their messages; the messages they wrote elsewhere are
+    anonymised (text and every translation become `[message deleted]`, the author `deleted`,
+    client ids go), inbox previews showing those messages follow; their search index entries
+    and its registry go, then their push subscriptions; last the account and its username
+    claim are deleted (the username is free again). Their presence keys in Redis are
+    forgotten by the caller (actions.do_delete_user), which is async.
     """
     user = account_services.user_disable(user=user)
     chats_left = chats_deleted = 0
