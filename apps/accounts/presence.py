@@ -17,7 +17,8 @@ Keys of its own (apps/core/keyvalue.py runs each step as one script):
   re-check period and removes it when it stops watching. While it is absent nothing about
   the user is published.
 
-Both go when the account is deleted (`presence_forget`).
+Both go when the account is deleted (`presence_forget`, called by the deletion and by the
+close of each of the person's sockets; watchers stop watching on `presence.gone`).
 
 Changes go to the channel-layer group `presence.<user_id>`, which only watching sockets
 join, as the event `presence.changed` (apps/accounts/presence_events.py).
