@@ -17,6 +17,9 @@ Keys of its own (apps/core/keyvalue.py runs each step as one script):
   re-check period and removes it when it stops watching. While it is absent nothing about
   the user is published.
 
+Both go when the account is deleted (`presence_forget`, called by the deletion and by the
+close of each of the person's sockets; watchers stop watching on `presence.gone`).
+
 Changes go to the channel-layer group `presence.<user_id>`, which only watching sockets
 join, as the event `presence.changed` (apps/accounts/presence_events.py).
 """
@@ -141,3 +144,9 @@ async def presence_unwatch(*, watcher: str, user_ids: list[str]) -> None:
     await keyvalue_store().presence_unwatch(
         watchers_keys=[_watchers_key(user_id) for user_id in user_ids], watcher=watcher
     )
+
+
+async def presence_forget(*, user_id: str) -> None:
+    """Delete the user's presence keys (their account was deleted): when they were last seen,
+    and who watched them."""
+    await keyvalue_store().delete(_seen_key(user_id), _watchers_key(user_id))

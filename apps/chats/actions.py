@@ -39,7 +39,9 @@ from datetime import UTC, datetime
 
 from apps.accounts import actions as account_actions
 from apps.accounts import events as account_events
+from apps.accounts import presence_events
 from apps.accounts.models import User
+from apps.accounts.presence import presence_forget
 from apps.accounts.push_subscriptions import push_subscription_add, push_subscription_remove
 from apps.accounts.selectors import user_read_languages
 from apps.chats import (
@@ -867,17 +869,25 @@ async def do_toggle_reaction(
 
 async def do_delete_user(*, user: User) -> personal_data.UserDeleted:
     """Delete an account and the person's data (personal_data.user_delete), then close the
-    person's open sockets on every instance. Other members get no event: they find the
-    changes when they next read."""
+    person's open sockets on every instance (whose close forgets their presence too), end
+    every watch of them (`presence.gone`) and forget their presence (last seen, watchers).
+    Other members get no chat event: they find the changes when they next read."""
     deleted = await run_blocking(personal_data.user_delete)(user=user)
     try:
         await account_events.session_revoked_broadcast(
-            user_id=deleted.user_id, token_version=deleted.token_version
+            user_id=deleted.user_id, token_version=deleted.token_version, account_deleted=True
         )
     except Exception:
         # The account is gone either way; a socket that missed this closes at its next
         # periodic check of the account.
         logger.exception("telling the sockets of deleted user %s to close failed", deleted.user_id)
+    try:
+        # Watchers first: a watch renewed later would record them last seen again.
+        await presence_events.presence_gone_broadcast(user_id=deleted.user_id)
+        await presence_forget(user_id=deleted.user_id)
+    except Exception:
+        # Both keys run out by themselves (their TTLs, 30 days at most).
+        logger.exception("forgetting the presence of deleted user %s failed", deleted.user_id)
     return deleted
 
 

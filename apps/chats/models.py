@@ -5,11 +5,11 @@ tables.
 |--------------|-----------------|----------------------------------------|----------------|
 | `chats`      | Chat            | `chat_id`                              | GetItem before a send when this process holds no recent copy (chat_snapshots.py: members, their languages and the languages they also read, last sequence number); written in the same transaction as each message |
 | `user_chats` | ChatMembership  | `user_id` + `chat_id`                  | GetItem: is this user a member; inbox: Query the LSI `activity_index` (`user_id` + `activity_at`) newest first |
-| `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`; GSI `author_index` (keys only): `from_user_id` + `sk` | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number, a page at a time; one person's messages (their data export and deletion): Query `author_index`, then BatchGetItem by key; a reaction: GetItem, then UpdateItem of `reactions` on condition of `reactions_version`; a reply's quoted message (replies.py): GetItem at its send, one BatchGetItem per history or catch-up page for quotes outside the page |
+| `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`; GSI `author_index` (keys only): `from_user_id` + `sk` | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number, a page at a time; one person's messages (their data export and deletion): Query `author_index`, then BatchGetItem by key; a reaction: GetItem, then UpdateItem of `reactions` on condition of `reactions_version`; a deleted account's reactions: Query of each of their chats' messages filtered on their entry, then UpdateItem each on condition that it is there; a reply's quoted message (replies.py): GetItem at its send, one BatchGetItem per history or catch-up page for quotes outside the page |
 | `messages`   | ClientMessageId | `chat_id` + `sk = c#<sender>#<client_msg_id>` | written with its message, on condition it is new: a resent `client_msg_id` never makes a second message |
 | `messages`   | ChatGlossary    | `chat_id` + `sk = g#` | the chat's glossary, one item: GetItem (consistent) to show or use it; replaced whole by PutItem on condition that its `version` is the one the editor read (or that it is new) |
 | `owed_translations` | OwedTranslation | `shard` + `message_key = <chat_id>#<seq, 12 digits>`; LSI `due_index`: `shard` + `due_at` | written with a message that is stored lacking a member language; the sweep Queries `due_index` for `due_at <= now` in each of the few shards; claimed, rescheduled and deleted by key (apps/chats/owed_translations.py) |
-| `search_tokens` | SearchToken | `token_key = <user_id>#<token hash>` + `found = <created_at ms>#<chat_id>#<seq>` | written by BatchWriteItem after each commit and each later translation; a search Queries one partition newest first (apps/chats/search_index.py, search.py) |
+| `search_tokens` | SearchToken | `token_key = <user_id>#<token hash>` + `found = <created_at ms>#<chat_id>#<seq>`; a reader's registry: `token_key = <user_id>#tokens` + `found = <token hash>` | written by BatchWriteItem after each commit and each later translation (with the registry items this process has not written lately); a search Queries one partition newest first (apps/chats/search_index.py, search.py); account deletion Queries the registry, then each partition it names, and deletes them |
 
 Sequence numbers are per chat, gapless and in commit order: a message is written in one
 transaction with `Chat.last_seq = seq` on condition that `last_seq` was `seq - 1` and that
@@ -275,11 +275,16 @@ class SearchToken(Model):
 
     Keys: `token_key = <reader user_id>#<token hash>` (search_tokens.token_hash: the word
     itself is never stored) + `found = <created_at, ms, 13 digits>#<chat_id>#<seq, 12 digits>`,
-    so a partition lists one reader's messages holding one word, newest first. Access
-    patterns: written by BatchWriteItem after a message is committed (a PutItem per reader and
-    word, idempotent) and when a translation arrives; a search Queries one partition newest
-    first, a page at a time, then reads the messages by key (apps/chats/search.py). No other
-    attribute: an item is under 1 KB, one write unit."""
+    so a partition lists one reader's messages holding one word, newest first. Each reader's
+    registry of the hashes they have items under is in the same table: `token_key =
+    <user_id>#tokens` (never 16 hex digits, so never a word's partition) + `found = <token
+    hash>`. Access patterns: written by BatchWriteItem after a message is committed (a PutItem
+    per reader and word, idempotent, after the registry items of the (reader, word) pairs the
+    process has not written lately) and when a translation arrives; a search Queries one
+    word's partition newest first, a page at a time, then reads the messages by key
+    (apps/chats/search.py), never the registry; account deletion Queries the registry, then
+    each partition it names (keys only), and deletes them in batches. No other attribute: an
+    item is under 1 KB, one write unit."""
 
     class Meta:
         table_name = "search_tokens"

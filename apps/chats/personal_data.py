@@ -4,7 +4,9 @@ deletion of their account, with their messages anonymised in the chats that go o
 Both serve the operations commands (export_user_data, delete_user) and the person's own
 requests (`GET /api/auth/me/export`, `POST /api/auth/me/delete`): the same functions, so both
 promise the same. Neither scans: a person's messages are found through the `author_index`
-(`messages_by_author`), their chats through their inbox rows.
+(`messages_by_author`), their chats through their inbox rows, their reactions by a Query of
+each of those chats' messages, their search index entries through their registry
+(search_index.user_search_entries_delete).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import (
     CHAT_KIND_DIRECT,
     DELETED_USER_ID,
+    MESSAGE_KEY_PREFIX,
     Chat,
     ChatMembership,
     ClientMessageId,
@@ -31,6 +34,7 @@ from apps.chats.models import (
     client_message_sort_key,
 )
 from apps.chats.presenters import chat_summary, member_read_languages
+from apps.chats.search_index import user_search_entries_delete
 from apps.chats.selectors import chat_get, map_as_dict, messages_by_author
 from apps.chats.services import chats_connection
 from apps.core.dynamo import dynamo_pages_delete
@@ -91,10 +95,13 @@ class UserDeleted:
     token_version: int
 
 
-def _chat_member_remove(*, user_id: str, chat_id: str) -> Chat | None:
-    """Take `user_id` out of the chat's members and delete their inbox row. Returns the chat
-    as it was before (None if it no longer exists)."""
-    chat = chat_get(chat_id=chat_id)
+# Messages read per Query page when looking for a person's reactions in a chat.
+REACTIONS_PAGE_MESSAGES = 200
+
+
+def _chat_member_remove(*, user_id: str, chat_id: str, chat: Chat | None) -> None:
+    """Take `user_id` out of the chat's members (`chat` as just read; None if it no longer
+    exists) and delete their inbox row."""
 
     def write(transaction: TransactWrite) -> None:
         if chat is not None and user_id in chat.member_ids:
@@ -117,7 +124,36 @@ def _chat_member_remove(*, user_id: str, chat_id: str) -> Chat | None:
 
     transaction_write(connection=chats_connection(), write=write)
     chat_snapshots.forget(chat_id)
-    return chat
+
+
+def _reactions_remove(*, user_id: str, chat_id: str) -> int:
+    """Take `user_id`'s reaction off every message of the chat that has one: Query the chat's
+    messages a page at a time (keys and reactions only, filtered on their entry), then one
+    UpdateItem each that also raises `reactions_version` (so a reaction read before it is
+    decided again), on condition that their entry is still there. Returns how many."""
+    removed = 0
+    for message in Message.query(
+        chat_id,
+        Message.sk.startswith(MESSAGE_KEY_PREFIX),
+        filter_condition=Message.reactions[user_id].exists(),
+        attributes_to_get=["chat_id", "sk", "reactions"],
+        consistent_read=True,
+        page_size=REACTIONS_PAGE_MESSAGES,
+    ):
+        try:
+            Message(message.chat_id, message.sk).update(
+                actions=[
+                    Message.reactions[user_id].remove(),
+                    Message.reactions_version.add(1),
+                ],
+                condition=Message.reactions[user_id].exists(),
+            )
+        except UpdateError as error:
+            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            continue
+        removed += 1
+    return removed
 
 
 def _chat_delete_everything(*, chat_id: str) -> None:
@@ -179,24 +215,32 @@ def _previews_anonymise(*, chat_id: str, seq: int) -> None:
 
 
 def user_delete(*, user: User) -> UserDeleted:
-    """Delete an account and the person's data.
+    """Delete an account and the person's data: nothing of theirs is left but the tombstones
+    of their messages.
 
     In order, so that running it again after a failure finishes the job: the account is
-    disabled (every token dies), the person leaves every chat (their inbox rows go; in a 1:1
-    chat the other person's row names `[deleted]`), chats nobody is left in are deleted with
-    their messages, the messages they wrote elsewhere are anonymised (text and every
-    translation become `[message deleted]`, the author `deleted`, client ids go), inbox
-    previews showing those messages follow, and last the account and its username claim are
-    deleted (the username is free again).
+    disabled (every token dies); in each chat they are in, their reactions are taken off its
+    messages (while they are still a member, so a rerun finds the chat again) and they leave
+    it (their inbox row goes; in a 1:1 chat the other person's row names `[deleted]`); chats
+    nobody is left in are deleted with their messages; the messages they wrote elsewhere are
+    anonymised (text and every translation become `[message deleted]`, the author `deleted`,
+    client ids go), inbox previews showing those messages follow; their search index entries
+    and its registry go, then their push subscriptions; last the account and its username
+    claim are deleted (the username is free again). Their presence keys in Redis are
+    forgotten by the caller (actions.do_delete_user), which is async.
     """
     user = account_services.user_disable(user=user)
     chats_left = chats_deleted = 0
     for row in list(ChatMembership.query(user.user_id, consistent_read=True)):
-        chat = _chat_member_remove(user_id=user.user_id, chat_id=row.chat_id)
+        chat = chat_get(chat_id=row.chat_id)
+        others = set(chat.member_ids) - {user.user_id} if chat is not None else set()
+        if others:
+            # While they are still a member: a rerun after a crash finds this chat again.
+            _reactions_remove(user_id=user.user_id, chat_id=row.chat_id)
+        _chat_member_remove(user_id=user.user_id, chat_id=row.chat_id, chat=chat)
         chats_left += 1
         if chat is None:
             continue
-        others = set(chat.member_ids) - {user.user_id}
         if not others:
             _chat_delete_everything(chat_id=chat.chat_id)
             chats_deleted += 1
@@ -217,6 +261,8 @@ def user_delete(*, user: User) -> UserDeleted:
         latest[message.chat_id] = max(latest.get(message.chat_id, 0), int(message.seq))
     for chat_id, seq in latest.items():
         _previews_anonymise(chat_id=chat_id, seq=seq)
+    # Their own search index (no other reader's): every hash of their registry, then it.
+    user_search_entries_delete(user_id=user.user_id)
     # Before the account: a browser of theirs must never be sent another push.
     push_subscriptions_delete(user_id=user.user_id)
     account_services.user_account_delete(user=user)

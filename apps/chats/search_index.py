@@ -11,11 +11,21 @@ Scan). Writes are PutItems of fixed keys, so writing twice changes nothing.
 
 A deleted message (a `deleted_at`, or no text left) gets no entries; its old entries stay in
 the index and are dropped when a search reads the message (search.py).
+
+A reader's items cannot be listed by key (their partitions are `<user_id>#<token hash>`), so
+each reader also has a registry of the hashes they have items under, in the same table:
+partition `<user_id>#tokens` (never a 16-hex hash, so never a search's partition), sort key the
+hash. It is written with the items, once per (reader, hash) this process has not written
+lately (`RegisteredKeys`), and read when the account is deleted
+(`user_search_entries_delete`): a Query per partition, never a Scan.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -26,15 +36,65 @@ from apps.chats.search_tokens import search_tokens, token_hash
 from apps.chats.selectors import chat_get, map_as_dict, message_range
 from apps.core.background import background_task_start
 from apps.core.concurrency import run_blocking
+from apps.core.dynamo import BATCH_WRITE_MAX_ITEMS, dynamo_pages_delete
 
 logger = logging.getLogger(__name__)
 
 TIME_DIGITS = 13
 REINDEX_PAGE_MESSAGES = 200
+# The registry partition's suffix: not 16 hex digits, so no token's partition is ever named so.
+REGISTRY_KEY_SUFFIX = "tokens"
+# Token keys a process remembers having registered: about 20 MB at most, enough that the words
+# people use again and again cost no second write.
+REGISTERED_KEYS_MAX = 100_000
 
 
 def token_key(*, user_id: str, token: str) -> str:
     return f"{user_id}#{token_hash(token)}"
+
+
+def registry_key(*, user_id: str) -> str:
+    """The partition listing the token hashes `user_id` has index items under."""
+    return f"{user_id}#{REGISTRY_KEY_SUFFIX}"
+
+
+def _token_key_split(key: str) -> tuple[str, str]:
+    """(user_id, token hash) of an item's `token_key` (the hash holds no `#`)."""
+    user_id, _, hashed = key.rpartition("#")
+    return user_id, hashed
+
+
+class RegisteredKeys:
+    """The token keys (`<user_id>#<hash>`) whose registry item was written, the most recent
+    `capacity` of them. Forgetting one only costs a write that changes nothing."""
+
+    def __init__(self, capacity: int = REGISTERED_KEYS_MAX) -> None:
+        self._capacity = capacity
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        # Index writes run on several blocking-pool threads at once.
+        self._lock = threading.Lock()
+
+    def unregistered(self, keys: Iterable[str]) -> list[str]:
+        with self._lock:
+            return [key for key in dict.fromkeys(keys) if key not in self._keys]
+
+    def remember(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._keys[key] = None
+                self._keys.move_to_end(key)
+            while len(self._keys) > self._capacity:
+                self._keys.popitem(last=False)
+
+    def forget_user(self, user_id: str) -> None:
+        prefix = f"{user_id}#"
+        with self._lock:
+            for key in [key for key in self._keys if key.startswith(prefix)]:
+                del self._keys[key]
+
+
+# What this process has registered (writes after each commit and translation).
+registered_keys = RegisteredKeys()
 
 
 def found_key(*, message: Message) -> str:
@@ -109,15 +169,61 @@ def message_entries(
     return entries
 
 
-def search_entries_write(*, entries: Iterable[tuple[str, str]]) -> int:
+def search_entries_write(
+    *, entries: Iterable[tuple[str, str]], registered: RegisteredKeys | None = None
+) -> int:
     """Write index items, 25 to a BatchWriteItem (PynamoDB retries what DynamoDB leaves
-    unprocessed). Returns how many."""
-    count = 0
+    unprocessed), after the registry items of the token keys `registered` (this process's,
+    unless given) does not know yet: an item is never written before its registry entry.
+    Returns how many index items (registry items not counted)."""
+    known = registered if registered is not None else registered_keys
+    unique = list(dict.fromkeys(entries))
+    keys = known.unregistered(key for key, _ in unique)
     with SearchToken.batch_write() as batch:
-        for key, found in dict.fromkeys(entries):
+        for key in keys:
+            user_id, hashed = _token_key_split(key)
+            batch.save(SearchToken(registry_key(user_id=user_id), hashed))
+        for key, found in unique:
             batch.save(SearchToken(key, found))
-            count += 1
-    return count
+    # Only once written: a failed write registers them again next time.
+    known.remember(keys)
+    return len(unique)
+
+
+def user_search_entries_delete(*, user_id: str) -> int:
+    """Delete every index item of `user_id` and their registry (account deletion): Query the
+    registry a page at a time; for each hash, Query its partition (keys only) and delete it in
+    batches; then delete that page of the registry. Interrupted, running it again finishes
+    the job (a hash leaves the registry only after its items). Returns how many hashes."""
+    # A write racing this one in this process then registers its key again.
+    registered_keys.forget_user(user_id)
+    connection = SearchToken._get_connection()
+    hashes = 0
+    start = None
+    while True:
+        page = _keys_page(connection, registry_key(user_id=user_id), start)
+        items = page.get("Items", [])
+        for item in items:
+            partition = f"{user_id}#{item['found']['S']}"
+            dynamo_pages_delete(
+                connection=connection, read=functools.partial(_keys_page, connection, partition)
+            )
+        for offset in range(0, len(items), BATCH_WRITE_MAX_ITEMS):
+            connection.batch_write_item(delete_items=items[offset : offset + BATCH_WRITE_MAX_ITEMS])
+        hashes += len(items)
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return hashes
+
+
+def _keys_page(connection, partition: str, start: dict | None) -> dict:
+    """One page of a partition's keys (consistent: what was just written is deleted too)."""
+    return connection.query(
+        partition,
+        attributes_to_get=["token_key", "found"],
+        consistent_read=True,
+        exclusive_start_key=start,
+    )
 
 
 def message_index(
@@ -165,10 +271,15 @@ def search_index_later(
 # --- Reindexing (manage.py search_reindex) ------------------------------------------------
 
 
-def chat_reindex(*, chat_id: str, only_user_id: str | None = None) -> int:
+def chat_reindex(
+    *, chat_id: str, only_user_id: str | None = None, registered: RegisteredKeys | None = None
+) -> int:
     """Write the index items of every message of a chat for its current members (or only
-    `only_user_id`), reading the chat's messages a page at a time (Query). Returns how many
-    items were written; 0 for a chat that does not exist."""
+    `only_user_id`), reading the chat's messages a page at a time (Query), with their registry
+    items: each token key once per run, whatever this process wrote before, so an index
+    written before the registry existed gets one. Returns how many index items were written;
+    0 for a chat that does not exist."""
+    registered = registered if registered is not None else RegisteredKeys()
     chat = chat_get(chat_id=chat_id)
     if chat is None:
         return 0
@@ -189,7 +300,7 @@ def chat_reindex(*, chat_id: str, only_user_id: str | None = None) -> int:
             entries += message_entries(
                 message=message, member_languages=member_languages, read_languages=read_languages
             )
-        written += search_entries_write(entries=entries)
+        written += search_entries_write(entries=entries, registered=registered)
         after = int(page[-1].seq)
 
 
@@ -197,6 +308,7 @@ def user_reindex(*, user_id: str) -> int:
     """Write the index items of every message in every chat `user_id` is in, for them only
     (their inbox rows by Query, then each chat's messages by Query)."""
     written = 0
+    registered = RegisteredKeys()
     for row in ChatMembership.query(user_id):
-        written += chat_reindex(chat_id=row.chat_id, only_user_id=user_id)
+        written += chat_reindex(chat_id=row.chat_id, only_user_id=user_id, registered=registered)
     return written

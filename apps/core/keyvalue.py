@@ -41,6 +41,8 @@ class KeyValueStore(Protocol):
 
     async def delete_if_value(self, key: str, expected: str) -> bool: ...
 
+    async def delete(self, *keys: str) -> None: ...
+
     async def lease_acquire(
         self, key: str, holder: str, *, limit: int, ttl_seconds: float
     ) -> bool: ...
@@ -275,6 +277,10 @@ class RedisStore:
     async def delete_if_value(self, key: str, expected: str) -> bool:
         return bool(await self._delete_if_value(keys=[key], args=[expected]))
 
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            await self._redis.delete(*keys)
+
     async def lease_acquire(self, key: str, holder: str, *, limit: int, ttl_seconds: float) -> bool:
         acquired = await self._lease_acquire(
             keys=[key], args=[int(time.time() * 1000), limit, holder, _milliseconds(ttl_seconds)]
@@ -413,6 +419,13 @@ class MemoryStore:
             return False
         del self._values[key]
         return True
+
+    async def delete(self, *keys: str) -> None:
+        # Whatever kind of value the key holds: a string, a hit log or a sorted set.
+        for key in keys:
+            self._values.pop(key, None)
+            self._hits.pop(key, None)
+            self._leases.pop(key, None)
 
     def _lease_holders(self, key: str) -> dict[str, float]:
         now = time.monotonic()

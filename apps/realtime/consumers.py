@@ -102,6 +102,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.group: str | None = None
         self.ended = False
         self.lease_held = False
+        # Closed because the account was deleted: its close forgets the user's presence.
+        self.account_deleted = False
         self.recheck: asyncio.Task | None = None
         if not self.scope.get("origin_allowed", True):
             # A page from another site gets no socket. Accepting only to close with a code of
@@ -200,7 +202,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 _log_failure("releasing a socket's place failed", error)
         if getattr(self, "presence", None) is not None:
             # After the lease is given up: with no other socket left, the user is offline.
-            await self.presence.leave()
+            await self.presence.leave(account_deleted=self.account_deleted)
         if getattr(self, "chats", None) is not None:
             self.chats.on_the_way_forget()
         if getattr(self, "voice", None) is not None:
@@ -228,12 +230,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 _log_failure("re-checking a socket's account failed; trying again later", error)
                 continue
             if user is None or not user.is_active or int(user.token_version) != self.token_version:
+                self.account_deleted = user is None
                 await self.end(code=CloseCode.POLICY_VIOLATION)
                 return
 
     async def session_revoked(self, event: dict) -> None:
         token_version = event.get("token_version")
         if isinstance(token_version, int) and token_version > self.token_version:
+            self.account_deleted = event.get("account_deleted") is True
             await self.end(code=CloseCode.POLICY_VIOLATION)
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
@@ -320,6 +324,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.ended:
             return
         await self.presence.on_changed(event)
+
+    async def presence_gone(self, event: dict) -> None:
+        if self.ended:
+            return
+        await self.presence.on_gone(event)
 
     async def chat_frame(self, event: dict) -> None:
         if self.ended:

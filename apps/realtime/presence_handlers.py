@@ -23,6 +23,7 @@ from apps.accounts.models import User
 from apps.accounts.presence import (
     PresenceState,
     now_ms,
+    presence_forget,
     presence_frame,
     presence_group,
     presence_look,
@@ -90,9 +91,10 @@ class PresenceSocket:
         except Exception as error:
             _failure_log("announcing a socket's user online failed", error)
 
-    async def leave(self) -> None:
+    async def leave(self, *, account_deleted: bool = False) -> None:
         """The socket closed (its lease given up): stop watching; with no socket left, its user
-        is offline."""
+        is offline. For a deleted account, their presence is forgotten instead (this close
+        may come after the deletion forgot it)."""
         if self._refresh is not None:
             self._refresh.cancel()
         try:
@@ -100,7 +102,10 @@ class PresenceSocket:
         except Exception as error:
             _failure_log("ending a presence watch failed; the registrations lapse", error)
         try:
-            await do_presence_leave(user=self._user())
+            if account_deleted:
+                await presence_forget(user_id=self._user().user_id)
+            else:
+                await do_presence_leave(user=self._user())
         except Exception as error:
             _failure_log("announcing a socket's user offline failed", error)
 
@@ -156,6 +161,22 @@ class PresenceSocket:
         if online:
             watched.observed_online_ms = now_ms()
         await self._send(watched)
+
+    async def on_gone(self, event: Mapping[str, object]) -> None:
+        """A watched user's account was deleted: stop watching them, and show them offline
+        and never seen."""
+        user_id = event.get("user_id")
+        if not isinstance(user_id, str):
+            return
+        async with self._lock:
+            watched = self.watched.get(user_id)
+            if watched is None:
+                return
+            await self._watch_end(keep=set(self.watched) - {user_id})
+            watched.state = PresenceState(
+                user_id=user_id, online=False, last_seen_ms=None, visible=False
+            )
+            await self._send(watched)
 
     async def viewer_refreshed(self) -> None:
         """The socket's user re-read (a profile change): a new switch changes what it sees."""

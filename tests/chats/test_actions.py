@@ -367,3 +367,21 @@ async def test_deleting_a_user_closes_their_sockets_and_sends_no_chat_frame(laye
     assert revoked["token_version"] == deleted.token_version > version_before
     assert layer.events_to(bob.user_id, SESSION_REVOKED_HANDLER) == []
     assert await run_blocking(chat_get)(chat_id=chat_id) is not None  # Bob is still in it
+
+
+async def test_a_deletion_whose_presence_cannot_be_forgotten_still_succeeds(
+    layer, monkeypatch, caplog
+):
+    ana, bob = await _user(), await _user()
+    await _direct_with_a_message(ana, bob)
+
+    async def redis_down(*, user_id):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(actions, "presence_forget", redis_down)
+    deleted = await actions.do_delete_user(user=ana)
+
+    assert deleted.user_id == ana.user_id
+    assert "forgetting the presence of deleted user" in caplog.text
+    (revoked,) = layer.events_to(ana.user_id, SESSION_REVOKED_HANDLER)
+    assert revoked["token_version"] == deleted.token_version

@@ -17,6 +17,12 @@ from apps.chats.models import SearchToken
 from apps.chats.owed_sweeper import OwedTranslationSweeper
 from apps.chats.owed_translations import owed_retry_delay
 from apps.chats.protocol import SearchPage
+from apps.chats.search_index import (
+    RegisteredKeys,
+    registry_key,
+    search_entries_write,
+    user_search_entries_delete,
+)
 from apps.chats.translation import translation_clients_close
 from apps.core.background import background_tasks_settle
 from apps.core.concurrency import run_blocking
@@ -93,6 +99,28 @@ async def found_seqs(client, token, q) -> list[tuple[str, int]]:
 
 def marked(result) -> list[str]:
     return [part["text"] for part in result["snippet"] if part["match"]]
+
+
+async def _partitions() -> dict[str, set[str]]:
+    """Every partition of the index with its sort keys (the test's own Scan)."""
+
+    def read() -> dict[str, set[str]]:
+        partitions: dict[str, set[str]] = {}
+        for item in SearchToken.scan(consistent_read=True):
+            partitions.setdefault(item.token_key, set()).add(item.found)
+        return partitions
+
+    return await run_blocking(read)()
+
+
+def _registry_matches_index(partitions: dict[str, set[str]], user_id: str) -> bool:
+    """The user's registry lists exactly the hashes of their index partitions."""
+    hashes = {
+        key.removeprefix(f"{user_id}#")
+        for key in partitions
+        if key.startswith(f"{user_id}#") and key != registry_key(user_id=user_id)
+    }
+    return bool(hashes) and partitions.get(registry_key(user_id=user_id)) == hashes
 
 
 async def _index_forget() -> None:
@@ -267,6 +295,86 @@ async def test_the_reindex_command_restores_what_a_crash_lost(async_client, tran
         (other_chat, other_seq),
         (chat_id, seq),
     ]
+    # The registry is written again too, though this process wrote the same keys before (an
+    # index written before the registry existed gets one by a reindex).
+    partitions = await _partitions()
+    assert _registry_matches_index(partitions, amy.user_id)
+    assert _registry_matches_index(partitions, eva.user_id)
+
+
+# --- The per-reader registry (account deletion) ----------------------------------------------
+
+
+async def test_each_reader_has_a_registry_of_the_hashes_they_have_items_under(
+    async_client, translating
+):
+    eva, eva_token = await person("es")
+    amy, amy_token = await person("en")
+    chat_id = await direct_chat(eva, amy)
+    await say(eva, chat_id, SPANISH)
+    await say(amy, chat_id, "The library is closed")
+
+    partitions = await _partitions()
+    assert _registry_matches_index(partitions, eva.user_id)
+    assert _registry_matches_index(partitions, amy.user_id)
+    # A search never reads a registry: the word "tokens" is a hash like any other.
+    await say(amy, chat_id, "tokens tokens")
+    assert await found_seqs(async_client, amy_token, "tokens") == [(chat_id, 3)]
+    assert await found_seqs(async_client, eva_token, "tokens") == [(chat_id, 3)]
+
+
+def test_a_key_is_registered_once_per_process_while_remembered():
+    written: list[tuple[str, str]] = []
+    registered = RegisteredKeys(capacity=2)
+
+    class Batch:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def save(self, item):
+            written.append((item.token_key, item.found))
+
+    entries = [("u1#" + "a" * 16, "f1"), ("u1#" + "a" * 16, "f2"), ("u2#" + "b" * 16, "f1")]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SearchToken, "batch_write", lambda: Batch())
+        assert search_entries_write(entries=entries, registered=registered) == 3
+        registry_writes = [pair for pair in written if pair[0].endswith("#tokens")]
+        assert registry_writes == [("u1#tokens", "a" * 16), ("u2#tokens", "b" * 16)]
+        written.clear()
+        search_entries_write(entries=entries, registered=registered)
+        assert [pair for pair in written if pair[0].endswith("#tokens")] == []
+        # Past its capacity the oldest is forgotten, and written again (which changes nothing).
+        search_entries_write(entries=[("u3#" + "c" * 16, "f1")], registered=registered)
+        written.clear()
+        search_entries_write(entries=entries[:1], registered=registered)
+        assert [pair for pair in written if pair[0].endswith("#tokens")] == [
+            ("u1#tokens", "a" * 16)
+        ]
+
+
+async def test_deleting_a_readers_entries_takes_every_item_and_the_registry_and_no_one_elses(
+    async_client, translating
+):
+    eva, eva_token = await person("es")
+    amy, _ = await person("en")
+    chat_id = await direct_chat(eva, amy)
+    seq = await say(eva, chat_id, SPANISH)
+    # More items than one page of a Query or one batch of deletes.
+    for n in range(30):
+        await say(amy, chat_id, f"library note {n} about word{n}a word{n}b")
+
+    hashes = await run_blocking(user_search_entries_delete)(user_id=amy.user_id)
+
+    partitions = await _partitions()
+    assert hashes > 25
+    assert [key for key in partitions if key.startswith(f"{amy.user_id}#")] == []
+    assert _registry_matches_index(partitions, eva.user_id)
+    assert (chat_id, seq) in await found_seqs(async_client, eva_token, "biblioteca")
+    # Nothing left: a second run finds nothing to do.
+    assert await run_blocking(user_search_entries_delete)(user_id=amy.user_id) == 0
 
 
 async def test_the_reindex_command_refuses_an_unknown_chat():

@@ -98,3 +98,27 @@ async def test_a_look_records_a_lapsed_user_as_last_seen_when_the_watcher_saw_th
         seen_ttl_seconds=60,
     )
     assert seen == 5000
+
+
+async def test_delete_takes_a_users_last_seen_and_watchers_whatever_their_kind(store, key):
+    keys = _keys(key)
+    await store.presence_leave(
+        lease_key=keys["lease"],
+        seen_key=keys["seen"],
+        watchers_key=keys["watchers"],
+        seen_ttl_seconds=60,
+    )
+    await store.presence_look(
+        targets=[_target(keys)], watcher="w1", watch_ttl_seconds=60, seen_ttl_seconds=60
+    )
+    other = _keys(f"{key}:other")
+    await store.put(other["seen"], "1", ttl_seconds=60)
+
+    await store.delete(keys["seen"], keys["watchers"])
+    await store.delete()  # nothing to delete: no command
+
+    assert await store.get(keys["seen"]) is None
+    assert not (
+        await store.presence_arrive(lease_key=keys["lease"], watchers_key=keys["watchers"])
+    )[1]
+    assert await store.get(other["seen"]) == "1"

@@ -4,6 +4,7 @@ hidden when they hide it, and offline when their instance dies without closing a
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from django.test import AsyncClient
@@ -229,3 +230,27 @@ async def test_a_group_watch_covers_each_other_member_and_a_new_watch_replaces_t
     assert not await _watched(cid)
     await cid_socket.close()
     assert not [f for f in await ana_socket.drain() if _presence_of(cid)(f)]
+
+
+async def test_a_deleted_account_leaves_no_presence_behind_its_open_socket_or_its_watchers(
+    translator, sockets, settings
+):
+    from apps.chats import actions
+
+    settings.SOCKET_RECHECK_SECONDS = 0.3
+    ana, bob = await _user("es"), await _user("en")
+    chat_id = await _direct_chat(ana, bob)
+    bob_socket = await sockets.open(bob)
+    ana_socket = await sockets.open(ana)
+    await _watch(ana_socket, chat_id, bob, online=True)
+
+    await actions.do_delete_user(user=bob)
+
+    # Bob's socket is closed (its close would record him as last seen, after the deletion
+    # forgot it); Ana's watch of him ends, and she is told he is offline with nothing to show.
+    assert await bob_socket.close_code() == 1008
+    await bob_socket.close()
+    await ana_socket.until(_presence_of(bob, online=False, last_seen=None))
+    await asyncio.sleep(3 * settings.SOCKET_RECHECK_SECONDS)  # Ana's watch would renew by now
+    assert await presence_last_seen(user_id=bob.user_id) is None
+    assert not await _watched(bob)

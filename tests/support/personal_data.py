@@ -6,13 +6,30 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import redis
 from asgiref.sync import async_to_sync
+from django.conf import settings
 
 from apps.accounts import actions as account_actions
+from apps.accounts.presence import (
+    PRESENCE_SEEN_KEY_PREFIX,
+    PRESENCE_WATCHERS_KEY_PREFIX,
+    presence_leave,
+    presence_look,
+)
 from apps.accounts.selectors import user_from_access_token, user_get, user_get_by_username
-from apps.chats import actions, presenters, selectors, services
-from apps.chats.models import Chat, ChatMembership, ClientMessageId, client_message_sort_key
+from apps.chats import actions, presenters, reactions, selectors, services
+from apps.chats.models import (
+    Chat,
+    ChatMembership,
+    ClientMessageId,
+    SearchToken,
+    client_message_sort_key,
+)
 from apps.chats.personal_data import DELETED_MESSAGE_TEXT, DELETED_USER_ID, DELETED_USERNAME
+from apps.chats.search_index import registry_key
+from apps.core.background import background_tasks_settle
+from apps.core.dynamo import dynamo_client
 from apps.core.errors import Unauthorized
 from tests.support.accounts import user_create
 
@@ -20,13 +37,50 @@ PASSWORD = "correct horse battery"
 
 
 def send(user, chat_id: str, text: str, client_msg_id: str | None = None):
-    return asyncio.run(
-        actions.do_send_message(user=user, chat_id=chat_id, text=text, client_msg_id=client_msg_id)
-    )
+    async def sent():
+        outcome = await actions.do_send_message(
+            user=user, chat_id=chat_id, text=text, client_msg_id=client_msg_id
+        )
+        # Its search index items are written by a background task: wait for them.
+        await background_tasks_settle()
+        return outcome
+
+    return asyncio.run(sent())
+
+
+def react(user, chat_id: str, seq: int, emoji: str) -> None:
+    reactions.reaction_toggle(chat_id=chat_id, seq=seq, user_id=user.user_id, emoji=emoji)
+
+
+def search_token_keys() -> set[str]:
+    """Every partition of the search index (a Scan through the raw client: a test's own look,
+    not the code under test, which the no-Scan fixture watches)."""
+    keys: set[str] = set()
+    start: dict = {}
+    while True:
+        page = dynamo_client().scan(
+            TableName=SearchToken.Meta.table_name, ProjectionExpression="token_key", **start
+        )
+        keys |= {item["token_key"]["S"] for item in page["Items"]}
+        if "LastEvaluatedKey" not in page:
+            return keys
+        start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+def presence_keys_of(user_id: str) -> list[str]:
+    """Which of the user's presence keys exist in Redis."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        keys = [f"{PRESENCE_SEEN_KEY_PREFIX}{user_id}", f"{PRESENCE_WATCHERS_KEY_PREFIX}{user_id}"]
+        return [key for key in keys if client.exists(key)]
+    finally:
+        client.close()
 
 
 def people_create() -> dict:
-    """ana (es) and bea (en) in a 1:1 chat; ana, bea and cai (fr) in a group; messages in both."""
+    """ana (es) and bea (en) in a 1:1 chat; ana, bea and cai (fr) in a group; messages in both,
+    reactions to them (ana's among them), everyone's search index, and ana's presence (last
+    seen, and a socket of bea's watching her)."""
     ana = user_create(username="ana", language="es")
     bea = user_create(username="bea", language="en")
     cai = user_create(username="cai", language="fr")
@@ -40,6 +94,21 @@ def people_create() -> dict:
     send(bea, group, "welcome both")
     send(ana, group, "gracias bea")
     send(cai, group, "merci")
+    react(ana, direct, 2, "👍")
+    react(bea, direct, 2, "❤️")
+    react(ana, group, 1, "😂")
+    react(ana, group, 2, "🎉")  # her own message, anonymised later
+    react(cai, group, 1, "😂")
+
+    async def seen_and_watched() -> None:
+        await presence_leave(user_id=ana.user_id)
+        await presence_look(watcher="bea-socket", observed_online_ms={ana.user_id: 0})
+
+    asyncio.run(seen_and_watched())
+    # What deletion must take away is there to begin with.
+    assert len(presence_keys_of(ana.user_id)) == 2
+    ana_keys = {key for key in search_token_keys() if key.startswith(f"{ana.user_id}#")}
+    assert registry_key(user_id=ana.user_id) in ana_keys and len(ana_keys) > 5
     return {"ana": ana, "bea": bea, "cai": cai, "direct": direct, "group": group}
 
 
@@ -113,3 +182,22 @@ def assert_ana_deleted_leaving_only_tombstones(people: dict, *, token: str) -> N
     assert cai_row.last_message_preview == "merci"
     # Nothing of ana's is left to export (the account is gone).
     assert selectors.messages_by_author(user_id=ana.user_id) == []
+
+    # Her reactions are gone; everyone else's stay.
+    direct_reactions = [reactions.reactions_of(message) for message in direct]
+    assert direct_reactions == [{}, {bea.user_id: "❤️"}, {}]
+    assert int(second.reactions_version) == 3  # raised by the removal too
+    assert [reactions.reactions_of(message) for message in group] == [
+        {cai.user_id: "😂"},
+        {},
+        {},
+    ]
+
+    # Her search index and its registry are gone; the others' are still there.
+    keys = search_token_keys()
+    assert [key for key in keys if key.startswith(f"{ana.user_id}#")] == []
+    assert any(key.startswith(f"{bea.user_id}#") for key in keys)
+    assert registry_key(user_id=bea.user_id) in keys
+
+    # Redis forgot when she was last seen and who watched her.
+    assert presence_keys_of(ana.user_id) == []

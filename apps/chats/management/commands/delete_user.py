@@ -15,7 +15,8 @@ class Command(BaseCommand):
         "'[deleted]'); chats nobody is left in are deleted with all their messages. Messages "
         "they wrote in chats that go on are kept in place, so sequence numbers stay gapless, "
         "but anonymised: text and translations become '[message deleted]' and the author "
-        "'deleted'. Export first with export_user_data if the data is needed. Asks to type the "
+        "'deleted'. Their reactions, search index entries, push subscriptions and presence "
+        "(last seen) go too: nothing of theirs is left but tombstones. Export first with export_user_data if the data is needed. Asks to type the "
         "username unless --yes is given. Running it again after a failure finishes the job."
     )
 
