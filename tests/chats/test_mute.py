@@ -102,4 +102,4 @@ async def test_the_members_other_sockets_hear_of_the_mute(sockets):
         frame = await socket.wait_for(lambda frame: frame.get("type") == "chat_muted")
         assert frame == {"type": "chat_muted", "chat_id": chat_id, "muted": True}
     # Nobody else learns who muted what.
-    assert not [f for f in await anas_socket.collect(0.3) if f.get("type") == "chat_muted"]
+    assert not [f for f in await anas_socket.drain() if f.get("type") == "chat_muted"]
