@@ -12,19 +12,20 @@ import { useClientSnapshot, useSession } from "./session";
 export function ChatMute({ chatId }: { chatId: string }) {
   const { client } = useSession();
   const { chat } = useClientSnapshot();
-  const muted = chat.chats[chatId]?.muted ?? false;
-  const [saving, setSaving] = useState(false);
+  // The choice shows at once while the server stores it; a refusal puts the box back.
+  const [pending, setPending] = useState<boolean | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
+  const muted = pending ?? chat.chats[chatId]?.muted ?? false;
 
   const choose = async (next: boolean) => {
-    setSaving(true);
+    setPending(next);
     setFailure(null);
     try {
       await client.setMuted(chatId, next);
     } catch (error) {
       setFailure(error instanceof ApiError ? error.detail : NETWORK_ERROR);
     } finally {
-      setSaving(false);
+      setPending(null);
     }
   };
 
@@ -34,7 +35,7 @@ export function ChatMute({ chatId }: { chatId: string }) {
         <input
           type="checkbox"
           checked={muted}
-          disabled={saving}
+          disabled={pending !== null}
           aria-describedby="chat-mute-hint"
           onChange={(event) => void choose(event.target.checked)}
         />{" "}
