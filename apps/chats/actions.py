@@ -23,6 +23,7 @@ back-off: late_translations.py) and of the partials of a message being translate
 | `do_send_typing`            | nothing                               | `typing` to the other members |
 | `do_glossary_update`        | the chat's glossary (glossary.py)     | `glossary_updated` to every member |
 | `do_chat_formality_set`     | the reader's inbox row                | nothing (only the reader sees it) |
+| `do_set_chat_muted`         | the member's inbox row (`muted`)      | `chat_muted` to the member's own sockets |
 | `do_toggle_reaction`        | the message's reactions (reactions.py) | `reaction_updated` to every member |
 | `do_delete_user`            | the account and the person's data     | `session.revoked` to the person's own sockets |
 | `do_export_own_data`        | nothing (reads the person's data)     | nothing |
@@ -831,6 +832,34 @@ async def do_chat_formality_set(*, user: User, chat_id: str, formality: object) 
         user_id=user.user_id, chat_id=chat_id, formality=choice
     )
     translation_context.chat_profile_forget(chat_id=chat_id)
+    return stored
+
+
+_MUTES_PER_USER = SettingsRateLimit("chat-mute", "CHAT_MUTE_RATE_LIMIT", "too many mute changes")
+
+
+async def do_set_chat_muted(*, user: User, chat_id: str, muted: object) -> bool:
+    """Mute or unmute a chat for the user on all their devices (422 for anything but true or
+    false, nothing written; 404 for a chat they are not in; 429 past the limit): their inbox
+    row's `muted`, then `chat_muted` to their own sockets so their other devices follow. A
+    muted chat's messages are not pushed to them (push_notifications.py); its calls are."""
+    if not isinstance(muted, bool):
+        raise InvalidInput("muted must be true or false")
+    await rate_limit_hit(limit=_MUTES_PER_USER, subject=user.user_id)
+    stored = await run_blocking(services.chat_muted_set)(
+        user_id=user.user_id, chat_id=chat_id, muted=muted
+    )
+    push_notifications.push_mute_forget(user_id=user.user_id, chat_id=chat_id)
+    try:
+        await events.chat_muted_broadcast(chat_id=chat_id, user_id=user.user_id, muted=stored)
+    except Exception as error:
+        # The mute is stored either way; the other devices read it with the inbox when they
+        # next load or reconnect.
+        logger.warning(
+            "telling user %s's sockets about a mute failed (%s)",
+            user.user_id,
+            type(error).__name__,
+        )
     return stored
 
 

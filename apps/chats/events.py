@@ -29,6 +29,7 @@ from apps.chats.models import Message
 from apps.chats.presenters import ReadLanguages, message_view, reads_as_written
 from apps.chats.protocol import (
     ChatCreatedFrame,
+    ChatMutedFrame,
     ChatSummary,
     Glossary,
     GlossaryUpdatedFrame,
@@ -461,3 +462,9 @@ async def reaction_updated_broadcast(
             reactions_version=reactions_version,
         ),
     )
+
+
+async def chat_muted_broadcast(*, chat_id: str, user_id: str, muted: bool) -> None:
+    """To the member's own sockets only, on every instance: their other devices (and tabs)
+    follow the mute; the one that made it gets it too, and it changes nothing there."""
+    await _deliver([user_id], ChatMutedFrame(type="chat_muted", chat_id=chat_id, muted=muted))

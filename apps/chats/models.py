@@ -4,7 +4,7 @@ tables.
 | table        | item            | keys                                   | access pattern |
 |--------------|-----------------|----------------------------------------|----------------|
 | `chats`      | Chat            | `chat_id`                              | GetItem before a send when this process holds no recent copy (chat_snapshots.py: members, their languages and the languages they also read, last sequence number); written in the same transaction as each message |
-| `user_chats` | ChatMembership  | `user_id` + `chat_id`                  | GetItem: is this user a member; inbox: Query the LSI `activity_index` (`user_id` + `activity_at`) newest first |
+| `user_chats` | ChatMembership  | `user_id` + `chat_id`                  | GetItem: is this user a member; inbox: Query the LSI `activity_index` (`user_id` + `activity_at`) newest first; `muted`: UpdateItem on condition the row exists, GetItem (at most once a minute per process) before a push |
 | `messages`   | Message         | `chat_id` + `sk = m#<seq, 12 digits>`; GSI `author_index` (keys only): `from_user_id` + `sk` | history: Query newest first from a cursor; resume and gap fill: Query after a sequence number, a page at a time; one person's messages (their data export and deletion): Query `author_index`, then BatchGetItem by key; a reaction: GetItem, then UpdateItem of `reactions` on condition of `reactions_version`; a deleted account's reactions: Query of each of their chats' messages filtered on their entry, then UpdateItem each on condition that it is there; a reply's quoted message (replies.py): GetItem at its send, one BatchGetItem per history or catch-up page for quotes outside the page |
 | `messages`   | ClientMessageId | `chat_id` + `sk = c#<sender>#<client_msg_id>` | written with its message, on condition it is new: a resent `client_msg_id` never makes a second message |
 | `messages`   | ChatGlossary    | `chat_id` + `sk = g#` | the chat's glossary, one item: GetItem (consistent) to show or use it; replaced whole by PutItem on condition that its `version` is the one the editor read (or that it is new) |
@@ -130,6 +130,10 @@ class ChatMembership(Model):
     # How this reader wants translations into their language addressed in this chat:
     # "formal" or "informal" (tu/vous, tú/usted, du/Sie); absent: the model's choice.
     formality = UnicodeAttribute(null=True)
+    # True while this member has muted the chat, on every device of theirs: no Web Push for
+    # its messages (its calls still ring), and their pages keep it silent. Absent: not muted
+    # (rows written before it existed, and a mute taken off removes it).
+    muted = BooleanAttribute(null=True)
 
 
 class AuthorIndex(GlobalSecondaryIndex):

@@ -35,6 +35,7 @@ def chat_summary(*, membership: ChatMembership) -> protocol.ChatSummary:
         "unread_count": int(membership.unread_count),
         "last_seq": int(membership.last_seq),
         "last_read_seq": int(membership.last_read_seq),
+        "muted": bool(membership.muted),
     }
 
 

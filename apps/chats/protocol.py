@@ -101,6 +101,8 @@ class ChatSummary(TypedDict):
     unread_count: int
     last_seq: int
     last_read_seq: int
+    # This member muted the chat (every device of theirs): no Web Push for its messages.
+    muted: bool
 
 
 class ChatCreateReply(ChatSummary):
@@ -198,6 +200,13 @@ class ChatPreferences(TypedDict):
     chat_id: str
     # null: no preference (the translation follows the conversation).
     formality: Formality | None
+
+
+class ChatMuteReply(TypedDict):
+    """`PUT /api/chats/{id}/mute`: the caller's mute of this chat, as now stored."""
+
+    chat_id: str
+    muted: bool
 
 
 class ReactionReply(TypedDict):
@@ -393,6 +402,14 @@ class MessageDeletedFrame(TypedDict):
     seq: int
 
 
+class ChatMutedFrame(TypedDict):
+    """To the member's own sockets (every device): they muted or unmuted the chat."""
+
+    type: Literal["chat_muted"]
+    chat_id: str
+    muted: bool
+
+
 # --- Search (GET /api/search; apps/chats/search.py) ----------------------------------------
 
 
@@ -442,4 +459,5 @@ ChatFrame = (
     | ReactionUpdatedFrame
     | MessageEditedFrame
     | MessageDeletedFrame
+    | ChatMutedFrame
 )

@@ -8,7 +8,10 @@ process's (`_PushQueue`): nothing on the send path waits for it, and a push serv
 slow or down delays or loses pushes, never a message. The queue is bounded
 (`WEB_PUSH_QUEUE_MAX`, the oldest dropped beyond it), and at most PUSH_SENDS_AT_ONCE pushes are
 in flight. Per away member and message it costs one Redis ZCOUNT (is a socket open?) and, at
-most once a minute per user and process, one GetItem of their subscriptions.
+most once a minute per user and process, one GetItem of their subscriptions; for one who has
+a subscription, at most once a minute per member, chat and process, one GetItem of whether
+they muted the chat (a muted chat's messages are not pushed; its calls still ring, as
+WhatsApp's do).
 
 Whoever has a socket open gets the message on it (and the page itself notifies while its tab is
 hidden: frontend/src/lib/notifications.ts), so a push never repeats what a page shows. A socket
@@ -33,6 +36,7 @@ from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import CHAT_KIND_GROUP, Message
 from apps.chats.presenters import ReadLanguages, message_view
 from apps.chats.protocol import PushPayload
+from apps.chats.selectors import chat_muted_by
 from apps.core.concurrency import run_blocking
 from apps.core.keyvalue import keyvalue_store, socket_lease_key
 from apps.core.web_push import PushTarget, web_push_enabled, web_push_send
@@ -90,11 +94,19 @@ class _TimedCache:
 
 _targets = _TimedCache()
 _names = _TimedCache()
+# `<user_id>#<chat_id>` -> whether that member muted that chat.
+_mutes = _TimedCache()
 
 
 def push_lookups_forget(*, user_id: str) -> None:
     """This user's subscriptions changed (here): the next push reads them afresh."""
     _targets.forget(user_id)
+
+
+def push_mute_forget(*, user_id: str, chat_id: str) -> None:
+    """This member muted or unmuted the chat (here): the next push reads it afresh. Through
+    another instance, pushes from this one follow within PUSH_LOOKUP_KEPT_SECONDS."""
+    _mutes.forget(f"{user_id}#{chat_id}")
 
 
 class _PushQueue:
@@ -173,6 +185,24 @@ async def _targets_of(user_id: str) -> list[PushTarget]:
         targets = await run_blocking(push_targets_of)(user_id=user_id)
         _targets.put(user_id, targets)
     return targets
+
+
+async def _muted(*, user_id: str, chat_id: str) -> bool:
+    """Whether the member muted the chat, from their inbox row.
+
+    Why a read here rather than from what the send already has: the send's transaction
+    updates every member's row but a transaction returns no attributes, and the chat item
+    (and this process's 30 s copies of it, chat_snapshots.py) holds only the roster, so
+    carrying mutes there would make every mute a write to the chat item, contending with
+    its messages. Asked only for a member who is away and has a subscription (the push's
+    other checks come first) and kept a minute, so a busy chat costs nothing for those
+    reading it and one half-unit GetItem a minute for each away subscriber."""
+    key = f"{user_id}#{chat_id}"
+    muted = _mutes.get(key)
+    if muted is None:
+        muted = await run_blocking(chat_muted_by)(user_id=user_id, chat_id=chat_id)
+        _mutes.put(key, muted)
+    return bool(muted)
 
 
 async def _name_of(user_id: str) -> str:
@@ -264,8 +294,11 @@ async def _push_one(job: _PushJob) -> None:
         if not targets:
             return
         if isinstance(job, _CallPush):
+            # A muted chat's calls still ring: someone calling wants an answer now.
             content, ttl_seconds = call_push_payload(job=job), job.ttl_seconds
         else:
+            if await _muted(user_id=job.member_id, chat_id=job.message.chat_id):
+                return
             content, ttl_seconds = (
                 await message_push_payload(job=job),
                 settings.WEB_PUSH_TTL_SECONDS,

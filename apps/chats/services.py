@@ -1,4 +1,5 @@
-"""Writes for chats: creating chats, membership changes, committing messages, read marks.
+"""Writes for chats: creating chats, membership changes, committing messages, read marks,
+a member's mute.
 
 Everything here is synchronous PynamoDB work; async callers use `run_blocking`. Nothing here
 sends an event: the use cases in `actions.py` do, after these writes. The orchestration of a
@@ -48,6 +49,7 @@ from apps.chats.selectors import (
     CHAT_NOT_FOUND,
     chat_get,
     chat_get_for_member,
+    chat_id_plausible,
     chat_membership_get,
     client_message_get,
     map_as_dict,
@@ -814,3 +816,29 @@ def chat_mark_read(*, user: User, chat_id: str, seq: int) -> ChatMembership:
         raise NotFound(CHAT_NOT_FOUND)
     # A send or another read moved the mark to `seq` or past it meanwhile.
     return refreshed
+
+
+def chat_muted_set(*, user_id: str, chat_id: str, muted: bool) -> bool:
+    """Mute (or unmute) the chat for this member, on every device of theirs: one UpdateItem
+    of their own inbox row, on condition that it exists (404 otherwise: not a member). Only
+    they write it, so the last choice stands. Unmuting removes the attribute (absent: not
+    muted)."""
+    if not chat_id_plausible(chat_id):
+        raise NotFound(CHAT_NOT_FOUND)
+    row = ChatMembership(user_id, chat_id)
+    action = ChatMembership.muted.set(True) if muted else ChatMembership.muted.remove()
+
+    def write() -> None:
+        # The row exists exactly while the user is a member.
+        row.update(actions=[action], condition=ChatMembership.chat_id.exists())
+
+    try:
+        # A message's transaction holding the row ends in milliseconds.
+        conflict_retry(write, conflicted=update_conflicted)
+    except UpdateError as error:
+        if update_conflicted(error):
+            raise Conflict("The chat is busy; try again") from error
+        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            raise NotFound(CHAT_NOT_FOUND) from error
+        raise
+    return muted

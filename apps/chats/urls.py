@@ -13,6 +13,7 @@ urlpatterns = [
     path("chats/<str:chat_id>/read", views.read),
     path("chats/<str:chat_id>/glossary", views.glossary),
     path("chats/<str:chat_id>/preferences", views.preferences),
+    path("chats/<str:chat_id>/mute", views.mute),
     path("search", search_views.search),
     path("auth/me/export", views.my_data_export),
     path("auth/me/delete", views.my_account_delete),

@@ -18,6 +18,7 @@ from apps.chats.protocol import (
     AccountDeletedReply,
     ChatCreateReply,
     ChatDetail,
+    ChatMuteReply,
     HistoryPage,
     LeaveReply,
     MemberAddReply,
@@ -231,6 +232,15 @@ async def _preferences_update(request: HttpRequest, *, user: User, chat_id: str)
 
 
 @authenticated
+async def _mute_set(request: HttpRequest, *, user: User, chat_id: str) -> JsonResponse:
+    body = json_body(request)
+    if set(body) != {"muted"}:
+        raise InvalidInput('send {"muted": true | false}')
+    muted = await actions.do_set_chat_muted(user=user, chat_id=chat_id, muted=body["muted"])
+    return json_response(ChatMuteReply(chat_id=chat_id, muted=muted))
+
+
+@authenticated
 async def _reaction_toggle(
     request: HttpRequest, *, user: User, chat_id: str, seq: int
 ) -> JsonResponse:
@@ -260,6 +270,7 @@ member_me = endpoint(delete=_leave)
 read = endpoint(post=_read)
 glossary = endpoint(get=_glossary, put=_glossary_update)
 preferences = endpoint(get=_preferences, put=_preferences_update)
+mute = endpoint(put=_mute_set)
 reaction = endpoint(put=_reaction_toggle)
 
 

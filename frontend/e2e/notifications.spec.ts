@@ -4,7 +4,7 @@
  * records what `new Notification(...)` would show and lets the test hide his tab (document.hidden
  * + visibilitychange). A message while his tab is hidden gives one notification with the
  * translated text and Ana's name; his own message none; clicking it opens the chat; after he
- * mutes the chat on this device, none.
+ * mutes the chat, none, and his other device (a second browser) shows it muted at once.
  */
 import { expect, test, type Page } from "@playwright/test";
 import { baseUrl, directChatId, expectConnected, logInInBrowser, messagesWithText, newContext, person, send, signUpByApi, snap, watchConsole } from "./support";
@@ -52,7 +52,7 @@ const shown = (page: Page) => page.evaluate(() => (window as unknown as { __show
 const setHidden = (page: Page, hidden: boolean) =>
   page.evaluate((value) => (window as unknown as { __setHidden: (v: boolean) => void }).__setHidden(value), hidden);
 
-test("a message while the tab is hidden shows one notification in the reader's language; none once muted", async ({ browser }) => {
+test("a message while the tab is hidden shows one notification in the reader's language; none once muted, on every device", async ({ browser }) => {
   const ana = person("ana", "Ana", "es");
   const ben = person("ben", "Ben", "en");
   await signUpByApi(ana);
@@ -103,14 +103,30 @@ test("a message while the tab is hidden shows one notification in the reader's l
   await pageB.evaluate(() => (window as unknown as { __clickLast: () => void }).__clickLast());
   await pageB.waitForURL(chatUrl);
 
-  // Muted on this device: the message arrives, no notification.
+  // Ben's other device, with the chat's details open.
+  const ctxLaptop = await newContext(browser);
+  const laptop = await ctxLaptop.newPage();
+  consoles.push(watchConsole(laptop, "ben-laptop"));
+  await logInInBrowser(laptop, ben);
+  await laptop.goto(chatUrl);
+  await expectConnected(laptop);
+  await laptop.getByRole("button", { name: "Chat details" }).click();
+  const laptopMute = laptop.getByRole("checkbox", { name: "Mute notifications" });
+  await expect(laptopMute).not.toBeChecked();
+
+  // Muted (kept by the server): the message arrives, no notification; the laptop follows.
   await setHidden(pageB, false);
   await pageB.getByRole("button", { name: "Chat details" }).click();
   const mute = pageB.getByRole("checkbox", { name: "Mute notifications" });
   await mute.check();
   await expect(mute).toBeChecked();
-  await expect(pageB.getByText("On this device: no notifications for this chat")).toBeVisible();
+  await expect(pageB.getByText("On all your devices: no notifications for this chat")).toBeVisible();
   await snap(pageB, "notifications-mute");
+  await expect(laptopMute).toBeChecked();
+  await laptop.reload();
+  await expectConnected(laptop);
+  await laptop.getByRole("button", { name: "Chat details" }).click();
+  await expect(laptop.getByRole("checkbox", { name: "Mute notifications" })).toBeChecked();
   await setHidden(pageB, true);
   await send(pageA, "Una cosa más");
   await expect(messagesWithText(pageB, "[en] Una cosa más")).toHaveCount(1);
@@ -120,4 +136,5 @@ test("a message while the tab is hidden shows one notification in the reader's l
   for (const record of consoles) expect(record.errors).toEqual([]);
   await ctxA.close();
   await ctxB.close();
+  await ctxLaptop.close();
 });

@@ -2,7 +2,7 @@
  * Web Push's service worker (public/push-sw.js) in real Chromium: a push delivered to it
  * (through the DevTools protocol, as the browser's push service would, since no push service
  * can be reached from here) shows a notification with the text it carries; clicking opens
- * the chat; a chat muted on this device stays silent. The server's side (VAPID, encryption,
+ * the chat; a muted chat's messages stay silent, its calls ring. The server's side (VAPID, encryption,
  * who is pushed) is tested against a loopback push service in tests/chats/test_push_notifications.py.
  */
 import { expect, test, type CDPSession, type Page } from "@playwright/test";
@@ -70,7 +70,8 @@ test("a push reaches the service worker and shows in the reader's language; a mu
   await deliver(cdp, registrationId, push);
   await expect.poll(() => notifications(page)).toEqual([{ title: "Ana Tester", body: "[en] Are you coming to dinner tonight?", tag: `chat:${chatId}` }]);
 
-  // Muted on this device: the worker reads the list the page shares with it, and shows nothing.
+  // Muted (the server sends no more of its messages): a push sent just before the mute reached
+  // it finds the worker reading the list the page shares with it, and shows nothing.
   await page.evaluate(async (worker) => {
     const registration = await navigator.serviceWorker.getRegistration(worker);
     for (const notification of (await registration?.getNotifications()) ?? []) notification.close();
@@ -84,6 +85,13 @@ test("a push reaches the service worker and shows in the reader's language; a mu
   await deliver(cdp, registrationId, { ...push, seq: 2, message_id: "m2", body: "[en] One more thing" });
   await page.waitForTimeout(1000);
   expect(await notifications(page)).toEqual([]);
+  // A muted chat's call still rings.
+  await deliver(cdp, registrationId, { type: "call", chat_id: chatId, call_id: "k1", title: "Ana Tester", body: "Incoming call", url: `/chats/${chatId}`, tag: "call:k1" });
+  await expect.poll(async () => (await notifications(page)).map((shown) => shown.body)).toEqual(["Incoming call"]);
+  await page.evaluate(async (worker) => {
+    const registration = await navigator.serviceWorker.getRegistration(worker);
+    for (const notification of (await registration?.getNotifications()) ?? []) notification.close();
+  }, WORKER);
 
   // Unmuted again: pushes show.
   await page.getByRole("checkbox", { name: "Mute notifications" }).uncheck();

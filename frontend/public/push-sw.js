@@ -1,8 +1,10 @@
 /*
  * Commonality's service worker: shows a Web Push (a new message for someone with no tab of
  * the app open) as a notification, and opens the chat when it is clicked. The server pushes
- * only to people with no socket open, so a page never shows the same message twice; a chat
- * muted on this device (the page copies the list into the Cache below) stays silent.
+ * only to people with no socket open, so a page never shows the same message twice. The
+ * server sends no message of a chat the person muted; the page copies the muted list into the
+ * Cache below all the same, so a push sent just before a mute reached the server stays silent.
+ * A muted chat's calls still ring.
  */
 const SETTINGS_CACHE = "commonality-settings";
 const MUTED_CHATS_URL = "/__commonality/muted-chats";
@@ -25,7 +27,7 @@ function sitePath(url) {
 
 async function pushShow(payload) {
   if (!payload || (payload.type !== "message" && payload.type !== "call") || typeof payload.chat_id !== "string") return;
-  if ((await mutedChats()).includes(payload.chat_id)) return;
+  if (payload.type === "message" && (await mutedChats()).includes(payload.chat_id)) return;
   const options = {
     body: String(payload.body || ""),
     tag: String(payload.tag || payload.chat_id),

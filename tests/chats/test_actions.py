@@ -189,6 +189,30 @@ async def test_a_read_mark_in_a_chat_one_is_not_in_is_refused_and_sends_nothing(
     assert layer.chat_frames() == []
 
 
+async def test_a_mute_reaches_the_members_own_sockets_only(layer):
+    ana, bob = await _user("es"), await _user("en")
+    created = await actions.do_create_direct_chat(user=ana, other_username=bob.username)
+    chat_id = created.membership.chat_id
+    layer.group_sends.clear()
+
+    assert await actions.do_set_chat_muted(user=bob, chat_id=chat_id, muted=True) is True
+
+    assert layer.receivers("chat_muted") == [bob.user_id]
+    assert layer.frames_to(bob.user_id, "chat_muted") == [
+        {"type": "chat_muted", "chat_id": chat_id, "muted": True}
+    ]
+
+
+async def test_a_mute_by_someone_not_in_the_chat_is_refused_and_sends_nothing(layer):
+    ana, bob, eve = await _user(), await _user(), await _user()
+    created = await actions.do_create_direct_chat(user=ana, other_username=bob.username)
+    layer.group_sends.clear()
+
+    with pytest.raises(NotFound):
+        await actions.do_set_chat_muted(user=eve, chat_id=created.membership.chat_id, muted=True)
+    assert layer.chat_frames() == []
+
+
 async def test_typing_reaches_the_other_members_only(layer):
     amy, eva, joe = await _user(), await _user(), await _user()
     created = await actions.do_create_group_chat(

@@ -267,3 +267,31 @@ async def test_logging_out_everywhere_stops_the_pushes(push_service, translator)
     await _send(ana, chat_id, "Hola")
     assert push_service.pushes_to(browser) == []
     assert await run_blocking(push_targets_of)(user_id=ben.user_id) == []
+
+
+async def test_a_member_who_muted_the_chat_is_not_pushed_its_messages(push_service, translator):
+    from apps.voice import actions as voice_actions
+
+    ana, ben, chat_id = await _pair(ana_language="en", ben_language="es")
+    bens_browser = await _subscribed(push_service, ben)
+    anas_browser = await _subscribed(push_service, ana)
+    await actions.do_set_chat_muted(user=ben, chat_id=chat_id, muted=True)
+
+    await _send(ana, chat_id, "Are you coming?")
+    assert push_service.pushes_to(bens_browser) == []
+    # The mute is Ben's own: Ana is still pushed Ben's messages.
+    await _send(ben, chat_id, "Sí")
+    assert len(push_service.pushes_to(anas_browser)) == 1
+
+    # A muted chat's calls still ring, as WhatsApp's do.
+    call = await voice_actions.do_start_call(user=ana, chat_id=chat_id)
+    await push_notifications.pushes_settle()
+    assert [push.payload["type"] for push in push_service.pushes_to(bens_browser)] == ["call"]
+    await voice_actions.do_cancel_call(user=ana, chat_id=chat_id, call_id=call.call_id)
+
+    await actions.do_set_chat_muted(user=ben, chat_id=chat_id, muted=False)
+    await _send(ana, chat_id, "Hello?")
+    assert [push.payload["type"] for push in push_service.pushes_to(bens_browser)] == [
+        "call",
+        "message",
+    ]

@@ -22,6 +22,7 @@ from apps.chats.actions import do_send_message
 from apps.chats.protocol import (
     ChatCreateReply,
     ChatDetail,
+    ChatMuteReply,
     ChatPreferences,
     ChatSummary,
     Glossary,
@@ -328,6 +329,14 @@ async def test_every_frame_of_a_chat_session_fits_the_protocol(translator, socke
         body={"formality": "formal"},
     )
     await rest.call(
+        "put",
+        f"/api/chats/{group_id}/mute",
+        shape=ChatMuteReply,
+        token=bob_token,
+        body={"muted": True},
+    )
+    await bob_socket.until(_is("chat_muted"))
+    await rest.call(
         "delete", f"/api/chats/{group_id}/members/me", shape=LeaveReply, token=dee_token
     )
     await bob_socket.until(_is("member_left"))
@@ -364,6 +373,7 @@ async def test_every_frame_of_a_chat_session_fits_the_protocol(translator, socke
         "member_added",
         "member_left",
         "glossary_updated",
+        "chat_muted",
     }, seen
 
 

@@ -69,6 +69,7 @@ ENDPOINTS = [
     ("PUT", "/api/chats/{chat_id}/glossary", True, ("version", "entries")),
     ("GET", "/api/chats/{chat_id}/preferences", True, ()),
     ("PUT", "/api/chats/{chat_id}/preferences", True, ("formality",)),
+    ("PUT", "/api/chats/{chat_id}/mute", True, ("muted",)),
     ("POST", "/api/voice/token", True, ("chat_id",)),
     ("POST", "/api/chats/{chat_id}/voice_notes", True, ()),
     ("GET", "/api/chats/{chat_id}/messages/{seq}/audio", True, ()),

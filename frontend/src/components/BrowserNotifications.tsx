@@ -3,13 +3,14 @@
 /**
  * Shows a browser notification (the Notification API) for a new message or a ringing call
  * while this tab is hidden or not focused, if the reader allowed them on the profile page.
- * What deserves one is lib/notifications.ts; muted chats are lib/mutedChats.ts. Clicking one
+ * What deserves one is lib/notifications.ts; muted chats are lib/mutedChats.ts, this device's
+ * copy of the person's mutes as the server keeps them, which this component refills. Clicking one
  * brings the tab forward on that chat. Renders nothing; never asks for permission itself.
  */
 import { useRouter } from "next/navigation";
 import { useEffect } from "react";
 import { incomingCalls } from "@/lib/callState";
-import { isMuted, mutedChats, onMutedChange } from "@/lib/mutedChats";
+import { isMuted, mutedChats, mutedChatsReplace, mutedOnServer, mutesToUpload, onMutedChange } from "@/lib/mutedChats";
 import { NotificationGate, type NotificationContent } from "@/lib/notifications";
 import { mutedChatsShare } from "@/lib/webPush";
 import { useSession } from "./session";
@@ -26,8 +27,33 @@ export function BrowserNotifications() {
   const { client, me } = useSession();
   const router = useRouter();
 
-  // The service worker shows pushes while the app is closed: it keeps this device's muted
-  // chats silent too, from a copy it can read.
+  // The person's mutes are the server's (chat summaries, `chat_muted`): this device's copy
+  // follows them once the chats have loaded. Until then the copy from last time stands.
+  useEffect(() => {
+    const storage = browserStorage();
+    let uploaded = false;
+    let lastChats: unknown = null;
+    const sync = () => {
+      const { chats, chatsLoaded } = client.getSnapshot().chat;
+      if (!chatsLoaded || chats === lastChats) return; // the store changes with every frame
+      lastChats = chats;
+      const onServer = mutedOnServer(Object.values(chats));
+      let pending: string[] = [];
+      if (!uploaded) {
+        uploaded = true;
+        // Chats muted on this device before the server kept mutes: muted there, once.
+        pending = mutesToUpload(storage, me.user_id, onServer, Object.keys(chats));
+        for (const chatId of pending) void client.setMuted(chatId, true).catch(() => undefined);
+      }
+      mutedChatsReplace(storage, me.user_id, [...onServer, ...pending]);
+    };
+    sync();
+    return client.subscribe(sync);
+  }, [client, me.user_id]);
+
+  // The service worker shows pushes while the app is closed: it keeps the muted chats'
+  // messages silent too (a push the server sent just before a mute reached it), from a copy
+  // it can read.
   useEffect(() => {
     const share = () => void mutedChatsShare(mutedChats(browserStorage(), me.user_id));
     share();
@@ -100,7 +126,6 @@ export function BrowserNotifications() {
           callId: call.callId,
           callerName: call.callerName,
           chat: client.state.chats[call.chatId],
-          muted: muted(call.chatId),
         });
         const notification = content && show(content);
         if (notification) ringing.set(call.callId, notification);

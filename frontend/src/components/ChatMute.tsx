@@ -1,44 +1,33 @@
 "use client";
 
 /**
- * In a chat's details: mute this chat's browser notifications, on this device only
- * (lib/mutedChats.ts keeps it in this browser's storage).
+ * In a chat's details: mute this chat's message notifications for this person, on every
+ * device of theirs. The server keeps it (each chat summary's `muted`) and sends no Web Push
+ * for the chat's messages; their other devices follow through `chat_muted`. Calls still ring.
  */
-import { useCallback, useState, useSyncExternalStore } from "react";
-import { isMuted, mutedKey, onMutedChange, setMuted } from "@/lib/mutedChats";
-import { useSession } from "./session";
-
-function browserStorage(): Storage | null {
-  try {
-    return window.localStorage;
-  } catch {
-    return null;
-  }
-}
+import { useState } from "react";
+import { ApiError, NETWORK_ERROR } from "@/lib/api";
+import { useClientSnapshot, useSession } from "./session";
 
 export function ChatMute({ chatId }: { chatId: string }) {
-  const { me } = useSession();
-  const [failed, setFailed] = useState(false);
-  const subscribe = useCallback(
-    (onChange: () => void) => {
-      // Another tab of this browser muting the chat changes this one's checkbox too.
-      const onStorage = (event: StorageEvent) => {
-        if (event.key === mutedKey(me.user_id)) onChange();
-      };
-      window.addEventListener("storage", onStorage);
-      const off = onMutedChange(onChange);
-      return () => {
-        window.removeEventListener("storage", onStorage);
-        off();
-      };
-    },
-    [me.user_id],
-  );
-  const muted = useSyncExternalStore(
-    subscribe,
-    () => isMuted(browserStorage(), me.user_id, chatId),
-    () => false,
-  );
+  const { client } = useSession();
+  const { chat } = useClientSnapshot();
+  // The choice shows at once while the server stores it; a refusal puts the box back.
+  const [pending, setPending] = useState<boolean | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const muted = pending ?? chat.chats[chatId]?.muted ?? false;
+
+  const choose = async (next: boolean) => {
+    setPending(next);
+    setFailure(null);
+    try {
+      await client.setMuted(chatId, next);
+    } catch (error) {
+      setFailure(error instanceof ApiError ? error.detail : NETWORK_ERROR);
+    } finally {
+      setPending(null);
+    }
+  };
 
   return (
     <div>
@@ -46,15 +35,20 @@ export function ChatMute({ chatId }: { chatId: string }) {
         <input
           type="checkbox"
           checked={muted}
+          disabled={pending !== null}
           aria-describedby="chat-mute-hint"
-          onChange={(event) => setFailed(!setMuted(browserStorage(), me.user_id, chatId, event.target.checked))}
+          onChange={(event) => void choose(event.target.checked)}
         />{" "}
         Mute notifications
       </label>
       <p className="hint" id="chat-mute-hint">
-        On this device: no notifications for this chat&apos;s messages and calls while the tab is in the background.
+        On all your devices: no notifications for this chat&apos;s messages, in the background or while Commonality is closed. Calls still ring.
       </p>
-      {failed && <p className="field-error">This browser didn&apos;t let us save that.</p>}
+      {failure && (
+        <p className="field-error" role="alert">
+          {failure}
+        </p>
+      )}
     </div>
   );
 }

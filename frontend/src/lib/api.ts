@@ -5,7 +5,7 @@
  */
 import { API_URL } from "./config";
 import { searchPath } from "./search";
-import type { AccountDeletedReply, ChatCreated, ChatDetail, ChatPreferences, ChatSummary, Formality, Glossary, GlossaryEntry, HistoryPage, Language, LeaveReply, LogoutAllReply, Me, MemberAddReply, MessageCreateReply, MessageDeleteReply, MessageEditReply, PushConfig, PushSubscriptionReply, SearchPage, SocketTicketReply, TokenReply, VoiceTokenReply } from "./types";
+import type { AccountDeletedReply, ChatCreated, ChatDetail, ChatMuteReply, ChatPreferences, ChatSummary, Formality, Glossary, GlossaryEntry, HistoryPage, Language, LeaveReply, LogoutAllReply, Me, MemberAddReply, MessageCreateReply, MessageDeleteReply, MessageEditReply, PushConfig, PushSubscriptionReply, SearchPage, SocketTicketReply, TokenReply, VoiceTokenReply } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -189,6 +189,9 @@ export function apiFor(token: string) {
     preferences: (chatId: string) => request<ChatPreferences>(`/api/chats/${encodeURIComponent(chatId)}/preferences`, { token }),
     updatePreferences: (chatId: string, formality: Formality | null) =>
       request<ChatPreferences>(`/api/chats/${encodeURIComponent(chatId)}/preferences`, { method: "PUT", body: { formality }, token }),
+    /** Mutes or unmutes the chat for the caller on every device (no Web Push for its messages). */
+    setMuted: (chatId: string, muted: boolean) =>
+      request<ChatMuteReply>(`/api/chats/${encodeURIComponent(chatId)}/mute`, { method: "PUT", body: { muted }, token }),
     markRead: (chatId: string, seq: number) =>
       request<ChatSummary>(`/api/chats/${encodeURIComponent(chatId)}/read`, { method: "POST", body: { seq }, token }),
     voiceToken: (chatId: string) => request<VoiceTokenReply>("/api/voice/token", { method: "POST", body: { chat_id: chatId }, token }),

@@ -304,6 +304,8 @@ function applyFrame(state: ChatState, frame: ServerFrame, now: number): ChatStat
     }
     case "glossary_updated":
       return withGlossary(state, frame.glossary);
+    case "chat_muted":
+      return withChat(state, frame.chat_id, (chat) => (chat.muted === frame.muted ? chat : { ...chat, muted: frame.muted }));
     case "reaction_updated":
       return withThread(state, frame.chat_id, (thread) => {
         const messages = messagesWithReactions(thread.messages, frame);

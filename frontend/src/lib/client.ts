@@ -48,6 +48,7 @@ export type ClientApi = Pick<
   | "addMember"
   | "glossary"
   | "updateGlossary"
+  | "setMuted"
   | "voiceNote"
   | "logoutAll"
 >;
@@ -580,6 +581,15 @@ export class ChatClient {
     this.outbox.dropChat(chatId);
     this.chatListChanged(chatId);
     this.dispatch({ type: "chat_removed", chatId });
+  }
+
+  /** Mute or unmute the chat for this person on every device: stored by the server, which
+   * tells their other sockets (`chat_muted`); this tab follows the reply at once. */
+  async setMuted(chatId: string, muted: boolean): Promise<void> {
+    const reply = await this.api.setMuted(chatId, muted);
+    if (!this.stopped) {
+      this.dispatch({ type: "frame", frame: { type: "chat_muted", chat_id: reply.chat_id, muted: reply.muted }, now: this.now() });
+    }
   }
 
   /** The chat's glossary, into the state (`chat.glossaries`), where `glossary_updated` keeps it. */

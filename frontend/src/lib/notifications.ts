@@ -4,8 +4,8 @@
  * shows them (components/BrowserNotifications.tsx) only feeds it events and the page's state.
  *
  * A notification is for something that happens while the reader is away from this tab (hidden,
- * or the window not focused): never their own messages, never a chat they muted on this
- * device, never the same message or call twice, never a message the reader could already have
+ * or the window not focused): never their own messages, never the messages of a chat they
+ * muted (on any device: the server keeps it; a muted chat's calls still ring), never the same message or call twice, never a message the reader could already have
  * seen before going away (one replayed by resume or catch-up). One notification per chat (its
  * `tag`): a newer one replaces the one before.
  */
@@ -72,7 +72,6 @@ export interface CallEvent {
   callId: string;
   callerName: string | null;
   chat: ChatSummary | undefined;
-  muted: boolean;
 }
 
 /**
@@ -124,11 +123,12 @@ export class NotificationGate {
 
   /** A call ringing for me: shown once per call, and only if it starts ringing while I'm away
    *  (one seen ringing on the page was already seen). */
-  call({ chatId, callId, callerName, chat, muted }: CallEvent): NotificationContent | null {
+  call({ chatId, callId, callerName, chat }: CallEvent): NotificationContent | null {
     const key = `c:${callId}`;
     if (this.seen.has(key)) return null;
     this.remember(key);
-    if (this.awaySince === null || muted) return null;
+    // Not even in a muted chat: someone calling wants an answer now (as WhatsApp rings).
+    if (this.awaySince === null) return null;
     const caller = callerName || "Someone";
     const body = chat?.kind === "group" && chat.title ? `${caller} is calling in ${chat.title}` : `${caller} is calling`;
     return { chatId, title: "Incoming call", body, tag: notificationTag(chatId) };

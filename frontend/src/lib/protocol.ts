@@ -159,6 +159,7 @@ export interface ChatSummary {
   unread_count: number;
   last_seq: number;
   last_read_seq: number;
+  muted: boolean;
 }
 
 /**
@@ -175,6 +176,7 @@ export interface ChatCreateReply {
   unread_count: number;
   last_seq: number;
   last_read_seq: number;
+  muted: boolean;
   created: boolean;
 }
 
@@ -201,6 +203,7 @@ export interface ChatDetail {
   unread_count: number;
   last_seq: number;
   last_read_seq: number;
+  muted: boolean;
   members: Member[];
   created_by?: string;
 }
@@ -282,6 +285,14 @@ export interface Glossary {
 export interface ChatPreferences {
   chat_id: string;
   formality: Formality | null;
+}
+
+/**
+ * `PUT /api/chats/{id}/mute`: the caller's mute of this chat, as now stored.
+ */
+export interface ChatMuteReply {
+  chat_id: string;
+  muted: boolean;
 }
 
 /**
@@ -493,6 +504,15 @@ export interface MessageDeletedFrame {
 }
 
 /**
+ * To the member's own sockets (every device): they muted or unmuted the chat.
+ */
+export interface ChatMutedFrame {
+  type: "chat_muted";
+  chat_id: string;
+  muted: boolean;
+}
+
+/**
  * A piece of a result's snippet; `match` marks a word the query found.
  */
 export interface SnippetPart {
@@ -537,7 +557,8 @@ export type ChatFrame =
   | GlossaryUpdatedFrame
   | ReactionUpdatedFrame
   | MessageEditedFrame
-  | MessageDeletedFrame;
+  | MessageDeletedFrame
+  | ChatMutedFrame;
 
 // --- apps.voice.protocol ---
 

@@ -11,6 +11,7 @@ export type {
   CallView,
   ChatDetail,
   ChatKind,
+  ChatMuteReply,
   ChatPreferences,
   ChatSummary,
   Formality,

@@ -466,6 +466,34 @@ describe("ChatClient: log out everywhere", () => {
   });
 });
 
+describe("ChatClient: mute", () => {
+  it("mutes through the server and follows chat_muted from the person's other devices", async () => {
+    const setMuted = vi.fn(async (chatId: string, muted: boolean) => ({ chat_id: chatId, muted }));
+    const { client } = makeClient({ api: apiWithTheChat({ setMuted }) });
+    const ws = await connect(client);
+    expect(client.getSnapshot().chat.chats.c1.muted).toBe(false);
+
+    await client.setMuted("c1", true);
+    expect(setMuted).toHaveBeenCalledWith("c1", true);
+    expect(client.getSnapshot().chat.chats.c1.muted).toBe(true);
+
+    ws.receive({ type: "chat_muted", chat_id: "c1", muted: false });
+    expect(client.getSnapshot().chat.chats.c1.muted).toBe(false);
+    client.stop();
+  });
+
+  it("leaves the chat as it was when the server refuses", async () => {
+    const setMuted = vi.fn(async () => {
+      throw new ApiError(429, "too many mute changes");
+    });
+    const { client } = makeClient({ api: apiWithTheChat({ setMuted }) });
+    await connect(client);
+    await expect(client.setMuted("c1", true)).rejects.toMatchObject({ status: 429 });
+    expect(client.getSnapshot().chat.chats.c1.muted).toBe(false);
+    client.stop();
+  });
+});
+
 describe("ChatClient: glossary", () => {
   it("loads the glossary, saves an edit from its version, and follows glossary_updated", async () => {
     const stored = { chat_id: "c1", version: 1, entries: [{ term: "abuela", rendering: "grandma" }] };

@@ -21,6 +21,7 @@ export function fakeApi(overrides: Partial<ClientApi> = {}): ClientApi {
     addMember: vi.fn(),
     glossary: vi.fn(async (chatId: string) => ({ chat_id: chatId, version: 0, entries: [] })),
     updateGlossary: vi.fn(),
+    setMuted: vi.fn(async (chatId: string, muted: boolean) => ({ chat_id: chatId, muted })),
     voiceNote: vi.fn(),
     logoutAll: vi.fn(async () => ({ logged_out: true })),
     ...overrides,
@@ -139,6 +140,7 @@ export function chatSummary(overrides: Partial<ChatSummary> = {}): ChatSummary {
     unread_count: 0,
     last_seq: 0,
     last_read_seq: 0,
+    muted: false,
     ...overrides,
   };
 }

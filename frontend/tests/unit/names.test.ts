@@ -18,6 +18,7 @@ function summary(extra: Partial<ChatSummary>): ChatSummary {
     unread_count: 0,
     last_seq: 0,
     last_read_seq: 0,
+    muted: false,
     ...extra,
   };
 }

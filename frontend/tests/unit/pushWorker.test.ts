@@ -78,6 +78,12 @@ describe("the push service worker", () => {
     expect(worker.showNotification).not.toHaveBeenCalled();
   });
 
+  it("rings a muted chat's call all the same", async () => {
+    const worker = workerScope({ muted: ["c1"] });
+    await worker.dispatch("push", push({ type: "call", chat_id: "c1", call_id: "k1", title: "Ana", body: "Incoming call", url: "/chats/c1", tag: "call:k1" }));
+    expect(worker.showNotification).toHaveBeenCalledTimes(1);
+  });
+
   it("never takes a link off the site from a payload", async () => {
     const worker = workerScope();
     for (const url of ["https://evil.example/", "//evil.example/x", "/\\evil.example/x", 5]) {

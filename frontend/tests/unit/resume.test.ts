@@ -5,7 +5,7 @@ import type { ChatSummary } from "@/lib/types";
 import { message } from "./fakes";
 
 function chat(id: string, lastSeq: number, updated: string): ChatSummary {
-  return { chat_id: id, other_username: id, other_user_id: `u-${id}`, last_message_preview: null, updated_at: updated, kind: "direct", title: null, last_seq: lastSeq, last_read_seq: 0, unread_count: 0 };
+  return { chat_id: id, other_username: id, other_user_id: `u-${id}`, last_message_preview: null, updated_at: updated, kind: "direct", title: null, last_seq: lastSeq, last_read_seq: 0, unread_count: 0, muted: false };
 }
 
 function stateWith(chats: ChatSummary[]): ChatState {
