@@ -23,10 +23,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 
@@ -39,6 +37,7 @@ from apps.chats.protocol import PushPayload
 from apps.chats.selectors import chat_muted_by
 from apps.core.concurrency import run_blocking
 from apps.core.keyvalue import keyvalue_store, socket_lease_key
+from apps.core.recent_copies import RecentCopies
 from apps.core.web_push import PushTarget, web_push_enabled, web_push_send
 
 logger = logging.getLogger(__name__)
@@ -48,6 +47,7 @@ PUSH_BODY_MAX_CHARS = 200
 # How long this process trusts what it read of a user's subscriptions and name: a browser
 # that subscribes through another instance gets pushes at most this much later.
 PUSH_LOOKUP_KEPT_SECONDS = 60.0
+PUSH_LOOKUPS_KEPT = 10_000
 
 
 @dataclass(frozen=True)
@@ -72,30 +72,12 @@ class _CallPush:
 _PushJob = _MessagePush | _CallPush
 
 
-class _TimedCache:
-    def __init__(self) -> None:
-        self._values: dict[str, tuple[float, Any]] = {}
-
-    def get(self, key: str) -> Any | None:
-        kept = self._values.get(key)
-        if kept is None or kept[0] < time.monotonic():
-            return None
-        return kept[1]
-
-    def put(self, key: str, value: Any) -> None:
-        if len(self._values) > 10_000:
-            now = time.monotonic()
-            self._values = {k: v for k, v in self._values.items() if v[0] >= now}
-        self._values[key] = (time.monotonic() + PUSH_LOOKUP_KEPT_SECONDS, value)
-
-    def forget(self, key: str) -> None:
-        self._values.pop(key, None)
-
-
-_targets = _TimedCache()
-_names = _TimedCache()
+_targets: RecentCopies[list[PushTarget]] = RecentCopies(
+    seconds=PUSH_LOOKUP_KEPT_SECONDS, kept=PUSH_LOOKUPS_KEPT
+)
+_names: RecentCopies[str] = RecentCopies(seconds=PUSH_LOOKUP_KEPT_SECONDS, kept=PUSH_LOOKUPS_KEPT)
 # `<user_id>#<chat_id>` -> whether that member muted that chat.
-_mutes = _TimedCache()
+_mutes: RecentCopies[bool] = RecentCopies(seconds=PUSH_LOOKUP_KEPT_SECONDS, kept=PUSH_LOOKUPS_KEPT)
 
 
 def push_lookups_forget(*, user_id: str) -> None:
