@@ -64,6 +64,7 @@ from apps.chats import (
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import Chat, ChatMembership, Message, MessageKind, OwedTranslation
 from apps.chats.presenters import (
+    ReadLanguages,
     chat_summary,
     glossary_view,
     languages_lacking,
@@ -261,12 +262,7 @@ async def _message_send(
             announcement, chat_id=chat_id, message_id=message_id, readers=readers
         )
     else:
-        push_notifications.message_push_offer(
-            message=committed.message,
-            member_languages=committed.member_languages,
-            read_languages=committed.read_languages,
-        )
-        search_index.search_index_later(
+        _message_stored_follow_up(
             message=committed.message,
             member_languages=committed.member_languages,
             read_languages=committed.read_languages,
@@ -389,12 +385,7 @@ async def _unanswered_commit_settle(*, unanswered: services.CommitOutcomeUnknown
         read_languages=unanswered.read_languages,
         quotes=await replies.page_quotes(chat_id=stored.chat_id, messages=[stored]),
     )
-    push_notifications.message_push_offer(
-        message=stored,
-        member_languages=unanswered.member_languages,
-        read_languages=unanswered.read_languages,
-    )
-    search_index.search_index_later(
+    _message_stored_follow_up(
         message=stored,
         member_languages=unanswered.member_languages,
         read_languages=unanswered.read_languages,
@@ -460,17 +451,25 @@ async def do_store_message(*, draft: services.MessageDraft) -> Message | None:
             member_languages=committed.member_languages,
             read_languages=committed.read_languages,
         )
-        push_notifications.message_push_offer(
-            message=committed.message,
-            member_languages=committed.member_languages,
-            read_languages=committed.read_languages,
-        )
-        search_index.search_index_later(
+        _message_stored_follow_up(
             message=committed.message,
             member_languages=committed.member_languages,
             read_languages=committed.read_languages,
         )
     return committed.message
+
+
+def _message_stored_follow_up(
+    *, message: Message, member_languages: dict[str, str], read_languages: ReadLanguages
+) -> None:
+    """What follows each newly stored message off its path: a Web Push offer to members who
+    are away, and its search index entries (both in the background)."""
+    push_notifications.message_push_offer(
+        message=message, member_languages=member_languages, read_languages=read_languages
+    )
+    search_index.search_index_later(
+        message=message, member_languages=member_languages, read_languages=read_languages
+    )
 
 
 # --- Edit and delete for everyone (message_changes.py) --------------------------------------
