@@ -29,7 +29,7 @@ from typing import Protocol
 from django.conf import settings
 
 from apps.chats import sending
-from apps.chats.models import Message, OwedTranslation
+from apps.chats.models import Message, OwedTranslation, message_deleted
 from apps.chats.owed_translations import (
     OWED_TRANSLATION_MAX_ATTEMPTS,
     owed_retry_delay,
@@ -39,7 +39,7 @@ from apps.chats.owed_translations import (
     owed_translation_reschedule,
     owed_translation_settle,
 )
-from apps.chats.presenters import message_deleted, message_translation_needed
+from apps.chats.presenters import message_translation_needed
 from apps.chats.selectors import map_as_dict, message_get
 from apps.chats.short_translations import (
     short_translation_cached,

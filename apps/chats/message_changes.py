@@ -38,12 +38,12 @@ from apps.chats.models import (
     Message,
     MessageKind,
     OwedTranslation,
+    message_deleted,
 )
 from apps.chats.owed_translations import owed_translation_key, owed_translation_new
 from apps.chats.presenters import (
     ReadLanguages,
     languages_lacking,
-    message_deleted,
     message_preview,
     message_text_for,
 )

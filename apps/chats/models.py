@@ -193,6 +193,11 @@ class Message(Model):
     deleted_at = UTCDateTimeAttribute(null=True)
 
 
+def message_deleted(message: Message) -> bool:
+    """Whether the message was deleted for everyone: a tombstone (message_changes.py)."""
+    return message.deleted_at is not None
+
+
 @dynamo_table("messages", owns_schema=False)
 class ClientMessageId(Model):
     class Meta:

@@ -8,9 +8,9 @@ from typing import cast
 
 from apps.accounts.models import User
 from apps.chats import protocol
-from apps.chats.models import CHAT_KIND_GROUP, Chat, ChatMembership, Message
+from apps.chats.models import CHAT_KIND_GROUP, Chat, ChatMembership, Message, message_deleted
 from apps.chats.reactions import message_reactions_view
-from apps.chats.replies import Quotes, message_deleted, reply_to_of
+from apps.chats.replies import Quotes, reply_to_of
 from apps.chats.selectors import Glossary, map_as_dict
 from apps.chats.translation_need import translation_needed
 

@@ -23,8 +23,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.operand import Path
 
 from apps.chats import protocol
-from apps.chats.models import SEQ_DIGITS, Message
-from apps.chats.replies import message_deleted
+from apps.chats.models import SEQ_DIGITS, Message, message_deleted
 from apps.chats.selectors import chat_get_for_member, map_as_dict, message_get
 from apps.core.errors import Conflict, InvalidInput, NotFound
 
@@ -178,10 +177,6 @@ def message_reactions_view(message: Message) -> list[protocol.ReactionSummary]:
     return reactions_summary(reactions_of(message))
 
 
-def is_tombstone(message: Message) -> bool:
-    return message_deleted(message)
-
-
 @dataclass(frozen=True)
 class ReactionToggled:
     # The message as stored after the write (translations included).
@@ -219,7 +214,7 @@ def reaction_toggle(*, chat_id: str, seq: int, user_id: str, emoji: str) -> Reac
         message = message_get(chat_id=chat_id, seq=seq)
         if message is None:
             raise NotFound(MESSAGE_NOT_FOUND)
-        if is_tombstone(message):
+        if message_deleted(message):
             raise Conflict(DELETED_MESSAGE)
         after, now = _reactions_after(
             current=reactions_of(message), user_id=user_id, emoji=emoji, distinct_max=distinct_max

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from apps.chats.models import Message, message_sort_key
+from apps.chats.models import Message, message_deleted, message_sort_key
 from apps.chats.selectors import map_as_dict
 from apps.core.concurrency import run_blocking
 from apps.core.errors import InvalidInput
@@ -42,11 +42,6 @@ def reply_to_seq_validate(value: object) -> int | None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise InvalidInput(REPLY_TO_SEQ_INVALID)
     return value
-
-
-def message_deleted(message: Message) -> bool:
-    """Whether the message was deleted for everyone: a tombstone (message_changes.py)."""
-    return message.deleted_at is not None
 
 
 def reply_to_of(message: Message) -> tuple[int, str] | None:

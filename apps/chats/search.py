@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from apps.accounts.models import User
 from apps.accounts.selectors import user_read_languages
 from apps.chats import protocol
-from apps.chats.models import Message, SearchToken, message_sort_key
+from apps.chats.models import Message, SearchToken, message_deleted, message_sort_key
 from apps.chats.presenters import chat_summary, message_text_for, message_view
 from apps.chats.search_index import (
     found_key_parse,
-    message_is_deleted,
     reader_tokens,
     token_key,
 )
@@ -153,7 +152,7 @@ def messages_search(
                 continue
             message = messages.get((key.chat_id, key.seq))
             row = rows.get(key.chat_id)
-            if message is None or row is None or message_is_deleted(message):
+            if message is None or row is None or message_deleted(message):
                 continue
             if not wanted <= set(
                 reader_tokens(

@@ -41,8 +41,8 @@ from apps.accounts.models import User
 from apps.accounts.selectors import user_display_name
 from apps.chats import actions as chat_actions
 from apps.chats import push_notifications, sending
-from apps.chats.models import Message, MessageKind
-from apps.chats.presenters import message_deleted, message_text_for
+from apps.chats.models import Message, MessageKind, message_deleted
+from apps.chats.presenters import message_text_for
 from apps.chats.selectors import map_as_dict, message_get
 from apps.chats.services import MessageDraft
 from apps.core.background import background_task_cancel, background_task_start
