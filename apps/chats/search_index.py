@@ -4,10 +4,10 @@ table, models.SearchToken; README "Search").
 A reader can find a message by the words of the text they read (their translation, or the
 original when they read it as written) and by the words of the original. The index is written
 after the commit, off the send path: the actions hand each committed message (and each
-translation stored later) to `search_index_later`, which writes its items from a background
-task, 25 to a BatchWriteItem. A crash between the commit and that write loses the message's
-entries; `manage.py search_reindex` writes them again from the messages table (Query, never
-Scan). Writes are PutItems of fixed keys, so writing twice changes nothing.
+translation stored later) to `search_index_later`, whose queue writes them from at most two
+background tasks, several messages' items together, 25 to a BatchWriteItem. A crash between
+the commit and that write loses the message's entries; `manage.py search_reindex` writes them
+again from the messages table (Query, never Scan). Writes are PutItems of fixed keys, so writing twice changes nothing.
 
 A deleted message (a `deleted_at`, or no text left) gets no entries; its old entries stay in
 the index and are dropped when a search reads the message (search.py).
@@ -22,16 +22,16 @@ lately (`RegisteredKeys`), and read when the account is deleted
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from apps.chats.models import SEQ_DIGITS, ChatMembership, Message, SearchToken
+from apps.chats.models import SEQ_DIGITS, ChatMembership, Message, SearchToken, message_deleted
 from apps.chats.presenters import ReadLanguages, member_read_languages, message_text_for
-from apps.chats.replies import message_deleted
 from apps.chats.search_tokens import search_tokens, token_hash
 from apps.chats.selectors import chat_get, map_as_dict, message_range
 from apps.core.background import background_task_start
@@ -42,6 +42,10 @@ logger = logging.getLogger(__name__)
 
 TIME_DIGITS = 13
 REINDEX_PAGE_MESSAGES = 200
+# Indexing's share of the blocking threads and of memory (_IndexQueue).
+INDEX_WRITERS = 2
+INDEX_MESSAGES_PER_WRITE = 50
+INDEX_WAITING_MAX = 10_000
 # The registry partition's suffix: not 16 hex digits, so no token's partition is ever named so.
 REGISTRY_KEY_SUFFIX = "tokens"
 # Token keys a process remembers having registered: about 20 MB at most, enough that the words
@@ -124,11 +128,6 @@ def found_key_parse(found: str) -> FoundKey | None:
     return FoundKey(chat_id=chat_id, seq=int(seq))
 
 
-def message_is_deleted(message: Message) -> bool:
-    """Deleted messages are neither indexed nor found."""
-    return message_deleted(message)
-
-
 def reader_tokens(*, message: Message, language: str, reader_id: str, read_languages) -> list[str]:
     """The tokens one reader finds a message by: the words of what they read, then those of
     the original."""
@@ -150,7 +149,8 @@ def message_entries(
 ) -> list[tuple[str, str]]:
     """(token_key, found) of every item the message's readers find it by; only the readers of
     `languages` when given (a translation that arrived later)."""
-    if message_is_deleted(message):
+    # A deleted message is neither indexed nor found.
+    if message_deleted(message):
         return []
     wanted = set(languages) if languages is not None else None
     reads = read_languages or {}
@@ -226,21 +226,67 @@ def _keys_page(connection, partition: str, start: dict | None) -> dict:
     )
 
 
-def message_index(
-    *,
-    message: Message,
-    member_languages: Mapping[str, str],
-    read_languages: ReadLanguages | None = None,
-    languages: Iterable[str] | None = None,
-) -> int:
-    return search_entries_write(
-        entries=message_entries(
-            message=message,
-            member_languages=member_languages,
-            read_languages=read_languages,
-            languages=languages,
+@dataclass(frozen=True)
+class _IndexJob:
+    message: Message
+    member_languages: dict[str, str]
+    read_languages: ReadLanguages
+    languages: frozenset[str] | None
+
+
+def _index_jobs_write(*, jobs: list[_IndexJob]) -> int:
+    """The entries of several messages, written together (fewer, fuller BatchWriteItems)."""
+    entries: list[tuple[str, str]] = []
+    for job in jobs:
+        entries += message_entries(
+            message=job.message,
+            member_languages=job.member_languages,
+            read_languages=job.read_languages,
+            languages=job.languages,
         )
-    )
+    return search_entries_write(entries=entries)
+
+
+class _IndexQueue:
+    """Messages waiting for their index entries. At most `INDEX_WRITERS` tasks write at once,
+    each taking up to `INDEX_MESSAGES_PER_WRITE` waiting messages per write, so indexing holds
+    at most that many of the blocking threads that commits also need, however fast messages
+    come. Past `INDEX_WAITING_MAX` waiting, the oldest are dropped and logged (the reindex
+    command writes them again) rather than holding memory while DynamoDB is slow."""
+
+    def __init__(self) -> None:
+        self._jobs: deque[_IndexJob] = deque()
+        self._writers: set[asyncio.Task] = set()
+        self.dropped = 0
+
+    def put(self, job: _IndexJob) -> None:
+        self._jobs.append(job)
+        while len(self._jobs) > INDEX_WAITING_MAX:
+            self._jobs.popleft()
+            self.dropped += 1
+            logger.warning("a message's search index entries were dropped: too many waiting")
+        loop = asyncio.get_running_loop()
+        # A writer of another loop (an ended test's) writes nothing here.
+        self._writers = {t for t in self._writers if not t.done() and t.get_loop() is loop}
+        if len(self._writers) < INDEX_WRITERS:
+            self._writers.add(background_task_start(self._write_waiting(), name="search-index"))
+
+    async def _write_waiting(self) -> None:
+        while self._jobs:
+            jobs = [
+                self._jobs.popleft() for _ in range(min(len(self._jobs), INDEX_MESSAGES_PER_WRITE))
+            ]
+            try:
+                await run_blocking(_index_jobs_write)(jobs=jobs)
+            except Exception:
+                logger.exception(
+                    "writing the search index entries of %d messages failed; "
+                    "manage.py search_reindex writes them again",
+                    len(jobs),
+                )
+
+
+_index_queue = _IndexQueue()
 
 
 def search_index_later(
@@ -250,22 +296,17 @@ def search_index_later(
     read_languages: ReadLanguages | None = None,
     languages: Iterable[str] | None = None,
 ) -> None:
-    """Index a committed message (or the translations into `languages` it just gained) in a
-    background task: the caller does not wait, and a failure is logged, not raised (the
-    reindex command repairs it)."""
-    member_languages = dict(member_languages)
-    read_languages = dict(read_languages or {})
-    chosen = set(languages) if languages is not None else None
-
-    async def write() -> None:
-        await run_blocking(message_index)(
+    """Index a committed message (or the translations into `languages` it just gained) off the
+    caller's path (`_IndexQueue`): the caller does not wait, and a failure is logged, not
+    raised (the reindex command repairs it)."""
+    _index_queue.put(
+        _IndexJob(
             message=message,
-            member_languages=member_languages,
-            read_languages=read_languages,
-            languages=chosen,
+            member_languages=dict(member_languages),
+            read_languages=dict(read_languages or {}),
+            languages=frozenset(languages) if languages is not None else None,
         )
-
-    background_task_start(write(), name=f"search-index-{message.chat_id}")
+    )
 
 
 # --- Reindexing (manage.py search_reindex) ------------------------------------------------

@@ -12,19 +12,22 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from apps.chats import actions, services
+from apps.chats import actions, search_index, services
 from apps.chats.models import SearchToken
 from apps.chats.owed_sweeper import OwedTranslationSweeper
 from apps.chats.owed_translations import owed_retry_delay
 from apps.chats.protocol import SearchPage
 from apps.chats.search_index import (
     RegisteredKeys,
+    found_key,
     registry_key,
     search_entries_write,
+    search_index_later,
     user_search_entries_delete,
 )
+from apps.chats.selectors import message_range
 from apps.chats.translation import translation_clients_close
-from apps.core.background import background_tasks_settle
+from apps.core.background import background_tasks_named, background_tasks_settle
 from apps.core.concurrency import run_blocking
 from apps.core.dynamo import dynamo_pages_delete
 from tests.support.accounts import user_create, user_token
@@ -353,6 +356,64 @@ def test_a_key_is_registered_once_per_process_while_remembered():
         assert [pair for pair in written if pair[0].endswith("#tokens")] == [
             ("u1#tokens", "a" * 16)
         ]
+
+
+async def _stored_messages_unindexed(count: int):
+    """A chat of `count` stored messages whose index entries were lost, with its languages."""
+    ana, _ = await person("es")
+    ben, _ = await person("en")
+    chat_id = await direct_chat(ana, ben)
+    for number in range(count):
+        await say(ana, chat_id, f"mensaje numero {number} del dia")
+    await _index_forget()
+    messages = await run_blocking(message_range)(chat_id=chat_id, after_seq=0, limit=count)
+    return messages, {ana.user_id: "es", ben.user_id: "en"}
+
+
+def _indexed(partitions: dict[str, set[str]], message) -> bool:
+    return any(found_key(message=message) in founds for founds in partitions.values())
+
+
+async def test_indexing_a_burst_takes_at_most_two_writers_and_writes_messages_together(
+    translating, monkeypatch
+):
+    messages, member_languages = await _stored_messages_unindexed(12)
+    writes: list[int] = []
+    real_write = search_index.search_entries_write
+
+    def counted_write(*, entries):
+        writes.append(1)
+        return real_write(entries=entries)
+
+    monkeypatch.setattr(search_index, "search_entries_write", counted_write)
+    for message in messages:
+        search_index_later(message=message, member_languages=member_languages)
+    assert 1 <= len(background_tasks_named(name="search-index")) <= 2
+    await background_tasks_settle()
+    partitions = await _partitions()
+    assert all(_indexed(partitions, message) for message in messages)
+    # The twelve messages went out in one or two writes, not twelve.
+    assert 1 <= len(writes) <= 2
+
+
+async def test_past_the_waiting_bound_the_oldest_messages_are_dropped_not_held(
+    translating, monkeypatch
+):
+    messages, member_languages = await _stored_messages_unindexed(5)
+    monkeypatch.setattr(search_index, "INDEX_WAITING_MAX", 3)
+    dropped_before = search_index._index_queue.dropped
+    for message in messages:
+        search_index_later(message=message, member_languages=member_languages)
+    await background_tasks_settle()
+    assert search_index._index_queue.dropped - dropped_before == 2
+    partitions = await _partitions()
+    assert [_indexed(partitions, message) for message in messages] == [
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]
 
 
 async def test_deleting_a_readers_entries_takes_every_item_and_the_registry_and_no_one_elses(
