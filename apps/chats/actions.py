@@ -559,10 +559,15 @@ async def do_edit_message(
     await events.message_edited_broadcast(
         message=edited, member_languages=member_languages, read_languages=read_languages
     )
-    # Its new words become searchable; entries of the old words stay until read, when the
-    # search finds the message no longer holds them and drops it.
+    # Its new words become searchable, and the words the edit took away are forgotten.
     search_index.search_index_later(
         message=edited, member_languages=member_languages, read_languages=read_languages
+    )
+    search_index.search_entries_forget_later(
+        message=target.message,
+        member_languages=member_languages,
+        read_languages=read_languages,
+        kept=edited,
     )
     owed = languages_lacking(
         message=edited, member_languages=member_languages, read_languages=read_languages
@@ -603,6 +608,11 @@ async def do_delete_message(
         message_id=tombstone.message_id,
         seq=int(tombstone.seq),
         member_ids=target.chat.member_ids,
+    )
+    search_index.search_entries_forget_later(
+        message=target.message,
+        member_languages=map_as_dict(target.chat.member_languages),
+        read_languages=member_read_languages(target.chat),
     )
     return tombstone
 

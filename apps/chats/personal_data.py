@@ -34,7 +34,7 @@ from apps.chats.models import (
     client_message_sort_key,
 )
 from apps.chats.presenters import chat_summary, member_read_languages
-from apps.chats.search_index import user_search_entries_delete
+from apps.chats.search_index import message_entries_delete, user_search_entries_delete
 from apps.chats.selectors import chat_get, map_as_dict, messages_by_author
 from apps.chats.services import chats_connection
 from apps.core.dynamo import dynamo_pages_delete
@@ -256,7 +256,18 @@ def user_delete(*, user: User) -> UserDeleted:
                     continue
     latest: dict[str, int] = {}
     messages = messages_by_author(user_id=user.user_id)
+    chats_kept: dict[str, Chat | None] = {}
     for message in messages:
+        if message.chat_id not in chats_kept:
+            chats_kept[message.chat_id] = chat_get(chat_id=message.chat_id)
+        chat_kept = chats_kept[message.chat_id]
+        if chat_kept is not None:
+            # Other readers' entries of the words: computed from the text, so before it goes.
+            message_entries_delete(
+                message=message,
+                member_languages=map_as_dict(chat_kept.member_languages),
+                read_languages=member_read_languages(chat_kept),
+            )
         _message_anonymise(message=message, user_id=user.user_id)
         latest[message.chat_id] = max(latest.get(message.chat_id, 0), int(message.seq))
     for chat_id, seq in latest.items():

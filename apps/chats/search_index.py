@@ -9,8 +9,10 @@ background tasks, several messages' items together, 25 to a BatchWriteItem. A cr
 the commit and that write loses the message's entries; `manage.py search_reindex` writes them
 again from the messages table (Query, never Scan). Writes are PutItems of fixed keys, so writing twice changes nothing.
 
-A deleted message (a `deleted_at`, or no text left) gets no entries; its old entries stay in
-the index and are dropped when a search reads the message (search.py).
+A deleted message (a `deleted_at`, or no text left) gets no entries, and the entries it had are
+deleted (`message_entries_delete`), as are those of the words an edit took away and of the
+messages of a deleted account; any that escape (a write racing the delete) are dropped when a
+search reads the message (search.py).
 
 A reader's items cannot be listed by key (their partitions are `<user_id>#<token hash>`), so
 each reader also has a registry of the hashes they have items under, in the same table:
@@ -188,6 +190,57 @@ def search_entries_write(
     # Only once written: a failed write registers them again next time.
     known.remember(keys)
     return len(unique)
+
+
+def message_entries_delete(
+    *,
+    message: Message,
+    member_languages: Mapping[str, str],
+    read_languages: ReadLanguages | None = None,
+    kept: Message | None = None,
+) -> int:
+    """Delete the index items `message` gave its readers: its words are gone (deleted for
+    everyone, or its author's account deleted), or, with `kept` (the message as an edit left
+    it), the words the edit took away. Keys are computed as when they were written, so no
+    read is needed; absent ones cost a write unit each and change nothing. Returns how many."""
+    entries = set(
+        message_entries(
+            message=message, member_languages=member_languages, read_languages=read_languages
+        )
+    )
+    if kept is not None:
+        entries -= set(
+            message_entries(
+                message=kept, member_languages=member_languages, read_languages=read_languages
+            )
+        )
+    with SearchToken.batch_write() as batch:
+        for key, found in entries:
+            batch.delete(SearchToken(key, found))
+    return len(entries)
+
+
+def search_entries_forget_later(
+    *,
+    message: Message,
+    member_languages: Mapping[str, str],
+    read_languages: ReadLanguages | None = None,
+    kept: Message | None = None,
+) -> None:
+    """`message_entries_delete` in a background task (edits and deletes are rare beside
+    sends: no queue); a failure is logged, and a search drops what the entries still name."""
+    member_languages = dict(member_languages)
+    read_languages = dict(read_languages or {})
+
+    async def delete() -> None:
+        await run_blocking(message_entries_delete)(
+            message=message,
+            member_languages=member_languages,
+            read_languages=read_languages,
+            kept=kept,
+        )
+
+    background_task_start(delete(), name=f"search-index-forget-{message.chat_id}")
 
 
 def user_search_entries_delete(*, user_id: str) -> int:

@@ -20,9 +20,11 @@ from apps.chats.protocol import SearchPage
 from apps.chats.search_index import (
     RegisteredKeys,
     found_key,
+    found_key_parse,
     registry_key,
     search_entries_write,
     search_index_later,
+    token_key,
     user_search_entries_delete,
 )
 from apps.chats.selectors import message_range
@@ -229,8 +231,12 @@ async def test_a_deleted_message_is_not_found(async_client, translating):
     assert [s for _, s in await found_seqs(async_client, amy_token, "biblioteca")] == [gone, kept]
 
     await actions.do_delete_message(user=eva, chat_id=chat_id, seq=gone)
+    await background_tasks_settle()
 
     assert [s for _, s in await found_seqs(async_client, amy_token, "biblioteca")] == [kept]
+    # Its entries are gone from every reader's index, not only filtered out when read.
+    named = {found for founds in (await _partitions()).values() for found in founds}
+    assert {found_key_parse(found).seq for found in named if found_key_parse(found)} == {kept}
 
 
 async def test_an_edited_message_is_found_by_its_new_words_and_no_longer_by_the_old(
@@ -248,6 +254,11 @@ async def test_an_edited_message_is_found_by_its_new_words_and_no_longer_by_the_
     assert await found_seqs(async_client, eva_token, "museo") == [(chat_id, seq)]
     assert await found_seqs(async_client, amy_token, "museo") == [(chat_id, seq)]
     assert await found_seqs(async_client, eva_token, "parque") == []
+    # The entries of the word the edit took away are gone; those of the words it kept stay.
+    partitions = await _partitions()
+    for reader in (eva, amy):
+        assert token_key(user_id=reader.user_id, token="parque") not in partitions
+        assert token_key(user_id=reader.user_id, token="vemos") in partitions
 
 
 # --- The index follows the translations -------------------------------------------------

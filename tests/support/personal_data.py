@@ -27,7 +27,7 @@ from apps.chats.models import (
     client_message_sort_key,
 )
 from apps.chats.personal_data import DELETED_MESSAGE_TEXT, DELETED_USER_ID, DELETED_USERNAME
-from apps.chats.search_index import registry_key
+from apps.chats.search_index import found_key_parse, registry_key
 from apps.core.background import background_tasks_settle
 from apps.core.dynamo import dynamo_client
 from apps.core.errors import Unauthorized
@@ -52,19 +52,22 @@ def react(user, chat_id: str, seq: int, emoji: str) -> None:
     reactions.reaction_toggle(chat_id=chat_id, seq=seq, user_id=user.user_id, emoji=emoji)
 
 
-def search_token_keys() -> set[str]:
-    """Every partition of the search index (a Scan through the raw client: a test's own look,
-    not the code under test, which the no-Scan fixture watches)."""
-    keys: set[str] = set()
+def search_items() -> set[tuple[str, str]]:
+    """Every (token_key, found) of the search index (a Scan through the raw client: a test's
+    own look, not the code under test, which the no-Scan fixture watches)."""
+    items: set[tuple[str, str]] = set()
     start: dict = {}
     while True:
-        page = dynamo_client().scan(
-            TableName=SearchToken.Meta.table_name, ProjectionExpression="token_key", **start
-        )
-        keys |= {item["token_key"]["S"] for item in page["Items"]}
+        page = dynamo_client().scan(TableName=SearchToken.Meta.table_name, **start)
+        items |= {(item["token_key"]["S"], item["found"]["S"]) for item in page["Items"]}
         if "LastEvaluatedKey" not in page:
-            return keys
+            return items
         start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+def search_token_keys() -> set[str]:
+    """Every partition of the search index."""
+    return {key for key, _ in search_items()}
 
 
 def presence_keys_of(user_id: str) -> list[str]:
@@ -198,6 +201,14 @@ def assert_ana_deleted_leaving_only_tombstones(people: dict, *, token: str) -> N
     assert [key for key in keys if key.startswith(f"{ana.user_id}#")] == []
     assert any(key.startswith(f"{bea.user_id}#") for key in keys)
     assert registry_key(user_id=bea.user_id) in keys
+
+    # Nobody's index names her messages any more (their words were hers).
+    her_messages = {(people["direct"], 1), (people["direct"], 3), (people["group"], 2)}
+    named = {found_key_parse(found) for key, found in search_items()}
+    assert {
+        (found.chat_id, found.seq) for found in named if found is not None
+    } & her_messages == set()
+    assert (people["direct"], 2) in {(f.chat_id, f.seq) for f in named if f is not None}
 
     # Redis forgot when she was last seen and who watched her.
     assert presence_keys_of(ana.user_id) == []
