@@ -22,8 +22,11 @@ export default defineConfig({
   testMatch: /.*\.spec\.ts$/,
   timeout: 180_000,
   expect: { timeout: 15_000 },
+  // Spec files run two at a time, each file's tests in order on one worker (voice.spec.ts's
+  // steps build on each other). Every spec signs up people of its own, so two files never
+  // share a chat; the backend's sign-up and login limits are raised for the suite.
   fullyParallel: false,
-  workers: 1,
+  workers: Number(process.env.E2E_WORKERS || 2),
   retries: 0,
   reporter: [["list"]],
   globalSetup: "./e2e/global-setup.ts",
