@@ -5,9 +5,10 @@ A reader can find a message by the words of the text they read (their translatio
 original when they read it as written) and by the words of the original. The index is written
 after the commit, off the send path: the actions hand each committed message (and each
 translation stored later) to `search_index_later`, whose queue writes them from at most two
-background tasks, several messages' items together, 25 to a BatchWriteItem. A crash between
-the commit and that write loses the message's entries; `manage.py search_reindex` writes them
-again from the messages table (Query, never Scan). Writes are PutItems of fixed keys, so writing twice changes nothing.
+background tasks, the items of the messages of the last quarter second together, 25 to a
+BatchWriteItem. A crash between the commit and that write loses the message's entries;
+`manage.py search_reindex` writes them again from the messages table (Query, never Scan).
+Writes are PutItems of fixed keys, so writing twice changes nothing.
 
 A deleted message (a `deleted_at`, or no text left) gets no entries, and the entries it had are
 deleted (`message_entries_delete`), as are those of the words an edit took away and of the
@@ -47,6 +48,7 @@ REINDEX_PAGE_MESSAGES = 200
 # Indexing's share of the blocking threads and of memory (_IndexQueue).
 INDEX_WRITERS = 2
 INDEX_MESSAGES_PER_WRITE = 50
+INDEX_LINGER_SECONDS = 0.25
 INDEX_WAITING_MAX = 10_000
 # The registry partition's suffix: not 16 hex digits, so no token's partition is ever named so.
 REGISTRY_KEY_SUFFIX = "tokens"
@@ -301,11 +303,17 @@ def _index_jobs_write(*, jobs: list[_IndexJob]) -> int:
 
 
 class _IndexQueue:
-    """Messages waiting for their index entries. At most `INDEX_WRITERS` tasks write at once,
-    each taking up to `INDEX_MESSAGES_PER_WRITE` waiting messages per write, so indexing holds
-    at most that many of the blocking threads that commits also need, however fast messages
-    come. Past `INDEX_WAITING_MAX` waiting, the oldest are dropped and logged (the reindex
-    command writes them again) rather than holding memory while DynamoDB is slow."""
+    """Messages waiting for their index entries.
+
+    A writer lingers `INDEX_LINGER_SECONDS` before each write unless a full write is already
+    waiting, then writes the entries of up to `INDEX_MESSAGES_PER_WRITE` messages together:
+    a message's 20-30 entries alone take two BatchWriteItems, one of them mostly empty, and a
+    request costs the process far more CPU (signing, HTTP, parsing) than its items do, so
+    full batches halve indexing's CPU per message. A second writer starts only while a full
+    write is waiting: indexing holds at most `INDEX_WRITERS` of the blocking threads that
+    commits also need, however fast messages come. Past `INDEX_WAITING_MAX` waiting, the
+    oldest are dropped and logged (the reindex command writes them again) rather than
+    holding memory while DynamoDB is slow."""
 
     def __init__(self) -> None:
         self._jobs: deque[_IndexJob] = deque()
@@ -321,14 +329,19 @@ class _IndexQueue:
         loop = asyncio.get_running_loop()
         # A writer of another loop (an ended test's) writes nothing here.
         self._writers = {t for t in self._writers if not t.done() and t.get_loop() is loop}
-        if len(self._writers) < INDEX_WRITERS:
+        backlog = len(self._jobs) >= INDEX_MESSAGES_PER_WRITE
+        if not self._writers or (backlog and len(self._writers) < INDEX_WRITERS):
             self._writers.add(background_task_start(self._write_waiting(), name="search-index"))
 
     async def _write_waiting(self) -> None:
         while self._jobs:
+            if len(self._jobs) < INDEX_MESSAGES_PER_WRITE:
+                await asyncio.sleep(INDEX_LINGER_SECONDS)
             jobs = [
                 self._jobs.popleft() for _ in range(min(len(self._jobs), INDEX_MESSAGES_PER_WRITE))
             ]
+            if not jobs:
+                continue
             try:
                 await run_blocking(_index_jobs_write)(jobs=jobs)
             except Exception:

@@ -407,6 +407,26 @@ async def test_indexing_a_burst_takes_at_most_two_writers_and_writes_messages_to
     assert 1 <= len(writes) <= 2
 
 
+async def test_messages_a_few_milliseconds_apart_are_indexed_in_one_write(translating, monkeypatch):
+    messages, member_languages = await _stored_messages_unindexed(4)
+    writes: list[int] = []
+    real_write = search_index.search_entries_write
+
+    def counted_write(*, entries):
+        writes.append(len(entries))
+        return real_write(entries=entries)
+
+    monkeypatch.setattr(search_index, "search_entries_write", counted_write)
+    for message in messages:
+        search_index_later(message=message, member_languages=member_languages)
+        await asyncio.sleep(0.02)
+    await background_tasks_settle()
+    partitions = await _partitions()
+    assert all(_indexed(partitions, message) for message in messages)
+    # One write of all four messages' entries: the writer lingered for the later ones.
+    assert len(writes) == 1
+
+
 async def test_past_the_waiting_bound_the_oldest_messages_are_dropped_not_held(
     translating, monkeypatch
 ):
