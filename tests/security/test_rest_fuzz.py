@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from apps.chats import actions
 from apps.chats import services as chat_services
 from apps.chats.translation import translation_clients_close
+from apps.core.background import background_tasks_settle
 from apps.core.concurrency import run_blocking
 from apps.core.dynamo import dynamo_table_models
 from apps.voice.speech import speech_clients_close
@@ -287,6 +288,7 @@ async def world(fast_hashing, translator, speech, livekit, settings):
         user=ana, title="Fuzz", usernames=[bob.username, cleo.username]
     )
     await actions.do_send_message(user=ana, chat_id=group.membership.chat_id, text="hola")
+    await background_tasks_settle()
     return {
         "token": user_token(ana),
         "chat_ids": [direct.membership.chat_id, group.membership.chat_id],
@@ -403,6 +405,9 @@ async def test_unauthenticated_endpoints_never_answer_5xx(fast_hashing, endpoint
     segment = data.draw(hostile_text, label="segment")
     path = path.replace("{x}", _path_segment(segment) or "x") + (f"?{query}" if query else "")
     writes = method in ("POST", "PATCH", "DELETE", "PUT")
+    # What an earlier example's accepted request still writes in the background (a sent
+    # message's search index entries, a quarter second later) must land before the snapshot.
+    await background_tasks_settle()
     before = await _tables_snapshot() if writes else None
 
     response = await _request(AsyncClient(), method, path, body, content_type, None)
@@ -435,6 +440,9 @@ async def test_authenticated_endpoints_never_answer_5xx_and_refusals_change_noth
     else:
         token = data.draw(st.sampled_from([None, "not.a.token", world["token"] + "x"]))
     writes = method in ("POST", "PATCH", "DELETE", "PUT")
+    # What an earlier example's accepted request still writes in the background (a sent
+    # message's search index entries, a quarter second later) must land before the snapshot.
+    await background_tasks_settle()
     before = await _tables_snapshot() if writes else None
 
     response = await _request(AsyncClient(), method, path, body, content_type, token)
