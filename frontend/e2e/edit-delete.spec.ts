@@ -4,29 +4,13 @@
  * text in Spanish, marked "edited", and his inbox preview follows; Ana deletes it and both see
  * "Message deleted" in its place. Escape cancels an edit; a delete asks first.
  */
-import { expect, test, type Page } from "@playwright/test";
-import { baseUrl, directChatId, expectConnected, logInInBrowser, messagesWithText, newContext, person, send, signUpByApi, snap, watchConsole } from "./support";
-
-async function openChat(page: Page, chatId: string): Promise<void> {
-  await page.goto(`${baseUrl()}/chats/${chatId}`);
-  await expectConnected(page);
-}
+import { expect, test } from "@playwright/test";
+import { baseUrl, messagesWithText, openChat, person, send, snap, twoInADirectChat } from "./support";
 
 test("a sender edits a message, seen live in the reader's language, then deletes it for everyone", async ({ browser }) => {
   const ana = person("ana", "Ana", "en");
   const beto = person("beto", "Beto", "es");
-  await signUpByApi(ana);
-  await signUpByApi(beto);
-  const chatId = await directChatId(ana, beto);
-  const ctxA = await newContext(browser);
-  const ctxB = await newContext(browser);
-  const pageA = await ctxA.newPage();
-  const pageB = await ctxB.newPage();
-  const consoles = [watchConsole(pageA, "ana"), watchConsole(pageB, "beto")];
-  await logInInBrowser(pageA, ana);
-  await logInInBrowser(pageB, beto);
-  await openChat(pageA, chatId);
-  await openChat(pageB, chatId);
+  const { chatId, pageA, pageB, consoles, close } = await twoInADirectChat(browser, ana, beto);
 
   await send(pageA, "See you at noon");
   await expect(messagesWithText(pageB, "[es] See you at noon")).toHaveCount(1);
@@ -77,6 +61,5 @@ test("a sender edits a message, seen live in the reader's language, then deletes
   await expect(pageB.getByTestId("message-deleted")).toHaveCount(1);
 
   expect(consoles.flatMap((c) => c.errors)).toEqual([]);
-  await ctxA.close();
-  await ctxB.close();
+  await close();
 });

@@ -5,7 +5,7 @@
  * Escape closes it, giving focus back to its button.
  */
 import { expect, test, type Page } from "@playwright/test";
-import { baseUrl, directChatId, expectConnected, logInInBrowser, newContext, person, send, signUpByApi, snap, watchConsole } from "./support";
+import { expectConnected, person, send, snap, twoInADirectChat } from "./support";
 
 function firstMessage(page: Page) {
   return page.locator('[data-testid="message"][data-seq="1"]');
@@ -18,20 +18,7 @@ function chip(page: Page, emoji: string) {
 test("two people react to a message, see each other's reactions live, and toggle them off", async ({ browser }) => {
   const ava = person("ava", "Ava", "en");
   const beto = person("beto", "Beto", "es");
-  await signUpByApi(ava);
-  await signUpByApi(beto);
-  const chatId = await directChatId(ava, beto);
-  const ctxA = await newContext(browser);
-  const ctxB = await newContext(browser);
-  const pageA = await ctxA.newPage();
-  const pageB = await ctxB.newPage();
-  const consoles = [watchConsole(pageA, "ava"), watchConsole(pageB, "beto")];
-  await logInInBrowser(pageA, ava);
-  await logInInBrowser(pageB, beto);
-  for (const page of [pageA, pageB]) {
-    await page.goto(`${baseUrl()}/chats/${chatId}`);
-    await expectConnected(page);
-  }
+  const { pageA, pageB, consoles, close } = await twoInADirectChat(browser, ava, beto);
 
   await send(pageA, "We won the match this afternoon!");
   await expect(firstMessage(pageB)).toBeVisible();
@@ -87,6 +74,5 @@ test("two people react to a message, see each other's reactions live, and toggle
   await expect(chip(pageB, "😂")).toHaveAccessibleName(/^😂 1 reaction from Ava/);
 
   expect(consoles.flatMap((c) => c.errors)).toEqual([]);
-  await ctxA.close();
-  await ctxB.close();
+  await close();
 });

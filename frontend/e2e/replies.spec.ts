@@ -5,7 +5,7 @@
  * `/chats/<id>?at=<seq>` opens the chat at that message.
  */
 import { expect, test, type Page } from "@playwright/test";
-import { apiUrl, baseUrl, directChatId, expectConnected, logInInBrowser, messagesWithText, newContext, person, send, signUpByApi, snap, tokenOf, watchConsole } from "./support";
+import { apiUrl, directChatId, expectConnected, logInInBrowser, messagesWithText, newContext, openChat, person, send, signUpByApi, snap, tokenOf, twoInADirectChat, watchConsole } from "./support";
 
 const ORIGINAL = "Shall we have dinner together tomorrow night at the usual place?";
 const REPLY = "Sí, claro que sí, nos vemos allí a las nueve de la noche.";
@@ -21,11 +21,6 @@ async function post(token: string, chatId: string, body: object): Promise<number
   return reply.message.seq;
 }
 
-async function openChat(page: Page, chatId: string, query = ""): Promise<void> {
-  await page.goto(`${baseUrl()}/chats/${chatId}${query}`);
-  await expectConnected(page);
-}
-
 function bubbleAt(page: Page, seq: number) {
   return page.locator(`[data-testid="message"][data-seq="${seq}"]`);
 }
@@ -33,18 +28,7 @@ function bubbleAt(page: Page, seq: number) {
 test("a reply quotes the original in each reader's language", async ({ browser }) => {
   const ana = person("ana", "Ana", "en");
   const beto = person("beto", "Beto", "es");
-  await signUpByApi(ana);
-  await signUpByApi(beto);
-  const chatId = await directChatId(ana, beto);
-  const ctxA = await newContext(browser);
-  const ctxB = await newContext(browser);
-  const pageA = await ctxA.newPage();
-  const pageB = await ctxB.newPage();
-  const consoles = [watchConsole(pageA, "ana"), watchConsole(pageB, "beto")];
-  await logInInBrowser(pageA, ana);
-  await logInInBrowser(pageB, beto);
-  await openChat(pageA, chatId);
-  await openChat(pageB, chatId);
+  const { pageA, pageB, consoles, close } = await twoInADirectChat(browser, ana, beto);
 
   await send(pageA, ORIGINAL);
   const translated = `[es] ${ORIGINAL}`;
@@ -81,8 +65,7 @@ test("a reply quotes the original in each reader's language", async ({ browser }
   await snap(pageA, "replies-quote");
 
   for (const console of consoles) expect(console.errors).toEqual([]);
-  await ctxA.close();
-  await ctxB.close();
+  await close();
 });
 
 test("a quote jumps to an original not loaded yet, and ?at= opens the chat at a message", async ({ browser }) => {

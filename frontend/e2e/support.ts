@@ -146,6 +146,48 @@ export async function newContext(browser: import("@playwright/test").Browser): P
   return browser.newContext({ viewport: DESKTOP, locale: "en-US", timezoneId: "UTC" });
 }
 
+/** Opens a chat (with `query`, e.g. "?at=12") and waits for its socket. */
+export async function openChat(page: Page, chatId: string, query = ""): Promise<void> {
+  await page.goto(`${baseUrl()}/chats/${chatId}${query}`);
+  await expectConnected(page);
+}
+
+export interface TwoInAChat {
+  chatId: string;
+  pageA: Page;
+  pageB: Page;
+  /** Each page's console errors, labelled with its person's first name. */
+  consoles: { errors: string[] }[];
+  close(): Promise<void>;
+}
+
+/** `a` and `b`, signed up by the API, in a direct chat, each logged in to a browser of their
+ * own with the chat open and connected. */
+export async function twoInADirectChat(browser: import("@playwright/test").Browser, a: Person, b: Person): Promise<TwoInAChat> {
+  await signUpByApi(a);
+  await signUpByApi(b);
+  const chatId = await directChatId(a, b);
+  const ctxA = await newContext(browser);
+  const ctxB = await newContext(browser);
+  const pageA = await ctxA.newPage();
+  const pageB = await ctxB.newPage();
+  const consoles = [watchConsole(pageA, a.first.toLowerCase()), watchConsole(pageB, b.first.toLowerCase())];
+  await logInInBrowser(pageA, a);
+  await logInInBrowser(pageB, b);
+  await openChat(pageA, chatId);
+  await openChat(pageB, chatId);
+  return {
+    chatId,
+    pageA,
+    pageB,
+    consoles,
+    close: async () => {
+      await ctxA.close();
+      await ctxB.close();
+    },
+  };
+}
+
 /** A port nobody listens on right now, on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((done, fail) => {
