@@ -385,30 +385,9 @@ def _indexed(partitions: dict[str, set[str]], message) -> bool:
     return any(found_key(message=message) in founds for founds in partitions.values())
 
 
-async def test_indexing_a_burst_takes_at_most_two_writers_and_writes_messages_together(
-    translating, monkeypatch
-):
-    messages, member_languages = await _stored_messages_unindexed(12)
-    writes: list[int] = []
-    real_write = search_index.search_entries_write
-
-    def counted_write(*, entries):
-        writes.append(1)
-        return real_write(entries=entries)
-
-    monkeypatch.setattr(search_index, "search_entries_write", counted_write)
-    for message in messages:
-        search_index_later(message=message, member_languages=member_languages)
-    assert 1 <= len(background_tasks_named(name="search-index")) <= 2
-    await background_tasks_settle()
-    partitions = await _partitions()
-    assert all(_indexed(partitions, message) for message in messages)
-    # The twelve messages went out in one or two writes, not twelve.
-    assert 1 <= len(writes) <= 2
-
-
-async def test_messages_a_few_milliseconds_apart_are_indexed_in_one_write(translating, monkeypatch):
-    messages, member_languages = await _stored_messages_unindexed(4)
+@pytest.fixture
+def index_writes(monkeypatch) -> list[int]:
+    """How many entries each index write of the queue carried, in order (the writes happen)."""
     writes: list[int] = []
     real_write = search_index.search_entries_write
 
@@ -417,6 +396,29 @@ async def test_messages_a_few_milliseconds_apart_are_indexed_in_one_write(transl
         return real_write(entries=entries)
 
     monkeypatch.setattr(search_index, "search_entries_write", counted_write)
+    return writes
+
+
+async def test_indexing_a_burst_takes_at_most_two_writers_and_writes_messages_together(
+    translating, index_writes
+):
+    messages, member_languages = await _stored_messages_unindexed(12)
+    index_writes.clear()  # the setup's own sends
+    for message in messages:
+        search_index_later(message=message, member_languages=member_languages)
+    assert 1 <= len(background_tasks_named(name="search-index")) <= 2
+    await background_tasks_settle()
+    partitions = await _partitions()
+    assert all(_indexed(partitions, message) for message in messages)
+    # The twelve messages went out in one or two writes, not twelve.
+    assert 1 <= len(index_writes) <= 2
+
+
+async def test_messages_a_few_milliseconds_apart_are_indexed_in_one_write(
+    translating, index_writes
+):
+    messages, member_languages = await _stored_messages_unindexed(4)
+    index_writes.clear()  # the setup's own sends
     for message in messages:
         search_index_later(message=message, member_languages=member_languages)
         await asyncio.sleep(0.02)
@@ -424,7 +426,7 @@ async def test_messages_a_few_milliseconds_apart_are_indexed_in_one_write(transl
     partitions = await _partitions()
     assert all(_indexed(partitions, message) for message in messages)
     # One write of all four messages' entries: the writer lingered for the later ones.
-    assert len(writes) == 1
+    assert len(index_writes) == 1
 
 
 async def test_past_the_waiting_bound_the_oldest_messages_are_dropped_not_held(
