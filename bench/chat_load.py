@@ -8,14 +8,16 @@ loopback OpenAI-compatible translator with a configurable delay. Prints figures.
     .venv/bin/python bench/chat_load.py --pairs 50 --rate 150 --duration 20 --drain 10 \
         --translator-delay 0.2 --setting SENDS_IN_FLIGHT_MAX=32
 
-Past capacity the server refuses sends `busy`; they are resent like the front end's outbox
-does (same client_msg_id, back-off) and counted. "delivered while sending" is the rate
-delivered during the sending window; latency is given from the first attempt and from the
-attempt the server took.
+Messages go out the way the front end's outbox sends them: one per sender and chat in
+flight, the next when the server has acknowledged it. Past capacity the server refuses sends
+`busy`; they are resent like the outbox does (same client_msg_id, back-off, later messages
+waiting behind) and counted. "delivered while sending" is the rate delivered during the
+sending window; latency is given from when the message was written (its time in the outbox
+included) and from the attempt the server took.
 
 Each pair is an English and a Spanish user in a 1:1 chat; messages alternate direction and
 are spread evenly over time across the pairs. Latency is send-to-delivery: from the moment
-the sender writes the frame to the moment the recipient gets the final, translated `message`
+the message is written to the moment the recipient gets the final, translated `message`
 frame. DynamoDB requests are counted by a loopback proxy in front of moto, by operation.
 Everything listens on 127.0.0.1 only.
 """
@@ -30,7 +32,7 @@ import random
 import subprocess
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,10 +142,13 @@ class Participant:
 
 
 class Refusals:
-    """What the server refused, and the resends of `busy` refusals, done the way the front
-    end's outbox does them (frontend/src/lib/outbox.ts): the same client_msg_id again after
-    `retry_after`, doubling with each refusal of that message (at most 30 s), stretched by up
-    to half again at random so refused clients do not all come back at once."""
+    """The load client's outbox: sends, `busy` refusals and their resends, done the way the
+    front end's outbox does them (frontend/src/lib/outbox.ts). Each sender has at most one
+    message of a chat in flight, since the outbox keeps a chat's order: the next one waits
+    in the queue until the server acknowledges or refuses it. A `busy` refusal puts the
+    message back at the head of its queue for `retry_after`, doubling with each refusal of
+    that message (at most 30 s), stretched by up to half again at random so refused clients
+    do not all come back at once; the messages written meanwhile wait behind it."""
 
     def __init__(self) -> None:
         self.busy = 0
@@ -154,28 +159,76 @@ class Refusals:
         self.deadline = float("inf")  # no resends after this
         self.resends: set[asyncio.Task] = set()
         self.acked: dict[str, float] = {}  # client_msg_id -> time of its ack
+        # (sender, chat) -> its queue, the message in flight, and when the queue may go on.
+        self.queues: dict[tuple[int, str], deque[str]] = {}
+        self.in_flight: dict[tuple[int, str], str] = {}
+        self.not_before: dict[tuple[int, str], float] = {}
+        self.queue_of: dict[str, tuple[int, str]] = {}
+
+    def send(self, sender: Participant, chat_id: str, client_msg_id: str, payload: str) -> None:
+        """A message written now: it goes out when its chat has none in flight."""
+        key = (id(sender), chat_id)
+        self.frames[client_msg_id] = (sender, payload)
+        self.queue_of[client_msg_id] = key
+        self.queues.setdefault(key, deque()).append(client_msg_id)
+        self._next(key)
+
+    def waiting(self) -> int:
+        """Messages written and not yet sent (queued behind one in flight, or refused)."""
+        return sum(len(queue) for queue in self.queues.values())
+
+    def _next(self, key: tuple[int, str]) -> None:
+        queue = self.queues.get(key)
+        if not queue or key in self.in_flight or self.not_before.get(key, 0) > time.perf_counter():
+            return
+        client_msg_id = queue.popleft()
+        self.in_flight[key] = client_msg_id
+        self.attempted[client_msg_id] = time.perf_counter()
+        sender, payload = self.frames[client_msg_id]
+        task = asyncio.get_running_loop().create_task(sender.socket.send(payload))
+        self.resends.add(task)
+        task.add_done_callback(self.resends.discard)
+
+    def _settled(self, client_msg_id: str) -> tuple[int, str] | None:
+        key = self.queue_of.get(client_msg_id)
+        if key is None or self.in_flight.get(key) != client_msg_id:
+            return None
+        del self.in_flight[key]
+        return key
+
+    def acknowledged(self, client_msg_id: str) -> None:
+        self.acked.setdefault(client_msg_id, time.perf_counter())
+        key = self._settled(client_msg_id)
+        if key is not None:
+            self._next(key)
 
     def refused(self, frame: dict) -> None:
-        client_msg_id = frame.get("client_msg_id")
-        if frame.get("code") != "busy" or client_msg_id not in self.frames:
+        client_msg_id = str(frame.get("client_msg_id"))
+        key = self._settled(client_msg_id)
+        if frame.get("code") != "busy" or key is None:
             self.other[str(frame.get("error"))[:60]] += 1
+            if key is not None:
+                self._next(key)  # the outbox marks it failed and goes on with the next
             return
         self.busy += 1
         self.busy_of[client_msg_id] += 1
         count = self.busy_of[client_msg_id]
         wait = min(30.0, max(float(frame.get("retry_after") or 1), 2.0 ** (count - 1)))
         wait *= 1 + random.random() * 0.5
+        self.queues[key].appendleft(client_msg_id)
+        self.not_before[key] = time.perf_counter() + wait
         if time.perf_counter() + wait > self.deadline:
             return
-        task = asyncio.get_running_loop().create_task(self._resend(client_msg_id, wait))
-        self.resends.add(task)
-        task.add_done_callback(self.resends.discard)
+        asyncio.get_running_loop().call_later(wait, self._next, key)
 
-    async def _resend(self, client_msg_id: str, wait: float) -> None:
-        await asyncio.sleep(wait)
-        sender, payload = self.frames[client_msg_id]
-        self.attempted[client_msg_id] = time.perf_counter()
-        await sender.socket.send(payload)
+    def cancel(self) -> None:
+        """The run is over: nothing more is sent."""
+        self.deadline = 0.0
+        for task in list(self.resends):
+            task.cancel()
+        self.queues.clear()
+        self.in_flight.clear()
+        self.not_before.clear()
 
 
 async def reader(participant: Participant, delivered: dict[str, float], refusals: Refusals) -> None:
@@ -184,7 +237,7 @@ async def reader(participant: Participant, delivered: dict[str, float], refusals
         if "error" in frame and "type" not in frame:
             refusals.refused(frame)
         elif frame.get("type") == "ack":
-            refusals.acked.setdefault(str(frame.get("client_msg_id")), time.perf_counter())
+            refusals.acknowledged(str(frame.get("client_msg_id")))
         elif frame.get("type") == "message":
             original = frame["message"].get("original_text", "")
             if (
@@ -310,16 +363,14 @@ async def load_phase(options, pairs, delivered, refusals, proxy, daphne, redis_u
             await asyncio.sleep(delay)
         sent[text] = time.perf_counter()
         payload = json.dumps({"chat_id": chat_id, "text": text, "client_msg_id": f"b{number}"})
-        refusals.frames[f"b{number}"] = (sender, payload)
-        refusals.attempted[f"b{number}"] = sent[text]
-        await sender.socket.send(payload)
+        refusals.send(sender, chat_id, f"b{number}", payload)
     send_elapsed = time.perf_counter() - started
     drain_deadline = time.perf_counter() + options.drain
     refusals.deadline = drain_deadline
     while len(delivered) < total and time.perf_counter() < drain_deadline:
         await asyncio.sleep(0.05)
-    for task in list(refusals.resends):
-        task.cancel()
+    waiting = refusals.waiting()
+    refusals.cancel()
     cpu_used = process_cpu_seconds(daphne.pid) - cpu_before
     client_cpu_used = time.process_time() - client_cpu_before
     dynamo_cpu_used = process_cpu_seconds(proxy.dynamo_pid) - dynamo_cpu_before
@@ -354,12 +405,12 @@ async def load_phase(options, pairs, delivered, refusals, proxy, daphne, redis_u
     unsent = total - len(latencies) - len(undelivered_acks)
     dynamo_requests = sum(proxy.counts.values())
     print(
-        f"load: {total} messages sent in {send_elapsed:.1f} s (target {options.rate}/s across {len(pairs)} pairs)"
+        f"load: {total} messages written in {send_elapsed:.1f} s (target {options.rate}/s across {len(pairs)} pairs)"
     )
     print(
         f"delivered {len(latencies)}  lost {lost} (stored, not delivered within 2 s)"
         f"  on the way {on_the_way} (stored in the last 2 s)"
-        f"  unsent {unsent} (refused busy, still waiting to be resent when the drain ended)"
+        f"  unsent {unsent} (in the outbox when the drain ended: {waiting} refused busy or queued behind one)"
     )
     print(
         f"throughput {len(latencies) / max(last_delivery - started, 1e-9):.1f} messages/s delivered"
@@ -388,7 +439,7 @@ async def load_phase(options, pairs, delivered, refusals, proxy, daphne, redis_u
         f"p50 {percentile(ack_latencies, 0.50):.1f}  p99 {percentile(ack_latencies, 0.99):.1f}"
     )
     print(
-        "send-to-delivery latency ms (from the first attempt): "
+        "send-to-delivery latency ms (from when it was written, time in the outbox included): "
         f"p50 {percentile(latencies, 0.50):.1f}  p95 {percentile(latencies, 0.95):.1f}  "
         f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies, default=float('nan')):.1f}"
     )

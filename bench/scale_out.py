@@ -11,8 +11,8 @@ rate sustained. Each N starts a fresh stack.
 
 The load client is bench/chat_load.py's (its participants, reader, busy resends and
 measuring helpers): N English/Spanish pairs in 1:1 chats, messages alternating direction and
-spread evenly over time across the pairs. Latency is from the sender's frame to the reader's
-final, translated `message` frame, from the first attempt.
+spread evenly over time across the pairs. Latency is from when the message is written to the
+reader's final, translated `message` frame, time in the outbox included.
 
 "Sustained" is the highest of the rising rates (`--rates`, `--step-duration` seconds each)
 at which nothing was lost, nothing was refused `busy`, at least 95% of the offered rate was
@@ -170,17 +170,14 @@ class Load:
                 {"chat_id": pair.chat_id, "text": text, "client_msg_id": client_msg_id}
             )
             sent[text] = time.perf_counter()
-            refusals.frames[client_msg_id] = (sender, payload)
-            refusals.attempted[client_msg_id] = sent[text]
-            await sender.socket.send(payload)
+            refusals.send(sender, pair.chat_id, client_msg_id, payload)
         refusals.deadline = time.perf_counter() + drain
         while (
             sum(1 for text in sent if text in self.delivered) < total
             and time.perf_counter() < refusals.deadline
         ):
             await asyncio.sleep(0.05)
-        for task in list(refusals.resends):
-            task.cancel()
+        refusals.cancel()
         elapsed = time.perf_counter() - started
         daphne_after, moto_after, redis_after = self.cpu()
         commands = redis_commands(self.stack.redis.url) - commands_before
