@@ -1,5 +1,5 @@
 """A chat's glossary: its rules and its one write (reads: selectors.glossary_get and
-selectors.glossary_for_translation; the use case with its event: actions.do_glossary_update).
+selectors.translation_profile_read; the use case with its event: actions.do_glossary_update).
 
 Any member may edit it. An edit replaces the whole list and names the version it was made
 from; DynamoDB writes it only while that version is still the stored one, so an edit made

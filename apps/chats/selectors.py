@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from apps.accounts.models import User
@@ -19,6 +20,7 @@ from apps.chats.models import (
     client_message_sort_key,
     message_sort_key,
 )
+from apps.core.dynamo import KeysWanted, dynamo_items_get
 from apps.core.errors import NotFound
 from apps.core.text import text_problem
 
@@ -208,6 +210,12 @@ def glossary_get(*, chat_id: str) -> Glossary:
     try:
         item = ChatGlossary.get(chat_id, GLOSSARY_SORT_KEY, consistent_read=True)
     except ChatGlossary.DoesNotExist:
+        item = None
+    return _glossary_of(chat_id=chat_id, item=item)
+
+
+def _glossary_of(*, chat_id: str, item: ChatGlossary | None) -> Glossary:
+    if item is None:
         return Glossary(chat_id=chat_id, version=0)
     return Glossary(
         chat_id=chat_id,
@@ -227,10 +235,9 @@ class TranslationGlossary:
     renderings: dict[str, str] = field(default_factory=dict)
 
 
-def glossary_for_translation(*, chat_id: str) -> TranslationGlossary:
-    """The chat's glossary as the translation of a message uses it (one GetItem). Member
-    names are not in it: `member_names_by_id` reads those."""
-    glossary = glossary_get(chat_id=chat_id)
+def _translation_glossary_of(glossary: Glossary) -> TranslationGlossary:
+    """The glossary as a translation uses it. Member names are not in it: the profile read
+    (`translation_profile_read`) adds those."""
     return TranslationGlossary(
         kept=tuple(entry.term for entry in glossary.entries if entry.rendering is None),
         renderings={
@@ -253,8 +260,14 @@ def member_names_by_id(*, member_ids: frozenset[str] | set[str]) -> dict[str, Me
     left out. No other field of the account leaves this function."""
     if not member_ids:
         return {}
+    return _member_names_of(
+        User.batch_get([User.key_for(member_id) for member_id in sorted(member_ids)])
+    )
+
+
+def _member_names_of(users: Iterable[User]) -> dict[str, MemberNames]:
     names: dict[str, MemberNames] = {}
-    for user in User.batch_get([User.key_for(member_id) for member_id in sorted(member_ids)]):
+    for user in users:
         names[user.user_id] = MemberNames(
             display_name=user_display_name(user=user),
             kept=tuple(
@@ -279,16 +292,13 @@ def chat_formality(*, user_id: str, chat_id: str) -> str | None:
     return membership.formality
 
 
-def formality_by_language(*, chat_id: str, member_languages: dict[str, str]) -> dict[str, str]:
-    """For the translation of a message: each member language whose readers in this chat
-    chose a formality, and all the same one (one BatchGetItem of their inbox rows). A
-    translation is made once per language, so readers of one language who disagree, or of
-    whom some chose nothing, get the model's own choice (the language is left out)."""
-    if not member_languages:
-        return {}
-    rows = ChatMembership.batch_get(
-        [(member_id, chat_id) for member_id in sorted(member_languages)]
-    )
+def _formality_agreed(
+    *, rows: Iterable[ChatMembership], member_languages: dict[str, str]
+) -> dict[str, str]:
+    """Each member language whose readers in this chat (their inbox `rows`) chose a
+    formality, and all the same one. A translation is made once per language, so readers of
+    one language who disagree, or of whom some chose nothing, get the model's own choice (the
+    language is left out)."""
     choices: dict[str, set[str | None]] = {}
     for row in rows:
         language = member_languages.get(row.user_id)
@@ -300,6 +310,40 @@ def formality_by_language(*, chat_id: str, member_languages: dict[str, str]) -> 
         if only is not None:
             agreed[language] = only
     return agreed
+
+
+@dataclass(frozen=True)
+class TranslationProfileReads:
+    """What the translation of a chat's messages reads of the chat and its members."""
+
+    glossary: TranslationGlossary
+    members: dict[str, MemberNames]
+    formality: dict[str, str]
+
+
+def translation_profile_read(
+    *, chat_id: str, member_languages: dict[str, str]
+) -> TranslationProfileReads:
+    """`glossary_for_translation`, `member_names_by_id` and `formality_by_language` together,
+    in one BatchGetItem over their three tables instead of three requests one after another
+    (a GetItem and two BatchGetItems)."""
+    member_ids = sorted(member_languages)
+    found = dynamo_items_get(
+        KeysWanted(ChatGlossary, [(chat_id, GLOSSARY_SORT_KEY)], consistent_read=True),
+        KeysWanted(User, [User.key_for(member_id) for member_id in member_ids]),
+        KeysWanted(ChatMembership, [(member_id, chat_id) for member_id in member_ids]),
+    )
+    glossary_items = [item for item in found[ChatGlossary] if isinstance(item, ChatGlossary)]
+    return TranslationProfileReads(
+        glossary=_translation_glossary_of(
+            _glossary_of(chat_id=chat_id, item=glossary_items[0] if glossary_items else None)
+        ),
+        members=_member_names_of(item for item in found[User] if isinstance(item, User)),
+        formality=_formality_agreed(
+            rows=(item for item in found[ChatMembership] if isinstance(item, ChatMembership)),
+            member_languages=member_languages,
+        ),
+    )
 
 
 # --- Operations (management commands) ----------------------------------------------------

@@ -46,11 +46,9 @@ from apps.chats.models import DELETED_USER_ID, Chat, Message, MessageKind
 from apps.chats.reader_choices import FORMALITY_LANGUAGES
 from apps.chats.selectors import (
     chat_get,
-    formality_by_language,
-    glossary_for_translation,
     map_as_dict,
-    member_names_by_id,
     message_history,
+    translation_profile_read,
 )
 from apps.chats.translation import ContextTurn, TranslationContext
 from apps.core.concurrency import run_blocking
@@ -274,8 +272,8 @@ class ChatProfile:
 
 
 def _profile_read(*, chat_id: str, member_languages: dict[str, str]) -> ChatProfile:
-    glossary = glossary_for_translation(chat_id=chat_id)
-    members = member_names_by_id(member_ids=set(member_languages))
+    reads = translation_profile_read(chat_id=chat_id, member_languages=member_languages)
+    glossary, members = reads.glossary, reads.members
     terms: dict[str, _Term] = {}
     for term, rendering in glossary.renderings.items():
         terms.setdefault(term.casefold(), _Term(term, term.casefold(), rendering))
@@ -284,9 +282,7 @@ def _profile_read(*, chat_id: str, member_languages: dict[str, str]) -> ChatProf
         terms.setdefault(term.casefold(), _Term(term, term.casefold(), None))
     formality = {
         language: choice
-        for language, choice in formality_by_language(
-            chat_id=chat_id, member_languages=member_languages
-        ).items()
+        for language, choice in reads.formality.items()
         if language in FORMALITY_LANGUAGES
     }
     return ChatProfile(

@@ -18,14 +18,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import botocore.config
 import botocore.session
+from botocore.exceptions import ClientError
 from django.conf import settings
-from pynamodb.exceptions import TableDoesNotExist
+from pynamodb.connection.base import BOTOCORE_EXCEPTIONS
+from pynamodb.exceptions import GetError, TableDoesNotExist
 from pynamodb.models import Model
 
 from apps.core.concurrency import BLOCKING_POOL_SIZE
@@ -48,6 +50,11 @@ DYNAMO_MAX_RETRY_ATTEMPTS = 3
 DEVELOPMENT_CAPACITY_UNITS = 5
 # BatchWriteItem takes at most this many requests at once.
 BATCH_WRITE_MAX_ITEMS = 25
+# BatchGetItem takes at most this many keys at once, over all its tables.
+BATCH_GET_MAX_KEYS = 100
+# Keys DynamoDB leaves unprocessed (throttled) are asked again this many times, backing off.
+BATCH_GET_UNPROCESSED_ATTEMPTS = 6
+BATCH_GET_BACKOFF_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,81 @@ def dynamo_pages_delete(*, connection, read: Callable[[dict | None], dict]) -> N
         start = page.get("LastEvaluatedKey")
         if not start:
             return
+
+
+@dataclass(frozen=True)
+class KeysWanted:
+    """Items of one model for `dynamo_items_get`: hash keys, or (hash, range) pairs."""
+
+    model: type[Model]
+    keys: Sequence[Any]
+    consistent_read: bool = False
+
+
+def _key_serialize(model: type[Model], key: Any) -> dict[str, dict[str, Any]]:
+    hash_attribute = next(a for a in model.get_attributes().values() if a.is_hash_key)
+    range_attribute = next((a for a in model.get_attributes().values() if a.is_range_key), None)
+    values = (
+        [(hash_attribute, key)]
+        if range_attribute is None
+        else list(zip((hash_attribute, range_attribute), key, strict=True))
+    )
+    return {
+        attribute.attr_name: {attribute.attr_type: attribute.serialize(value)}
+        for attribute, value in values
+    }
+
+
+def dynamo_items_get(*wanted: KeysWanted) -> dict[type[Model], list[Model]]:
+    """The items of several tables in one BatchGetItem (more when over 100 keys), where
+    PynamoDB's `batch_get` makes one request per model. Missing items are left out; keys
+    DynamoDB leaves unprocessed are asked again after a back-off. Each model must have a
+    table of its own here (the answer is sorted out by table)."""
+    by_table = {w.model.Meta.table_name: w for w in wanted if w.keys}
+    if len(by_table) != sum(1 for w in wanted if w.keys):
+        raise ValueError("dynamo_items_get: two models of one table")
+    found: dict[type[Model], list[Model]] = {w.model: [] for w in wanted}
+    pending = [
+        (table, _key_serialize(w.model, key))
+        for table, w in by_table.items()
+        for key in dict.fromkeys(w.keys)
+    ]
+    if not by_table:
+        return found
+    # Every model shares one botocore client (dynamo_configure); any model's connection will do.
+    connection = next(iter(by_table.values())).model._get_connection().connection
+    attempts = 0
+    while pending:
+        page, pending = pending[:BATCH_GET_MAX_KEYS], pending[BATCH_GET_MAX_KEYS:]
+        request: dict[str, dict[str, Any]] = {}
+        for table, key in page:
+            entry = request.setdefault(
+                table, {"Keys": [], "ConsistentRead": by_table[table].consistent_read}
+            )
+            entry["Keys"].append(key)
+        try:
+            answer = connection.dispatch("BatchGetItem", {"RequestItems": request})
+        except BOTOCORE_EXCEPTIONS as error:
+            raise GetError(f"Failed to batch get items: {error}", error) from error
+        for table, items in answer.get("Responses", {}).items():
+            model = by_table[table].model
+            found[model].extend(model.from_raw_data(item) for item in items)
+        unprocessed = [
+            (table, key)
+            for table, entry in answer.get("UnprocessedKeys", {}).items()
+            for key in entry.get("Keys", [])
+        ]
+        if unprocessed:
+            attempts += 1
+            if attempts > BATCH_GET_UNPROCESSED_ATTEMPTS:
+                # DynamoDB is throttling: said the way botocore says it, so it is an outage.
+                throttled = ClientError(
+                    {"Error": {"Code": "ProvisionedThroughputExceededException"}}, "BatchGetItem"
+                )
+                raise GetError("Failed to batch get items: keys left unprocessed", throttled)
+            time.sleep(BATCH_GET_BACKOFF_SECONDS * 2 ** (attempts - 1))
+            pending = unprocessed + pending
+    return found
 
 
 def dynamo_table_models() -> dict[str, type[Model]]:

@@ -9,6 +9,7 @@ from apps.chats import actions, selectors, services
 from apps.chats.glossary import GLOSSARY_MAX_ENTRIES
 from apps.core.concurrency import run_blocking
 from tests.support.accounts import user_create, user_token
+from tests.support.dynamo_calls import dynamo_calls
 
 CHATS = "/api/chats"
 
@@ -209,7 +210,9 @@ async def test_the_fullest_glossary_allowed_is_stored(async_client):
     assert stored["entries"] == entries
 
 
-async def test_glossary_for_translation_splits_kept_terms_from_renderings(async_client):
+async def test_the_translation_profile_splits_kept_terms_from_renderings_in_one_request(
+    async_client,
+):
     chat_id, (ana, bob, carla) = await group_of("es", "en", "fr")
     entries = [
         {"term": "abuela", "rendering": "grandma"},
@@ -223,13 +226,18 @@ async def test_glossary_for_translation_splits_kept_terms_from_renderings(async_
             user_token(ana),
         )
     )
-    glossary = await run_blocking(selectors.glossary_for_translation)(chat_id=chat_id)
-    assert glossary.kept == ("Nico's",)
-    assert glossary.renderings == {"abuela": "grandma"}
+    languages = {ana.user_id: "es", bob.user_id: "en", carla.user_id: "fr"}
+    with dynamo_calls() as calls:
+        reads = await run_blocking(selectors.translation_profile_read)(
+            chat_id=chat_id, member_languages=languages
+        )
+    # The glossary, the names and the formality choices: one request for the three tables.
+    assert [name for name, _ in calls] == ["BatchGetItem"]
+    assert len(calls[0][1]["RequestItems"]) == 3
+    assert reads.glossary.kept == ("Nico's",)
+    assert reads.glossary.renderings == {"abuela": "grandma"}
 
-    members = await run_blocking(selectors.member_names_by_id)(
-        member_ids={ana.user_id, bob.user_id, carla.user_id}
-    )
+    members = reads.members
     # tests/support/accounts.py names everyone "Test Person".
     assert {name for member in members.values() for name in member.kept} == {
         "Test",
@@ -304,9 +312,10 @@ async def test_a_languages_formality_is_the_one_its_readers_in_the_chat_agree_on
     languages = {ana.user_id: "es", bob.user_id: "es", carla.user_id: "fr", dora.user_id: "de"}
 
     async def by_language():
-        return await run_blocking(selectors.formality_by_language)(
+        reads = await run_blocking(selectors.translation_profile_read)(
             chat_id=chat_id, member_languages=languages
         )
+        return reads.formality
 
     # Bob, who also reads Spanish, chose nothing: Spanish is left to the model.
     assert await by_language() == {"fr": "informal"}

@@ -6,8 +6,6 @@ tests/realtime/test_replies_delivery.py."""
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 
 from apps.chats import actions, replies
@@ -15,9 +13,9 @@ from apps.chats.presenters import QUOTE_MAX_CHARS, quoted_view
 from apps.chats.selectors import chat_get, message_get, message_range
 from apps.chats.translation import translation_clients_close
 from apps.core.concurrency import run_blocking
-from apps.core.dynamo import dynamo_client
 from apps.core.errors import InvalidInput
 from tests.support.accounts import user_create, user_token
+from tests.support.dynamo_calls import dynamo_calls
 from tests.support.fake_openai import user_text
 from tests.support.loops import owed_translation_retries_cancel
 
@@ -54,23 +52,6 @@ async def _amy_and_eva():
         await actions.do_create_direct_chat(user=amy, other_username=eva.username)
     ).membership.chat_id
     return amy, eva, chat_id
-
-
-@contextlib.contextmanager
-def _dynamo_calls():
-    """The DynamoDB operations made meanwhile, by name, with their parameters (observed on the
-    real botocore client every model uses)."""
-    calls: list[tuple[str, dict]] = []
-
-    def seen(model, params, **_):
-        calls.append((model.name, params))
-
-    events = dynamo_client().meta.events
-    events.register("before-parameter-build.dynamodb", seen, unique_id="test-replies-calls")
-    try:
-        yield calls
-    finally:
-        events.unregister("before-parameter-build.dynamodb", unique_id="test-replies-calls")
 
 
 async def test_a_reply_quotes_the_original_in_each_readers_language_without_a_provider_call(
@@ -163,7 +144,7 @@ async def test_history_resolves_quotes_outside_the_page_with_one_batch_get(
         user=eva, chat_id=chat_id, text=f"{SPANISH} 7", reply_to_seq=2
     )  # quotes outside it too
 
-    with _dynamo_calls() as calls:
+    with dynamo_calls() as calls:
         page = await _history(async_client, chat_id, amy, limit=3)  # 7, 6, 5
     batch_gets = [params for name, params in calls if name == "BatchGetItem"]
     assert len(batch_gets) == 1
@@ -177,7 +158,7 @@ async def test_history_resolves_quotes_outside_the_page_with_one_batch_get(
     # The next page (4, 3) quotes nothing: no BatchGetItem at all.
     response = await async_client.get(f"/api/chats/{chat_id}/messages", {"limit": 3}, **_auth(amy))
     cursor = response.json()["next_cursor"]
-    with _dynamo_calls() as calls:
+    with dynamo_calls() as calls:
         page = await _history(async_client, chat_id, amy, limit=2, cursor=cursor)
     assert sorted(page) == [3, 4]
     assert [name for name, _ in calls if name == "BatchGetItem"] == []

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import threading
 from urllib.parse import urlparse
 
 import boto3
 import pytest
+from pynamodb.exceptions import GetError
 from pynamodb.models import Model
 
 from apps.accounts.models import User, UsernameClaim
@@ -26,6 +28,8 @@ from apps.core.dynamo import (
     dynamo_target_from_settings,
     embedded_dynamo_start,
 )
+from apps.core.outages import outage_caused
+from tests.support.dynamo_calls import dynamo_calls
 from tests.support.servers import free_port
 
 TABLES = ("users", "chats", "user_chats", "messages", "owed_translations", "search_tokens")
@@ -373,3 +377,103 @@ class TestWithoutSuiteTables:
             assert server_thread in threading.enumerate()
         finally:
             client.delete_table(TableName=name)
+
+
+# --- dynamo_items_get: several tables in one BatchGetItem ----------------------------------------
+
+
+def _tokens_and_claims(count: int) -> None:
+    with SearchToken.batch_write() as batch:
+        for number in range(count):
+            batch.save(SearchToken(f"reader#{number:04d}", "found"))
+    for number in range(3):
+        UsernameClaim(UsernameClaim.key_for(f"name{number}"), user_id=f"u{number}").save()
+
+
+def test_items_of_two_tables_come_in_one_request_and_missing_ones_are_left_out(dynamo_tables):
+    _tokens_and_claims(3)
+    with dynamo_calls() as calls:
+        found = dynamo.dynamo_items_get(
+            dynamo.KeysWanted(
+                SearchToken, [("reader#0000", "found"), ("reader#0002", "found"), ("nobody", "x")]
+            ),
+            dynamo.KeysWanted(
+                UsernameClaim,
+                [UsernameClaim.key_for("name1"), UsernameClaim.key_for("nobody")],
+                consistent_read=True,
+            ),
+        )
+    assert [name for name, _ in calls] == ["BatchGetItem"]
+    request = calls[0][1]["RequestItems"]
+    assert request[UsernameClaim.Meta.table_name]["ConsistentRead"] is True
+    assert request[SearchToken.Meta.table_name]["ConsistentRead"] is False
+    assert sorted(item.token_key for item in found[SearchToken]) == ["reader#0000", "reader#0002"]
+    assert [item.user_id for item in found[UsernameClaim]] == ["u1"]
+
+
+def test_more_keys_than_one_request_takes_go_in_several(dynamo_tables):
+    _tokens_and_claims(130)
+    keys = [(f"reader#{number:04d}", "found") for number in range(130)]
+    with dynamo_calls() as calls:
+        found = dynamo.dynamo_items_get(
+            dynamo.KeysWanted(SearchToken, keys),
+            dynamo.KeysWanted(UsernameClaim, [UsernameClaim.key_for("name0")]),
+        )
+    assert [
+        len(params["RequestItems"].get(SearchToken.Meta.table_name, {}).get("Keys", []))
+        + len(params["RequestItems"].get(UsernameClaim.Meta.table_name, {}).get("Keys", []))
+        for _, params in calls
+    ] == [100, 31]
+    assert len(found[SearchToken]) == 130
+    assert len(found[UsernameClaim]) == 1
+
+
+@contextlib.contextmanager
+def _answers_leave_keys_unprocessed(times: int):
+    """The next `times` BatchGetItem answers (moto's, parsed by the real client) hand one of
+    their items back as unprocessed, as DynamoDB does when it throttles."""
+    left = [times]
+
+    def throttle(parsed, **_):
+        if left[0] <= 0:
+            return
+        for table, items in parsed.get("Responses", {}).items():
+            if items:
+                item = items.pop()
+                parsed.setdefault("UnprocessedKeys", {})[table] = {
+                    "Keys": [{name: item[name] for name in ("token_key", "found")}]
+                }
+                left[0] -= 1
+                return
+
+    events = dynamo_client().meta.events
+    events.register("after-call.dynamodb.BatchGetItem", throttle, unique_id="test-unprocessed")
+    try:
+        yield
+    finally:
+        events.unregister("after-call.dynamodb.BatchGetItem", unique_id="test-unprocessed")
+
+
+def test_keys_left_unprocessed_are_asked_again(dynamo_tables):
+    _tokens_and_claims(4)
+    keys = [(f"reader#{number:04d}", "found") for number in range(4)]
+    with _answers_leave_keys_unprocessed(times=2), dynamo_calls() as calls:
+        found = dynamo.dynamo_items_get(dynamo.KeysWanted(SearchToken, keys))
+    assert len(calls) == 3
+    assert sorted(item.token_key for item in found[SearchToken]) == [key for key, _ in keys]
+
+
+def test_keys_never_processed_are_an_outage_not_a_bug(dynamo_tables, monkeypatch):
+    monkeypatch.setattr(dynamo, "BATCH_GET_BACKOFF_SECONDS", 0.001)
+    _tokens_and_claims(1)
+    with _answers_leave_keys_unprocessed(times=100), pytest.raises(GetError) as raised:
+        dynamo.dynamo_items_get(dynamo.KeysWanted(SearchToken, [("reader#0000", "found")]))
+    assert outage_caused(raised.value)
+
+
+def test_two_models_of_one_table_are_refused(dynamo_tables):
+    with pytest.raises(ValueError):
+        dynamo.dynamo_items_get(
+            dynamo.KeysWanted(User, [User.key_for("a")]),
+            dynamo.KeysWanted(UsernameClaim, [UsernameClaim.key_for("a")]),
+        )
