@@ -57,7 +57,9 @@ def static_checks(python: Path) -> int:
 
 
 def test_workers_arguments() -> list[str]:
-    workers = max(2, min(os.cpu_count() or 1, TEST_WORKERS_MAX))
+    # One worker more than cores: while one waits on a server starting or a timeout, the
+    # cores stay busy (on 2 cores, 3 workers took the run from 708 s to 615 s).
+    workers = max(2, min((os.cpu_count() or 1) + 1, TEST_WORKERS_MAX))
     return ["-n", str(workers), "--dist", "loadfile"]
 
 
@@ -72,7 +74,7 @@ def main() -> int:
     environment = {**os.environ, "ENVIRONMENT": os.environ.get("ENVIRONMENT") or "development"}
     # A full run spreads the test files over worker processes (pytest-xdist), each with its
     # own moto and redis-server (tests/support/pytest_servers.py): most tests wait on servers,
-    # sockets and timeouts, so two workers on two cores halve the run. Files stay whole on one
+    # sockets and timeouts, so a worker per core and one more keep the cores busy. Files stay whole on one
     # worker, as their module fixtures (two Daphnes, a benchmark's corpus) are costly to start.
     # The slowest tests are listed at the end, to keep the run's time in view.
     full_run = [] if sys.argv[1:] else [*test_workers_arguments(), "--durations=25"]

@@ -30,7 +30,7 @@ import functools
 import logging
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from apps.chats.models import SEQ_DIGITS, ChatMembership, Message, SearchToken, message_deleted
@@ -132,15 +132,23 @@ def found_key_parse(found: str) -> FoundKey | None:
     return FoundKey(chat_id=chat_id, seq=int(seq))
 
 
-def reader_tokens(*, message: Message, language: str, reader_id: str, read_languages) -> list[str]:
+def reader_tokens(
+    *,
+    message: Message,
+    language: str,
+    reader_id: str,
+    read_languages,
+    tokens_of: Callable[[str], list[str]] = search_tokens,
+) -> list[str]:
     """The tokens one reader finds a message by: the words of what they read, then those of
-    the original."""
+    the original. `tokens_of` may remember texts already cut for the message's other readers."""
     text, _, _ = message_text_for(
         message=message, language=language, reader_id=reader_id, read_languages=read_languages
     )
-    tokens = search_tokens(text)
+    tokens = list(tokens_of(text))
     if text != message.original_text:
-        tokens += [t for t in search_tokens(message.original_text) if t not in set(tokens)]
+        own = set(tokens)
+        tokens += [t for t in tokens_of(message.original_text) if t not in own]
     return tokens
 
 
@@ -160,6 +168,8 @@ def message_entries(
     reads = read_languages or {}
     found = found_key(message=message)
     entries: list[tuple[str, str]] = []
+    # Every reader's tokens include the original's, and readers of one language read one text.
+    tokens_of = functools.lru_cache(maxsize=None)(search_tokens)
     for reader_id, language in member_languages.items():
         if wanted is not None and language not in wanted:
             continue
@@ -168,6 +178,7 @@ def message_entries(
             language=language,
             reader_id=reader_id,
             read_languages=reads.get(reader_id, ()),
+            tokens_of=tokens_of,
         ):
             entries.append((token_key(user_id=reader_id, token=token), found))
     return entries
