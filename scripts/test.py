@@ -74,8 +74,9 @@ def main() -> int:
     environment = {**os.environ, "ENVIRONMENT": os.environ.get("ENVIRONMENT") or "development"}
     # A full run spreads the test files over worker processes (pytest-xdist), each with its
     # own moto and redis-server (tests/support/pytest_servers.py): most tests wait on servers,
-    # sockets and timeouts, so a worker per core and one more keep the cores busy. Files stay whole on one
-    # worker, as their module fixtures (two Daphnes, a benchmark's corpus) are costly to start.
+    # sockets and timeouts, so a worker per core and one more keep the cores busy. Files stay
+    # whole on one worker, as their module fixtures (two Daphnes, a benchmark's corpus) are
+    # costly to start.
     # The slowest tests are listed at the end, to keep the run's time in view.
     full_run = [] if sys.argv[1:] else [*test_workers_arguments(), "--durations=25"]
     code = subprocess.call(
