@@ -6,30 +6,24 @@
  * note saying why.
  */
 import { expect, test, type Page } from "@playwright/test";
-import { baseUrl, directChatId, expectConnected, logInInBrowser, messagesWithText, newContext, person, send, signUpByApi, snap, watchConsole } from "./support";
+import { baseUrl, messagesWithText, openChat, person, send, snap, twoInADirectChat } from "./support";
 
-async function openInfo(page: Page, chatId: string): Promise<void> {
-  await page.goto(`${baseUrl()}/chats/${chatId}`);
-  await expectConnected(page);
+async function showInfo(page: Page): Promise<void> {
   await page.getByRole("button", { name: "Chat details" }).click();
   await expect(page.getByRole("heading", { name: "Glossary" })).toBeVisible();
+}
+
+async function openInfo(page: Page, chatId: string): Promise<void> {
+  await openChat(page, chatId);
+  await showInfo(page);
 }
 
 test("members share a live glossary; each reader picks formality and the languages they read", async ({ browser }) => {
   const elena = person("elena", "Elena", "es");
   const finn = person("finn", "Finn", "en");
-  await signUpByApi(elena);
-  await signUpByApi(finn);
-  const chatId = await directChatId(elena, finn);
-  const ctxE = await newContext(browser);
-  const ctxF = await newContext(browser);
-  const pageE = await ctxE.newPage();
-  const pageF = await ctxF.newPage();
-  const consoles = [watchConsole(pageE, "elena"), watchConsole(pageF, "finn")];
-  await logInInBrowser(pageE, elena);
-  await logInInBrowser(pageF, finn);
-  await openInfo(pageE, chatId);
-  await openInfo(pageF, chatId);
+  const { chatId, pageA: pageE, pageB: pageF, consoles, close } = await twoInADirectChat(browser, elena, finn);
+  await showInfo(pageE);
+  await showInfo(pageF);
 
   // Elena adds a fixed translation and a name kept as written; Finn sees both at once.
   await pageE.getByLabel("Term", { exact: true }).fill("abuela");
@@ -87,6 +81,5 @@ test("members share a live glossary; each reader picks formality and the languag
 
   const unexpected = consoles.flatMap((c) => c.errors);
   expect(unexpected).toEqual([]);
-  await ctxE.close();
-  await ctxF.close();
+  await close();
 });
