@@ -324,9 +324,9 @@ class TranslationProfileReads:
 def translation_profile_read(
     *, chat_id: str, member_languages: dict[str, str]
 ) -> TranslationProfileReads:
-    """`glossary_for_translation`, `member_names_by_id` and `formality_by_language` together,
-    in one BatchGetItem over their three tables instead of three requests one after another
-    (a GetItem and two BatchGetItems)."""
+    """The chat's glossary as a translation uses it, its members' names (as
+    `member_names_by_id`) and the formality each member language agreed on, in one
+    BatchGetItem over their three tables instead of three requests one after another."""
     member_ids = sorted(member_languages)
     found = dynamo_items_get(
         KeysWanted(ChatGlossary, [(chat_id, GLOSSARY_SORT_KEY)], consistent_read=True),

@@ -109,18 +109,22 @@ class KeysWanted:
     consistent_read: bool = False
 
 
-def _key_serialize(model: type[Model], key: Any) -> dict[str, dict[str, Any]]:
-    hash_attribute = next(a for a in model.get_attributes().values() if a.is_hash_key)
-    range_attribute = next((a for a in model.get_attributes().values() if a.is_range_key), None)
-    values = (
-        [(hash_attribute, key)]
-        if range_attribute is None
-        else list(zip((hash_attribute, range_attribute), key, strict=True))
-    )
-    return {
-        attribute.attr_name: {attribute.attr_type: attribute.serialize(value)}
-        for attribute, value in values
-    }
+def _keys_serialize(wanted: KeysWanted) -> list[dict[str, dict[str, Any]]]:
+    """Each of `wanted`'s keys (repeats once) as DynamoDB's wire format names it."""
+    attributes = wanted.model.get_attributes().values()
+    key_attributes = [a for a in attributes if a.is_hash_key] + [
+        a for a in attributes if a.is_range_key
+    ]
+    serialized = []
+    for key in dict.fromkeys(wanted.keys):
+        values = (key,) if len(key_attributes) == 1 else key
+        serialized.append(
+            {
+                attribute.attr_name: {attribute.attr_type: attribute.serialize(value)}
+                for attribute, value in zip(key_attributes, values, strict=True)
+            }
+        )
+    return serialized
 
 
 def dynamo_items_get(*wanted: KeysWanted) -> dict[type[Model], list[Model]]:
@@ -132,13 +136,9 @@ def dynamo_items_get(*wanted: KeysWanted) -> dict[type[Model], list[Model]]:
     if len(by_table) != sum(1 for w in wanted if w.keys):
         raise ValueError("dynamo_items_get: two models of one table")
     found: dict[type[Model], list[Model]] = {w.model: [] for w in wanted}
-    pending = [
-        (table, _key_serialize(w.model, key))
-        for table, w in by_table.items()
-        for key in dict.fromkeys(w.keys)
-    ]
     if not by_table:
         return found
+    pending = [(table, key) for table, w in by_table.items() for key in _keys_serialize(w)]
     # Every model shares one botocore client (dynamo_configure); any model's connection will do.
     connection = next(iter(by_table.values())).model._get_connection().connection
     attempts = 0
