@@ -157,7 +157,7 @@ class Refusals:
         self.frames: dict[str, tuple[Participant, str]] = {}  # client_msg_id -> (sender, frame)
         self.attempted: dict[str, float] = {}  # client_msg_id -> time of the latest attempt
         self.deadline = float("inf")  # no resends after this
-        self.resends: set[asyncio.Task] = set()
+        self.sending: set[asyncio.Task] = set()  # frames being written to sockets
         self.acked: dict[str, float] = {}  # client_msg_id -> time of its ack
         # (sender, chat) -> its queue, the message in flight, and when the queue may go on.
         self.queues: dict[tuple[int, str], deque[str]] = {}
@@ -186,8 +186,8 @@ class Refusals:
         self.attempted[client_msg_id] = time.perf_counter()
         sender, payload = self.frames[client_msg_id]
         task = asyncio.get_running_loop().create_task(sender.socket.send(payload))
-        self.resends.add(task)
-        task.add_done_callback(self.resends.discard)
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
 
     def _settled(self, client_msg_id: str) -> tuple[int, str] | None:
         key = self.queue_of.get(client_msg_id)
@@ -224,7 +224,7 @@ class Refusals:
     def cancel(self) -> None:
         """The run is over: nothing more is sent."""
         self.deadline = 0.0
-        for task in list(self.resends):
+        for task in list(self.sending):
             task.cancel()
         self.queues.clear()
         self.in_flight.clear()
