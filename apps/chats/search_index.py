@@ -50,6 +50,9 @@ INDEX_WRITERS = 2
 INDEX_MESSAGES_PER_WRITE = 50
 INDEX_LINGER_SECONDS = 0.25
 INDEX_WAITING_MAX = 10_000
+# Index items per blocking call: ten full BatchWriteItems, so a stopping server waits for at
+# most that many per writer.
+INDEX_ITEMS_PER_CALL = 250
 # The registry partition's suffix: not 16 hex digits, so no token's partition is ever named so.
 REGISTRY_KEY_SUFFIX = "tokens"
 # Token keys a process remembers having registered: about 20 MB at most, enough that the words
@@ -300,8 +303,9 @@ class _IndexJob:
     languages: frozenset[str] | None
 
 
-def _index_jobs_write(*, jobs: list[_IndexJob]) -> int:
-    """The entries of several messages, written together (fewer, fuller BatchWriteItems)."""
+def _index_jobs_entries(*, jobs: list[_IndexJob]) -> list[tuple[str, str]]:
+    """The entries of several messages, to be written together (fewer, fuller
+    BatchWriteItems)."""
     entries: list[tuple[str, str]] = []
     for job in jobs:
         entries += message_entries(
@@ -310,7 +314,7 @@ def _index_jobs_write(*, jobs: list[_IndexJob]) -> int:
             read_languages=job.read_languages,
             languages=job.languages,
         )
-    return search_entries_write(entries=entries)
+    return list(dict.fromkeys(entries))
 
 
 class _IndexQueue:
@@ -320,7 +324,9 @@ class _IndexQueue:
     waiting, then writes the entries of up to `INDEX_MESSAGES_PER_WRITE` messages together:
     a message's 20-30 entries alone take two BatchWriteItems, one of them mostly empty, and a
     request costs the process far more CPU (signing, HTTP, parsing) than its items do, so
-    full batches halve indexing's CPU per message. A second writer starts only while a full
+    full batches halve indexing's CPU per message. The writes go out in blocking calls of at
+    most `INDEX_ITEMS_PER_CALL` items: a server told to stop waits only for the call in flight
+    (what is still queued then is lost, as in a crash). A second writer starts only while a full
     write is waiting: indexing holds at most `INDEX_WRITERS` of the blocking threads that
     commits also need, however fast messages come. Past `INDEX_WAITING_MAX` waiting, the
     oldest are dropped and logged (the reindex command writes them again) rather than
@@ -354,7 +360,14 @@ class _IndexQueue:
             if not jobs:
                 continue
             try:
-                await run_blocking(_index_jobs_write)(jobs=jobs)
+                entries = await run_blocking(_index_jobs_entries)(jobs=jobs)
+                # A slice per blocking call: when the server stops, the interpreter waits for
+                # the blocking thread's call to end, and a call is then at most
+                # INDEX_ITEMS_PER_CALL items, not the whole backlog's thousands.
+                for start in range(0, len(entries), INDEX_ITEMS_PER_CALL):
+                    await run_blocking(search_entries_write)(
+                        entries=entries[start : start + INDEX_ITEMS_PER_CALL]
+                    )
             except Exception:
                 logger.exception(
                     "writing the search index entries of %d messages failed; "

@@ -7,6 +7,7 @@ The index is written by a background task after each commit: tests wait for it w
 """
 
 import asyncio
+import threading
 from io import StringIO
 
 import pytest
@@ -29,7 +30,11 @@ from apps.chats.search_index import (
 )
 from apps.chats.selectors import message_range
 from apps.chats.translation import translation_clients_close
-from apps.core.background import background_tasks_named, background_tasks_settle
+from apps.core.background import (
+    background_task_cancel,
+    background_tasks_named,
+    background_tasks_settle,
+)
 from apps.core.concurrency import run_blocking
 from apps.core.dynamo import dynamo_pages_delete
 from tests.support.accounts import user_create, user_token
@@ -447,6 +452,43 @@ async def test_past_the_waiting_bound_the_oldest_messages_are_dropped_not_held(
         True,
         True,
     ]
+
+
+async def test_a_stopping_server_waits_for_one_slice_of_the_backlog_not_all_of_it(
+    translating, monkeypatch
+):
+    messages, member_languages = await _stored_messages_unindexed(6)
+    monkeypatch.setattr(search_index, "INDEX_ITEMS_PER_CALL", 25)
+    released, written = threading.Event(), threading.Event()
+    calls: list[int] = []
+    real_write = search_index.search_entries_write
+
+    def held_write(*, entries):
+        calls.append(len(entries))
+        released.wait(10)
+        try:
+            return real_write(entries=entries)
+        finally:
+            written.set()
+
+    monkeypatch.setattr(search_index, "search_entries_write", held_write)
+    for message in messages:
+        search_index_later(message=message, member_languages=member_languages)
+    while not calls:
+        await asyncio.sleep(0.01)
+    # What a stopping server does to the writer: its task is gone, and the interpreter waits
+    # for the blocking call in flight before it exits.
+    background_task_cancel(name="search-index")
+    released.set()
+    while not written.is_set():
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)  # room for a further call, were there one
+    assert calls == [25]
+    partitions = await _partitions()
+    items = sum(len(found) for key, found in partitions.items() if not key.endswith("#tokens"))
+    assert items == 25
+    # The six messages have far more entries than that: the rest were never written.
+    assert not all(_indexed(partitions, message) for message in messages)
 
 
 async def test_deleting_a_readers_entries_takes_every_item_and_the_registry_and_no_one_elses(
