@@ -118,6 +118,13 @@ def chats_create(count: int) -> list[dict]:
 
 
 async def commit_one(entry: dict, sender, number: int) -> float:
+    started = time.perf_counter()
+    await message_commit_as(entry, sender, number)
+    return time.perf_counter() - started
+
+
+async def message_commit_as(entry: dict, sender, number: int):
+    """Commit message `number` from `sender` into `entry`'s chat; returns the commit's result."""
     from apps.chats import services
     from apps.chats.chat_snapshots import chat_snapshots
     from apps.chats.sending import message_commit_in_turn
@@ -135,13 +142,11 @@ async def commit_one(entry: dict, sender, number: int) -> float:
         client_msg_id=f"d{number}",
         created_at=datetime.now(UTC),
     )
-    started = time.perf_counter()
     committed = await message_commit_in_turn(draft=draft, chat=entry["chat"], commit_after=None)
-    elapsed = time.perf_counter() - started
     # What the app's send does next: the next send in this chat starts from this copy.
     entry["chat"] = committed.chat
     chat_snapshots.put(committed.chat)
-    return elapsed
+    return committed
 
 
 async def step(chats: list[dict], rate: float, duration: float, first: int, moto_pid: int):
@@ -233,12 +238,17 @@ async def main_async(options: argparse.Namespace) -> None:
         moto.stop()
 
 
+def rate_list(text: str) -> list[float]:
+    """A `--rates` value: comma-separated numbers."""
+    return [float(number) for number in text.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=50)
     parser.add_argument(
         "--rates",
-        type=lambda text: [float(n) for n in text.split(",")],
+        type=rate_list,
         default=[10, 20, 35, 50, 75, 90, 110],
         help="requests per second, comma-separated, one step each",
     )

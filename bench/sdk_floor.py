@@ -32,7 +32,6 @@ import asyncio
 import os
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +40,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.chat_load import process_cpu_seconds  # noqa: E402
-from bench.dynamo_alone import chats_create, django_start  # noqa: E402
+from bench.dynamo_alone import (  # noqa: E402
+    chats_create,
+    django_start,
+    message_commit_as,
+    rate_list,
+)
 from bench.stack import fake_provider_start  # noqa: E402
 from tests.support.servers import dynamo_server_start, redis_server_start  # noqa: E402
 
@@ -50,7 +54,8 @@ TARGET_MS = 5.0
 
 
 def message_text(number: int) -> str:
-    """bench/chat_load.py's text, so that the translation streams as many tokens."""
+    """bench/chat_load.py's text (and dynamo_alone's commit's), so that the translation
+    streams as many tokens."""
     return f"bench-{number} hello from the load test"
 
 
@@ -62,27 +67,8 @@ def direction(entry: dict, number: int, chats: int) -> tuple[object, str, str]:
 
 
 async def commit(entry: dict, number: int, chats: int) -> object:
-    from apps.chats import services
-    from apps.chats.chat_snapshots import chat_snapshots
-    from apps.chats.sending import message_commit_in_turn
-
-    sender, source, target = direction(entry, number, chats)
-    text = message_text(number)
-    draft = services.MessageDraft(
-        chat_id=entry["chat"].chat_id,
-        message_id=uuid.uuid4().hex,
-        from_user_id=sender.user_id,
-        original_text=text,
-        original_language=source,
-        translations={target: f"[{target}] {text}"},
-        pending_languages=frozenset(),
-        client_msg_id=f"f{number}",
-        created_at=datetime.now(UTC),
-    )
-    committed = await message_commit_in_turn(draft=draft, chat=entry["chat"], commit_after=None)
-    entry["chat"] = committed.chat
-    chat_snapshots.put(committed.chat)
-    return committed
+    sender, _, _ = direction(entry, number, chats)
+    return await message_commit_as(entry, sender, number)
 
 
 def index(committed) -> None:
@@ -239,7 +225,7 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=50)
     parser.add_argument(
         "--rates",
-        type=lambda text: [float(n) for n in text.split(",")],
+        type=rate_list,
         default=[20, 75],
         help="messages per second, comma-separated, one set of steps each",
     )
