@@ -16,6 +16,7 @@ from apps.chats.owed_sweeper import OwedTranslationSweeping  # noqa: E402
 from apps.core.daphne_close_codes import daphne_close_codes_install  # noqa: E402
 from apps.core.logging import daphne_access_log_install  # noqa: E402
 from apps.core.request_limits import RequestBodyLimit, daphne_body_limit_install  # noqa: E402
+from apps.core.shutdown import instance_shutdown_steps_when_stopping  # noqa: E402
 from apps.core.socket_backlog import daphne_outbound_backlog_install  # noqa: E402
 from apps.core.warmup import instance_warm_up_when_serving  # noqa: E402
 from apps.realtime.routing import websocket_urlpatterns  # noqa: E402
@@ -26,6 +27,8 @@ daphne_body_limit_install()
 daphne_outbound_backlog_install()
 # Connections to DynamoDB, Redis and the translator are made before the first client needs them.
 instance_warm_up_when_serving()
+# What the apps hold only in memory is finished when a deploy stops the instance.
+instance_shutdown_steps_when_stopping()
 
 application = OwedTranslationSweeping(
     ProtocolTypeRouter(

@@ -325,8 +325,9 @@ class _IndexQueue:
     a message's 20-30 entries alone take two BatchWriteItems, one of them mostly empty, and a
     request costs the process far more CPU (signing, HTTP, parsing) than its items do, so
     full batches halve indexing's CPU per message. The writes go out in blocking calls of at
-    most `INDEX_ITEMS_PER_CALL` items: a server told to stop waits only for the call in flight
-    (what is still queued then is lost, as in a crash). A second writer starts only while a full
+    most `INDEX_ITEMS_PER_CALL` items. A server told to stop writes what is waiting first
+    (`search_index_flush`, a shutdown step with a deadline: apps/core/shutdown.py), then
+    waits at exit only for the call in flight. A second writer starts only while a full
     write is waiting: indexing holds at most `INDEX_WRITERS` of the blocking threads that
     commits also need, however fast messages come. Past `INDEX_WAITING_MAX` waiting, the
     oldest are dropped and logged (the reindex command writes them again) rather than
@@ -335,6 +336,8 @@ class _IndexQueue:
     def __init__(self) -> None:
         self._jobs: deque[_IndexJob] = deque()
         self._writers: set[asyncio.Task] = set()
+        # One future per write in flight (not per lingering writer): what a flush waits for.
+        self._writes_in_flight: set[asyncio.Future[None]] = set()
         self.dropped = 0
 
     def put(self, job: _IndexJob) -> None:
@@ -354,11 +357,23 @@ class _IndexQueue:
         while self._jobs:
             if len(self._jobs) < INDEX_MESSAGES_PER_WRITE:
                 await asyncio.sleep(INDEX_LINGER_SECONDS)
-            jobs = [
-                self._jobs.popleft() for _ in range(min(len(self._jobs), INDEX_MESSAGES_PER_WRITE))
-            ]
-            if not jobs:
-                continue
+            await self._write_some()
+
+    async def flush(self) -> None:
+        """Write everything waiting now, without lingering, then wait for the writers' writes
+        in flight (at shutdown: the loop is about to stop)."""
+        while self._jobs:
+            await self._write_some()
+        loop = asyncio.get_running_loop()
+        in_flight = {f for f in self._writes_in_flight if f.get_loop() is loop}
+        if in_flight:
+            await asyncio.wait(in_flight)
+
+    async def _write_some(self) -> None:
+        jobs = [self._jobs.popleft() for _ in range(min(len(self._jobs), INDEX_MESSAGES_PER_WRITE))]
+        if jobs:
+            written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._writes_in_flight.add(written)
             try:
                 entries = await run_blocking(_index_jobs_entries)(jobs=jobs)
                 # A slice per blocking call: when the server stops, the interpreter waits for
@@ -374,9 +389,17 @@ class _IndexQueue:
                     "manage.py search_reindex writes them again",
                     len(jobs),
                 )
+            finally:
+                self._writes_in_flight.discard(written)
+                written.set_result(None)
 
 
 _index_queue = _IndexQueue()
+
+
+async def search_index_flush() -> None:
+    """Write the entries still waiting in this process's queue (a shutdown step)."""
+    await _index_queue.flush()
 
 
 def search_index_later(

@@ -491,6 +491,39 @@ async def test_a_stopping_server_waits_for_one_slice_of_the_backlog_not_all_of_i
     assert not all(_indexed(partitions, message) for message in messages)
 
 
+async def test_a_flush_writes_what_waits_at_once_and_the_write_in_flight(translating, monkeypatch):
+    messages, member_languages = await _stored_messages_unindexed(4)
+    # Were the flush to wait for the linger, it would not be done within the test's 5 s.
+    monkeypatch.setattr(search_index, "INDEX_LINGER_SECONDS", 30)
+    monkeypatch.setattr(search_index, "INDEX_MESSAGES_PER_WRITE", 2)
+    entered, released = threading.Event(), threading.Event()
+    real_write = search_index.search_entries_write
+
+    def held_write(*, entries):
+        entered.set()
+        released.wait(10)
+        return real_write(entries=entries)
+
+    monkeypatch.setattr(search_index, "search_entries_write", held_write)
+    # Two waiting make a full write: a writer takes them at once, and is held writing...
+    for message in messages[:2]:
+        search_index_later(message=message, member_languages=member_languages)
+    async with asyncio.timeout(5):
+        while not entered.is_set():
+            await asyncio.sleep(0.005)
+    # ...while two more wait behind it.
+    for message in messages[2:]:
+        search_index_later(message=message, member_languages=member_languages)
+    flushing = asyncio.ensure_future(search_index.search_index_flush())
+    await asyncio.sleep(0.2)
+    assert not flushing.done()  # it waits for the write in flight
+    released.set()
+    await asyncio.wait_for(flushing, 5)
+    partitions = await _partitions()
+    assert [_indexed(partitions, message) for message in messages] == [True] * 4
+    background_task_cancel(name="search-index")
+
+
 async def test_deleting_a_readers_entries_takes_every_item_and_the_registry_and_no_one_elses(
     async_client, translating
 ):
