@@ -5,23 +5,14 @@ translation once, and the reader gets `message_updated`."""
 import asyncio
 import json
 
-import pytest
 import websockets
 
 from apps.chats.owed_translations import owed_translation_get
 from tests.support.daphne import daphne_running
-from tests.support.fake_openai import FakeOpenAI, target_language, user_text
+from tests.support.fake_openai import target_language, user_text
 from tests.support.http import http_json, http_post, signup
 
 TEXTS = ("Good morning", "Are you coming tonight?", "Bring the map")
-
-
-@pytest.fixture
-def translator():
-    server = FakeOpenAI()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _socket_url(base: str, token: str) -> str:

@@ -5,23 +5,12 @@ container check allows."""
 import signal
 import time
 
-import pytest
-
 from apps.chats.models import SearchToken
 from apps.chats.search_index import found_key_parse
 from tests.support.daphne import daphne_running
-from tests.support.fake_openai import FakeOpenAI
 from tests.support.http import http_post, signup
 
 TEXTS = ("Nos vemos en el museo", "Llevo el mapa", "Hasta mañana")
-
-
-@pytest.fixture
-def translator():
-    server = FakeOpenAI()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _indexed_seqs(chat_id: str) -> set[int]:

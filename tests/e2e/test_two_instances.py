@@ -10,17 +10,8 @@ import websockets
 
 from tests.support.commands import manage_py
 from tests.support.daphne import daphne_running
-from tests.support.fake_openai import FakeOpenAI
 from tests.support.http import http_json, http_post, signup
 from tests.support.servers import child_environment
-
-
-@pytest.fixture
-def translator():
-    server = FakeOpenAI()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
