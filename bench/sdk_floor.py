@@ -116,15 +116,6 @@ async def redis_calls(entry: dict, number: int, chats: int) -> None:
     await frames_deliver(members, frame)
 
 
-async def index_settled() -> None:
-    """Until the index queue has written everything handed to it."""
-    from apps.chats import search_index
-
-    queue = search_index._index_queue
-    while queue._jobs or any(not writer.done() for writer in queue._writers):
-        await asyncio.sleep(0.05)
-
-
 def message_calls(share: str) -> Callable[[dict, int, int], Awaitable[None]]:
     async def one(entry: dict, number: int, chats: int) -> None:
         # "idle": the process's own cost while it waits between messages.
@@ -140,9 +131,13 @@ def message_calls(share: str) -> Callable[[dict, int, int], Awaitable[None]]:
     return one
 
 
-async def step(*, chats: list[dict], share: str, rate: float, duration: float, first: int):
-    """Run `share`'s calls for rate × duration messages, spread evenly; returns (messages, CPU
-    seconds of this process, and for `index`/`all` the commits' CPU is not subtracted)."""
+async def step(
+    *, chats: list[dict], share: str, rate: float, duration: float, first: int
+) -> tuple[int, float]:
+    """Run `share`'s calls for rate × duration messages, spread evenly, until the index queue
+    has written what they gave it; returns (messages, CPU seconds of this process)."""
+    from apps.chats.search_index import search_index_flush
+
     calls = message_calls(share)
     total = int(rate * duration)
     cpu_before = process_cpu_seconds(os.getpid())
@@ -155,8 +150,8 @@ async def step(*, chats: list[dict], share: str, rate: float, duration: float, f
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(calls(chats[number % len(chats)], number, len(chats))))
     await asyncio.gather(*tasks)
-    await index_settled()
-    return total, process_cpu_seconds(os.getpid()) - cpu_before, time.perf_counter() - started
+    await search_index_flush()
+    return total, process_cpu_seconds(os.getpid()) - cpu_before
 
 
 async def main_async(options: argparse.Namespace) -> None:
@@ -178,11 +173,10 @@ async def main_async(options: argparse.Namespace) -> None:
         )
         number = 0
         # Warm-up: each chat's first commit, the pool's threads, the clients' connections.
-        for share in ("all",):
-            done, _, _ = await step(
-                chats=chats, share=share, rate=25, duration=2 * len(chats) / 25, first=number
-            )
-            number += done
+        done, _ = await step(
+            chats=chats, share="all", rate=25, duration=2 * len(chats) / 25, first=number
+        )
+        number += done
         # As a warm serving process does (apps/core/garbage_collection.py).
         from apps.core.garbage_collection import garbage_collection_freeze_start_up
 
@@ -196,7 +190,7 @@ async def main_async(options: argparse.Namespace) -> None:
         for rate in options.rates:
             figures = {}
             for share in ("idle", *SHARES, "all"):
-                done, cpu, _ = await step(
+                done, cpu = await step(
                     chats=chats, share=share, rate=rate, duration=options.duration, first=number
                 )
                 number += done
