@@ -2,7 +2,9 @@
 never faster than the client reads.
 
 A live message ahead of the last one this socket delivered is preceded by the missing ones,
-read from DynamoDB. Missed messages (a resume, a gap) are read a page at a time, each page
+read from DynamoDB. A socket with no place yet in a chat (no resume, nothing delivered)
+takes the first live message as its place; one committed just before it whose frame, from
+another instance, came after it is still sent, late: the only case out of order. Missed messages (a resume, a gap) are read a page at a time, each page
 once the client has taken most of the one before (apps/core/socket_backlog.py): a socket
 however far behind costs one page of memory.
 """
@@ -67,19 +69,32 @@ class SocketDelivery:
         self.delivered_seq: dict[str, int] = {}
         # Sequence numbers sent on this socket, per chat, so a resume never repeats one.
         self.sent_seqs: dict[str, set[int]] = {}
+        # Per chat whose place on this socket came from a live message, not a resume: the
+        # lowest sequence number sent. Messages below it were never sent here.
+        self.live_floor: dict[str, int] = {}
 
     async def message_deliver(self, frame: MessageFrame) -> None:
         """A live message: dropped if delivered already, after the missing ones if ahead."""
         chat_id = frame["chat_id"]
         seq = frame["message"]["seq"]
         delivered = self.delivered_seq.get(chat_id)
-        if delivered is not None:
+        floor = self.live_floor.get(chat_id)
+        if floor is not None and seq < floor:
+            # Published after this socket joined, behind a later message from another
+            # instance that came first: sent now, late, rather than never.
+            await self._message_frame_send(frame)
+            self.live_floor[chat_id] = seq
+        elif delivered is not None:
             if seq <= delivered:
                 return
             if seq > delivered + 1 and not await self.catch_up(chat_id, up_to_seq=seq - 1):
                 return
-        await self._message_frame_send(frame)
-        self.delivered_seq[chat_id] = seq
+            await self._message_frame_send(frame)
+            self.delivered_seq[chat_id] = seq
+        else:
+            await self._message_frame_send(frame)
+            self.delivered_seq[chat_id] = seq
+            self.live_floor[chat_id] = seq
         # A send from this process into the chat can then take the next number at once,
         # and have the chat's last turns as context without reading them.
         chat_snapshots.seq_seen(chat_id, seq)
@@ -101,6 +116,8 @@ class SocketDelivery:
         # replay everything after what the client saw, except those.
         already_sent = self.sent_seqs.get(chat_id, set())
         self.delivered_seq[chat_id] = last_seen
+        # The client said what it holds: nothing below that is owed to it any more.
+        self.live_floor.pop(chat_id, None)
         if last_seq > last_seen and not await self.catch_up(
             chat_id, up_to_seq=None, skip=already_sent
         ):

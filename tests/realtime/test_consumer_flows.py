@@ -447,6 +447,52 @@ async def test_a_gap_is_filled_from_dynamodb_before_a_later_live_message(transla
     assert _messages(bob_frames)[1]["message"]["text"] == "stored quietly"
 
 
+async def test_a_message_published_after_the_next_one_still_reaches_a_socket_new_to_the_chat(
+    translator, sockets
+):
+    """Two instances commit seq 1 and seq 2 a moment apart, and the second publishes first.
+    A socket that had no place in the chat yet (no resume, nothing delivered) takes seq 2 as
+    its first; seq 1, arriving after it, was never sent on it and must not be dropped."""
+    from apps.chats import events
+
+    ana = await _user("es")
+    bob = await _user("en")
+    chat_id = await _direct_chat(bob, ana)
+    ana_socket = await sockets.open(ana)
+
+    def commit(text: str) -> services.CommittedMessage:
+        draft = services.MessageDraft(
+            chat_id=chat_id,
+            message_id=uuid.uuid4().hex,
+            from_user_id=bob.user_id,
+            original_text=text,
+            original_language="en",
+            translations={"es": f"[es] {text}"},
+            pending_languages=frozenset(),
+            client_msg_id=None,
+            created_at=datetime.now(UTC),
+        )
+        return services.message_commit(draft=draft, chat=chat_get(chat_id=chat_id))
+
+    first = await run_blocking(commit)("first")
+    second = await run_blocking(commit)("second")
+    for committed in (second, first):
+        await events.message_broadcast(
+            message=committed.message, member_languages=committed.member_languages
+        )
+        assert await events.broadcasts_settle(timeout=5)
+        await ana_socket.until(_message(committed.message.message_id))
+
+    frames = await _everything(ana_socket)
+    assert _seqs(frames) == [2, 1]
+    assert [f["message"]["text"] for f in _messages(frames)] == ["[es] second", "[es] first"]
+
+    # Once it is there, a repeat of either is still dropped.
+    await events.message_broadcast(message=first.message, member_languages=first.member_languages)
+    assert await events.broadcasts_settle(timeout=5)
+    assert not _messages(await ana_socket.drain())
+
+
 def _counting_message_queries(monkeypatch) -> list[dict]:
     """Every Message.query from now on, as its keyword arguments."""
     from apps.chats.models import Message
