@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 
 from apps.core.request_limits import RequestBodyLimit, request_body_cap
 from tests.support.daphne import daphne_running
+from tests.support.http import http_post, signup
 
 HUNDRED_MB = 100 * 1024 * 1024
 
@@ -33,10 +34,21 @@ def _rss_bytes(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def _rss_settled_bytes(pid: int) -> int:
-    """The RSS once start-up has stopped adding to it (the warm-up loads the language
-    detector's model in a thread of its own, tens of MB, while the test may already run):
+def _rss_settled_bytes(server) -> int:
+    """The RSS once start-up has stopped adding to it. The warm-up loads the language
+    detector's model in a thread of its own, tens of MB, while the test may already run, and
+    on a loaded machine in fits and starts; a message sent waits for that load to end. Then
     two readings half a second apart within 1 MB, for at most 15 s."""
+    pid = server.process.pid
+    ana = signup(server.url, "ana", "en")
+    signup(server.url, "ben", "en")
+    chat_id = http_post(server.url, "/api/chats", {"username": "ben"}, token=ana)["chat_id"]
+    http_post(
+        server.url,
+        f"/api/chats/{chat_id}/messages",
+        {"text": "Shall we meet at the station tomorrow morning?"},
+        token=ana,
+    )
     deadline = time.monotonic() + 15
     last = _rss_bytes(pid)
     while time.monotonic() < deadline:
@@ -111,7 +123,7 @@ def test_a_100_mb_login_body_gets_413_at_once_and_is_never_buffered(daphne):
     with socket.create_connection(("127.0.0.1", _port(daphne))) as warm:
         warm.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         assert _read_reply(warm, 10)[0] == 200
-    before = _rss_settled_bytes(pid)
+    before = _rss_settled_bytes(daphne)
 
     with socket.create_connection(("127.0.0.1", _port(daphne))) as sock:
         sock.sendall(
@@ -140,7 +152,7 @@ def test_a_100_mb_login_body_gets_413_at_once_and_is_never_buffered(daphne):
 
 def test_a_chunked_3_mb_voice_note_gets_413_without_being_buffered(daphne):
     pid = daphne.process.pid
-    before = _rss_settled_bytes(pid)
+    before = _rss_settled_bytes(daphne)
     with socket.create_connection(("127.0.0.1", _port(daphne))) as sock:
         sock.sendall(
             b"POST /api/chats/some-chat/voice_notes HTTP/1.1\r\nHost: localhost\r\n"
