@@ -16,7 +16,7 @@ from apps.accounts.models import User
 from apps.accounts.passwords import password_hash_make, password_hash_run, password_verify
 from apps.accounts.presence_actions import do_presence_visibility_announce
 from apps.accounts.protocol import Me
-from apps.accounts.push_subscriptions import push_subscriptions_delete
+from apps.accounts.push_subscriptions import push_settings_changed, push_subscriptions_delete
 from apps.accounts.signals import user_language_changed
 from apps.accounts.socket_auth import socket_ticket_issue
 from apps.accounts.throttles import login_throttle_hit, signup_throttle_hit
@@ -139,6 +139,7 @@ async def do_logout_all(*, user: User) -> User:
     user logs back in and turns it on."""
     user = await run_blocking(services.user_logout_all)(user=user)
     await run_blocking(push_subscriptions_delete)(user_id=user.user_id)
+    await push_settings_changed(user_id=user.user_id)
     await _sessions_close(user=user)
     return user
 

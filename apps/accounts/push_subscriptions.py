@@ -10,11 +10,20 @@ One item per user, holding every subscription (at most `WEB_PUSH_SUBSCRIPTIONS_M
 oldest dropped beyond it), so a push costs one read whatever the number of browsers. Kept
 apart from the User item, which every request reads, so the subscriptions' keys never weigh on
 those reads.
+
+Each process keeps what it read of a user's subscriptions and mutes for a minute
+(apps/chats/push_notifications.py). A change made through any instance (a subscription, a
+mute, log out everywhere, the account deleted) therefore also puts a new random stamp in Redis
+(`push-changed:<user_id>`, kept PUSH_CHANGE_STAMP_SECONDS); a process compares it with the one
+it read alongside its copies before each push, so no instance pushes by what it read before
+the change.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,9 +34,15 @@ from pynamodb.models import Model
 
 from apps.core.dynamo import dynamo_table
 from apps.core.errors import Conflict
+from apps.core.keyvalue import keyvalue_store
 from apps.core.web_push import PushTarget
 
+logger = logging.getLogger(__name__)
+
 PUSH_KEY_PREFIX = "PUSH#"
+# Longer than any process keeps its copies (a minute), so a copy read before a change never
+# outlives the stamp that marks it stale.
+PUSH_CHANGE_STAMP_SECONDS = 180
 # Concurrent changes to one user's subscriptions are rare (two browsers subscribing at the
 # same moment); each is retried from a fresh read this many times.
 CHANGE_ATTEMPTS = 4
@@ -135,3 +150,27 @@ def push_targets_of(*, user_id: str) -> list[PushTarget]:
         PushTarget(endpoint=entry["endpoint"], p256dh=entry["p256dh"], auth=entry["auth"])
         for entry in _as_dict(item.subscriptions).values()
     ]
+
+
+def _change_stamp_key(user_id: str) -> str:
+    return f"push-changed:{user_id}"
+
+
+async def push_settings_changed(*, user_id: str) -> None:
+    """What decides this user's pushes changed, and is stored: every process's copies of it
+    are stale from now on. Without Redis the change still stands; other instances then follow
+    it within the minute their copies last."""
+    try:
+        await keyvalue_store().put(
+            _change_stamp_key(user_id), uuid.uuid4().hex, ttl_seconds=PUSH_CHANGE_STAMP_SECONDS
+        )
+    except Exception as error:
+        logger.warning(
+            "marking user %s's push settings changed failed (%s)", user_id, type(error).__name__
+        )
+
+
+async def push_settings_stamp(*, user_id: str) -> str | None:
+    """The stamp of the user's last change to what decides their pushes (None: none for
+    PUSH_CHANGE_STAMP_SECONDS). Raises what Redis raises."""
+    return await keyvalue_store().get(_change_stamp_key(user_id))

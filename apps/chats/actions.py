@@ -43,7 +43,11 @@ from apps.accounts import events as account_events
 from apps.accounts import presence_events
 from apps.accounts.models import User
 from apps.accounts.presence import presence_forget
-from apps.accounts.push_subscriptions import push_subscription_add, push_subscription_remove
+from apps.accounts.push_subscriptions import (
+    push_settings_changed,
+    push_subscription_add,
+    push_subscription_remove,
+)
 from apps.accounts.selectors import user_read_languages
 from apps.chats import (
     events,
@@ -858,7 +862,7 @@ async def do_set_chat_muted(*, user: User, chat_id: str, muted: object) -> bool:
     stored = await run_blocking(services.chat_muted_set)(
         user_id=user.user_id, chat_id=chat_id, muted=muted
     )
-    push_notifications.push_mute_forget(user_id=user.user_id, chat_id=chat_id)
+    await push_settings_changed(user_id=user.user_id)
     try:
         await events.chat_muted_broadcast(chat_id=chat_id, user_id=user.user_id, muted=stored)
     except Exception as error:
@@ -911,6 +915,7 @@ async def do_delete_user(*, user: User) -> personal_data.UserDeleted:
     every watch of them (`presence.gone`) and forget their presence (last seen, watchers).
     Other members get no chat event: they find the changes when they next read."""
     deleted = await run_blocking(personal_data.user_delete)(user=user)
+    await push_settings_changed(user_id=deleted.user_id)
     try:
         await account_events.session_revoked_broadcast(
             user_id=deleted.user_id, token_version=deleted.token_version, account_deleted=True
@@ -995,7 +1000,7 @@ async def do_push_subscribe(*, user: User, subscription: object) -> None:
     await run_blocking(push_subscription_add)(
         user_id=user.user_id, endpoint=endpoint, p256dh=p256dh, auth=auth
     )
-    push_notifications.push_lookups_forget(user_id=user.user_id)
+    await push_settings_changed(user_id=user.user_id)
 
 
 async def do_push_unsubscribe(*, user: User, endpoint: object) -> None:
@@ -1003,4 +1008,4 @@ async def do_push_unsubscribe(*, user: User, endpoint: object) -> None:
         raise InvalidInput("endpoint is required")
     await rate_limit_hit(limit=_PUSH_SUBSCRIBES_PER_USER, subject=user.user_id)
     await run_blocking(push_subscription_remove)(user_id=user.user_id, endpoint=endpoint)
-    push_notifications.push_lookups_forget(user_id=user.user_id)
+    await push_settings_changed(user_id=user.user_id)

@@ -7,11 +7,14 @@ A push is a hint, sent after the message is stored and broadcast, from a queue o
 process's (`_PushQueue`): nothing on the send path waits for it, and a push service that is
 slow or down delays or loses pushes, never a message. The queue is bounded
 (`WEB_PUSH_QUEUE_MAX`, the oldest dropped beyond it), and at most PUSH_SENDS_AT_ONCE pushes are
-in flight. Per away member and message it costs one Redis ZCOUNT (is a socket open?) and, at
-most once a minute per user and process, one GetItem of their subscriptions; for one who has
-a subscription, at most once a minute per member, chat and process, one GetItem of whether
-they muted the chat (a muted chat's messages are not pushed; its calls still ring, as
-WhatsApp's do).
+in flight. Per away member and message it costs one Redis ZCOUNT (is a socket open?), one
+Redis GET (the stamp of their last change to what decides their pushes:
+apps/accounts/push_subscriptions.py) and, at most once a minute per user and process or when
+that stamp changed, one GetItem of their subscriptions; for one who has a subscription, at
+most once a minute per member, chat and process or when the stamp changed, one GetItem of
+whether they muted the chat (a muted chat's messages are not pushed; its calls still ring, as
+WhatsApp's do). So a mute, an unsubscribe or a log out everywhere through one instance holds
+on every instance from the next push on.
 
 Whoever has a socket open gets the message on it (and the page itself notifies while its tab is
 hidden: frontend/src/lib/notifications.ts), so a push never repeats what a page shows. A socket
@@ -28,7 +31,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from apps.accounts.push_subscriptions import push_subscription_remove, push_targets_of
+from apps.accounts.push_subscriptions import (
+    push_settings_stamp,
+    push_subscription_remove,
+    push_targets_of,
+)
 from apps.accounts.selectors import user_display_name, user_get
 from apps.chats.chat_snapshots import chat_snapshots
 from apps.chats.models import CHAT_KIND_GROUP, Message
@@ -44,8 +51,8 @@ logger = logging.getLogger(__name__)
 
 PUSH_SENDS_AT_ONCE = 8
 PUSH_BODY_MAX_CHARS = 200
-# How long this process trusts what it read of a user's subscriptions and name: a browser
-# that subscribes through another instance gets pushes at most this much later.
+# How long this process trusts what it read of a user's subscriptions, mutes and name while
+# their change stamp stays the same (a name change shows in pushes at most this much later).
 PUSH_LOOKUP_KEPT_SECONDS = 60.0
 PUSH_LOOKUPS_KEPT = 10_000
 
@@ -72,23 +79,15 @@ class _CallPush:
 _PushJob = _MessagePush | _CallPush
 
 
-_targets: RecentCopies[list[PushTarget]] = RecentCopies(
+# Each copy is kept with the user's change stamp read before it (push_settings_stamp).
+_targets: RecentCopies[tuple[str | None, list[PushTarget]]] = RecentCopies(
     seconds=PUSH_LOOKUP_KEPT_SECONDS, kept=PUSH_LOOKUPS_KEPT
 )
 _names: RecentCopies[str] = RecentCopies(seconds=PUSH_LOOKUP_KEPT_SECONDS, kept=PUSH_LOOKUPS_KEPT)
 # `<user_id>#<chat_id>` -> whether that member muted that chat.
-_mutes: RecentCopies[bool] = RecentCopies(seconds=PUSH_LOOKUP_KEPT_SECONDS, kept=PUSH_LOOKUPS_KEPT)
-
-
-def push_lookups_forget(*, user_id: str) -> None:
-    """This user's subscriptions changed (here): the next push reads them afresh."""
-    _targets.forget(user_id)
-
-
-def push_mute_forget(*, user_id: str, chat_id: str) -> None:
-    """This member muted or unmuted the chat (here): the next push reads it afresh. Through
-    another instance, pushes from this one follow within PUSH_LOOKUP_KEPT_SECONDS."""
-    _mutes.forget(f"{user_id}#{chat_id}")
+_mutes: RecentCopies[tuple[str | None, bool]] = RecentCopies(
+    seconds=PUSH_LOOKUP_KEPT_SECONDS, kept=PUSH_LOOKUPS_KEPT
+)
 
 
 class _PushQueue:
@@ -161,15 +160,16 @@ async def _user_away(user_id: str) -> bool:
         return False
 
 
-async def _targets_of(user_id: str) -> list[PushTarget]:
-    targets = _targets.get(user_id)
-    if targets is None:
-        targets = await run_blocking(push_targets_of)(user_id=user_id)
-        _targets.put(user_id, targets)
+async def _targets_of(user_id: str, *, stamp: str | None) -> list[PushTarget]:
+    kept = _targets.get(user_id)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    targets = await run_blocking(push_targets_of)(user_id=user_id)
+    _targets.put(user_id, (stamp, targets))
     return targets
 
 
-async def _muted(*, user_id: str, chat_id: str) -> bool:
+async def _muted(*, user_id: str, chat_id: str, stamp: str | None) -> bool:
     """Whether the member muted the chat, from their inbox row.
 
     Why a read here rather than from what the send already has: the send's transaction
@@ -177,14 +177,16 @@ async def _muted(*, user_id: str, chat_id: str) -> bool:
     (and this process's 30 s copies of it, chat_snapshots.py) holds only the roster, so
     carrying mutes there would make every mute a write to the chat item, contending with
     its messages. Asked only for a member who is away and has a subscription (the push's
-    other checks come first) and kept a minute, so a busy chat costs nothing for those
-    reading it and one half-unit GetItem a minute for each away subscriber."""
+    other checks come first) and kept a minute while their change stamp holds, so a busy
+    chat costs nothing for those reading it and one half-unit GetItem a minute for each away
+    subscriber."""
     key = f"{user_id}#{chat_id}"
-    muted = _mutes.get(key)
-    if muted is None:
-        muted = await run_blocking(chat_muted_by)(user_id=user_id, chat_id=chat_id)
-        _mutes.put(key, muted)
-    return bool(muted)
+    kept = _mutes.get(key)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    muted = bool(await run_blocking(chat_muted_by)(user_id=user_id, chat_id=chat_id))
+    _mutes.put(key, (stamp, muted))
+    return muted
 
 
 async def _name_of(user_id: str) -> str:
@@ -272,14 +274,16 @@ async def _push_one(job: _PushJob) -> None:
     try:
         if not await _user_away(job.member_id):
             return
-        targets = await _targets_of(job.member_id)
+        # Read before the copies it vouches for, so a change made meanwhile shows next time.
+        stamp = await push_settings_stamp(user_id=job.member_id)
+        targets = await _targets_of(job.member_id, stamp=stamp)
         if not targets:
             return
         if isinstance(job, _CallPush):
             # A muted chat's calls still ring: someone calling wants an answer now.
             content, ttl_seconds = call_push_payload(job=job), job.ttl_seconds
         else:
-            if await _muted(user_id=job.member_id, chat_id=job.message.chat_id):
+            if await _muted(user_id=job.member_id, chat_id=job.message.chat_id, stamp=stamp):
                 return
             content, ttl_seconds = (
                 await message_push_payload(job=job),

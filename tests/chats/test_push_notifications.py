@@ -9,7 +9,11 @@ import asyncio
 
 import pytest
 
-from apps.accounts.push_subscriptions import PushSubscriptions, push_targets_of
+from apps.accounts.push_subscriptions import (
+    PushSubscriptions,
+    push_settings_changed,
+    push_targets_of,
+)
 from apps.chats import actions, push_notifications, services
 from apps.chats.personal_data import user_delete
 from apps.core.concurrency import run_blocking
@@ -261,12 +265,37 @@ async def test_logging_out_everywhere_stops_the_pushes(push_service, translator)
 
     ana, ben, chat_id = await _pair()
     browser = await _subscribed(push_service, ben)
-    await account_actions.do_logout_all(user=ben)
-    # The 60 s this process trusts what it read would otherwise keep the old subscription.
-    push_notifications.push_lookups_forget(user_id=ben.user_id)
+    # This process now keeps what it read of Ben's subscriptions for a minute...
     await _send(ana, chat_id, "Hola")
-    assert push_service.pushes_to(browser) == []
+    assert len(push_service.pushes_to(browser)) == 1
+    await account_actions.do_logout_all(user=ben)
+    # ...and the change stamp tells it that copy is stale, as it tells every instance.
+    await _send(ana, chat_id, "¿Sigues ahí?")
+    assert len(push_service.pushes_to(browser)) == 1
     assert await run_blocking(push_targets_of)(user_id=ben.user_id) == []
+
+
+async def test_a_push_is_not_made_from_copies_read_before_a_change(push_service, translator):
+    """The copies are checked against the change stamp, not forgotten by the action that
+    changed them: this holds for every instance, not only the one that made the change."""
+    ana, ben, chat_id = await _pair()
+    browser = await _subscribed(push_service, ben)
+    await _send(ana, chat_id, "Hola")
+    assert len(push_service.pushes_to(browser)) == 1
+
+    # Another instance mutes the chat for Ben: its write, then its stamp; nothing here.
+    await run_blocking(services.chat_muted_set)(user_id=ben.user_id, chat_id=chat_id, muted=True)
+    await push_settings_changed(user_id=ben.user_id)
+    await _send(ana, chat_id, "¿Vienes?")
+    assert len(push_service.pushes_to(browser)) == 1
+
+    # Without a stamp for a change, the copies stand for their minute (what the stamp saves).
+    await run_blocking(services.chat_muted_set)(user_id=ben.user_id, chat_id=chat_id, muted=False)
+    await _send(ana, chat_id, "¿Hola?")
+    assert len(push_service.pushes_to(browser)) == 1
+    await push_settings_changed(user_id=ben.user_id)
+    await _send(ana, chat_id, "¿Estás?")
+    assert len(push_service.pushes_to(browser)) == 2
 
 
 async def test_a_member_who_muted_the_chat_is_not_pushed_its_messages(push_service, translator):
