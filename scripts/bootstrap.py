@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -17,8 +18,12 @@ REQUIREMENT_FILES = ("requirements.txt", "requirements-dev.txt")
 MINIMUM_PYTHON = (3, 11)
 
 
+_STARTED = time.monotonic()
+
+
 def say(message: str) -> None:
-    print(f"==> {message}", flush=True)
+    # The time since start, so a slow run shows which step took it.
+    print(f"==> [{time.monotonic() - _STARTED:6.0f} s] {message}", flush=True)
 
 
 def fail(message: str) -> None:

@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bootstrap import say as _say
+
 ROOT = Path(__file__).resolve().parent.parent
 FRONTEND = ROOT / "frontend"
 NODE_MODULES = FRONTEND / "node_modules"
@@ -28,10 +30,6 @@ CHROMIUM = "/usr/bin/chromium"
 # The voice tests' fake microphone plays a sentence espeak-ng speaks at the start of the run.
 ESPEAK = "espeak-ng"
 MINIMUM_NODE = (20, 9)
-
-
-def _say(message: str) -> None:
-    print(f"==> {message}", flush=True)
 
 
 def _npm() -> str:
