@@ -21,11 +21,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from bootstrap import ROOT, python_environment_ensure, say, system_package_ensure
 
-from frontend import frontend_static_check, frontend_test
+from frontend import frontend_install, frontend_static_check, frontend_test
 
 PYTEST_NO_TESTS_COLLECTED = 5
 TEST_WORKERS_MAX = 4
@@ -63,10 +64,24 @@ def test_workers_arguments() -> list[str]:
     return ["-n", str(workers), "--dist", "loadfile"]
 
 
+def _frontend_install_quietly() -> None:
+    try:
+        frontend_install()
+    except Exception:
+        pass  # the front end's own steps install again and say what failed
+
+
 def main() -> int:
+    full = not sys.argv[1:]
+    # npm ci and pip install wait mostly on downloads and disks, not on each other.
+    npm_install = threading.Thread(target=_frontend_install_quietly) if full else None
+    if npm_install is not None:
+        npm_install.start()
     python = python_environment_ensure()
     system_package_ensure("redis-server", "redis-server")
-    if not sys.argv[1:] and static_checks(python) != 0:
+    if npm_install is not None:
+        npm_install.join()
+    if full and static_checks(python) != 0:
         return 1
     say("running the backend tests")
     # Settings fail closed (unset means production); the tests mean development, and the
@@ -78,7 +93,7 @@ def main() -> int:
     # whole on one worker, as their module fixtures (two Daphnes, a benchmark's corpus) are
     # costly to start.
     # The slowest tests are listed at the end, to keep the run's time in view.
-    full_run = [] if sys.argv[1:] else [*test_workers_arguments(), "--durations=25"]
+    full_run = [*test_workers_arguments(), "--durations=25"] if full else []
     code = subprocess.call(
         [str(python), "-m", "pytest", *full_run, *sys.argv[1:]], cwd=ROOT, env=environment
     )

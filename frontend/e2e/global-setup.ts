@@ -266,6 +266,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         // Every browser here signs up and logs in from 127.0.0.1, one address for all of them.
         SIGNUP_RATE_LIMIT_PER_ADDRESS_COUNT: "1000",
         LOGIN_RATE_LIMIT_PER_ADDRESS_COUNT: "1000",
+        // A test fills a chat with more than a few pages of messages; the limit has its own
+        // backend tests.
+        MESSAGE_RATE_LIMIT_COUNT: "1000",
         REDIS_URL: "",
         PYTHONUNBUFFERED: "1",
       },
