@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 
@@ -82,7 +81,9 @@ def main() -> int:
     finally:
         for process in processes:
             if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+                # SIGTERM, not SIGINT: a shell starting this in the background has its children
+                # ignore SIGINT, and Twisted then leaves it ignored (Daphne waited for the kill).
+                process.terminate()
         for process in processes:
             try:
                 process.wait(timeout=10)
