@@ -100,7 +100,7 @@ def main() -> int:
     if code == PYTEST_NO_TESTS_COLLECTED:
         print("error: pytest collected no tests", file=sys.stderr)
         return 1
-    if code != 0 or sys.argv[1:]:
+    if code != 0 or not full:
         return code
     return frontend_test(str(python))
 

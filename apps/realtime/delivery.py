@@ -4,9 +4,10 @@ never faster than the client reads.
 A live message ahead of the last one this socket delivered is preceded by the missing ones,
 read from DynamoDB. A socket with no place yet in a chat (no resume, nothing delivered)
 takes the first live message as its place; one committed just before it whose frame, from
-another instance, came after it is still sent, late: the only case out of order. Missed messages (a resume, a gap) are read a page at a time, each page
-once the client has taken most of the one before (apps/core/socket_backlog.py): a socket
-however far behind costs one page of memory.
+another instance, came after it is still sent, late: the only case out of order. Missed
+messages (a resume, a gap) are read a page at a time, each page once the client has taken
+most of the one before (apps/core/socket_backlog.py): a socket however far behind costs one
+page of memory.
 """
 
 from __future__ import annotations
@@ -84,17 +85,16 @@ class SocketDelivery:
             # instance that came first: sent now, late, rather than never.
             await self._message_frame_send(frame)
             self.live_floor[chat_id] = seq
-        elif delivered is not None:
-            if seq <= delivered:
-                return
-            if seq > delivered + 1 and not await self.catch_up(chat_id, up_to_seq=seq - 1):
-                return
-            await self._message_frame_send(frame)
-            self.delivered_seq[chat_id] = seq
         else:
+            if delivered is not None:
+                if seq <= delivered:
+                    return
+                if seq > delivered + 1 and not await self.catch_up(chat_id, up_to_seq=seq - 1):
+                    return
             await self._message_frame_send(frame)
             self.delivered_seq[chat_id] = seq
-            self.live_floor[chat_id] = seq
+            if delivered is None:
+                self.live_floor[chat_id] = seq
         # A send from this process into the chat can then take the next number at once,
         # and have the chat's last turns as context without reading them.
         chat_snapshots.seq_seen(chat_id, seq)
